@@ -1,0 +1,111 @@
+// What a feature module is and what it may use (Prosody-style plugins, one file per spec).
+// A feature declares its disco features and registers handlers in setup(ctx); features
+// never import each other. The core answers every iq nobody handled with
+// service-unavailable, in one place, and never answers an error or a result.
+import type { JID } from '@xmpp/jid';
+import type { Logger } from 'pino';
+import type { GatewaySink, PeerId, PeerNetwork } from '../bridge/contract.js';
+import type { Hooks, SessionInfo } from './hooks.js';
+import type { Element } from './xml/element.js';
+
+/** Who a stanza from the user is addressed to, resolved once by the core. */
+export type Addressee =
+  /** No `to`, or the user's own bare JID. */
+  | { kind: 'account' }
+  /** The server domain (e.g. `localhost`), which is also the "tlsim gateway" contact. */
+  | { kind: 'server' }
+  /** The peer domain itself (e.g. `peers.localhost`). */
+  | { kind: 'peers' }
+  /** A peer: `<fingerprint>@<peer domain>[/resource]`. `id` is the lowercase fingerprint. */
+  | { kind: 'contact'; id: PeerId; resource?: string }
+  /** A JID under the peer domain that is not a fingerprint, or any other domain. */
+  | { kind: 'unknown'; jid: JID };
+
+export type AddresseeKind = Addressee['kind'];
+
+export interface StanzaContext {
+  /** The whole stanza as the client sent it. */
+  readonly stanza: Element;
+  /** The sender's full JID (the core stamps it; a client's `from` is never trusted). */
+  readonly from: JID;
+  readonly to: Addressee;
+  /** The session the stanza came in on. */
+  readonly session: SessionInfo;
+}
+
+export interface IqRequest extends StanzaContext {
+  readonly type: 'get' | 'set';
+  /** The iq's one child element (the core rejects iqs with zero or several children). */
+  readonly payload: Element;
+}
+
+/** Returned by a handler that has sent its reply itself. */
+export const HANDLED: unique symbol = Symbol('handled');
+
+/**
+ * An iq handler returns the payload of the result (an Element), nothing for an empty
+ * result, or HANDLED; or throws a StanzaError. Anything else thrown becomes
+ * internal-server-error and is logged.
+ */
+export type IqResult = Element | null | undefined | void | typeof HANDLED;
+export type IqHandler = (req: IqRequest) => IqResult | Promise<IqResult>;
+
+/** Message and presence handlers may throw a StanzaError: the core bounces it to the sender. */
+export type StanzaHandler = (req: StanzaContext) => void | Promise<void>;
+
+export interface XmppIdentity {
+  /** Server domain, e.g. `localhost`. */
+  readonly domain: string;
+  /** Domain of peer JIDs, e.g. `peers.localhost`. */
+  readonly peerDomain: string;
+  /** The local user's bare JID, e.g. `me@localhost`. */
+  readonly user: JID;
+}
+
+/** Disco#info features a feature adds, per kind of entity. */
+export interface DiscoDeclaration {
+  server?: string[];
+  account?: string[];
+  contact?: string[];
+}
+
+export interface FeatureContext {
+  readonly identity: XmppIdentity;
+  /** This feature's slice of the config (an empty object when it has none). */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly log: Logger;
+  readonly network: PeerNetwork;
+
+  /** Handle iqs of `type` whose payload is `<name xmlns=ns>`, addressed to `kind`. One handler per key. */
+  iq(kind: AddresseeKind, type: 'get' | 'set', ns: string, name: string, handler: IqHandler): void;
+  /** Handle `<message/>` from the user to `kind`. One handler per kind. */
+  message(kind: AddresseeKind, handler: StanzaHandler): void;
+  /**
+   * Handle `<presence/>` from the user to `kind` ('account' = broadcast presence, after the
+   * core has updated the session's availability). One handler per kind.
+   */
+  presence(kind: AddresseeKind, handler: StanzaHandler): void;
+
+  /** Subscribe to core hooks. */
+  on<K extends keyof Hooks>(hook: K, handler: Hooks[K]): void;
+  /** Subscribe to peer-network events (the core is the GatewaySink and fans events out). */
+  onNetwork<K extends keyof GatewaySink>(event: K, handler: GatewaySink[K]): void;
+
+  /** Bound sessions of the user (available or not). */
+  sessions(): SessionInfo[];
+  /**
+   * Deliver a stanza to the user: `to` = bare JID goes to every available session
+   * (for <message/>: every available session), `to` = full JID to that session.
+   * Returns how many sessions got it (0: nobody online; the caller may store it).
+   */
+  deliver(stanza: Element): number;
+
+  /** Disco#info features declared by all features, for the disco feature to assemble. */
+  discoFeatures(kind: 'server' | 'account' | 'contact'): string[];
+}
+
+export interface Feature {
+  readonly name: string;
+  readonly disco?: DiscoDeclaration;
+  setup(ctx: FeatureContext): void | Promise<void>;
+}

@@ -1,0 +1,26 @@
+// Typed hooks between the XMPP core and features. Hook names are keys of one interface,
+// so a typo does not compile.
+import type { JID } from '@xmpp/jid';
+import type { Element } from './xml/element.js';
+
+/** What features may know about one authenticated XMPP stream. */
+export interface SessionInfo {
+  readonly id: string;
+  /** Full JID once bound. */
+  readonly jid: JID;
+  /** True after the client sent initial (available) presence. */
+  readonly available: boolean;
+  /** The last available presence the client sent, if any. */
+  readonly presence: Element | undefined;
+  /** Send a stanza to this one client (it gets SM counting and queueing). */
+  send(stanza: Element): void;
+}
+
+export interface Hooks {
+  /** A session finished resource binding. */
+  'session-bound': (session: SessionInfo) => void;
+  /** A session sent its first available presence (after this, it gets contact presences). */
+  'initial-presence': (session: SessionInfo) => void;
+  /** A session became unavailable or its stream ended (not called for an SM-resumable drop until it expires). */
+  'session-closed': (session: SessionInfo) => void;
+}

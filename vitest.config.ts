@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Interop suites start real programs (openssl, gnutls, bitlbee, prosody, tor):
+// generous timeouts, and files run in a small pool because CI machines have 2 cores.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    reporters: ['default'],
+    globalSetup: ['test/support/global-setup.ts'],
+  },
+});
