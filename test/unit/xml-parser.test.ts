@@ -1,0 +1,183 @@
+// The streaming XML parser: split UTF-8, restricted XML, limits, namespace normalization.
+import { describe, expect, it } from 'vitest';
+import { StreamError } from '../../gateway/xmpp/errors.js';
+import { Element, x } from '../../gateway/xmpp/xml/element.js';
+import { parseFramedElement, XmlStreamParser, type StreamOpen, type XmlLimits } from '../../gateway/xmpp/xml/parser.js';
+import { Utf8StreamDecoder } from '../../gateway/xmpp/xml/utf8.js';
+
+const HEADER =
+  "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0' xml:lang='en'>";
+
+function collect(limits: Partial<XmlLimits> = {}) {
+  const out = { open: undefined as StreamOpen | undefined, elements: [] as Element[], closed: false };
+  const parser = new XmlStreamParser(
+    { open: (o) => (out.open = o), element: (e) => out.elements.push(e), close: () => (out.closed = true) },
+    limits,
+  );
+  return { parser, out };
+}
+
+function conditionOf(fn: () => void): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof StreamError) return err.condition;
+    throw err;
+  }
+  throw new Error('no error thrown');
+}
+
+describe('Utf8StreamDecoder', () => {
+  it('never splits a character across reads', () => {
+    const d = new Utf8StreamDecoder();
+    const bytes = Buffer.from('é😀', 'utf8');
+    let out = '';
+    for (const b of bytes) out += d.decode(Uint8Array.of(b));
+    expect(out).toBe('é😀');
+    expect(d.end()).toBe('');
+  });
+  it('rejects invalid UTF-8 as a stream error', () => {
+    expect(conditionOf(() => new Utf8StreamDecoder().decode(Uint8Array.of(0x61, 0xff, 0x62)))).toBe('not-well-formed');
+  });
+  it('rejects a truncated sequence at the end', () => {
+    const d = new Utf8StreamDecoder();
+    d.decode(Uint8Array.of(0xe2, 0x82));
+    expect(conditionOf(() => d.end())).toBe('not-well-formed');
+  });
+});
+
+describe('XmlStreamParser', () => {
+  it('emits the stream open, each stanza and the close, across reads split anywhere', () => {
+    const { parser, out } = collect();
+    const text = `${HEADER}<message to='a@b' type='chat'><body>h\u00e9llo \ud83d\ude00 &amp; &lt;x&gt; &#65;</body></message><presence/></stream:stream>`;
+    const bytes = Buffer.from(text, 'utf8');
+    for (let i = 0; i < bytes.length; i += 3) parser.write(bytes.subarray(i, i + 3));
+    expect(out.open).toMatchObject({ local: 'stream', ns: 'http://etherx.jabber.org/streams', defaultNs: 'jabber:client' });
+    expect(out.open?.attrs).toEqual({ to: 'localhost', version: '1.0', 'xml:lang': 'en' });
+    expect(out.elements.map(String)).toEqual([
+      '<message to="a@b" type="chat" xmlns="jabber:client"><body>h\u00e9llo \ud83d\ude00 &amp; &lt;x&gt; A</body></message>',
+      '<presence xmlns="jabber:client"/>',
+    ]);
+    expect(out.closed).toBe(true);
+  });
+
+  it('normalizes namespaces: local names, xmlns only where it changes, prefixes dropped', () => {
+    const { parser, out } = collect();
+    parser.write(
+      `${HEADER}<stream:features><sm xmlns='urn:xmpp:sm:3'/></stream:features>` +
+        `<iq type='get' id='1'><q:query xmlns:q='jabber:iq:roster' xml:lang='de'><q:item jid='x@y'/><other xmlns='urn:x'/></q:query></iq>`,
+    );
+    const [features, iq] = out.elements;
+    expect(features!.toString()).toBe(
+      '<features xmlns="http://etherx.jabber.org/streams"><sm xmlns="urn:xmpp:sm:3"/></features>',
+    );
+    expect(iq!.toString()).toBe(
+      '<iq type="get" id="1" xmlns="jabber:client"><query xml:lang="de" xmlns="jabber:iq:roster"><item jid="x@y"/><other xmlns="urn:x"/></query></iq>',
+    );
+    expect(iq!.getChild('query', 'jabber:iq:roster')?.getChild('item')?.getNS()).toBe('jabber:iq:roster');
+  });
+
+  it('keeps whitespace keepalives between stanzas harmless', () => {
+    const { parser, out } = collect();
+    parser.write(`${HEADER} \n <presence/> \n\n `);
+    expect(out.elements).toHaveLength(1);
+  });
+
+  it('round-trips escaping through the serializer', () => {
+    const el = x('message', { to: `a"b'c<&>\t\n` }, x('body', null, 'x < y && z > "w" \'q\' ]]>'));
+    const back = parseFramedElement(el.toString());
+    expect(back.attr('to')).toBe(`a"b'c<&>\t\n`);
+    expect(back.getChildText('body')).toBe('x < y && z > "w" \'q\' ]]>');
+  });
+
+  it.each([
+    ['DOCTYPE', "<?xml version='1.0'?><!DOCTYPE stream [<!ENTITY a 'b'>]>" + HEADER.slice(21)],
+    ['billion laughs', `${HEADER}<message><body>&lol9;</body></message>`],
+    ['a comment', `${HEADER}<message><!-- hi --></message>`],
+    ['a processing instruction', `${HEADER}<?foo bar?>`],
+    ['an undefined entity', `${HEADER}<message>&nbsp;</message>`],
+  ])('rejects %s as restricted-xml', (_what, input) => {
+    const { parser } = collect();
+    expect(conditionOf(() => parser.write(input))).toBe('restricted-xml');
+  });
+
+  it('rejects a declared encoding other than UTF-8', () => {
+    const { parser } = collect();
+    expect(conditionOf(() => parser.write("<?xml version='1.0' encoding='ISO-8859-1'?>"))).toBe('unsupported-encoding');
+  });
+
+  it('rejects malformed XML as not-well-formed and stays failed', () => {
+    const { parser } = collect();
+    expect(conditionOf(() => parser.write(`${HEADER}<message><body></message>`))).toBe('not-well-formed');
+    expect(conditionOf(() => parser.write('<presence/>'))).toBe('not-well-formed');
+  });
+
+  it('rejects an unbound prefix as bad-namespace-prefix', () => {
+    const { parser } = collect();
+    expect(conditionOf(() => parser.write("<stream:stream xmlns='jabber:client'>"))).toBe('bad-namespace-prefix');
+  });
+
+  it('cuts a huge stanza with policy-violation after about the limit', () => {
+    const { parser } = collect({ maxStanzaBytes: 4096 });
+    parser.write(HEADER);
+    parser.write(`<message><body>${'a'.repeat(3000)}</body></message>`); // under the limit, fine
+    const big = 'a'.repeat(64 * 1024);
+    let fed = 0;
+    const cond = conditionOf(() => {
+      parser.write('<message><body>');
+      for (;;) {
+        parser.write(big);
+        fed += big.length;
+      }
+    });
+    expect(cond).toBe('policy-violation');
+    expect(fed).toBeLessThan(64 * 1024); // failed within the first read past the limit
+  });
+
+  it('counts bytes, not characters, against the stanza limit', () => {
+    const { parser } = collect({ maxStanzaBytes: 2000 });
+    parser.write(HEADER);
+    // 700 three-byte characters: 700 chars but 2100 bytes.
+    expect(conditionOf(() => parser.write(`<message><body>${'\u20ac'.repeat(700)}</body></message>`))).toBe(
+      'policy-violation',
+    );
+  });
+
+  it('does not count many small stanzas in one read as one big stanza', () => {
+    const { parser, out } = collect({ maxStanzaBytes: 1024 });
+    parser.write(HEADER + '<presence/>'.repeat(5000));
+    expect(out.elements).toHaveLength(5000);
+  });
+
+  it('rejects deep nesting and too many attributes with policy-violation', () => {
+    const deep = collect({ maxDepth: 64 });
+    expect(conditionOf(() => deep.parser.write(HEADER + '<a>'.repeat(10_000)))).toBe('policy-violation');
+    const attrs = collect({ maxAttributes: 8 });
+    const many = Array.from({ length: 9 }, (_, i) => `a${i}='v'`).join(' ');
+    expect(conditionOf(() => attrs.parser.write(`${HEADER}<message ${many}/>`))).toBe('policy-violation');
+  });
+
+  it('rejects text between stanzas', () => {
+    const { parser } = collect();
+    expect(conditionOf(() => parser.write(`${HEADER}hello<presence/>`))).toBe('bad-format');
+  });
+});
+
+describe('parseFramedElement (RFC 7395)', () => {
+  it('parses one element with its namespace', () => {
+    const el = parseFramedElement("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>");
+    expect(el.name).toBe('open');
+    expect(el.attrs).toEqual({ to: 'localhost', version: '1.0', xmlns: 'urn:ietf:params:xml:ns:xmpp-framing' });
+  });
+  it('rejects two elements, partial elements and restricted XML', () => {
+    expect(conditionOf(() => parseFramedElement('<a/><b/>'))).toBe('not-well-formed');
+    expect(conditionOf(() => parseFramedElement('<a><b></a>'))).toBe('not-well-formed');
+    expect(conditionOf(() => parseFramedElement('<a>'))).toBe('not-well-formed');
+    expect(conditionOf(() => parseFramedElement('<!DOCTYPE a><a/>'))).toBe('restricted-xml');
+  });
+  it('rejects an oversized message', () => {
+    expect(conditionOf(() => parseFramedElement(`<a>${'x'.repeat(2000)}</a>`, { maxStanzaBytes: 1000 }))).toBe(
+      'policy-violation',
+    );
+  });
+});
