@@ -1,0 +1,76 @@
+// Reference-style peer identities made by openssl (as tlsim users make them), and temp dirs.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export type OpensslKeyType = 'rsa2048' | 'rsa4096' | 'ec';
+
+export interface OpensslIdentity {
+  keyFile: string;
+  certFile: string;
+  keyPem: string;
+  certPem: string;
+  /** Computed by `openssl x509 -outform der | sha256sum`, never by our code. */
+  fingerprint: string;
+}
+
+const NEWKEY: Record<OpensslKeyType, string[]> = {
+  rsa2048: ['-newkey', 'rsa:2048'],
+  rsa4096: ['-newkey', 'rsa:4096'],
+  // P-256: what `openssl ecparam`-minded users pick; GnuTLS and Node both accept it.
+  ec: ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'],
+};
+
+/** The fingerprint of a certificate file as a reference user checks it (PROTOCOL.md "Identity"). */
+export async function opensslFingerprint(certFile: string): Promise<string> {
+  const { stdout } = await run('sh', ['-c', 'openssl x509 -in "$1" -outform der | sha256sum', 'sh', certFile]);
+  const fp = stdout.split(/\s/)[0]!;
+  if (!/^[0-9a-f]{64}$/.test(fp)) throw new Error(`unexpected sha256sum output: ${stdout}`);
+  return fp;
+}
+
+/**
+ * `openssl req -x509 -newkey rsa:2048 -nodes -keyout K -out C -days 365 -subj /CN=peer` in
+ * `dir` (files `<name>.key`, `<name>.crt`).
+ */
+export async function makeOpensslIdentity(
+  dir: string,
+  opts: { keyType?: OpensslKeyType; name?: string; cn?: string } = {},
+): Promise<OpensslIdentity> {
+  const name = opts.name ?? 'peer';
+  const keyFile = join(dir, `${name}.key`);
+  const certFile = join(dir, `${name}.crt`);
+  await run('openssl', [
+    'req', '-x509', ...NEWKEY[opts.keyType ?? 'rsa2048'], '-nodes',
+    '-keyout', keyFile, '-out', certFile, '-days', '365', '-subj', `/CN=${opts.cn ?? 'peer'}`,
+  ]);
+  const [keyPem, certPem, fingerprint] = await Promise.all([
+    readFile(keyFile, 'utf8'),
+    readFile(certFile, 'utf8'),
+    opensslFingerprint(certFile),
+  ]);
+  return { keyFile, certFile, keyPem, certPem, fingerprint };
+}
+
+const dirs = new Set<string>();
+
+/** A fresh private directory under the system temp dir, removed by removeTmpDirs() or at exit. */
+export function tmpDir(prefix = 'tlsim-test'): string {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  dirs.add(dir);
+  return dir;
+}
+
+/** Removes every directory tmpDir() made (for afterAll). */
+export function removeTmpDirs(): void {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs.clear();
+}
+
+// A failed run must not leave key material lying in /tmp.
+process.once('exit', removeTmpDirs);
