@@ -1,0 +1,377 @@
+// Link compliance suite, our code at both ends (or a bare Node TLS peer), run over real TCP and the in-memory pair.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, createSecureContext, TLSSocket, type SecureVersion } from 'node:tls';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FingerprintMismatchError, HandshakeError, TimeoutError } from '../../bridge-protocol/errors.js';
+import { generateIdentity, type Identity } from '../../bridge-protocol/identity.js';
+import { acceptLink, dialLink, type Link, type LinkCloseInfo } from '../../bridge-protocol/link.js';
+import { createTlsContext, type TlsContext } from '../../bridge-protocol/tls-context.js';
+import { memoryDuplexPair } from '../../bridge-protocol/transport/memory.js';
+import type { DecodedMessage } from '../../bridge-protocol/wire/line-codec.js';
+import { closeServer, connectTcp, listenLocal } from '../support/net.js';
+
+const WAIT_MS = 10_000;
+
+/** Two connected byte streams, before TLS: what dialLink and acceptLink are given. */
+interface Wire {
+  name: string;
+  setup?(): Promise<void>;
+  teardown?(): Promise<void>;
+  connect(): Promise<{ dialer: Duplex; acceptor: Duplex }>;
+}
+
+function tcpWire(): Wire {
+  let server: Server;
+  let port = 0;
+  const waiting: ((s: Socket) => void)[] = [];
+  return {
+    name: 'TCP on 127.0.0.1',
+    async setup() {
+      server = createServer((s) => waiting.shift()?.(s));
+      port = await listenLocal(server);
+    },
+    async teardown() {
+      await closeServer(server);
+    },
+    async connect() {
+      const accepted = new Promise<Socket>((resolve) => waiting.push(resolve));
+      const dialer = await connectTcp(port);
+      return { dialer, acceptor: await accepted };
+    },
+  };
+}
+
+function memoryWire(): Wire {
+  return {
+    name: 'in-memory pair',
+    async connect() {
+      const [dialer, acceptor] = memoryDuplexPair();
+      return { dialer, acceptor };
+    },
+  };
+}
+
+/** Messages a link delivers, with a wait that wakes on arrival (no polling, no sleeps). */
+function inbox(link: Link): { messages: DecodedMessage[]; texts: () => string[]; waitForCount(n: number): Promise<void> } {
+  const messages: DecodedMessage[] = [];
+  const waiters = new Set<() => void>();
+  link.on('message', (m) => {
+    messages.push(m);
+    for (const w of [...waiters]) w();
+  });
+  link.start();
+  return {
+    messages,
+    texts: () => messages.map((m) => m.text),
+    waitForCount: (n) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`expected ${n} messages within ${WAIT_MS} ms, got ${JSON.stringify(messages)}`));
+        }, WAIT_MS);
+        const check = (): void => {
+          if (messages.length >= n) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve();
+          }
+        };
+        waiters.add(check);
+        check();
+      }),
+  };
+}
+
+/** Everything a bare TLS socket receives, as text. */
+function received(socket: TLSSocket): { text: () => string; waitFor(s: string): Promise<void>; closed: Promise<void> } {
+  let text = '';
+  const waiters = new Set<() => void>();
+  socket.setEncoding('utf8');
+  socket.on('data', (s: string) => {
+    text += s;
+    for (const w of [...waiters]) w();
+  });
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return {
+    text: () => text,
+    closed,
+    waitFor: (s) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`did not receive ${JSON.stringify(s)}; got ${JSON.stringify(text)}`)), WAIT_MS);
+        const check = (): void => {
+          if (text.includes(s)) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve();
+          }
+        };
+        waiters.add(check);
+        check();
+      }),
+  };
+}
+
+/** Fails with a useful message instead of the test timing out with none. */
+async function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: nothing within ${WAIT_MS} ms`)), WAIT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const closedEvent = (d: Duplex): Promise<void> =>
+  d.destroyed ? Promise.resolve() : new Promise((resolve) => d.once('close', () => resolve()));
+
+let alice: Identity;
+let bob: Identity;
+let aliceTls: TlsContext;
+let bobTls: TlsContext;
+
+beforeAll(async () => {
+  [alice, bob] = await Promise.all([generateIdentity(), generateIdentity()]);
+  aliceTls = createTlsContext(alice);
+  bobTls = createTlsContext(bob);
+});
+
+for (const wire of [tcpWire(), memoryWire()]) {
+  describe(`link over ${wire.name}`, () => {
+    const open: { links: Link[]; streams: Duplex[] } = { links: [], streams: [] };
+
+    beforeAll(async () => wire.setup?.());
+    afterAll(async () => wire.teardown?.());
+    afterEach(() => {
+      for (const l of open.links) l.destroy();
+      for (const s of open.streams) s.destroy();
+      open.links = [];
+      open.streams = [];
+    });
+
+    async function connect(): Promise<{ dialer: Duplex; acceptor: Duplex }> {
+      const c = await wire.connect();
+      open.streams.push(c.dialer, c.acceptor);
+      return c;
+    }
+
+    /** Alice dials Bob, who accepts. */
+    async function linkPair(expected = bob.fingerprint): Promise<{ out: Link; inn: Link }> {
+      const { dialer, acceptor } = await connect();
+      const [inn, out] = await Promise.all([
+        acceptLink(acceptor, bobTls, { handshakeTimeoutMs: WAIT_MS }),
+        dialLink(dialer, aliceTls, { expectedFingerprint: expected, address: 'bob.test:18765', handshakeTimeoutMs: WAIT_MS }),
+      ]);
+      open.links.push(inn, out);
+      return { out, inn };
+    }
+
+    it('each side learns the fingerprint of the other', async () => {
+      const { out, inn } = await linkPair();
+      expect(out.fingerprint).toBe(bob.fingerprint);
+      expect(inn.fingerprint).toBe(alice.fingerprint);
+      expect(out.side).toBe('client');
+      expect(inn.side).toBe('server');
+      // Both ends are ours: ALPN agreed, so richer features may be used between them.
+      expect(out.gatewayPeer).toBe(true);
+      expect(inn.gatewayPeer).toBe(true);
+    });
+
+    it('a pinned fingerprint may be given in upper case (as users paste it)', async () => {
+      const { out } = await linkPair(bob.fingerprint.toUpperCase());
+      expect(out.fingerprint).toBe(bob.fingerprint);
+    });
+
+    it('lines go both ways, in order', async () => {
+      const { out, inn } = await linkPair();
+      const atBob = inbox(inn);
+      const atAlice = inbox(out);
+      await out.send('hello Bob');
+      await atBob.waitForCount(1);
+      await inn.send('hello Alice, ça va? 👋');
+      await atAlice.waitForCount(1);
+      expect(atBob.messages).toEqual([{ text: 'hello Bob', truncated: false }]);
+      expect(atAlice.messages).toEqual([{ text: 'hello Alice, ça va? 👋', truncated: false }]);
+      // Several in a row: the receiver may group what arrives together (like the reference
+      // shows one read as one message), but every line arrives, in order.
+      const lines = Array.from({ length: 20 }, (_, i) => `line ${i}`);
+      for (const l of lines) await out.send(l);
+      await new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (atBob.texts().slice(1).join('\n').split('\n').length >= lines.length) resolve();
+        };
+        inn.on('message', check);
+        check();
+      });
+      expect(atBob.texts().slice(1).join('\n').split('\n')).toEqual(lines);
+    });
+
+    it('a multi-line message stays one message', async () => {
+      const { out, inn } = await linkPair();
+      const atBob = inbox(inn);
+      await out.send('first line\nsecond line\n\nfourth line');
+      await atBob.waitForCount(1);
+      expect(atBob.messages).toEqual([{ text: 'first line\nsecond line\n\nfourth line', truncated: false }]);
+    });
+
+    it('a peer answering with another fingerprint is refused, naming both, and gets no data', async () => {
+      const { dialer, acceptor } = await connect();
+      const wrong = 'ab'.repeat(32);
+      const accepting = acceptLink(acceptor, bobTls, { handshakeTimeoutMs: WAIT_MS });
+      const dialing = dialLink(dialer, aliceTls, { expectedFingerprint: wrong, address: 'bob.test:18765', handshakeTimeoutMs: WAIT_MS });
+      const err = await dialing.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(FingerprintMismatchError);
+      const mismatch = err as FingerprintMismatchError;
+      expect(mismatch.expected).toBe(wrong);
+      expect(mismatch.actual).toBe(bob.fingerprint);
+      expect(mismatch.message).toContain(wrong);
+      expect(mismatch.message).toContain(bob.fingerprint);
+      expect(mismatch.message).toContain('bob.test:18765');
+      // Bob may finish his handshake before Alice hangs up; either way he gets nothing.
+      const outcome = await accepting.then(
+        async (link) => {
+          open.links.push(link);
+          const atBob = inbox(link);
+          const info = await within(link.closed, 'the refused link closing');
+          return { messages: atBob.messages, info };
+        },
+        (e: unknown) => ({ error: e }),
+      );
+      if ('error' in outcome) expect(outcome.error).toBeInstanceOf(HandshakeError);
+      else {
+        expect(outcome.messages).toEqual([]);
+        expect(outcome.info.reason).not.toBe('local');
+      }
+    });
+
+    it('a TLS client without a certificate is refused, and nothing is delivered', async () => {
+      const { dialer, acceptor } = await connect();
+      const accepting = acceptLink(acceptor, bobTls, { handshakeTimeoutMs: WAIT_MS });
+      // A bare TLS client, no key or certificate (what a web browser or a scanner would be).
+      const anon = tlsConnect({ socket: dialer, rejectUnauthorized: false, servername: '' });
+      anon.on('error', () => {});
+      const anonGot = received(anon);
+      anon.once('secureConnect', () => anon.write('sneaky line\n'));
+      await expect(accepting).rejects.toBeInstanceOf(HandshakeError);
+      await expect(accepting).rejects.toThrow(/no client certificate/);
+      await within(anonGot.closed, 'the anonymous client being disconnected');
+      expect(anonGot.text()).toBe('');
+    });
+
+    it('a handshake that never starts times out, and the connection is dropped', async () => {
+      // Acceptor side: the dialer connects and never says a word.
+      const a = await connect();
+      const silentDialerClosed = closedEvent(a.dialer);
+      await expect(acceptLink(a.acceptor, bobTls, { handshakeTimeoutMs: 300 })).rejects.toBeInstanceOf(TimeoutError);
+      await within(silentDialerClosed, 'the silent dialer being disconnected');
+
+      // Dialer side: the listener accepts and never answers the ClientHello.
+      const d = await connect();
+      const silentAcceptorClosed = closedEvent(d.acceptor);
+      d.acceptor.resume(); // reads and ignores the ClientHello
+      const err = await dialLink(d.dialer, aliceTls, { handshakeTimeoutMs: 300 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TimeoutError);
+      expect((err as Error).message).toMatch(/TLS handshake timed out after 300 ms/);
+      await within(silentAcceptorClosed, 'the silent acceptor being disconnected');
+    });
+
+    it('close() delivers everything written before it, and the other side sees "remote"', async () => {
+      const { out, inn } = await linkPair();
+      const atBob = inbox(inn);
+      const bobClosed = new Promise<LinkCloseInfo>((resolve) => inn.once('close', resolve));
+      // A large batch written without waiting, then close at once.
+      const lines = Array.from({ length: 500 }, (_, i) => `message ${i} ${'x'.repeat(200)}`);
+      const sends = lines.map((l) => out.send(l));
+      const aliceClosed = out.close();
+      await Promise.all(sends);
+      const info = await within(bobClosed, "Bob's link closing");
+      expect(info.reason).toBe('remote');
+      expect((await within(aliceClosed, "Alice's link closing")).reason).toBe('local');
+      expect(atBob.texts().join('\n').split('\n')).toEqual(lines);
+      expect(atBob.messages.every((m) => !m.truncated)).toBe(true);
+      // After close nothing more can be sent, and the caller is told so.
+      await expect(out.send('too late')).rejects.toThrow(/closed/);
+    });
+
+    it('a message the peer sends while we close still arrives (we read until its close_notify)', async () => {
+      const { out, inn } = await linkPair();
+      const atAlice = inbox(out);
+      inbox(inn);
+      const closing = out.close();
+      // Bob has not seen Alice's close yet when he writes.
+      await inn.send('last words').catch(() => undefined);
+      await within(closing, "Alice's link closing");
+      expect(atAlice.texts()).toEqual(['last words']);
+    });
+
+    for (const version of ['TLSv1.2', 'TLSv1.3'] as SecureVersion[]) {
+      it(`a ${version}-only peer can dial us, and lines go both ways`, async () => {
+        const { dialer, acceptor } = await connect();
+        const accepting = acceptLink(acceptor, bobTls, { handshakeTimeoutMs: WAIT_MS });
+        // A reference-like peer: its own identity, no ALPN, one TLS version only.
+        const peer = tlsConnect({
+          socket: dialer,
+          key: alice.keyPem,
+          cert: alice.certPem,
+          minVersion: version,
+          maxVersion: version,
+          rejectUnauthorized: false,
+          servername: '',
+        });
+        const peerGot = received(peer);
+        await within(new Promise((resolve) => peer.once('secureConnect', resolve)), 'peer handshake');
+        const link = await accepting;
+        open.links.push(link);
+        expect(peer.getProtocol()).toBe(version);
+        expect(link.fingerprint).toBe(alice.fingerprint);
+        expect(link.gatewayPeer).toBe(false);
+        const atBob = inbox(link);
+        peer.write('hi from a plain peer\n');
+        await atBob.waitForCount(1);
+        expect(atBob.texts()).toEqual(['hi from a plain peer']);
+        await link.send('hi back');
+        // On the wire: the text and one LF, nothing else.
+        await peerGot.waitFor('hi back\n');
+        expect(peerGot.text()).toBe('hi back\n');
+        peer.end();
+        expect((await within(link.closed, 'link closing')).reason).toBe('remote');
+      });
+
+      it(`we can dial a ${version}-only peer that requires our certificate`, async () => {
+        const { dialer, acceptor } = await connect();
+        const server = new TLSSocket(acceptor, {
+          isServer: true,
+          secureContext: createSecureContext({ key: bob.keyPem, cert: bob.certPem, minVersion: version, maxVersion: version }),
+          requestCert: true,
+          rejectUnauthorized: false,
+        });
+        server.on('error', () => {});
+        const serverGot = received(server);
+        const serverReady = new Promise<void>((resolve) => server.once('secure', () => resolve()));
+        const link = await dialLink(dialer, aliceTls, { expectedFingerprint: bob.fingerprint, handshakeTimeoutMs: WAIT_MS });
+        open.links.push(link);
+        await within(serverReady, 'server handshake');
+        expect(server.getProtocol()).toBe(version);
+        expect(server.getPeerX509Certificate()?.fingerprint256.replaceAll(':', '').toLowerCase()).toBe(alice.fingerprint);
+        expect(link.gatewayPeer).toBe(false);
+        const atAlice = inbox(link);
+        await link.send('hello server');
+        await serverGot.waitFor('hello server\n');
+        server.write('hello client\n');
+        await atAlice.waitForCount(1);
+        expect(atAlice.texts()).toEqual(['hello client']);
+        await link.close();
+        await within(serverGot.closed, 'server seeing the close');
+        expect(serverGot.text()).toBe('hello server\n');
+      });
+    }
+  });
+}
