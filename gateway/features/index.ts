@@ -1,5 +1,38 @@
 // The ordered list of XMPP features the gateway loads. Order matters only where one
 // feature's handlers must see stanzas before another's; say why next to the entry.
 import type { Feature } from '../xmpp/feature.js';
+import { roster } from './rfc6121-roster.js';
+import { presence } from './rfc6121-presence.js';
+import { messages } from './rfc6121-messages.js';
+import { disco } from './xep-0030-disco.js';
+import { lastActivity } from './xep-0012-last-activity.js';
+import { privateStorage } from './xep-0049-private-storage.js';
+import { vcardTemp } from './xep-0054-vcard-temp.js';
+import { chatStates } from './xep-0085-chat-states.js';
+import { softwareVersion } from './xep-0092-software-version.js';
+import { entityCaps } from './xep-0115-entity-caps.js';
+import { pep } from './xep-0163-pep.js';
+import { blocking } from './xep-0191-blocking.js';
+import { ping } from './xep-0199-ping.js';
+import { entityTime } from './xep-0202-entity-time.js';
 
-export const features: Feature[] = [];
+export const features: Feature[] = [
+  // Before presence: on a contact change the roster push must reach clients before the
+  // contact's presence, or they drop presence from a JID not (yet) in their roster.
+  roster,
+  // Before messages: at initial presence, contacts' presences go out before stored messages,
+  // so clients know the sender's resource (and its chat-state support) first.
+  presence,
+  messages,
+  chatStates,
+  entityCaps,
+  disco,
+  ping,
+  vcardTemp,
+  blocking,
+  privateStorage,
+  pep,
+  softwareVersion,
+  entityTime,
+  lastActivity,
+];

@@ -1,0 +1,113 @@
+// One-to-one chat between the user and peers, gateway notices, the gateway's text bot and
+// storage while the user is offline. RFC 6121 §5; XEP-0085 (states going out); XEP-0203 (delay).
+//
+// One message handler exists per addressee kind, so everything the user sends to a contact
+// goes through here, chat states included (network.sendChatState). xep-0085-chat-states.ts
+// only declares the disco feature and carries the peers' chat states to the user.
+import { randomUUID } from 'node:crypto';
+import type { ChatState, PeerId } from '../bridge/contract.js';
+import { StanzaError } from '../xmpp/errors.js';
+import type { Feature } from '../xmpp/feature.js';
+import { x, type Element } from '../xmpp/xml/element.js';
+import { NS } from './support/ns.js';
+import { peerFullJid } from './support/peer-jid.js';
+
+/** Messages kept for a user with no session online; the oldest go first beyond this. */
+const OFFLINE_LIMIT = 500;
+const TRUNCATED_MARK = ' [message cut: longer than the link limit]';
+const CHAT_STATES: ReadonlySet<string> = new Set<ChatState>(['active', 'composing', 'paused', 'inactive', 'gone']);
+const HELP = [
+  'tlsim gateway commands:',
+  '  help: this text',
+  'To add a peer, add <fingerprint>@PEERS to your contacts; to block one, use your client\'s block action.',
+].join('\n');
+
+export const messages: Feature = {
+  name: 'messages',
+  setup(ctx) {
+    const { identity, network } = ctx;
+    const user = identity.user.toString();
+    const offline: Element[] = [];
+    let dropped = 0;
+    // Contacts the user was told are offline: one notice per absence, not one per message.
+    const toldQueued = new Set<PeerId>();
+
+    const delay = (stamp: Date): Element => x('delay', { xmlns: NS.delay, from: identity.domain, stamp: stamp.toISOString() });
+    const chat = (from: string, to: string, text: string): Element =>
+      x('message', { type: 'chat', id: randomUUID(), from, to }, x('body', null, text));
+
+    /** To every available session, or kept (with the time it arrived) until the next login. */
+    const toUser = (msg: Element, stamp: Date | undefined): void => {
+      if (ctx.deliver(msg) > 0) return;
+      if (!stamp) msg.append(delay(new Date()));
+      offline.push(msg);
+      if (offline.length > OFFLINE_LIMIT) {
+        offline.shift();
+        dropped++;
+      }
+    };
+
+    ctx.on('initial-presence', (session) => {
+      if (dropped > 0) {
+        session.send(chat(identity.domain, user, `${dropped} older messages were dropped while you were offline (only ${OFFLINE_LIMIT} are kept).`));
+        dropped = 0;
+      }
+      for (const msg of offline.splice(0)) session.send(msg);
+    });
+
+    ctx.onNetwork('onText', (id, m) => {
+      const text = m.truncated ? m.text + TRUNCATED_MARK : m.text;
+      const msg = x(
+        'message',
+        { type: 'chat', id: randomUUID(), from: peerFullJid(identity, id), to: user },
+        x('body', null, text),
+        // COMPAT(pidgin): a contact message without a chat state turns typing notifications off for that contact.
+        x('active', { xmlns: NS.chatStates }),
+        m.stamp && delay(m.stamp),
+      );
+      toUser(msg, m.stamp);
+    });
+    ctx.onNetwork('onNotice', (text) => toUser(chat(identity.domain, user, text), undefined));
+    ctx.onNetwork('onPeerOnline', (id) => void toldQueued.delete(id));
+
+    ctx.message('contact', async (req) => {
+      if (req.to.kind !== 'contact') return;
+      const type = req.stanza.attr('type');
+      // Errors are never answered; group chat does not exist on tlsim.
+      if (type === 'error' || type === 'groupchat') return;
+      const id = req.to.id;
+      const c = network.getContact(id);
+      const state = chatStateOf(req.stanza);
+      const body = req.stanza.getChildText('body');
+      if (!body) {
+        // Chat states alone; receipts, markers and the like have no meaning on a tlsim link.
+        if (state && c && c.state !== 'blocked') network.sendChatState(id, state);
+        return;
+      }
+      if (!c) throw new StanzaError('item-not-found', 'not a contact: add the peer to your contacts first');
+      if (c.state === 'blocked') throw new StanzaError('not-acceptable', 'this peer is blocked: unblock it to write');
+      const outcome = await network.sendText(id, body, { xmppId: req.stanza.attr('id') });
+      if (state) network.sendChatState(id, state);
+      if (outcome.status === 'queued' && !toldQueued.has(id)) {
+        toldQueued.add(id);
+        // Not a message error: the message is not lost, and clients show errors as "delivery failed".
+        // A line from the gateway contact is shown by every client and says what really happens.
+        toUser(chat(identity.domain, user, `Not sent yet: ${outcome.reason}`), undefined);
+      }
+    });
+
+    // The gateway contact answers text commands (for clients without ad-hoc commands).
+    ctx.message('server', (req) => {
+      if (req.stanza.attr('type') === 'error') return;
+      const body = req.stanza.getChildText('body')?.trim();
+      if (!body) return;
+      const reply = body.toLowerCase() === 'help' ? HELP.replace('PEERS', identity.peerDomain) : 'unknown command; try help';
+      req.session.send(chat(identity.domain, req.from.toString(), reply));
+    });
+  },
+};
+
+function chatStateOf(stanza: Element): ChatState | undefined {
+  const el = stanza.elements().find((e) => e.getNS() === NS.chatStates && CHAT_STATES.has(e.name));
+  return el?.name as ChatState | undefined;
+}

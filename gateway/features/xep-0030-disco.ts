@@ -1,0 +1,75 @@
+// Service discovery for the server, the account, the peer domain and every contact.
+// XEP-0030; XEP-0115 §6.2 (the contacts' node#ver form). Features come from what modules declared.
+import { StanzaError } from '../xmpp/errors.js';
+import type { Feature, IqRequest } from '../xmpp/feature.js';
+import { x, type Element } from '../xmpp/xml/element.js';
+import { CAPS_NODE, contactDisco, type DiscoIdentity } from './support/contact-caps.js';
+import { NS } from './support/ns.js';
+
+const SERVER_NAME = 'tlsim gateway';
+const PEERS_NAME = 'tlsim peers';
+const COMMANDS_NODE = 'http://jabber.org/protocol/commands';
+
+export const disco: Feature = {
+  name: 'disco',
+  // No commands feature yet: it is advertised once ad-hoc commands exist.
+  disco: { server: [NS.discoInfo, NS.discoItems], account: [NS.discoInfo, NS.discoItems], contact: [NS.discoInfo] },
+  setup(ctx) {
+    const { identity, network } = ctx;
+
+    // COMPAT(gajim): the domain must answer with a result, or Gajim never asks for the roster.
+    ctx.iq('server', 'get', NS.discoInfo, 'query', (req) => {
+      noNode(req);
+      return info([{ category: 'server', type: 'im', name: SERVER_NAME }], ctx.discoFeatures('server'));
+    });
+    ctx.iq('account', 'get', NS.discoInfo, 'query', (req) => {
+      noNode(req);
+      return info([{ category: 'account', type: 'registered' }], ctx.discoFeatures('account'));
+    });
+    // COMPAT(profanity): every item the domain lists must answer disco#info with a result.
+    ctx.iq('peers', 'get', NS.discoInfo, 'query', (req) => {
+      noNode(req);
+      return info([{ category: 'gateway', type: 'tlsim', name: PEERS_NAME }], [NS.discoInfo, NS.discoItems]);
+    });
+    ctx.iq('contact', 'get', NS.discoInfo, 'query', (req) => {
+      if (req.to.kind !== 'contact' || !network.getContact(req.to.id)) throw new StanzaError('item-not-found', 'not a known peer');
+      const d = contactDisco(ctx.discoFeatures('contact'));
+      const node = req.payload.attr('node');
+      // The caps form (XEP-0115 §6.2) is the same answer under the node the client asks about.
+      if (node !== undefined && node !== `${CAPS_NODE}#${d.ver}`) throw new StanzaError('item-not-found', 'no such node');
+      return info(d.identities, d.features, node);
+    });
+
+    // COMPAT(profanity): at least one item, or its post-login steps (carbons, bookmarks, OMEMO) never run.
+    ctx.iq('server', 'get', NS.discoItems, 'query', (req) => {
+      const node = req.payload.attr('node');
+      if (node === COMMANDS_NODE) return x('query', { xmlns: NS.discoItems, node });
+      noNode(req);
+      return x('query', { xmlns: NS.discoItems }, x('item', { jid: identity.peerDomain, name: PEERS_NAME }));
+    });
+    for (const kind of ['account', 'peers'] as const) {
+      ctx.iq(kind, 'get', NS.discoItems, 'query', (req) => {
+        noNode(req);
+        return x('query', { xmlns: NS.discoItems });
+      });
+    }
+    ctx.iq('contact', 'get', NS.discoItems, 'query', (req) => {
+      if (req.to.kind !== 'contact' || !network.getContact(req.to.id)) throw new StanzaError('item-not-found', 'not a known peer');
+      noNode(req);
+      return x('query', { xmlns: NS.discoItems });
+    });
+  },
+};
+
+function noNode(req: IqRequest): void {
+  if (req.payload.attr('node') !== undefined) throw new StanzaError('item-not-found', 'no such node');
+}
+
+function info(identities: readonly DiscoIdentity[], features: readonly string[], node?: string): Element {
+  return x(
+    'query',
+    { xmlns: NS.discoInfo, node },
+    ...identities.map((i) => x('identity', { category: i.category, type: i.type, name: i.name, 'xml:lang': i.lang })),
+    ...[...new Set(features)].sort().map((f) => x('feature', { var: f })),
+  );
+}
