@@ -1,0 +1,246 @@
+// The links of ONE peer: exactly one live link (the active one), the deterministic tie-break
+// between duplicates, and a switch from an old link to a new one that loses, doubles and
+// reorders nothing (PROTOCOL.md "Presence and connections").
+import { PeerUnreachableError } from '../errors.js';
+import type { Link, LinkCloseInfo } from '../link.js';
+import type { Logger } from '../logger.js';
+import type { DecodedMessage } from '../wire/line-codec.js';
+
+export interface PeerLinksHooks {
+  /** The peer came online (its first link); not called again when a link replaces another. */
+  up(link: Link): void;
+  /** The peer has no link left. */
+  down(info: LinkCloseInfo): void;
+  message(message: DecodedMessage): void;
+  /**
+   * The active gateway link ended: may another link for this peer still be on its way (a
+   * dial in flight, inbound handshakes pending)? Then we wait a moment before going offline.
+   */
+  replacementPending(): boolean;
+  /** No link left at all (also none draining). */
+  idle(): void;
+}
+
+export interface PeerLinksOptions {
+  /** Our own fingerprint: the tie-break compares dialers. */
+  self: string;
+  fingerprint: string;
+  log: Logger;
+  /** How long a retired link may take to end (default 5 s); then it is destroyed. */
+  switchTimeoutMs: number;
+  /** How long to wait for a pending replacement before going offline. */
+  settleMs: number;
+}
+
+interface QueuedSend {
+  text: string;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** Sends waiting for a switch; beyond this many, send() fails at once. */
+const MAX_QUEUED_SENDS = 10_000;
+/** Messages of the new link held while the old one drains; beyond this, order gives way. */
+const MAX_HELD_BYTES = 1024 * 1024;
+
+/**
+ * Which of two links with the same gateway peer survives, computed the same way on both ends:
+ * the link DIALED by the smaller fingerprint. Two links dialed by the same side (it redialed
+ * because it believes the old one dead): the newer one.
+ */
+export function keepNewLink(self: string, current: Link, next: Link): boolean {
+  if (!current.gatewayPeer || !next.gatewayPeer) return false; // a reference peer: keep the first
+  const dialer = (l: Link): string => (l.side === 'client' ? self : l.fingerprint);
+  const a = dialer(current);
+  const b = dialer(next);
+  return a === b ? true : b < a;
+}
+
+export class PeerLinks {
+  /** The link we send on and read from; held back (not started) while retired links drain. */
+  active: Link | undefined;
+  /** Retired links: closed with close_notify, still read until EOF. */
+  private readonly draining = new Map<Link, NodeJS.Timeout>();
+  /** Links we have written on: after a switch away from one, sends wait until it has ended. */
+  private readonly written = new WeakSet<Link>();
+  private queue: QueuedSend[] = [];
+  /** Messages of a started active link that arrived while older links drained. */
+  private held: DecodedMessage[] = [];
+  private heldBytes = 0;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private closingAll = false;
+  /** Between 'up' and 'down' (also while settling: the gateway sees no flicker). */
+  online = false;
+
+  constructor(
+    private readonly opts: PeerLinksOptions,
+    private readonly hooks: PeerLinksHooks,
+  ) {}
+
+  get hasLink(): boolean {
+    return this.active !== undefined || this.settleTimer !== undefined;
+  }
+
+  get linkCount(): number {
+    return (this.active ? 1 : 0) + this.draining.size;
+  }
+
+  /** A new authenticated link for this peer: it becomes active, or it is retired at once. */
+  add(link: Link): void {
+    link.on('message', (m) => this.onMessage(link, m));
+    link.on('close', (info) => this.onClose(link, info));
+    const current = this.active;
+    if (!current) {
+      this.active = link;
+      this.clearSettle();
+      this.closingAll = false;
+      if (!this.online) {
+        this.online = true;
+        this.hooks.up(link);
+      }
+      this.release();
+      return;
+    }
+    if (keepNewLink(this.opts.self, current, link)) {
+      this.opts.log.debug({ side: link.side, gateway: link.gatewayPeer }, 'new link replaces the current one');
+      this.active = link;
+      this.retire(current);
+      // The new link stays unstarted until the old one has ended: its data waits in the socket.
+    } else {
+      this.opts.log.debug({ side: link.side, gateway: link.gatewayPeer }, 'duplicate link closed, keeping the current one');
+      this.retire(link);
+    }
+  }
+
+  send(text: string): Promise<void> {
+    if (this.queue.length > 0 || this.mustQueue()) {
+      if (this.queue.length >= MAX_QUEUED_SENDS) {
+        return Promise.reject(new PeerUnreachableError(`${this.short} is switching links; too many messages waiting`, 'unknown'));
+      }
+      return new Promise((resolve, reject) => this.queue.push({ text, resolve, reject }));
+    }
+    const link = this.active;
+    if (!link || !link.isOpen) {
+      return Promise.reject(new PeerUnreachableError(`${this.short} is not connected`, 'unknown'));
+    }
+    this.written.add(link);
+    return link.send(text);
+  }
+
+  /**
+   * Close every link with close_notify; the peer goes offline now. The links stay tracked as
+   * draining, so a link that comes up meanwhile is held until they have ended (order holds).
+   * Resolves when all have ended.
+   */
+  closeAll(): Promise<void> {
+    this.closingAll = true;
+    this.clearSettle();
+    if (this.active) {
+      this.retire(this.active, 'local');
+      this.active = undefined;
+    }
+    for (const m of this.held.splice(0)) this.hooks.message(m);
+    this.heldBytes = 0;
+    this.goOffline({ reason: 'local' });
+    return Promise.all([...this.draining.keys()].map((l) => l.closed)).then(() => undefined);
+  }
+
+  /** Destroy what is left (after stop's bounded wait). */
+  destroyAll(): void {
+    for (const l of this.draining.keys()) l.destroy();
+    this.active?.destroy();
+  }
+
+  /** The replacement we waited for will not come (its dial failed): stop settling. */
+  settleCheck(): void {
+    if (this.settleTimer && !this.hooks.replacementPending()) this.endSettle();
+  }
+
+  private get short(): string {
+    return `peer ${this.opts.fingerprint.slice(0, 12)}`;
+  }
+
+  /** Sends wait while a link we wrote on drains (or while settling), so order holds across links. */
+  private mustQueue(): boolean {
+    if (this.settleTimer) return true;
+    if (!this.active) return false;
+    for (const l of this.draining.keys()) if (this.written.has(l)) return true;
+    return false;
+  }
+
+  private retire(link: Link, reason: 'replaced' | 'local' = 'replaced'): void {
+    if (!this.draining.has(link)) {
+      const timer = setTimeout(() => link.destroy(), this.opts.switchTimeoutMs);
+      timer.unref();
+      this.draining.set(link, timer);
+    }
+    // close() starts reading if needed: whatever the peer sent on it is still delivered.
+    void link.close(reason);
+  }
+
+  private onMessage(link: Link, m: DecodedMessage): void {
+    if (link === this.active && this.draining.size > 0 && this.heldBytes < MAX_HELD_BYTES) {
+      this.held.push(m);
+      this.heldBytes += Buffer.byteLength(m.text);
+      return;
+    }
+    this.hooks.message(m);
+  }
+
+  private onClose(link: Link, info: LinkCloseInfo): void {
+    const timer = this.draining.get(link);
+    if (timer) {
+      clearTimeout(timer);
+      this.draining.delete(link);
+      if (this.draining.size === 0) this.release();
+      if (!this.active && this.draining.size === 0) this.hooks.idle();
+      return;
+    }
+    if (link !== this.active) return; // never the peer going offline
+    this.active = undefined;
+    for (const m of this.held.splice(0)) this.hooks.message(m);
+    this.heldBytes = 0;
+    if (!this.closingAll && link.gatewayPeer && this.hooks.replacementPending()) {
+      this.opts.log.debug({ reason: info.reason }, 'link ended while another is on its way; waiting');
+      this.settleTimer = setTimeout(() => this.endSettle(info), this.opts.settleMs);
+      this.settleTimer.unref();
+      return;
+    }
+    this.goOffline(info);
+  }
+
+  /** No retired link left: start the active one, deliver what it held, flush waiting sends. */
+  private release(): void {
+    if (this.draining.size > 0) return;
+    const link = this.active;
+    if (!link) return;
+    link.start();
+    for (const m of this.held.splice(0)) this.hooks.message(m);
+    this.heldBytes = 0;
+    for (const q of this.queue.splice(0)) {
+      if (link.isOpen) {
+        this.written.add(link);
+        link.send(q.text).then(q.resolve, q.reject);
+      } else {
+        q.reject(new PeerUnreachableError(`${this.short} is not connected`, 'unknown'));
+      }
+    }
+  }
+
+  private endSettle(info: LinkCloseInfo = { reason: 'remote' }): void {
+    this.clearSettle();
+    if (!this.active) this.goOffline(info);
+  }
+
+  private clearSettle(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
+  }
+
+  private goOffline(info: LinkCloseInfo): void {
+    for (const q of this.queue.splice(0)) q.reject(new PeerUnreachableError(`${this.short} is not connected`, 'unknown'));
+    if (!this.online) return;
+    this.online = false;
+    this.hooks.down(info);
+  }
+}
