@@ -31,6 +31,19 @@ export function fingerprintOf(cert: string | Uint8Array): string {
 }
 
 /**
+ * A certificate serial (hex for node-forge) from random bytes: positive and minimally encoded
+ * DER. The first byte is forced into 0x40-0x7f: a leading 0x00 followed by a byte below 0x80
+ * is "illegal padding" to OpenSSL, which then cannot read the certificate at all (forge strips
+ * only one leading zero, so the former `'0' + random` failed once in ~512 identities).
+ */
+export function certificateSerial(random: Uint8Array): string {
+  if (random.length < 1 || random.length > 20) throw new RangeError('a serial has 1 to 20 bytes');
+  const bytes = Buffer.from(random);
+  bytes[0] = (bytes[0]! & 0x3f) | 0x40;
+  return bytes.toString('hex');
+}
+
+/**
  * A new RSA-2048 identity (RSA: every reference peer accepts it). The key is made by
  * node:crypto off the event loop; node-forge builds and signs the certificate.
  */
@@ -49,8 +62,7 @@ export async function generateIdentity(opts: { commonName?: string; bits?: numbe
   const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  // A positive serial: the high bit clear.
-  cert.serialNumber = '0' + randomBytes(15).toString('hex');
+  cert.serialNumber = certificateSerial(randomBytes(16));
   const now = new Date();
   cert.validity.notBefore = new Date(now.getTime() - 24 * 3600_000);
   cert.validity.notAfter = new Date(now.getTime() + 20 * 365 * 24 * 3600_000);

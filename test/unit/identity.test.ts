@@ -4,9 +4,11 @@ import { X509Certificate } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import forge from 'node-forge';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { IdentityError } from '../../bridge-protocol/errors.js';
 import {
+  certificateSerial,
   CERT_FILE,
   generateIdentity,
   identityFromPem,
@@ -65,6 +67,33 @@ interopSuite('identity (checked with openssl)', ['openssl'], () => {
   it('our fingerprint of a generated identity is `openssl x509 -outform der | sha256sum`', async () => {
     expect(generated.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(generated.fingerprint).toBe(await opensslFingerprint(generatedCert));
+  });
+
+  it('generated serials are always readable (regression: 1 identity in ~512 had an "illegal padding" serial)', () => {
+    // The random bytes that used to break: a zero byte first, then one below 0x80.
+    const risky = [
+      Buffer.from('00' + '41'.repeat(15), 'hex'),
+      Buffer.from('0000' + '00'.repeat(14), 'hex'),
+      Buffer.from('ff'.repeat(16), 'hex'),
+      Buffer.from('80' + '00'.repeat(15), 'hex'),
+    ];
+    const key = forge.pki.privateKeyFromPem(generated.keyPem) as forge.pki.rsa.PrivateKey;
+    for (const random of risky) {
+      const serial = certificateSerial(random);
+      const cert = forge.pki.createCertificate();
+      cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+      cert.serialNumber = serial;
+      cert.validity.notBefore = new Date();
+      cert.validity.notAfter = new Date(Date.now() + 3600_000);
+      cert.setSubject([{ name: 'commonName', value: 'tlsim' }]);
+      cert.setIssuer([{ name: 'commonName', value: 'tlsim' }]);
+      cert.sign(key, forge.md.sha256.create());
+      // OpenSSL (inside Node) must parse it, and see the serial we chose, positive.
+      const parsed = new X509Certificate(forge.pki.certificateToPem(cert));
+      expect(parsed.serialNumber.toLowerCase()).toBe(serial);
+      expect(parseInt(serial.slice(0, 2), 16)).toBeGreaterThanOrEqual(0x40);
+      expect(parseInt(serial.slice(0, 2), 16)).toBeLessThan(0x80);
+    }
   });
 
   it('two generated identities are two different peers', async () => {
