@@ -1,0 +1,269 @@
+// Drives clients/slixmpp/driver.py (a real slixmpp client) over JSON lines: typed commands, awaited events.
+import { fileURLToPath } from 'node:url';
+import { spawnProc, type Proc } from '../../test/support/proc.js';
+
+const SCRIPT = fileURLToPath(new URL('./driver.py', import.meta.url));
+/** Debian's python: another python3 earlier on PATH may not see python3-slixmpp. */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+export interface ConnectCommand {
+  jid: string;
+  password: string;
+  host?: string;
+  port: number;
+  /** Force one SASL mechanism (slixmpp's sasl_mech). */
+  mechanism?: 'SCRAM-SHA-1' | 'SCRAM-SHA-256' | 'PLAIN' | (string & {});
+  /** PEM CA to verify the server certificate with (hostname checked against the JID domain). */
+  ca_file?: string;
+  /** false: accept any certificate. Default: verify. */
+  tls_verify?: boolean;
+  /** 'required' (default): fail without STARTTLS; 'try': use it if offered; 'off': never. */
+  starttls?: 'required' | 'try' | 'off';
+}
+
+export type Command =
+  | ({ cmd: 'connect' } & ConnectCommand)
+  | { cmd: 'reconnect' }
+  | { cmd: 'send'; to: string; body: string; type?: string; msg_id?: string }
+  | { cmd: 'presence'; to?: string; type?: string }
+  | { cmd: 'ping'; to?: string; timeout?: number }
+  | { cmd: 'disco_info'; to: string; node?: string; timeout?: number }
+  | { cmd: 'roster'; timeout?: number }
+  | { cmd: 'disconnect'; wait?: number }
+  | { cmd: 'drop_tcp' };
+
+export interface RosterItem {
+  jid: string;
+  name: string;
+  subscription: string;
+  ask: string | null;
+  groups: string[];
+}
+
+export interface DiscoInfo {
+  from: string;
+  identities: { category: string; type: string; name: string | null; lang: string | null }[];
+  features: string[];
+}
+
+export type SlixEvent =
+  | { event: 'ready'; slixmpp: string }
+  | { event: 'connected' }
+  | { event: 'tls' }
+  | { event: 'tls_invalid'; reason: string }
+  | { event: 'auth'; mechanism: string | null; offered: string[] }
+  | { event: 'failed_auth'; condition: string; text: string }
+  | { event: 'failed_all_auth' }
+  | { event: 'session_start'; jid: string; mechanism: string | null; sm_id: string | null }
+  | { event: 'sm_enabled'; id: string | null; resume: boolean }
+  | { event: 'sm_failed'; xml: string }
+  | { event: 'resumed' }
+  | { event: 'message'; from: string; body: string; type: string; id: string }
+  | { event: 'presence'; from: string; type: string; show: string; status: string; name: string | null }
+  | { event: 'roster'; items: RosterItem[] }
+  | { event: 'stream_error'; condition: string; text: string }
+  | { event: 'connection_failed'; reason: string }
+  | { event: 'disconnected'; reason: string | null }
+  | { event: 'result'; id: string | null; cmd: string; [k: string]: unknown }
+  | { event: 'error'; id?: string | null; cmd?: string; error: string; condition?: string; text?: string; xml?: string; trace?: string };
+
+export type ResultOf<C extends Command['cmd']> = C extends 'ping'
+  ? { type: string; from: string }
+  : C extends 'disco_info'
+    ? DiscoInfo
+    : C extends 'roster'
+      ? { items: RosterItem[] }
+      : C extends 'send'
+        ? { msg_id: string }
+        : Record<string, unknown>;
+
+/** A failed command: the driver's error event, whole, so a test can show what the server answered. */
+export class SlixCommandError extends Error {
+  constructor(readonly detail: Extract<SlixEvent, { event: 'error' }>) {
+    super(`slixmpp ${detail.cmd ?? ''} failed: ${detail.error}${detail.condition ? ` (${detail.condition})` : ''}${detail.xml ? `\n${detail.xml}` : ''}`);
+  }
+}
+
+export interface StartOptions {
+  /** Python log level on stderr; 'debug' prints every stanza slixmpp sends and receives. */
+  log?: 'debug' | 'info' | 'warning';
+}
+
+export class SlixmppClient {
+  /** Every event so far, in order. */
+  readonly events: SlixEvent[] = [];
+  private readonly waiters = new Set<() => void>();
+  private nextId = 1;
+  private buffered = '';
+
+  private constructor(readonly proc: Proc) {}
+
+  static async start(opts: StartOptions = {}): Promise<SlixmppClient> {
+    const proc = await spawnProc(SYSTEM_PYTHON, ['-u', SCRIPT, '--log', opts.log ?? 'debug'], {
+      env: { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    const client = new SlixmppClient(proc);
+    client.watch();
+    await client.waitForEvent((e) => e.event === 'ready', 30_000);
+    return client;
+  }
+
+  private watch(): void {
+    let seen = 0;
+    const pump = (): void => {
+      const out = this.proc.output('stdout');
+      // output() is a tail; the mark keeps absolute positions.
+      const total = this.proc.mark().stdout;
+      const fresh = out.slice(out.length - (total - seen));
+      seen = total;
+      this.buffered += fresh;
+      const lines = this.buffered.split('\n');
+      this.buffered = lines.pop()!;
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        try {
+          this.events.push(JSON.parse(line) as SlixEvent);
+        } catch {
+          this.events.push({ event: 'error', error: `unparsable driver line: ${line}` });
+        }
+      }
+      for (const w of [...this.waiters]) w();
+    };
+    // Proc.waitFor re-checks on every chunk of output: use it as the notification hook.
+    const loop = (): void => {
+      this.proc
+        .waitFor(() => this.proc.mark().stdout > seen, 2 ** 31 - 1, { stream: 'stdout' })
+        .then(() => {
+          pump();
+          loop();
+        })
+        .catch(() => {
+          pump();
+          for (const w of [...this.waiters]) w();
+        });
+    };
+    loop();
+  }
+
+  /** The first event (already received or later) matching; `from` skips events before that index. */
+  waitForEvent<E extends SlixEvent = SlixEvent>(
+    pred: (e: SlixEvent) => boolean,
+    timeoutMs: number,
+    from = 0,
+  ): Promise<E> {
+    return new Promise((resolve, reject) => {
+      let next = from;
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(poll);
+      };
+      const poll = (): void => {
+        for (; next < this.events.length; next++) {
+          if (pred(this.events[next]!)) {
+            finish();
+            resolve(this.events[next] as E);
+            return;
+          }
+        }
+        if (this.proc.exitInfo) {
+          finish();
+          reject(new Error(`slixmpp driver exited before the awaited event; events:\n${this.recent()}${this.proc.tails(6_000)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`no slixmpp event matched within ${timeoutMs} ms; events:\n${this.recent()}${this.proc.tails(6_000)}`));
+      }, timeoutMs);
+      this.waiters.add(poll);
+      poll();
+    });
+  }
+
+  /** Index of the next event: pass to waitForEvent to ignore what came before. */
+  mark(): number {
+    return this.events.length;
+  }
+
+  recent(n = 30): string {
+    return this.events.slice(-n).map((e) => JSON.stringify(e)).join('\n');
+  }
+
+  /** Writes one command without waiting for its answer. */
+  async post(command: Command & { id?: string }): Promise<void> {
+    await this.proc.write(JSON.stringify(command) + '\n');
+  }
+
+  /** Sends a command and resolves with its result (rejects with SlixCommandError on its error event). */
+  async request<C extends Command>(command: C, timeoutMs = 60_000): Promise<ResultOf<C['cmd']>> {
+    const id = `c${this.nextId++}`;
+    const from = this.mark();
+    await this.post({ ...command, id });
+    const answer = await this.waitForEvent(
+      (e) => (e.event === 'result' || e.event === 'error') && 'id' in e && e.id === id,
+      timeoutMs,
+      from,
+    );
+    if (answer.event === 'error') throw new SlixCommandError(answer);
+    const { event: _e, id: _i, cmd: _c, ...rest } = answer as Extract<SlixEvent, { event: 'result' }>;
+    return rest as ResultOf<C['cmd']>;
+  }
+
+  /**
+   * Connects and resolves at session_start (or rejects at the first failure event, with the
+   * driver's debug log, which holds every stanza sent and received).
+   */
+  async connect(opts: ConnectCommand, timeoutMs = 60_000): Promise<Extract<SlixEvent, { event: 'session_start' }>> {
+    const from = this.mark();
+    await this.request({ cmd: 'connect', ...opts }, timeoutMs);
+    const e = await this.waitForEvent(
+      (ev) =>
+        ['session_start', 'failed_auth', 'failed_all_auth', 'tls_invalid', 'stream_error', 'connection_failed', 'disconnected'].includes(
+          ev.event,
+        ),
+      timeoutMs,
+      from,
+    );
+    if (e.event !== 'session_start') {
+      throw new Error(`slixmpp login failed: ${JSON.stringify(e)}\nevents:\n${this.recent()}${this.proc.tails(8_000)}`);
+    }
+    return e as Extract<SlixEvent, { event: 'session_start' }>;
+  }
+
+  send(to: string, body: string): Promise<{ msg_id: string }> {
+    return this.request({ cmd: 'send', to, body });
+  }
+
+  /** The next chat message (after `from`, default: any not yet consumed by this call's caller). */
+  nextMessage(pred: (m: Extract<SlixEvent, { event: 'message' }>) => boolean = () => true, timeoutMs = 30_000, from = 0) {
+    return this.waitForEvent<Extract<SlixEvent, { event: 'message' }>>(
+      (e) => e.event === 'message' && pred(e),
+      timeoutMs,
+      from,
+    );
+  }
+
+  ping(to?: string): Promise<ResultOf<'ping'>> {
+    return this.request(to ? { cmd: 'ping', to } : { cmd: 'ping' });
+  }
+
+  discoInfo(to: string, node?: string): Promise<DiscoInfo> {
+    return this.request(node ? { cmd: 'disco_info', to, node } : { cmd: 'disco_info', to });
+  }
+
+  roster(): Promise<{ items: RosterItem[] }> {
+    return this.request({ cmd: 'roster' });
+  }
+
+  /** Closes the stream (</stream:stream>) and waits for the driver to see the disconnect. */
+  async disconnect(): Promise<void> {
+    const from = this.mark();
+    await this.request({ cmd: 'disconnect' });
+    await this.waitForEvent((e) => e.event === 'disconnected', 30_000, from);
+  }
+
+  /** Kills the driver (by PID). */
+  async stop(): Promise<void> {
+    this.proc.closeStdin();
+    await this.proc.kill();
+  }
+}
