@@ -117,6 +117,14 @@ export function formatReferenceAddress(a: PeerAddress): string {
   return `${a.host} ${a.port}`;
 }
 
+/**
+ * A host as peers write it: IPv4, IPv6 (brackets optional), a DNS name or a v3 onion name; DNS and
+ * onion names are lowercased. Throws AddressError with the reason.
+ */
+export function normalizeHost(raw: string): string {
+  return parseHost(raw.trim(), true);
+}
+
 function parsePort(s: string): number {
   if (!/^[0-9]{1,5}$/.test(s)) throw new AddressError(s, 'port must be a number from 1 to 65535');
   const port = Number(s);

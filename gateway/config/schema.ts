@@ -1,0 +1,175 @@
+// Every config key: its type, default, check, documentation and command-line flag. The TOML file, the
+// environment (TLSIM_<SECTION>_<KEY>), the flags, the defaults and the commented default file all come from here.
+import {
+  boolean,
+  domain,
+  integer,
+  list,
+  listenHost,
+  localpart,
+  oneOf,
+  origin,
+  port,
+  reachableHost,
+  type Check,
+} from './values.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export const UNKNOWN_PEER_POLICIES = ['ask', 'accept', 'reject'] as const;
+export type UnknownPeerPolicy = (typeof UNKNOWN_PEER_POLICIES)[number];
+export const TOR_MODES = ['off'] as const;
+export type TorMode = (typeof TOR_MODES)[number];
+
+/** Property names are the TOML key names, so one spelling is used in code, files, docs and errors. */
+export interface Config {
+  readonly account: {
+    readonly user: string;
+    readonly domain: string;
+  };
+  readonly peer: {
+    readonly domain: string;
+    readonly host: string;
+    readonly port: number;
+    readonly advertise_host: string;
+    readonly max_message_bytes: number;
+    readonly unknown_policy: UnknownPeerPolicy;
+  };
+  readonly c2s: {
+    readonly host: string;
+    readonly port: number;
+    readonly allow_plain_without_tls: boolean;
+  };
+  readonly websocket: {
+    readonly enabled: boolean;
+    readonly host: string;
+    readonly port: number;
+    readonly allowed_origins: readonly string[];
+  };
+  readonly tor: {
+    readonly mode: TorMode;
+  };
+  readonly log: {
+    readonly level: LogLevel;
+    readonly format: LogFormat;
+  };
+}
+
+export type Section = keyof Config;
+/** "c2s.port", "peer.unknown_policy", ...: every key, checked by the compiler. */
+export type ConfigKey = { [S in Section]: `${S}.${keyof Config[S] & string}` }[Section];
+type ValueOf<K extends ConfigKey> = K extends `${infer S extends Section}.${infer F}`
+  ? F extends keyof Config[S]
+    ? Config[S][F]
+    : never
+  : never;
+
+export interface KeySpec<T> {
+  /** Comment lines in the default config file. */
+  readonly doc: string;
+  readonly default: T;
+  /** When no source sets the key, its value is computed from the others (e.g. advertise_host = host). */
+  readonly derive?: (c: Config) => T;
+  readonly check: Check<T>;
+  /** The command-line flag (without "--") that sets this key, if any. Never for secrets. */
+  readonly flag?: string;
+}
+
+export const SECTION_DOCS: Readonly<Record<Section, string>> = {
+  account: 'The local XMPP account your client (Pidgin, Gajim, ...) logs in to: user@domain.',
+  peer: 'The tlsim side: where other peers reach us and how we treat them.',
+  c2s: 'The XMPP client listener (TCP, STARTTLS).',
+  websocket: 'The XMPP-over-WebSocket listener (RFC 7395), for web clients such as Converse.js.',
+  tor: 'Reaching peers through Tor.',
+  log: 'Logging.',
+};
+
+const LATER_TOR = 'this version only talks to peers directly; use "off"';
+
+export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
+  'account.user': { doc: 'Your user name (the part before the @).', default: 'me', check: localpart },
+  'account.domain': { doc: 'The domain of your account.', default: 'localhost', check: domain },
+
+  'peer.domain': {
+    doc: 'The domain under which peers appear in your roster: <fingerprint>@peers.localhost.',
+    default: 'peers.localhost',
+    check: domain,
+  },
+  'peer.host': {
+    doc: 'Address on which we accept connections from peers.',
+    default: '127.0.0.1',
+    check: listenHost,
+  },
+  'peer.port': { doc: 'Port for peers; 0 picks a free port.', default: 18765, check: port, flag: 'peer-port' },
+  'peer.advertise_host': {
+    doc: 'Host put in your share string (tlsim://<fingerprint>@host:port); default: same as peer.host.',
+    default: '127.0.0.1',
+    derive: (c) => c.peer.host,
+    check: reachableHost,
+  },
+  'peer.max_message_bytes': {
+    doc: 'Longest message accepted from a peer; longer ones are cut and marked.',
+    default: 65536,
+    check: integer(1024, 16 * 1024 * 1024),
+  },
+  'peer.unknown_policy': {
+    doc: 'Messages from peers not in your roster: "ask" (a contact request), "accept" or "reject".',
+    default: 'ask',
+    check: oneOf(UNKNOWN_PEER_POLICIES),
+  },
+
+  'c2s.host': { doc: 'Address on which XMPP clients connect.', default: '127.0.0.1', check: listenHost },
+  'c2s.port': { doc: 'Port for XMPP clients; 0 picks a free port.', default: 5222, check: port, flag: 'c2s-port' },
+  'c2s.allow_plain_without_tls': {
+    doc: 'Let clients send the password without TLS (only sensible on 127.0.0.1).',
+    default: false,
+    check: boolean,
+  },
+
+  'websocket.enabled': { doc: 'Offer XMPP over WebSocket.', default: true, check: boolean },
+  'websocket.host': { doc: 'Address of the WebSocket listener.', default: '127.0.0.1', check: listenHost },
+  'websocket.port': {
+    doc: 'Port of the WebSocket listener; 0 picks a free port.',
+    default: 5280,
+    check: port,
+    flag: 'websocket-port',
+  },
+  'websocket.allowed_origins': {
+    doc: 'Web pages allowed to connect, e.g. ["https://chat.example.org"].',
+    default: [],
+    check: list(origin),
+  },
+
+  'tor.mode': {
+    doc: 'Only "off" for now: peers are dialed directly. "auto", "launch" and "control" come later.',
+    default: 'off',
+    check: oneOf(TOR_MODES, { auto: LATER_TOR, launch: LATER_TOR, control: LATER_TOR }),
+    flag: 'tor',
+  },
+
+  'log.level': {
+    doc: 'One of "trace", "debug", "info", "warn", "error", "fatal", "silent".',
+    default: 'info',
+    check: oneOf(LOG_LEVELS),
+    flag: 'log-level',
+  },
+  'log.format': {
+    doc: '"pretty" (for people), "json" (for machines) or "auto" (pretty on a terminal).',
+    default: 'auto',
+    check: oneOf(LOG_FORMATS),
+  },
+};
+
+export const CONFIG_KEYS = Object.keys(SCHEMA) as ConfigKey[];
+
+/** TLSIM_C2S_PORT for c2s.port. */
+export function envName(key: ConfigKey): string {
+  return `TLSIM_${key.replace('.', '_').toUpperCase()}`;
+}
+
+export function splitKey(key: ConfigKey): [Section, string] {
+  const dot = key.indexOf('.');
+  return [key.slice(0, dot) as Section, key.slice(dot + 1)];
+}
