@@ -21,6 +21,17 @@ export interface Hooks {
   'session-bound': (session: SessionInfo) => void;
   /** A session sent its first available presence (after this, it gets contact presences). */
   'initial-presence': (session: SessionInfo) => void;
-  /** A session became unavailable or its stream ended (not called for an SM-resumable drop until it expires). */
+  /**
+   * A session became unavailable or its stream ended (not called for an SM-resumable drop until it expires).
+   * (Core, as built: fired exactly once, when the session ends; an explicit unavailable presence
+   * only reaches the 'account' presence handler. A session that ends while available first
+   * passes a synthetic `<presence type='unavailable'/>` to that handler.)
+   */
   'session-closed': (session: SessionInfo) => void;
+  /**
+   * (Added by the core.) A message for the user that no session acknowledged: its session
+   * ended with it in the XEP-0198 unacked queue and no other session was available. The
+   * offline store may keep it; without a subscriber the core logs it as lost.
+   */
+  'message-undelivered': (stanza: Element) => void;
 }

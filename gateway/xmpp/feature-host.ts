@@ -1,0 +1,250 @@
+// The FeatureContext implementation: handler registries, stanza dispatch with the ONE
+// central fallback (RFC 6120 §8.2.3: every get/set iq gets exactly one reply; §8.3 errors),
+// and the GatewaySink that fans peer-network events out to features.
+import type { Logger } from 'pino';
+import type { GatewaySink, PeerNetwork } from '../bridge/contract.js';
+import { StanzaError } from './errors.js';
+import {
+  HANDLED,
+  type AddresseeKind,
+  type Feature,
+  type FeatureContext,
+  type IqHandler,
+  type StanzaContext,
+  type StanzaHandler,
+  type XmppIdentity,
+} from './feature.js';
+import type { HookBus } from './hook-bus.js';
+import type { Resolved, Router } from './router.js';
+import { errorReply, iqResult, stanzaKind } from './stanza.js';
+import type { Session } from './stream/session.js';
+import { Element, x } from './xml/element.js';
+
+type SinkHandlers = { [K in keyof GatewaySink]: Array<GatewaySink[K]> };
+
+// Every GatewaySink method, checked by the compiler in both directions.
+const SINK_EVENTS = {
+  onText: true,
+  onChatState: true,
+  onPeerOnline: true,
+  onPeerOffline: true,
+  onContactRequest: true,
+  onContactChanged: true,
+  onContactRemoved: true,
+  onNotice: true,
+} satisfies Record<keyof GatewaySink, true>;
+
+export interface FeatureHostOptions {
+  identity: XmppIdentity;
+  network: PeerNetwork;
+  router: Router;
+  hooks: HookBus;
+  log: Logger;
+  featureConfig?: Record<string, Record<string, unknown>>;
+}
+
+export class FeatureHost {
+  private readonly iqs = new Map<string, { feature: string; handler: IqHandler }>();
+  private readonly messages = new Map<AddresseeKind, StanzaHandler>();
+  private readonly presences = new Map<AddresseeKind, StanzaHandler>();
+  private readonly disco: Record<'server' | 'account' | 'contact', string[]> = { server: [], account: [], contact: [] };
+  private readonly sinkHandlers = Object.fromEntries(Object.keys(SINK_EVENTS).map((k) => [k, []])) as unknown as SinkHandlers;
+  /** The core's side of the bridge contract: each event goes to every subscribed feature. */
+  readonly sink: GatewaySink;
+
+  constructor(private readonly opts: FeatureHostOptions) {
+    const sink: Partial<Record<keyof GatewaySink, (...args: never[]) => void>> = {};
+    for (const event of Object.keys(SINK_EVENTS) as Array<keyof GatewaySink>) {
+      sink[event] = (...args: never[]) => {
+        for (const h of this.sinkHandlers[event] as Array<(...a: never[]) => unknown>) {
+          try {
+            const ret = h(...args);
+            if (ret instanceof Promise) ret.catch((err: unknown) => this.opts.log.error({ err, event }, 'network event handler failed'));
+          } catch (err) {
+            this.opts.log.error({ err, event }, 'network event handler failed');
+          }
+        }
+      };
+    }
+    this.sink = sink as GatewaySink;
+  }
+
+  /** Runs each feature's setup in list order. */
+  async setup(features: Feature[]): Promise<void> {
+    for (const f of features) {
+      for (const kind of ['server', 'account', 'contact'] as const) {
+        for (const feat of f.disco?.[kind] ?? []) if (!this.disco[kind].includes(feat)) this.disco[kind].push(feat);
+      }
+      await f.setup(this.context(f));
+    }
+  }
+
+  private context(feature: Feature): FeatureContext {
+    const { identity, network, router, hooks } = this.opts;
+    const log = this.opts.log.child({ feature: feature.name });
+    const once = <K>(map: Map<K, StanzaHandler>, kind: K, handler: StanzaHandler, what: string) => {
+      if (map.has(kind)) throw new Error(`${feature.name}: a ${what} handler for ${String(kind)} is already registered`);
+      map.set(kind, handler);
+    };
+    return {
+      identity,
+      config: this.opts.featureConfig?.[feature.name] ?? {},
+      log,
+      network,
+      iq: (kind, type, ns, name, handler) => {
+        const key = iqKey(kind, type, ns, name);
+        const prev = this.iqs.get(key);
+        if (prev) throw new Error(`${feature.name}: iq ${key} is already handled by ${prev.feature}`);
+        this.iqs.set(key, { feature: feature.name, handler });
+      },
+      message: (kind, handler) => once(this.messages, kind, handler, 'message'),
+      presence: (kind, handler) => once(this.presences, kind, handler, 'presence'),
+      on: (hook, handler) => hooks.on(hook, handler),
+      onNetwork: (event, handler) => {
+        (this.sinkHandlers[event] as unknown[]).push(handler);
+      },
+      sessions: () => router.all(),
+      deliver: (stanza) => router.deliver(stanza),
+      discoFeatures: (kind) => [...this.disco[kind]],
+    };
+  }
+
+  /** Handles one stanza from a bound session. Never throws. */
+  async handleStanza(session: Session, stanza: Element): Promise<void> {
+    const kind = stanzaKind(stanza);
+    if (!kind) return;
+    // The sender is who the session is, whatever the client wrote.
+    stanza.attrs.from = session.jid.toString();
+    let resolved: Resolved;
+    try {
+      resolved = this.opts.router.resolve(stanza.attrs.to);
+    } catch (err) {
+      if (err instanceof StanzaError) this.bounce(session, stanza, err);
+      return;
+    }
+    if (kind === 'iq') return this.handleIq(session, stanza, resolved);
+    if (kind === 'message') return this.handleMessage(session, stanza, resolved);
+    return this.handlePresence(session, stanza, resolved);
+  }
+
+  private async handleIq(session: Session, stanza: Element, r: Resolved): Promise<void> {
+    const type = stanza.attrs.type;
+    const isRequest = type === 'get' || type === 'set';
+    if (r.ownResource !== undefined) {
+      const target = this.opts.router.get(r.ownResource);
+      if (target) return void target.send(stanza);
+      if (isRequest) this.bounce(session, stanza, new StanzaError('service-unavailable'));
+      return;
+    }
+    if (!isRequest) {
+      // Never answer a result or an error (RFC 6120 §8.2.3); nobody here waits for one.
+      if (type !== 'result' && type !== 'error') this.bounce(session, stanza, new StanzaError('bad-request', 'iq type'));
+      else session.log.debug({ id: stanza.attrs.id, type }, 'iq response dropped');
+      return;
+    }
+    const children = stanza.elements();
+    if (children.length !== 1) {
+      this.bounce(session, stanza, new StanzaError('bad-request', 'an iq request carries exactly one payload'));
+      return;
+    }
+    const payload = children[0]!;
+    const entry = this.iqs.get(iqKey(r.to.kind, type, payload.getNS() ?? '', payload.name));
+    if (!entry) {
+      // The ONE central fallback.
+      this.bounce(session, stanza, new StanzaError('service-unavailable'));
+      return;
+    }
+    try {
+      const result = await entry.handler({ stanza, from: session.jid, to: r.to, session, type, payload });
+      if (result === HANDLED) return;
+      session.send(iqResult(stanza, result instanceof Element ? result : undefined, session.jid.toString()));
+    } catch (err) {
+      this.bounce(session, stanza, this.toStanzaError(err, session, entry.feature));
+    }
+  }
+
+  private async handleMessage(session: Session, stanza: Element, r: Resolved): Promise<void> {
+    if (r.ownResource !== undefined) {
+      const target = this.opts.router.get(r.ownResource);
+      // RFC 6121 §8.5.3.2.1: a message to an unknown resource is treated as to the bare JID.
+      if (target) return void target.send(stanza);
+    }
+    const handler = this.messages.get(r.to.kind);
+    if (!handler) {
+      this.bounce(session, stanza, new StanzaError('service-unavailable'));
+      return;
+    }
+    await this.runHandler(handler, session, stanza, r);
+  }
+
+  private async handlePresence(session: Session, stanza: Element, r: Resolved): Promise<void> {
+    if (r.ownResource !== undefined) {
+      const target = this.opts.router.get(r.ownResource);
+      if (target) target.send(stanza);
+      return; // RFC 6121 §8.5.3.2.1: presence to an unknown resource is ignored.
+    }
+    const type = stanza.attrs.type;
+    // Presence to the user's own bare JID counts as broadcast presence.
+    if (r.to.kind === 'account' && (type === undefined || type === 'unavailable')) {
+      this.updateAvailability(session, stanza);
+    }
+    // The hook first: features send contact presences; then the handler sees the stanza.
+    if (r.to.kind === 'account' && type === undefined && !session.initialPresenceSent) {
+      session.initialPresenceSent = true;
+      this.opts.hooks.emit('initial-presence', session);
+    }
+    const handler = this.presences.get(r.to.kind);
+    if (handler) await this.runHandler(handler, session, stanza, r);
+  }
+
+  /** Broadcast presence: the core tracks availability before any feature sees it. */
+  private updateAvailability(session: Session, stanza: Element): void {
+    if (stanza.attrs.type === 'unavailable') {
+      session.available = false;
+      session.presence = undefined;
+    } else {
+      session.available = true;
+      session.presence = stanza;
+    }
+  }
+
+  /** A session ends while available: features see an unavailable presence, as if sent. */
+  async sessionGone(session: Session): Promise<void> {
+    if (!session.available) return;
+    session.available = false;
+    session.presence = undefined;
+    const handler = this.presences.get('account');
+    if (!handler) return;
+    const stanza = x('presence', { type: 'unavailable', from: session.jid.toString() });
+    try {
+      await handler({ stanza, from: session.jid, to: { kind: 'account' }, session });
+    } catch (err) {
+      this.opts.log.error({ err }, 'presence handler failed on session end');
+    }
+  }
+
+  private async runHandler(handler: StanzaHandler, session: Session, stanza: Element, r: Resolved): Promise<void> {
+    const ctx: StanzaContext = { stanza, from: session.jid, to: r.to, session };
+    try {
+      await handler(ctx);
+    } catch (err) {
+      this.bounce(session, stanza, this.toStanzaError(err, session, stanza.name));
+    }
+  }
+
+  private toStanzaError(err: unknown, session: Session, where: string): StanzaError {
+    if (err instanceof StanzaError) return err;
+    session.log.error({ err, where }, 'handler failed');
+    return new StanzaError('internal-server-error');
+  }
+
+  /** Sends an error reply, except for stanzas that are themselves errors (no loops). */
+  private bounce(session: Session, stanza: Element, err: StanzaError): void {
+    if (stanza.attrs.type === 'error' || (stanza.name === 'iq' && stanza.attrs.type === 'result')) return;
+    session.send(errorReply(stanza, err, session.jid.toString()));
+  }
+}
+
+function iqKey(kind: AddresseeKind, type: string, ns: string, name: string): string {
+  return `${kind} ${type} {${ns}}${name}`;
+}

@@ -1,0 +1,169 @@
+// The local XMPP server: wires streams, SASL, sessions, routing, features and listeners
+// (RFC 6120 c2s over TCP, RFC 7395 over WebSocket) around one local account.
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { PeerNetwork } from '../bridge/contract.js';
+import type { Feature, XmppIdentity } from './feature.js';
+import { FeatureHost } from './feature-host.js';
+import { HookBus } from './hook-bus.js';
+import type { LocalAccount } from './local-account.js';
+import type { ServerTls } from './local-ca.js';
+import { connectionLogger, silentLogger } from './log.js';
+import { LoginRateLimiter } from './login-rate-limit.js';
+import { Router } from './router.js';
+import { createMechanisms } from './sasl/index.js';
+import { C2sStream, type C2sHost, type StreamTimeouts } from './stream/c2s-stream.js';
+import { SessionManager } from './stream/sessions.js';
+import { TcpTransport } from './stream/tcp-transport.js';
+import { TcpListener } from './tcp-listener.js';
+import { WebSocketListener } from './rfc7395-websocket.js';
+import { StreamManagement } from './xep-0198-stream-management.js';
+import type { XmlLimits } from './xml/parser.js';
+
+export interface XmppServerOptions {
+  identity: XmppIdentity;
+  network: PeerNetwork;
+  features: Feature[];
+  account: LocalAccount;
+  tls?: ServerTls;
+  log?: Logger;
+  featureConfig?: Record<string, Record<string, unknown>>;
+  /** Default 127.0.0.1:5222; port 0 = a free port; false = no TCP listener. */
+  c2s?: { host?: string; port?: number } | false;
+  /** RFC 7395 endpoint; default off. Always loopback. */
+  websocket?: { host?: string; port?: number; allowedOrigins?: string[] } | false;
+  allowPlainWithoutTls?: boolean;
+  limits?: Partial<XmlLimits>;
+  /** How long a dropped XEP-0198 session stays resumable (default 300000). */
+  smResumeTimeoutMs?: number;
+  rateLimiter?: LoginRateLimiter;
+  /** (Additive) stream timeouts; defaults: header 30 s, login 120 s, TLS 30 s, handler 30 s. */
+  timeouts?: Partial<StreamTimeouts>;
+  /** (Additive) bytes queued for a client that does not read before it is cut (default 4 MiB). */
+  maxWriteBuffer?: number;
+  /** (Additive) failed SASL attempts on one stream before it is closed (default 3). */
+  maxAuthFailuresPerStream?: number;
+  /** (Additive) stanzas kept unacknowledged per XEP-0198 session (default 5000). */
+  smMaxUnacked?: number;
+}
+
+export interface XmppServer {
+  start(): Promise<void>;
+  /** Sends a system-shutdown stream error and </stream:stream> on every stream, closes listeners; resumable sessions stay resumable in this process. */
+  stop(): Promise<void>;
+  readonly c2sPort: number | undefined;
+  readonly websocketPort: number | undefined;
+  /** Runs any duplex (in-memory, socket) as a c2s connection. */
+  acceptStream(socket: Duplex, opts?: { remote?: string; secure?: boolean }): void;
+}
+
+const DEFAULT_TIMEOUTS: StreamTimeouts = { headerMs: 30_000, negotiationMs: 120_000, tlsHandshakeMs: 30_000, handlerMs: 30_000 };
+
+export function createXmppServer(opts: XmppServerOptions): XmppServer {
+  const log = opts.log ?? silentLogger();
+  const hooks = new HookBus(log.child({ part: 'hooks' }));
+  const router = new Router(opts.identity, log.child({ part: 'router' }));
+  const features = new FeatureHost({
+    identity: opts.identity,
+    network: opts.network,
+    router,
+    hooks,
+    log,
+    featureConfig: opts.featureConfig,
+  });
+  const sessions = new SessionManager({ identity: opts.identity, router, hooks, features, log });
+  const sm = new StreamManagement({
+    resumeTimeoutMs: opts.smResumeTimeoutMs ?? 300_000,
+    maxUnacked: opts.smMaxUnacked ?? 5000,
+    log,
+    endSession: (s, reason) => void sessions.end(s, reason),
+  });
+  sessions.sm = sm;
+  const host: C2sHost = {
+    identity: opts.identity,
+    tls: opts.tls,
+    sasl: {
+      mechanisms: createMechanisms(opts.account),
+      limiter: opts.rateLimiter ?? new LoginRateLimiter(),
+      allowPlainWithoutTls: opts.allowPlainWithoutTls ?? false,
+      maxFailuresPerStream: opts.maxAuthFailuresPerStream ?? 3,
+    },
+    sessions,
+    features,
+    sm,
+    timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
+    streams: new Set(),
+  };
+  const limits = opts.limits ?? {};
+  const maxWriteBuffer = opts.maxWriteBuffer ?? 4 * 1024 * 1024;
+  let connCounter = 0;
+  let setupDone = false;
+  let tcp: TcpListener | undefined;
+  let ws: WebSocketListener | undefined;
+
+  function acceptStream(socket: Duplex, o: { remote?: string; secure?: boolean } = {}): void {
+    const conn = `c${++connCounter}`;
+    const remote = o.remote ?? 'memory';
+    const clog = connectionLogger(log, conn, remote);
+    clog.debug('connection accepted');
+    const transport = new TcpTransport(socket, {
+      remote,
+      domain: opts.identity.domain,
+      limits,
+      maxWriteBuffer,
+      log: clog,
+      secure: o.secure,
+    });
+    new C2sStream(transport, host, clog);
+  }
+
+  return {
+    get c2sPort() {
+      return tcp?.port;
+    },
+    get websocketPort() {
+      return ws?.port;
+    },
+    acceptStream,
+    async start() {
+      if (!setupDone) {
+        // Handlers first, then network events may flow.
+        await features.setup(opts.features);
+        setupDone = true;
+      }
+      await opts.network.start(features.sink);
+      if (opts.c2s !== false) {
+        tcp = new TcpListener({
+          host: opts.c2s?.host ?? '127.0.0.1',
+          port: opts.c2s?.port ?? 5222,
+          log,
+          onSocket: (socket, remote) => acceptStream(socket, { remote }),
+        });
+        await tcp.listen();
+      }
+      if (opts.websocket) {
+        ws = new WebSocketListener({
+          host: opts.websocket.host ?? '127.0.0.1',
+          port: opts.websocket.port ?? 5280,
+          allowedOrigins: opts.websocket.allowedOrigins ?? [],
+          limits,
+          maxWriteBuffer,
+          domain: opts.identity.domain,
+          log,
+          onTransport: (transport, clog) => new C2sStream(transport, host, clog),
+          nextConnId: () => `c${++connCounter}`,
+        });
+        await ws.listen();
+      }
+      log.info({ c2s: tcp?.port, websocket: ws?.port, domain: opts.identity.domain }, 'XMPP server started');
+    },
+    async stop() {
+      await Promise.all([tcp?.close(), ws?.close()]);
+      tcp = undefined;
+      ws = undefined;
+      await Promise.all([...host.streams].map((s) => s.shutdown()));
+      await opts.network.stop();
+      log.info({ resumable: sm.detachedSessions().length }, 'XMPP server stopped');
+    },
+  };
+}

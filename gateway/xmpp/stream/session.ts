@@ -1,0 +1,59 @@
+// One bound resource of the user (RFC 6120 §7): outlives its stream while XEP-0198 keeps
+// it resumable. Everything sent to the client goes through send(), which does SM counting.
+import type { JID } from '@xmpp/jid';
+import type { Logger } from 'pino';
+import type { SessionInfo } from '../hooks.js';
+import type { Element } from '../xml/element.js';
+import type { SmState } from '../xep-0198-stream-management.js';
+
+/** What a session writes to: the current stream, while one is attached. */
+export interface SessionOutput {
+  writeStanza(el: Element): void;
+}
+
+export class Session implements SessionInfo {
+  available = false;
+  presence: Element | undefined;
+  /** 'initial-presence' fires once per session, on its first available presence. */
+  initialPresenceSent = false;
+  /** The stream the session is attached to; undefined while detached (SM) or ended. */
+  output: SessionOutput | undefined;
+  sm: SmState | undefined;
+  ended = false;
+  /** Fires when a detached session's resume window closes. */
+  expiry: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly jid: JID,
+    readonly log: Logger,
+    /** Called when the unacked queue of a detached session overflows. */
+    private readonly onOverflow: (session: Session) => void,
+  ) {}
+
+  get resource(): string {
+    return this.jid.resource;
+  }
+
+  send(stanza: Element): void {
+    if (this.ended) {
+      this.log.debug({ stanza: stanza.name }, 'stanza to an ended session dropped');
+      return;
+    }
+    if (!stanza.attrs.to) {
+      stanza = stanza.clone();
+      stanza.attrs.to = this.jid.toString();
+    }
+    if (this.sm?.enabled) {
+      if (!this.sm.sent(stanza)) {
+        this.log.warn({ unacked: this.sm.unackedCount }, 'stream management queue full');
+        this.onOverflow(this);
+        return;
+      }
+    } else if (!this.output) {
+      this.log.debug({ stanza: stanza.name }, 'stanza to a detached session without SM dropped');
+      return;
+    }
+    this.output?.writeStanza(stanza);
+  }
+}
