@@ -44,6 +44,7 @@ export interface LocalCaOptions {
 
 /** A small local CA (created once) and a server certificate for `domain` signed by it, in `<dataDir>/tls/` (keys 0600). The user trusts the CA once (Pidgin/Gajim can also accept the server cert). SAN: DNS:<domain>, DNS:localhost, IP:127.0.0.1, IP:::1, plus extraNames. Re-issued (same CA) when the domain/names change or it is near expiry. */
 export async function loadOrCreateServerTls(dataDir: string, domain: string, opts: LocalCaOptions = {}): Promise<ServerTls> {
+  if (domain.trim() === '') throw new LocalCaError('the XMPP domain for the server certificate is empty');
   const now = opts.now?.() ?? Date.now();
   const dir = join(dataDir, TLS_DIR);
   const files = {

@@ -1,6 +1,7 @@
 // The local account (generated password file, stored SCRAM credentials) and the login
 // rate limiter, which together guard the local XMPP server (RFC 5802, RFC 6120 §13.3).
 import { readFile, stat, writeFile, chmod } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -105,9 +106,31 @@ describe('local account', () => {
     const plain = mechs[2]!;
     expect(plain.start().step(Buffer.from(`\0me\0${password}`))).toEqual({ kind: 'success', username: 'me' });
     expect(() => plain.start().step(Buffer.from(`\0you\0${password}`))).toThrow(/not-authorized/);
+    // Localparts are case-insensitive; success names the account as configured.
+    expect(plain.start().step(Buffer.from(`\0ME\0${password}`))).toEqual({ kind: 'success', username: 'me' });
     // The SCRAM salt handed out is the stored one.
     const first = mechs[1]!.start().step(Buffer.from('n,,n=me,r=abc'));
     expect(first.kind === 'challenge' && first.data.toString()).toContain(`s=${account.scramCredentials('SHA-1').salt},i=4096`);
+  });
+});
+
+describe('local account over SCRAM', () => {
+  it('an independent SCRAM-SHA-1 client (sasl-scram-sha-1) logs in with the generated password', async () => {
+    const account = await loadOrCreateLocalAccount(tmpDir(), 'me');
+    const password = (await readFile(account.passwordFile, 'utf8')).trim();
+    const Client = createRequire(import.meta.url)('sasl-scram-sha-1') as new () => {
+      response(cred: object): string | Promise<string>;
+      challenge(chal: string): unknown;
+    };
+    const login = async (pw: string) => {
+      const server = createMechanisms(account).find((m) => m.name === 'SCRAM-SHA-1')!.start();
+      const client = new Client();
+      const first = server.step(Buffer.from(await client.response({ username: 'me', password: pw })));
+      client.challenge(first.kind === 'challenge' ? first.data.toString() : '');
+      return server.step(Buffer.from(await client.response({ username: 'me', password: pw })));
+    };
+    expect(await login(password)).toMatchObject({ kind: 'success', username: 'me' });
+    await expect(login('not it')).rejects.toMatchObject({ condition: 'not-authorized' });
   });
 });
 
