@@ -1,0 +1,133 @@
+// XEP-0198 dialogues: Pidgin-style acks, resumption after a dropped connection, expiry,
+// and what happens to messages a client never acknowledged.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Element } from '../../gateway/xmpp/xml/element.js';
+import { x } from '../../gateway/xmpp/xml/element.js';
+import { PING, probeFeature, testPing } from '../support/core-features.js';
+import { startTestGateway, type TestClient, type TestGateway, type TestGatewayOptions } from '../support/xmpp-harness.js';
+
+const SM = 'urn:xmpp:sm:3';
+const isSm = (name: string) => (el: Element) => el.getNS() === SM && el.name === name;
+const isStanza = (el: Element) => ['iq', 'message', 'presence'].includes(el.name) && el.getNS() !== SM;
+const chat = (body: string) => x('message', { to: 'me@localhost', type: 'chat', from: 'localhost' }, x('body', null, body));
+
+let gw: TestGateway;
+afterEach(() => gw?.stop());
+
+async function gateway(opts: TestGatewayOptions = {}) {
+  const probe = probeFeature();
+  gw = await startTestGateway({ ...opts, features: [testPing, probe.feature] });
+  return probe.ctx();
+}
+
+/** The h a client reports: stanzas it received after <enabled/>. */
+function handledByClient(c: TestClient): number {
+  const i = c.received.findIndex(isSm('enabled'));
+  return c.received.slice(i + 1).filter(isStanza).length;
+}
+
+async function resumeStream(previd: string, h: number): Promise<{ c: TestClient; answer: Element }> {
+  const c = await gw.connect();
+  await c.open();
+  await c.authenticate(gw.username, gw.password);
+  await c.open();
+  c.send(`<resume xmlns='${SM}' previd='${previd}' h='${h}'/>`);
+  const answer = await c.next((el) => el.getNS() === SM);
+  return { c, answer };
+}
+
+describe('stream management', () => {
+  it('Pidgin style: <enable/> without resume, <r/> after every stanza answered each time', async () => {
+    await gateway();
+    const c = await gw.login({ sm: true });
+    const enabled = c.received.find(isSm('enabled'))!;
+    expect(enabled.attrs.resume).toBeUndefined();
+    expect(enabled.attrs.id).toBeUndefined();
+    const hs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      c.send(`<iq type='get' id='p${i}'>${PING}</iq><r xmlns='${SM}'/>`);
+      await c.next((el) => el.attrs.id === `p${i}`);
+      hs.push(Number((await c.next(isSm('a'))).attrs.h));
+    }
+    // Presence and the login sync ping came first: 2, then one more per ping.
+    expect(hs).toEqual([3, 4, 5]);
+    c.send(`<a xmlns='${SM}' h='${handledByClient(c)}'/>`);
+    expect((await c.iq(PING)).attrs.type).toBe('result');
+  });
+
+  it('resumes after a dropped connection and loses nothing delivered while detached', async () => {
+    const ctx = await gateway();
+    const c = await gw.login({ sm: 'resume', resource: 'phone' });
+    const enabled = c.received.find(isSm('enabled'))!;
+    expect(enabled.attrs).toMatchObject({ resume: 'true', max: '300' });
+    expect(ctx.deliver(chat('one'))).toBe(1);
+    await c.next((el) => el.name === 'message');
+    const h = handledByClient(c);
+    c.kill();
+    expect(ctx.deliver(chat('two'))).toBe(1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ctx.deliver(chat('three'))).toBe(1);
+    const { c: back, answer } = await resumeStream(c.smId!, h);
+    expect(answer.name).toBe('resumed');
+    expect(answer.attrs).toMatchObject({ previd: c.smId, h: '2' }); // presence and the sync ping
+    const bodies = [(await back.next((el) => el.name === 'message')).getChildText('body'), (await back.next((el) => el.name === 'message')).getChildText('body')];
+    expect(bodies).toEqual(['two', 'three']);
+    await back.expectNothing(200, (el) => el.name === 'message');
+    expect((await back.iq(PING)).attrs.type).toBe('result');
+    expect(ctx.sessions().map((s) => s.jid.toString())).toEqual(['me@localhost/phone']);
+  });
+
+  it('fails an unknown previd with item-not-found, and the client can bind instead', async () => {
+    await gateway();
+    const { c, answer } = await resumeStream('nope', 0);
+    expect(answer.name).toBe('failed');
+    expect(answer.getChild('item-not-found', 'urn:ietf:params:xml:ns:xmpp-stanzas')).toBeDefined();
+    const bind = await c.iq(`<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>`, { type: 'set' });
+    expect(bind.attrs.type).toBe('result');
+  });
+
+  it('after the resume window, the session ends and its unacked message goes to the undelivered hook', async () => {
+    const ctx = await gateway({ server: { smResumeTimeoutMs: 200 } });
+    const undelivered: string[] = [];
+    const closed: string[] = [];
+    ctx.on('message-undelivered', (m) => undelivered.push(m.getChildText('body') ?? ''));
+    ctx.on('session-closed', (s) => closed.push(s.jid.resource));
+    const c = await gw.login({ sm: 'resume', resource: 'gone' });
+    c.kill();
+    expect(ctx.deliver(chat('while away'))).toBe(1);
+    await expect.poll(() => closed, { timeout: 3000 }).toEqual(['gone']);
+    expect(undelivered).toEqual(['while away']);
+    const { answer } = await resumeStream(c.smId!, 0);
+    expect(answer.name).toBe('failed');
+  });
+
+  it('hands unacked messages of an ended session to the user\'s other available session', async () => {
+    const ctx = await gateway();
+    const desk = await gw.login({ resource: 'desk' });
+    const pidgin = await gw.login({ resource: 'pidgin', sm: true });
+    ctx.deliver(x('message', { to: 'me@localhost/pidgin', type: 'chat', from: 'localhost' }, x('body', null, 'unacked')));
+    await pidgin.next((el) => el.name === 'message');
+    pidgin.kill(); // no <a/> was ever sent, and Pidgin's SM cannot resume
+    const handed = await desk.next((el) => el.name === 'message');
+    expect(handed.getChildText('body')).toBe('unacked');
+  });
+
+  it('closes a stream whose client acknowledges more than was sent', async () => {
+    await gateway();
+    const c = await gw.login({ sm: true });
+    c.send(`<a xmlns='${SM}' h='1000'/>`);
+    expect(await c.closed).toEqual({ streamError: 'undefined-condition' });
+  });
+
+  it('keeps a resumable session across server stop and start in the same process', async () => {
+    const ctx = await gateway();
+    const c = await gw.login({ sm: 'resume', resource: 'kept' });
+    await gw.server.stop();
+    expect(await c.closed).toEqual({ streamError: 'system-shutdown' });
+    await gw.server.start();
+    expect(ctx.deliver(chat('after restart'))).toBe(1);
+    const { c: back, answer } = await resumeStream(c.smId!, handledByClient(c));
+    expect(answer.name).toBe('resumed');
+    expect((await back.next((el) => el.name === 'message')).getChildText('body')).toBe('after restart');
+  });
+});
