@@ -1,0 +1,104 @@
+// The gateway's database: one SQLite file, <dataDir>/gateway.db (0600), holding accounts, contacts, the
+// outgoing queue, the history and held requests. Synchronous by design: every call is one short statement
+// or a small transaction on an indexed range, so it never holds the event loop for long.
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { databasePath } from '../paths.js';
+import { Accounts } from './accounts.js';
+import { Archive } from './archive.js';
+import { DEFAULT_LIMITS, type StoreContext, type StoreLimits } from './common.js';
+import { Contacts } from './contacts.js';
+import { Held } from './held.js';
+import { migrate, type MigrationResult } from './migrations.js';
+import { Outbox } from './outbox.js';
+
+export type { Account, AccountId } from './accounts.js';
+export type { ArchiveEntry, ArchiveInput, Direction } from './archive.js';
+export { DEFAULT_LIMITS, type StoreLimits } from './common.js';
+export type { ContactFields, StoredContact } from './contacts.js';
+export { StoreError, type StoreErrorCode } from './errors.js';
+export type { HeldMessage } from './held.js';
+export { MIGRATIONS, type Migration, type MigrationResult } from './migrations.js';
+export type { OutboxItem } from './outbox.js';
+export { Accounts, Archive, Contacts, Held, Outbox };
+
+export interface OpenStoreOptions {
+  /** Milliseconds since the epoch; default Date.now. */
+  readonly now?: () => number;
+  readonly limits?: Partial<StoreLimits>;
+}
+
+export interface Store {
+  readonly path: string;
+  /** The schema version found at open and the one now in place. */
+  readonly schema: MigrationResult;
+  readonly accounts: Accounts;
+  readonly contacts: Contacts;
+  readonly outbox: Outbox;
+  readonly archive: Archive;
+  readonly held: Held;
+  /** Runs `fn` in one transaction (e.g. accept a request: set the state and take the held messages). Keep it short. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
+
+/**
+ * How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. Only
+ * one gateway should use a data directory; this covers a short overlap (e.g. `sqlite3` reading it) while
+ * keeping the worst-case stall of the event loop small.
+ */
+const BUSY_TIMEOUT_MS = 2000;
+
+export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
+  // Owner-only: the directory also holds the identity key.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = databasePath(dataDir);
+  createPrivate(path);
+  const db = new Database(path);
+  try {
+    configure(db);
+    const ctx: StoreContext = { db, now: opts.now ?? Date.now, limits: { ...DEFAULT_LIMITS, ...opts.limits } };
+    const schema = migrate(db, ctx.now);
+    return {
+      path,
+      schema,
+      accounts: new Accounts(ctx),
+      contacts: new Contacts(ctx),
+      outbox: new Outbox(ctx),
+      archive: new Archive(ctx),
+      held: new Held(ctx),
+      transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+      close: () => {
+        if (db.open) db.close();
+      },
+    };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * Creates the file 0600 before SQLite does (SQLite would apply the umask, often leaving it world-readable),
+ * and tightens an existing one. SQLite gives the -wal and -shm files the database file's permissions.
+ */
+function createPrivate(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+  for (const extra of [`${path}-wal`, `${path}-shm`]) {
+    if (existsSync(extra)) chmodSync(extra, 0o600);
+  }
+}
+
+function configure(db: Database.Database): void {
+  // WAL: readers never block the writer and a commit is one append to the log.
+  const mode = db.pragma('journal_mode = WAL', { simple: true });
+  if (mode !== 'wal') throw new Error(`cannot use WAL journal mode for ${db.name} (got ${String(mode)})`);
+  // FULL, not NORMAL: in WAL mode NORMAL survives a process crash (kill -9) but a power cut or kernel
+  // crash may roll back the last commits, i.e. lose a message the user was told is queued. FULL fsyncs
+  // the log at each commit; at chat rates (a few messages a second) that cost is invisible.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  if (db.pragma('foreign_keys', { simple: true }) !== 1) throw new Error('SQLite foreign keys are unavailable');
+}

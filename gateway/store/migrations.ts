@@ -1,0 +1,110 @@
+// Numbered schema migrations, applied in order in one write transaction when the store opens.
+// Append new versions; never edit a released one (users' databases already ran it).
+import type Database from 'better-sqlite3';
+import { StoreError } from './errors.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly sql: string;
+}
+
+// Everything is keyed by account from day one: the transport mode (component) serves many XMPP users,
+// each with an identity of their own. Times are milliseconds since the epoch.
+const V1 = `
+CREATE TABLE accounts (
+  id INTEGER PRIMARY KEY,
+  jid TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE contacts (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
+  name TEXT,
+  state TEXT NOT NULL CHECK (state IN ('contact', 'requested', 'blocked')),
+  address TEXT,
+  added_at INTEGER NOT NULL,
+  last_seen_at INTEGER,
+  PRIMARY KEY (account_id, fingerprint)
+) STRICT, WITHOUT ROWID;
+
+-- The persistent outgoing queue. A row leaves only after its text was written to the peer's link;
+-- removing the contact drops what was still queued for it (it must not go out later).
+CREATE TABLE outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  text TEXT NOT NULL,
+  xmpp_id TEXT,
+  queued_at INTEGER NOT NULL,
+  FOREIGN KEY (account_id, fingerprint) REFERENCES contacts(account_id, fingerprint) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX outbox_by_peer ON outbox(account_id, fingerprint, seq);
+
+-- Every message in and out. Kept when a contact is removed: history is the user's, not the roster's.
+CREATE TABLE archive (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
+  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+  text TEXT NOT NULL,
+  stamp INTEGER NOT NULL,
+  xmpp_id TEXT,
+  truncated INTEGER NOT NULL DEFAULT 0 CHECK (truncated IN (0, 1))
+) STRICT;
+CREATE INDEX archive_by_peer ON archive(account_id, fingerprint, id);
+
+-- Messages from a peer whose contact request is not answered yet (policy "ask").
+CREATE TABLE held (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  text TEXT NOT NULL,
+  stamp INTEGER NOT NULL,
+  truncated INTEGER NOT NULL DEFAULT 0 CHECK (truncated IN (0, 1)),
+  FOREIGN KEY (account_id, fingerprint) REFERENCES contacts(account_id, fingerprint) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX held_by_peer ON held(account_id, fingerprint, seq);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, sql: V1 }];
+
+export interface MigrationResult {
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * Brings the database to the latest version. BEGIN IMMEDIATE takes the write lock first, so two
+ * processes opening the same file at once cannot both apply a migration; a failure rolls back entirely.
+ */
+export function migrate(
+  db: Database.Database,
+  now: () => number,
+  migrations: readonly Migration[] = MIGRATIONS,
+): MigrationResult {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration ${i + 1} is numbered ${m.version}`);
+  });
+  const latest = migrations.length;
+  const run = db.transaction((): MigrationResult => {
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT',
+    );
+    const row = db.prepare('SELECT max(version) AS v FROM schema_version').get() as { v: number | null };
+    const from = row.v ?? 0;
+    if (from > latest) {
+      throw new StoreError(
+        'newer-schema',
+        `the database has schema version ${from}, newer than this tlsim-gateway knows (${latest}): upgrade tlsim-gateway`,
+      );
+    }
+    const record = db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)');
+    for (const m of migrations.slice(from)) {
+      db.exec(m.sql);
+      record.run(m.version, now());
+    }
+    return { from, to: latest };
+  });
+  return run.immediate();
+}

@@ -1,0 +1,99 @@
+// The persistent outgoing queue: what the user sent to a peer that has not been written to its link yet.
+//
+// Delivery is at-least-once. The bridge enqueues first (the row is on disk, fsynced, before the user is
+// told "queued"), writes the text to the peer's TLS socket, and removes the row only in the write's
+// success callback. A crash between the write and the removal sends the message again after restart;
+// losing it is worse than a duplicate. Plain tlsim peers have no message ids, so they may see such a
+// duplicate (the window is the instant between the write callback and one DELETE). Between two
+// gateways, `seq` (stable across restarts) or `xmppId` is the message id that lets the receiver drop it.
+import type { AccountId } from './accounts.js';
+import { StoreError } from './errors.js';
+import { checkFingerprint, checkText, toDate, withForeignKey, type StoreContext } from './common.js';
+
+export interface OutboxItem {
+  /** Unique in the database and increasing: the order of sending, per peer and overall. */
+  readonly seq: number;
+  readonly fingerprint: string;
+  readonly text: string;
+  /** The XMPP message id, for receipts and errors once it goes out. */
+  readonly xmppId?: string;
+  readonly queuedAt: Date;
+}
+
+interface Row {
+  seq: number;
+  fingerprint: string;
+  text: string;
+  xmpp_id: string | null;
+  queued_at: number;
+}
+
+const COLUMNS = 'seq, fingerprint, text, xmpp_id, queued_at';
+
+function toItem(r: Row): OutboxItem {
+  return {
+    seq: r.seq,
+    fingerprint: r.fingerprint,
+    text: r.text,
+    queuedAt: toDate(r.queued_at),
+    ...(r.xmpp_id !== null && { xmppId: r.xmpp_id }),
+  };
+}
+
+export class Outbox {
+  private readonly insert;
+  private readonly head;
+  private readonly del;
+  private readonly count;
+  private readonly pending;
+
+  constructor(private readonly ctx: StoreContext) {
+    const { db } = ctx;
+    this.insert = db.prepare<[number, string, string, string | null, number], Row>(
+      `INSERT INTO outbox (account_id, fingerprint, text, xmpp_id, queued_at) VALUES (?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    );
+    this.head = db.prepare<[number, string, number], Row>(
+      `SELECT ${COLUMNS} FROM outbox WHERE account_id = ? AND fingerprint = ? ORDER BY seq LIMIT ?`,
+    );
+    this.del = db.prepare<[number, number]>('DELETE FROM outbox WHERE account_id = ? AND seq = ?');
+    this.count = db.prepare<[number, string], { n: number }>(
+      'SELECT count(*) AS n FROM outbox WHERE account_id = ? AND fingerprint = ?',
+    );
+    // The peer whose oldest message waits longest comes first.
+    this.pending = db.prepare<[number], { fingerprint: string }>(
+      'SELECT fingerprint FROM outbox WHERE account_id = ? GROUP BY fingerprint ORDER BY min(seq)',
+    );
+  }
+
+  /** Queues a message for a contact; durable when it returns. */
+  enqueue(accountId: AccountId, fingerprint: string, text: string, opts: { xmppId?: string } = {}): OutboxItem {
+    checkFingerprint(fingerprint);
+    checkText(this.ctx, text);
+    const max = this.ctx.limits.maxQueuedPerPeer;
+    if (this.countFor(accountId, fingerprint) >= max) {
+      throw new StoreError('queue-full', `${max} messages already wait for this peer`);
+    }
+    return withForeignKey('no-contact', `${fingerprint} is not a contact of account ${accountId}`, () =>
+      toItem(this.insert.get(accountId, fingerprint, text, opts.xmppId ?? null, this.ctx.now())!),
+    );
+  }
+
+  /** The oldest `limit` messages for the peer, in the order they must be sent; nothing is removed. */
+  peek(accountId: AccountId, fingerprint: string, limit = 1): OutboxItem[] {
+    return this.head.all(accountId, fingerprint, limit).map(toItem);
+  }
+
+  /** Call only after the text was written to the link; false if it was already gone. */
+  remove(accountId: AccountId, seq: number): boolean {
+    return this.del.run(accountId, seq).changes > 0;
+  }
+
+  countFor(accountId: AccountId, fingerprint: string): number {
+    return this.count.get(accountId, fingerprint)!.n;
+  }
+
+  /** Peers with something waiting: whom to dial after a restart or when the network comes back. */
+  fingerprintsWithPending(accountId: AccountId): string[] {
+    return this.pending.all(accountId).map((r) => r.fingerprint);
+  }
+}
