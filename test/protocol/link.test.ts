@@ -312,6 +312,26 @@ for (const wire of [tcpWire(), memoryWire()]) {
       expect(atAlice.texts()).toEqual(['last words']);
     });
 
+    it("a reference sender's text and its separate LF make one message; a lone LF shows nothing", async () => {
+      const { dialer, acceptor } = await connect();
+      const accepting = acceptLink(acceptor, bobTls, { handshakeTimeoutMs: WAIT_MS });
+      const peer = tlsConnect({ socket: dialer, key: alice.keyPem, cert: alice.certPem, rejectUnauthorized: false, servername: '' });
+      await within(new Promise((resolve) => peer.once('secureConnect', resolve)), 'peer handshake');
+      const link = await accepting;
+      open.links.push(link);
+      const atBob = inbox(link);
+      const write = (s: string): Promise<void> => new Promise((resolve, reject) => peer.write(s, (e) => (e ? reject(e) : resolve())));
+      // The libpurple plugin writes the text, then a separate LF (two TLS records).
+      await write('typed <b>text</b>');
+      await write('\n');
+      await atBob.waitForCount(1);
+      // A lone LF, then the peer leaves: nothing more is shown.
+      await write('\n');
+      peer.end();
+      expect((await within(link.closed, 'link closing')).reason).toBe('remote');
+      expect(atBob.texts()).toEqual(['typed <b>text</b>']);
+    });
+
     for (const version of ['TLSv1.2', 'TLSv1.3'] as SecureVersion[]) {
       it(`a ${version}-only peer can dial us, and lines go both ways`, async () => {
         const { dialer, acceptor } = await connect();

@@ -136,6 +136,10 @@ export class Proc {
    */
   waitFor(matcher: OutputMatcher, timeoutMs: number, opts: WaitOptions = {}): Promise<string> {
     const stream = opts.stream ?? 'both';
+    // exec() on a /g or /y regexp moves lastIndex between calls: use a stateless copy.
+    if (matcher instanceof RegExp && (matcher.global || matcher.sticky)) {
+      matcher = new RegExp(matcher.source, matcher.flags.replace(/[gy]/g, ''));
+    }
     const check = (): string | undefined => {
       const text = this.output(stream, opts.since);
       if (matcher instanceof RegExp) {
