@@ -52,7 +52,7 @@ describe('opening the store', () => {
     expect(versions).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
-  it('uses WAL, full sync and foreign keys', () => {
+  it('uses WAL and enforces foreign keys', () => {
     const store = openStore(tmpDir('tlsim-store'));
     const db = new Database(store.path);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
