@@ -88,7 +88,7 @@ class Client(ClientXMPP):
 
     def on_presence(self, pres):
         emit("presence", **{"from": str(pres["from"]), "type": pres["type"], "show": pres["show"],
-                            "status": pres["status"], "name": pres["nick"]["nick"] or None})
+                            "status": pres["status"]})
 
 
 class Driver:

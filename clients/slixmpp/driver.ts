@@ -59,7 +59,7 @@ export type SlixEvent =
   | { event: 'sm_failed'; xml: string }
   | { event: 'resumed' }
   | { event: 'message'; from: string; body: string; type: string; id: string }
-  | { event: 'presence'; from: string; type: string; show: string; status: string; name: string | null }
+  | { event: 'presence'; from: string; type: string; show: string; status: string }
   | { event: 'roster'; items: RosterItem[] }
   | { event: 'stream_error'; condition: string; text: string }
   | { event: 'connection_failed'; reason: string }
