@@ -41,6 +41,8 @@ export interface FeatureHostOptions {
   hooks: HookBus;
   log: Logger;
   featureConfig?: Record<string, Record<string, unknown>>;
+  /** A get/set iq handler that has not answered after this long gets remote-server-timeout (default 30 s). */
+  iqTimeoutMs?: number;
 }
 
 export class FeatureHost {
@@ -154,13 +156,33 @@ export class FeatureHost {
       this.bounce(session, stanza, new StanzaError('service-unavailable'));
       return;
     }
-    try {
-      const result = await entry.handler({ stanza, from: session.jid, to: r.to, session, type, payload });
-      if (result === HANDLED) return;
-      session.send(iqResult(stanza, result instanceof Element ? result : undefined, session.jid.toString()));
-    } catch (err) {
-      this.bounce(session, stanza, this.toStanzaError(err, session, entry.feature));
-    }
+    // Every request gets exactly one reply, even from a handler that never finishes.
+    let answered = false;
+    const reply = (send: () => void) => {
+      if (answered) return;
+      answered = true;
+      send();
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        session.log.error({ feature: entry.feature, ns: payload.getNS(), name: payload.name }, 'iq handler timed out');
+        reply(() => this.bounce(session, stanza, new StanzaError('remote-server-timeout', 'no answer in time')));
+        resolve();
+      }, this.opts.iqTimeoutMs ?? 30_000);
+      timer.unref();
+    });
+    const run = (async () => {
+      try {
+        const result = await entry.handler({ stanza, from: session.jid, to: r.to, session, type, payload });
+        if (result === HANDLED) return void (answered = true);
+        reply(() => session.send(iqResult(stanza, result instanceof Element ? result : undefined, session.jid.toString())));
+      } catch (err) {
+        reply(() => this.bounce(session, stanza, this.toStanzaError(err, session, entry.feature)));
+      }
+    })();
+    await Promise.race([run, timeout]);
+    clearTimeout(timer);
   }
 
   private async handleMessage(session: Session, stanza: Element, r: Resolved): Promise<void> {

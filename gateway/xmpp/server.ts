@@ -70,6 +70,7 @@ export function createXmppServer(opts: XmppServerOptions): XmppServer {
     hooks,
     log,
     featureConfig: opts.featureConfig,
+    iqTimeoutMs: opts.timeouts?.handlerMs,
   });
   const sessions = new SessionManager({ identity: opts.identity, router, hooks, features, log });
   const sm = new StreamManagement({

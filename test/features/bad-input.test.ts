@@ -2,7 +2,8 @@
 // with the right stream error, while another logged-in client keeps working.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PING, testPing } from '../support/core-features.js';
+import { x } from '../../gateway/xmpp/xml/element.js';
+import { PING, probeFeature, testPing } from '../support/core-features.js';
 import { stanzaErrorOf, startTestGateway, streamHeader, type TestClient, type TestGateway } from '../support/xmpp-harness.js';
 
 let gw: TestGateway;
@@ -115,6 +116,26 @@ describe('bad input closes only its own stream', () => {
       expect(await c.closed).toEqual({ streamError: 'connection-timeout' });
     } finally {
       await quick.stop();
+    }
+  });
+
+  it('a client that never reads is cut once the bounded write buffer is full', async () => {
+    const probe = probeFeature();
+    const small = await startTestGateway({ tcp: true, features: [testPing, probe.feature], server: { maxWriteBuffer: 64 * 1024 } });
+    try {
+      const c = await small.login({ transport: 'tcp', resource: 'deaf' });
+      const closed: string[] = [];
+      probe.ctx().on('session-closed', (s) => closed.push(s.jid.resource));
+      const socket = (c as unknown as { socket: import('node:stream').Duplex }).socket;
+      socket.pause(); // stops reading; the kernel buffers fill, then ours
+      const body = 'x'.repeat(16 * 1024);
+      for (let i = 0; i < 2000 && closed.length === 0; i++) {
+        probe.ctx().deliver(x('message', { to: c.jid, type: 'chat', from: 'localhost' }, x('body', null, body)));
+        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      await expect.poll(() => closed, { timeout: 5000 }).toEqual(['deaf']);
+    } finally {
+      await small.stop();
     }
   });
 

@@ -241,6 +241,20 @@ describe('iq rules of the core', () => {
     expect((await c.iq(`<self xmlns='urn:example:t'/>`)).getChild('self')).toBeDefined();
   });
 
+  it('answers remote-server-timeout for a handler that never finishes, and the stream goes on', async () => {
+    const stuck: Feature = {
+      name: 'stuck',
+      setup(ctx) {
+        ctx.iq('account', 'get', 'urn:example:t', 'stuck', () => new Promise(() => {}));
+        ctx.iq('account', 'get', 'urn:xmpp:ping', 'ping', () => undefined);
+      },
+    };
+    await gateway({ features: [stuck], server: { timeouts: { handlerMs: 200 } } });
+    const c = await gw.login({ presence: false });
+    expect(stanzaErrorOf(await c.iq(`<stuck xmlns='urn:example:t'/>`))).toBe('remote-server-timeout');
+    expect((await c.iq(PING)).attrs.type).toBe('result');
+  });
+
   it('bounces a message to a kind without handler with service-unavailable; ignores such presence', async () => {
     await gateway();
     const c = await gw.login();

@@ -72,6 +72,8 @@ export interface TestGateway {
 
 export interface TestClient {
   jid: string | undefined;
+  /** (Additive) The id from <enabled/> when login({ sm: 'resume' }) enabled resumption. */
+  smId: string | undefined;
   send(xml: string | Element): void;
   /** The next received top-level element matching (consumed; others stay for later calls). */
   next(match?: (el: Element) => boolean, timeoutMs?: number): Promise<Element>;

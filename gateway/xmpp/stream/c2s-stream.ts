@@ -101,7 +101,8 @@ export class C2sStream implements BindableOutput, SmStream {
         const run = Promise.resolve()
           .then(fn)
           .catch((err: unknown) => this.fail(err));
-        return withTimeout(run, handlerMs, () => this.log.warn('element handling is slow; moving on'));
+        // Later than the iq timeout, so a stuck iq is answered before the queue moves on.
+        return withTimeout(run, handlerMs + 1000, () => this.log.warn('element handling is slow; moving on'));
       })
       .finally(() => {
         if (--this.pending < QUEUE_LOW && this.paused) {
