@@ -22,6 +22,7 @@ export { CONFIG_KEYS, envName } from './config/schema.js';
 
 /** Environment variables that choose paths (see paths.ts), not config keys. */
 const PATH_ENV = new Set(['TLSIM_DATA_DIR', 'TLSIM_CONFIG']);
+const SECTION_ENV_PREFIXES = Object.keys(SECTION_DOCS).map((s) => `TLSIM_${s.toUpperCase()}_`);
 /** A config file is a few hundred bytes; refuse to read something that clearly is not one. */
 const MAX_FILE_BYTES = 1024 * 1024;
 
@@ -149,8 +150,17 @@ function fromEnv(env: PathEnv, set: Map<ConfigKey, unknown>): void {
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('TLSIM_') || PATH_ENV.has(name)) continue;
     const key = byName.get(name);
-    // A misspelt variable would otherwise be ignored without a word.
-    if (!key) throw new ConfigError(name, unknown('variable', name, [...byName.keys(), ...PATH_ENV], 'environment'));
+    if (!key) {
+      // A misspelt setting would otherwise be ignored without a word. Other TLSIM_ variables (tooling such
+      // as TLSIM_NO_INSTALL) are not ours to judge: only names in a config section or close to a real one fail.
+      const names = [...byName.keys(), ...PATH_ENV];
+      // Closeness is judged without the shared TLSIM_ prefix, which would make any two names look alike.
+      const near = closest(name.slice(6), names.map((n) => n.slice(6)));
+      if (SECTION_ENV_PREFIXES.some((p) => name.startsWith(p)) || near) {
+        throw new ConfigError(name, unknown('variable', name, names, 'environment'));
+      }
+      continue;
+    }
     // VAR= is the usual way to unset a variable for one command.
     if (value === undefined || value.trim() === '') continue;
     set.set(key, check(key, value, true, `from ${name}`));

@@ -147,8 +147,8 @@ describe('config: file, environment, flags', () => {
     expect(c.c2s.port).toBe(5222);
   });
 
-  it('ignores environment variables that are not ours, and the path variables', async () => {
-    const env = { HOME: '/h', PATH: '/bin', TLSIM_DATA_DIR: '/d', TLSIM_CONFIG: '/nonexistent/c.toml' };
+  it('ignores environment variables that are not settings: the path variables, tooling, other programs', async () => {
+    const env = { HOME: '/h', PATH: '/bin', TLSIM_DATA_DIR: '/d', TLSIM_CONFIG: '/nonexistent/c.toml', TLSIM_NO_INSTALL: '1' };
     expect(await loadConfig({ env })).toEqual(defaultConfig());
   });
 });
@@ -217,6 +217,10 @@ describe('config: errors name the key, the reason and the source', () => {
   it('rejects a misspelt TLSIM_ variable instead of ignoring it', async () => {
     const err = await failure(loadConfig({ configPath: missing, env: { TLSIM_C2S_PROT: '1' } }));
     expect(err.message).toBe('config TLSIM_C2S_PROT: unknown variable (did you mean TLSIM_C2S_PORT?) (in environment)');
+    const inSection = await failure(loadConfig({ configPath: missing, env: { TLSIM_LOG_COLOUR: '1' } }));
+    expect(inSection.message).toBe('config TLSIM_LOG_COLOUR: unknown variable (in environment)');
+    const close = await failure(loadConfig({ configPath: missing, env: { TLSIM_CONFG: '/x' } }));
+    expect(close.message).toMatch(/did you mean TLSIM_CONFIG\?/);
   });
 
   it('reports invalid TOML with its position', async () => {
