@@ -252,6 +252,21 @@ for (const wire of [tcpWire(), memoryWire()]) {
       }
     });
 
+    it('dialing ourselves (our own address by mistake) is refused at both ends', async () => {
+      const { dialer, acceptor } = await connect();
+      const [accepted, dialed] = await Promise.allSettled([
+        acceptLink(acceptor, aliceTls, { handshakeTimeoutMs: WAIT_MS }),
+        dialLink(dialer, aliceTls, { handshakeTimeoutMs: WAIT_MS }),
+      ]);
+      for (const r of [accepted, dialed]) if (r.status === 'fulfilled') open.links.push(r.value);
+      expect(dialed.status).toBe('rejected');
+      expect((dialed as PromiseRejectedResult).reason).toBeInstanceOf(HandshakeError);
+      expect(String((dialed as PromiseRejectedResult).reason)).toMatch(/our own certificate/);
+      // The accepting end either refused too or saw the dialer hang up.
+      if (accepted.status === 'rejected') expect(accepted.reason).toBeInstanceOf(HandshakeError);
+      else expect((await within(accepted.value.closed, 'accepted self-link closing')).reason).not.toBe('local');
+    });
+
     it('a TLS client without a certificate is refused, and nothing is delivered', async () => {
       const { dialer, acceptor } = await connect();
       const accepting = acceptLink(acceptor, bobTls, { handshakeTimeoutMs: WAIT_MS });

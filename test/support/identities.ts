@@ -1,7 +1,7 @@
 // Reference-style peer identities made by openssl (as tlsim users make them), and temp dirs.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,30 @@ export async function makeOpensslIdentity(
     'req', '-x509', ...NEWKEY[opts.keyType ?? 'rsa2048'], '-nodes',
     '-keyout', keyFile, '-out', certFile, '-days', '365', '-subj', `/CN=${opts.cn ?? 'peer'}`,
   ]);
+  const [keyPem, certPem, fingerprint] = await Promise.all([
+    readFile(keyFile, 'utf8'),
+    readFile(certFile, 'utf8'),
+    opensslFingerprint(certFile),
+  ]);
+  return { keyFile, certFile, keyPem, certPem, fingerprint };
+}
+
+/**
+ * A pair made with GnuTLS `certtool`, the other way reference users make identities. The key
+ * file keeps certtool's human-readable preamble before the PEM, as users' files have it.
+ */
+export async function makeCerttoolIdentity(
+  dir: string,
+  opts: { keyType?: 'rsa' | 'ecdsa'; name?: string; cn?: string } = {},
+): Promise<OpensslIdentity> {
+  const name = opts.name ?? 'certtool';
+  const keyFile = join(dir, `${name}.key`);
+  const certFile = join(dir, `${name}.crt`);
+  const template = join(dir, `${name}.tmpl`);
+  await writeFile(template, `cn = ${opts.cn ?? 'peer'}\nexpiration_days = 365\n`);
+  const keyArgs = opts.keyType === 'ecdsa' ? ['--key-type', 'ecdsa', '--curve', 'secp256r1'] : ['--key-type', 'rsa', '--bits', '2048'];
+  await run('certtool', ['--generate-privkey', ...keyArgs, '--outfile', keyFile]);
+  await run('certtool', ['--generate-self-signed', '--load-privkey', keyFile, '--template', template, '--outfile', certFile]);
   const [keyPem, certPem, fingerprint] = await Promise.all([
     readFile(keyFile, 'utf8'),
     readFile(certFile, 'utf8'),

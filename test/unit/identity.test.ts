@@ -17,7 +17,7 @@ import {
   loadOrCreateIdentity,
   type Identity,
 } from '../../bridge-protocol/identity.js';
-import { makeOpensslIdentity, opensslFingerprint, removeTmpDirs, tmpDir, type OpensslIdentity } from '../support/identities.js';
+import { makeCerttoolIdentity, makeOpensslIdentity, opensslFingerprint, removeTmpDirs, tmpDir, type OpensslIdentity } from '../support/identities.js';
 import { interopSuite } from '../support/tools.js';
 
 const run = promisify(execFile);
@@ -33,7 +33,8 @@ async function opensslText(certFile: string): Promise<string> {
   return (await run('openssl', ['x509', '-in', certFile, '-noout', '-text'])).stdout;
 }
 
-interopSuite('identity (checked with openssl)', ['openssl'], () => {
+// gnutls-cli stands for the gnutls-bin package, which also brings certtool.
+interopSuite('identity (checked with openssl and certtool)', ['openssl', 'gnutls-cli'], () => {
   let generated: Identity;
   let generatedCert: string;
   let rsa2048: OpensslIdentity;
@@ -140,6 +141,16 @@ interopSuite('identity (checked with openssl)', ['openssl'], () => {
     expect(await opensslFingerprint(join(dir, CERT_FILE))).toBe(made.fingerprint);
     expect(await mode(join(dir, KEY_FILE))).toBe(0o600);
   });
+
+  it.each(['rsa', 'ecdsa'] as const)(
+    'importing a GnuTLS certtool-made %s pair (key file with its text preamble) keeps its fingerprint',
+    async (keyType) => {
+      const made = await makeCerttoolIdentity(tmpDir('certtool'), { keyType });
+      expect(made.keyPem).toMatch(/^Public Key Info:/);
+      const imported = await importIdentity(tmpDir('store'), made.keyPem, made.certPem);
+      expect(imported.fingerprint).toBe(made.fingerprint);
+    },
+  );
 
   it('an old-style "BEGIN RSA PRIVATE KEY" key (older openssl, tlsd setups) is accepted', async () => {
     const dir = tmpDir('ossl');
