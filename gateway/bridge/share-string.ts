@@ -43,8 +43,10 @@ export function isFingerprint(s: string): boolean {
 }
 
 export function formatShareString(s: ShareString): string {
-  if (!isFingerprint(s.fingerprint)) throw new ShareStringError('fingerprint must be 64 hex characters');
-  return `${SHARE_SCHEME}${s.fingerprint}@${formatAddress(s)}`;
+  // Parse what we would print, so we never hand out a string that parseShareString() rejects.
+  const text = `${SHARE_SCHEME}${s.fingerprint}@${formatAddress(s)}`;
+  parseShareString(text);
+  return text;
 }
 
 export function parseShareString(input: string): ShareString {

@@ -61,8 +61,10 @@ describe('share strings', () => {
     expect(() => parseShareString(`tlsim://${FP}@${ONION.slice(1)}:18765`)).toThrow(/56 characters/);
   });
 
-  it('refuses to format a malformed fingerprint', () => {
+  it('refuses to format what it could not parse back', () => {
     expect(() => formatShareString({ fingerprint: 'abc', host: 'h', port: 1 })).toThrow(ShareStringError);
+    expect(() => formatShareString({ fingerprint: FP, host: '0.0.0', port: 1 })).toThrow(/not a valid IPv4/);
+    expect(() => formatShareString({ fingerprint: FP, host: 'h', port: 0 })).toThrow(/port must be/);
   });
 });
 
