@@ -85,6 +85,8 @@ export class Link extends TypedEmitter<LinkEvents> {
     socket.on('end', () => {
       // The peer is done writing. Deliver a last unterminated line, then finish our half.
       for (const m of this.decoder.end()) this.emit('message', m);
+      // No more sends: a write after our end() would turn a clean close into reason 'error'.
+      if (this.closing === undefined) this.closing = 'remote';
       if (!socket.writableEnded) socket.end();
     });
   }
@@ -130,7 +132,10 @@ export class Link extends TypedEmitter<LinkEvents> {
     if (this.closing === undefined) {
       this.closing = reason;
       if (!this.started) this.start();
-      this.socket.end();
+      // Node's TLS end() calls SSL_shutdown twice, and the second call consumes and DISCARDS
+      // records already received but not yet read (e.g. the first message that came with the
+      // handshake on a link never started). Let the stream read them first: one turn of the loop.
+      setImmediate(() => this.socket.end());
       const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
       timer.unref();
       void this.closed.then(() => clearTimeout(timer));
