@@ -1,0 +1,129 @@
+// Chat dialogues: user ⇄ peer, queued and refused messages, offline storage, notices, the gateway bot.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { randomPeerId, type FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
+import type { Element } from '../../gateway/xmpp/xml/element.js';
+import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+
+const CHATSTATES = 'http://jabber.org/protocol/chatstates';
+const DELAY = 'urn:xmpp:delay';
+const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+const errorOf = (el: Element) => el.getChild('error')?.elements().find((e) => e.getNS() === STANZAS)?.name;
+const chatFrom = (from: string) => (el: Element) =>
+  el.name === 'message' && el.attrs.from === from && el.attrs.type === 'chat' && el.getChild('body') !== undefined;
+
+describe('messages', () => {
+  let gw: TestGateway;
+  let fake: FakePeerNetwork;
+  const full = (id: string) => `${id}@${gw.peerDomain}/tlsim`;
+  const bare = (id: string) => `${id}@${gw.peerDomain}`;
+  beforeEach(async () => {
+    gw = await startTestGateway();
+    fake = gw.fake!;
+  });
+  // login() does not wait for the initial presence to be processed: the gateway contact's
+  // presence, the first thing the user gets, says the session is available.
+  const online = async (opts?: { resource?: string }) => {
+    const c = await gw.login(opts);
+    await c.next((el) => el.name === 'presence' && el.attrs.from === gw.domain);
+    return c;
+  };
+  afterEach(() => gw.stop());
+
+  it('sends the user\'s message to the peer', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+    const me = await gw.login();
+    me.send(`<message type='chat' to='${bare(alice.id)}' id='m1'><body>hello &amp; welcome</body><active xmlns='${CHATSTATES}'/></message>`);
+    await vi.waitFor(() => expect(fake.sent).toContainEqual({ id: alice.id, text: 'hello & welcome' }));
+  });
+
+  it('passes typing notifications on, without a body', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+    const me = await gw.login();
+    me.send(`<message type='chat' to='${full(alice.id)}'><composing xmlns='${CHATSTATES}'/></message>`);
+    await vi.waitFor(() => expect(fake.chatStates).toContainEqual({ id: alice.id, state: 'composing' }));
+    expect(fake.sent).toHaveLength(0);
+  });
+
+  it('shows a peer\'s message as chat with <active/>, so Pidgin keeps typing notifications', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+    const me = await online();
+    fake.peerSays(alice.id, 'hi there');
+    const msg = await me.next(chatFrom(full(alice.id)));
+    expect(msg.getChildText('body')).toBe('hi there');
+    expect(msg.getChild('active', CHATSTATES)).toBeDefined();
+    expect(msg.getChild('delay', DELAY)).toBeUndefined();
+  });
+
+  it('stamps a late message with its time, and marks a cut one', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+    const me = await online();
+    const stamp = new Date('2026-01-02T03:04:05Z');
+    fake.peerSays(alice.id, 'sent yesterday', { stamp });
+    const late = await me.next(chatFrom(full(alice.id)));
+    expect(new Date(late.getChild('delay', DELAY)!.attrs.stamp!).getTime()).toBe(stamp.getTime());
+
+    fake.peerSays(alice.id, 'a very long', { truncated: true });
+    const cut = await me.next((el) => chatFrom(full(alice.id))(el) && el.getChildText('body')!.startsWith('a very long'));
+    expect(cut.getChildText('body')).toMatch(/^a very long \[message cut: .+\]$/);
+  });
+
+  it('keeps messages while the user is offline and delivers them, stamped, at the next login', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+    // Logged in but not available counts as offline too.
+    await gw.login({ presence: false });
+    fake.peerSays(alice.id, 'are you there?');
+    fake.notice('Bob changed his certificate');
+
+    const me = await gw.login();
+    const msg = await me.next(chatFrom(full(alice.id)));
+    expect(msg.getChildText('body')).toBe('are you there?');
+    expect(msg.getChild('delay', DELAY)!.attrs.stamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    const notice = await me.next(chatFrom(gw.domain));
+    expect(notice.getChildText('body')).toBe('Bob changed his certificate');
+
+    const again = await gw.login({ resource: 'second' });
+    await again.expectNothing(300, chatFrom(full(alice.id)));
+  });
+
+  it('tells the user once, from the gateway contact, that messages to an offline peer wait', async () => {
+    const bob = fake.addFakeContact({ name: 'Bob' });
+    const me = await gw.login();
+    me.send(`<message type='chat' to='${bare(bob.id)}'><body>one</body></message>`);
+    const notice = await me.next(chatFrom(gw.domain));
+    expect(notice.getChildText('body')).toContain('Bob is offline');
+    me.send(`<message type='chat' to='${bare(bob.id)}'><body>two</body></message>`);
+    await me.expectNothing(300, chatFrom(gw.domain));
+
+    fake.setOnline(bob.id, true);
+    await vi.waitFor(() => expect(fake.sent.map((s) => s.text)).toEqual(['one', 'two']));
+  });
+
+  it('refuses messages to unknown and blocked peers', async () => {
+    const mallory = fake.addFakeContact({ name: 'Mallory', state: 'blocked' });
+    const me = await gw.login();
+    me.send(`<message type='chat' to='${bare(randomPeerId())}' id='u1'><body>hi</body></message>`);
+    const unknown = await me.next((el) => el.name === 'message' && el.attrs.id === 'u1');
+    expect(unknown.attrs.type).toBe('error');
+    expect(errorOf(unknown)).toBe('item-not-found');
+
+    me.send(`<message type='chat' to='${bare(mallory.id)}' id='b1'><body>hi</body></message>`);
+    const blocked = await me.next((el) => el.name === 'message' && el.attrs.id === 'b1');
+    expect(errorOf(blocked)).toBe('not-acceptable');
+    expect(fake.sent).toHaveLength(0);
+  });
+
+  it('passes notices from the network on from the gateway contact', async () => {
+    const me = await online();
+    fake.notice('Cannot reach peer: no address known');
+    expect((await me.next(chatFrom(gw.domain))).getChildText('body')).toBe('Cannot reach peer: no address known');
+  });
+
+  it('answers help and unknown commands sent to the gateway contact', async () => {
+    const me = await gw.login();
+    me.send(`<message type='chat' to='${gw.domain}'><body>help</body></message>`);
+    expect((await me.next(chatFrom(gw.domain))).getChildText('body')).toContain('help');
+    me.send(`<message type='chat' to='${gw.domain}'><body>frobnicate</body></message>`);
+    const reply = await me.next((el) => chatFrom(gw.domain)(el) && el.getChildText('body') === 'unknown command; try help');
+    expect(reply.attrs.to).toBe(me.jid);
+  });
+});

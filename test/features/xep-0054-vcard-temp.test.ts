@@ -1,0 +1,46 @@
+// vCard dialogues: the user's own, the gateway's, a contact's (XEP-0054).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { randomPeerId } from '../../gateway/bridge/fake-peer-network.js';
+import type { Element } from '../../gateway/xmpp/xml/element.js';
+import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+
+const VCARD = 'vcard-temp';
+const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+const errorOf = (el: Element) => el.getChild('error')?.elements().find((e) => e.getNS() === STANZAS)?.name;
+
+describe('vcard-temp', () => {
+  let gw: TestGateway;
+  beforeEach(async () => {
+    gw = await startTestGateway();
+  });
+  afterEach(() => gw.stop());
+
+  it('gives an empty own vCard, never an error (Pidgin would never publish its own), then what was set', async () => {
+    const me = await gw.login();
+    const empty = await me.iq(`<vCard xmlns='${VCARD}'/>`);
+    expect(empty.attrs.type).toBe('result');
+    expect(empty.getChild('vCard', VCARD)!.elements()).toHaveLength(0);
+
+    const set = await me.iq(`<vCard xmlns='${VCARD}'><FN>Me Myself</FN><NICKNAME>me</NICKNAME></vCard>`, { type: 'set' });
+    expect(set.attrs.type).toBe('result');
+    const mine = await me.iq(`<vCard xmlns='${VCARD}'/>`, { to: gw.userJid });
+    expect(mine.getChild('vCard', VCARD)!.getChildText('FN')).toBe('Me Myself');
+  });
+
+  it('describes a contact by its name and fingerprint', async () => {
+    const alice = gw.fake!.addFakeContact({ name: 'Alice' });
+    const me = await gw.login();
+    const res = await me.iq(`<vCard xmlns='${VCARD}'/>`, { to: `${alice.id}@${gw.peerDomain}` });
+    const card = res.getChild('vCard', VCARD)!;
+    expect(card.getChildText('FN')).toBe('Alice');
+    expect(card.getChildText('NICKNAME')).toBe('Alice');
+    expect(card.getChildText('NOTE')).toContain(alice.id);
+  });
+
+  it('describes the gateway contact, and says item-not-found for unknown peers', async () => {
+    const me = await gw.login();
+    const gateway = await me.iq(`<vCard xmlns='${VCARD}'/>`, { to: gw.domain });
+    expect(gateway.getChild('vCard', VCARD)!.getChildText('FN')).toBe('tlsim gateway');
+    expect(errorOf(await me.iq(`<vCard xmlns='${VCARD}'/>`, { to: `${randomPeerId()}@${gw.peerDomain}` }))).toBe('item-not-found');
+  });
+});
