@@ -7,7 +7,7 @@ import { generateIdentity, identityFromPem, type Identity } from '../../bridge-p
 import { dialLink, type Link } from '../../bridge-protocol/link.js';
 import { createTlsContext, type TlsContext } from '../../bridge-protocol/tls-context.js';
 import type { DecodedMessage } from '../../bridge-protocol/wire/line-codec.js';
-import { makeOpensslIdentity, opensslFingerprint, removeTmpDirs, tmpDir, type OpensslIdentity } from '../support/identities.js';
+import { EXPIRED, makeCerttoolIdentity, makeOpensslIdentity, opensslFingerprint, removeTmpDirs, tmpDir, type OpensslIdentity } from '../support/identities.js';
 import { connectTcp, freePort } from '../support/net.js';
 import { killAll, spawnProc, type Proc } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
@@ -210,6 +210,19 @@ interopSuite('we dial reference listeners (gnutls-serv, openssl s_server)', ['op
       expect((await got.next()).text).toBe(`hello ${keyType}`);
     }, TEST_MS);
   }
+
+  it('an expired listener identity is still that peer, and our expired imported identity is still us', async () => {
+    // Reference peers check no dates: a certificate is only a carrier of the key.
+    const old = await makeCerttoolIdentity(tmpDir('old'), { name: 'old-server', validity: EXPIRED });
+    const mine = await makeCerttoolIdentity(tmpDir('old'), { name: 'old-me', validity: EXPIRED });
+    const { proc, port } = await gnutlsServ(old);
+    const link = await dial(port, old.fingerprint, createTlsContext(identityFromPem(mine.keyPem, mine.certPem)));
+    const got = inbox(link);
+    await link.send('still friends');
+    expect((await got.next()).text).toBe('still friends');
+    const seen = gnutlsSeenFingerprint.exec(await proc.waitFor(gnutlsSeenFingerprint, WAIT_MS, { stream: 'stdout' }));
+    expect(seen?.[1]).toBe(mine.fingerprint);
+  }, TEST_MS);
 
   it('our identity imported from an openssl-made pair is seen by gnutls-serv with the same fingerprint', async () => {
     // A tlsd user keeps their identity: their contacts know this fingerprint.

@@ -6,7 +6,7 @@ import { generateIdentity } from '../../bridge-protocol/identity.js';
 import { acceptLink, type Link } from '../../bridge-protocol/link.js';
 import { createTlsContext, type TlsContext } from '../../bridge-protocol/tls-context.js';
 import type { DecodedMessage } from '../../bridge-protocol/wire/line-codec.js';
-import { makeCerttoolIdentity, makeOpensslIdentity, removeTmpDirs, tmpDir, type OpensslIdentity } from '../support/identities.js';
+import { EXPIRED, makeCerttoolIdentity, makeOpensslIdentity, removeTmpDirs, tmpDir, type OpensslIdentity } from '../support/identities.js';
 import { closeServer, listenLocal } from '../support/net.js';
 import { killAll, spawnProc, type Proc } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
@@ -269,6 +269,7 @@ interopSuite('reference peers dial our listener (gnutls-cli, openssl s_client, n
     ['an openssl EC P-256', (dir) => makeOpensslIdentity(dir, { keyType: 'ec' })],
     ['a GnuTLS certtool RSA', (dir) => makeCerttoolIdentity(dir)],
     ['a GnuTLS certtool ECDSA', (dir) => makeCerttoolIdentity(dir, { keyType: 'ecdsa' })],
+    ['an expired (2015-2016)', (dir) => makeCerttoolIdentity(dir, { validity: EXPIRED })],
   ];
   for (const [label, make] of otherIdentities) {
     it(`a reference peer with ${label} identity is recognised by its openssl fingerprint`, async () => {

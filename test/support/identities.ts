@@ -63,13 +63,22 @@ export async function makeOpensslIdentity(
  */
 export async function makeCerttoolIdentity(
   dir: string,
-  opts: { keyType?: 'rsa' | 'ecdsa'; name?: string; cn?: string } = {},
+  opts: {
+    keyType?: 'rsa' | 'ecdsa';
+    name?: string;
+    cn?: string;
+    /** Validity as certtool reads it ("2015-01-01 00:00:00 UTC"): e.g. long expired, as tlsd users' often are. */
+    validity?: { from: string; to: string };
+  } = {},
 ): Promise<OpensslIdentity> {
   const name = opts.name ?? 'certtool';
   const keyFile = join(dir, `${name}.key`);
   const certFile = join(dir, `${name}.crt`);
   const template = join(dir, `${name}.tmpl`);
-  await writeFile(template, `cn = ${opts.cn ?? 'peer'}\nexpiration_days = 365\n`);
+  const validity = opts.validity
+    ? `activation_date = "${opts.validity.from}"\nexpiration_date = "${opts.validity.to}"\n`
+    : 'expiration_days = 365\n';
+  await writeFile(template, `cn = ${opts.cn ?? 'peer'}\n${validity}`);
   const keyArgs = opts.keyType === 'ecdsa' ? ['--key-type', 'ecdsa', '--curve', 'secp256r1'] : ['--key-type', 'rsa', '--bits', '2048'];
   await run('certtool', ['--generate-privkey', ...keyArgs, '--outfile', keyFile]);
   await run('certtool', ['--generate-self-signed', '--load-privkey', keyFile, '--template', template, '--outfile', certFile]);
@@ -82,6 +91,9 @@ export async function makeCerttoolIdentity(
 }
 
 const dirs = new Set<string>();
+
+/** A validity that ended years ago: reference peers do not check dates, so neither may we. */
+export const EXPIRED = { from: '2015-01-01 00:00:00 UTC', to: '2016-01-01 00:00:00 UTC' };
 
 /** A fresh private directory under the system temp dir, removed by removeTmpDirs() or at exit. */
 export function tmpDir(prefix = 'tlsim-test'): string {
