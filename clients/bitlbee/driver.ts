@@ -188,7 +188,7 @@ export class IrcClient {
     return this.lines
       .slice(from)
       .filter(isRootSays)
-      .map((l) => parseIrc(l).params[1]!);
+      .map((l) => plainText(parseIrc(l).params[1]!));
   }
 
   /**
@@ -222,7 +222,7 @@ export class IrcClient {
       for (; next < this.lines.length; next++) {
         const line = this.lines[next]!;
         if (!isRootSays(line)) continue;
-        const text = parseIrc(line).params[1]!;
+        const text = plainText(parseIrc(line).params[1]!);
         if (/ - Logging in: Logged in$/.test(text)) {
           next++;
           return;
@@ -262,9 +262,9 @@ export class IrcClient {
    * after `from`, then answers it yes or no.
    */
   async answerRequest(re: RegExp, yes: boolean, timeoutMs = 30_000, from = 0): Promise<string> {
-    const line = await this.waitForLine((l) => isRootSays(l) && /New request:/.test(l) && re.test(l), timeoutMs, from);
+    const line = await this.waitForLine((l) => isRootSays(l) && /New request:/.test(l) && re.test(plainText(l)), timeoutMs, from);
     await this.command(yes ? 'yes' : 'no');
-    return parseIrc(line).params[1]!;
+    return plainText(parseIrc(line).params[1]!);
   }
 
   /** Contacts present in &bitlbee (WHO): nick, JID, realname (roster name), away flag. */
@@ -331,13 +331,19 @@ export class IrcClient {
       from,
     );
     const p = parseIrc(line);
-    return { nick: p.nick, text: p.params[1]!, index: this.lines.indexOf(line, from) };
+    return { nick: p.nick, text: plainText(p.params[1]!), index: this.lines.indexOf(line, from) };
   }
 
   async close(): Promise<void> {
     await this.send('QUIT :bye').catch(() => {});
     await this.conn.close();
   }
+}
+
+/** IRC text without formatting codes (bitlbee writes the words yes and no in bold, ^B). */
+export function plainText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\x03(\d{1,2}(,\d{1,2})?)?|[\x02\x0f\x16\x1d\x1e\x1f]/g, '');
 }
 
 function isRootSays(line: string): boolean {
