@@ -36,16 +36,24 @@ export const messages: Feature = {
     const chat = (from: string, to: string, text: string): Element =>
       x('message', { type: 'chat', id: randomUUID(), from, to }, x('body', null, text));
 
-    /** To every available session, or kept (with the time it arrived) until the next login. */
-    const toUser = (msg: Element, stamp: Date | undefined): void => {
-      if (ctx.deliver(msg) > 0) return;
-      if (!stamp) msg.append(delay(new Date()));
+    /** Kept until the next login, stamped with the time it arrived unless it already has a stamp. */
+    const keep = (msg: Element): void => {
+      if (!msg.getChild('delay', NS.delay)) msg.append(delay(new Date()));
       offline.push(msg);
       if (offline.length > OFFLINE_LIMIT) {
         offline.shift();
         dropped++;
       }
     };
+    /** To every available session, or kept. */
+    const toUser = (msg: Element): void => {
+      if (ctx.deliver(msg) === 0) keep(msg);
+    };
+    // A message a client never acknowledged (XEP-0198) before its last session ended.
+    // Chat states alone are stale by the next login: only messages with a body are kept.
+    ctx.on('message-undelivered', (msg) => {
+      if (msg.getChild('body')) keep(msg);
+    });
 
     ctx.on('initial-presence', (session) => {
       if (dropped > 0) {
@@ -65,9 +73,9 @@ export const messages: Feature = {
         x('active', { xmlns: NS.chatStates }),
         m.stamp && delay(m.stamp),
       );
-      toUser(msg, m.stamp);
+      toUser(msg);
     });
-    ctx.onNetwork('onNotice', (text) => toUser(chat(identity.domain, user, text), undefined));
+    ctx.onNetwork('onNotice', (text) => toUser(chat(identity.domain, user, text)));
     ctx.onNetwork('onPeerOnline', (id) => void toldQueued.delete(id));
 
     ctx.message('contact', async (req) => {
@@ -92,7 +100,7 @@ export const messages: Feature = {
         toldQueued.add(id);
         // Not a message error: the message is not lost, and clients show errors as "delivery failed".
         // A line from the gateway contact is shown by every client and says what really happens.
-        toUser(chat(identity.domain, user, `Not sent yet: ${outcome.reason}`), undefined);
+        toUser(chat(identity.domain, user, `Not sent yet: ${outcome.reason}`));
       }
     });
 

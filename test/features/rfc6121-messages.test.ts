@@ -85,6 +85,19 @@ describe('messages', () => {
     await again.expectNothing(300, chatFrom(full(alice.id)));
   });
 
+  it('keeps a message the client never acknowledged (XEP-0198) when its stream dies', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+    const phone = await gw.login({ sm: true });
+    await phone.next((el) => el.name === 'presence' && el.attrs.from === gw.domain);
+    fake.peerSays(alice.id, 'did you get this?');
+    await phone.next(chatFrom(full(alice.id)));
+    phone.kill(); // gone before acknowledging it
+
+    // Whether the new session comes before or after the server notices, the message reaches it.
+    const me = await gw.login();
+    expect((await me.next(chatFrom(full(alice.id)))).getChildText('body')).toBe('did you get this?');
+  });
+
   it('tells the user once, from the gateway contact, that messages to an offline peer wait', async () => {
     const bob = fake.addFakeContact({ name: 'Bob' });
     const me = await gw.login();
