@@ -33,7 +33,25 @@ export interface AddContactOptions {
   address?: string;
 }
 
+/** Who we are on the peer network, for `share` and `status`. */
+export interface SelfInfo {
+  /** Our fingerprint (64 lowercase hex). */
+  fingerprint: string;
+  /** `tlsim://<fingerprint>@<host>:<port>`, when we listen somewhere a peer can reach. */
+  share?: string;
+  /** Where our peer listener is bound ("host:port"). */
+  listening: string[];
+  /** How peers reach us and we them: "direct" until Tor exists. */
+  transport: string;
+  /** Peers with a link up now. */
+  online: number;
+  /** Messages waiting in the outgoing queue. */
+  queued: number;
+}
+
 export interface PeerNetwork {
+  /** Who we are (fingerprint, share string, listener). Optional for test networks. */
+  selfInfo?(): SelfInfo;
   /** Starts delivering events to `sink`. Called once, before anything else. */
   start(sink: GatewaySink): Promise<void>;
   stop(): Promise<void>;

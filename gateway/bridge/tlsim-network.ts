@@ -1,0 +1,359 @@
+// The PeerNetwork over real tlsim links: contacts and requests in the store, a persistent
+// outgoing queue flushed in order when a link is up, every message archived, unknown peers
+// handled by policy (ask / accept / reject), blocked peers cut at the TLS layer.
+import type { Logger } from 'pino';
+import type { Store, StoredContact } from '../store/index.js';
+import { StanzaError } from '../xmpp/errors.js';
+import type {
+  AddContactOptions,
+  ChatState,
+  Contact,
+  GatewaySink,
+  PeerId,
+  PeerNetwork,
+  SelfInfo,
+  SendOutcome,
+} from './contract.js';
+import { libpurpleToPlain, looksLikeMarkup } from './markup.js';
+import {
+  FingerprintMismatchError,
+  PeerManager,
+  createTlsContext,
+  directDialer,
+  isFingerprint,
+  type Dialer,
+  type Identity,
+  type PeerAddress,
+  type PeerManagerOptions,
+} from './peer-protocol.js';
+import { formatAddress, formatShareString, parseAddress } from './share-string.js';
+
+export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
+
+export interface TlsimNetworkOptions {
+  store: Store;
+  accountId: number;
+  identity: Identity;
+  log: Logger;
+  /** Where the peer listener binds (port 0 = a free one). */
+  listen: { host: string; port: number };
+  /** Host written into our share string; default the listen host. */
+  advertiseHost?: string;
+  unknownPolicy: UnknownPeerPolicy;
+  maxMessageBytes?: number;
+  /** How to reach an address; default direct TCP. */
+  dialerFor?: (address: PeerAddress) => Dialer;
+  /** Passed through to the peer manager (tests shorten timers). */
+  peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs'>>;
+}
+
+/** How often the same fingerprint-mismatch warning may be repeated for one contact. */
+const MISMATCH_NOTICE_EVERY_MS = 10 * 60_000;
+/** Messages written to a link per flush round before the queue is read again. */
+const FLUSH_BATCH = 50;
+
+export class TlsimNetwork implements PeerNetwork {
+  private sink: GatewaySink | undefined;
+  private readonly peers: PeerManager;
+  private readonly flushing = new Map<PeerId, Promise<void>>();
+  private readonly mismatchToldAt = new Map<PeerId, number>();
+  private readonly acct: number;
+
+  constructor(private readonly opts: TlsimNetworkOptions) {
+    this.acct = opts.accountId;
+    const direct = directDialer();
+    this.peers = new PeerManager({
+      tls: createTlsContext(opts.identity),
+      log: opts.log.child({ component: 'peers' }),
+      dialerFor: opts.dialerFor ?? (() => direct),
+      listen: [opts.listen],
+      maxMessageBytes: opts.maxMessageBytes,
+      authorize: (fp) => this.authorize(fp),
+      ...opts.peerOptions,
+    });
+    this.peers.on('link-up', ({ fingerprint }) => this.onLinkUp(fingerprint));
+    this.peers.on('link-down', ({ fingerprint, reason }) => this.onLinkDown(fingerprint, reason));
+    this.peers.on('message', (fp, m) => this.onPeerText(fp, m.text, m.truncated));
+    this.peers.on('dial-failed', ({ fingerprint, address, error }) => {
+      if (error instanceof FingerprintMismatchError) this.tellMismatch(fingerprint, address, error);
+      else opts.log.debug({ peer: short(fingerprint), err: error.message }, 'dial failed');
+    });
+    this.peers.on('inbound-rejected', ({ fingerprint, reason }) =>
+      opts.log.info({ peer: fingerprint && short(fingerprint), reason }, 'inbound link refused'),
+    );
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------
+
+  async start(sink: GatewaySink): Promise<void> {
+    this.sink = sink;
+    for (const c of this.stored()) {
+      if (c.state === 'contact') this.peers.setPeer(c.fingerprint, addressOf(c));
+    }
+    await this.peers.start();
+    // Messages queued before a restart (or a crash) go out as soon as their peers are reachable.
+    for (const fp of this.opts.store.outbox.fingerprintsWithPending(this.acct)) this.peers.connect(fp);
+  }
+
+  async stop(): Promise<void> {
+    await this.peers.stop();
+    this.sink = undefined;
+  }
+
+  selfInfo(): SelfInfo {
+    const listening = this.peers.addresses();
+    const first = listening[0];
+    const host = this.opts.advertiseHost ?? this.opts.listen.host;
+    return {
+      fingerprint: this.opts.identity.fingerprint,
+      share: first && formatShareString({ fingerprint: this.opts.identity.fingerprint, host, port: first.port }),
+      listening: listening.map((a) => formatAddress(a)),
+      transport: 'direct',
+      online: this.peers.onlinePeers().length,
+      queued: this.opts.store.outbox
+        .fingerprintsWithPending(this.acct)
+        .reduce((n, fp) => n + this.opts.store.outbox.countFor(this.acct, fp), 0),
+    };
+  }
+
+  // ---- contacts --------------------------------------------------------------------
+
+  listContacts(): Contact[] {
+    return this.stored().map((c) => this.view(c));
+  }
+
+  getContact(id: PeerId): Contact | undefined {
+    const c = this.opts.store.contacts.get(this.acct, id);
+    return c && this.view(c);
+  }
+
+  async addContact(id: PeerId, opts: AddContactOptions = {}): Promise<Contact> {
+    const fp = checkId(id);
+    if (fp === this.opts.identity.fingerprint) throw new StanzaError('not-acceptable', 'that is our own fingerprint');
+    const before = this.opts.store.contacts.get(this.acct, fp);
+    const address = opts.address ? formatAddress(parseAddress(opts.address)) : undefined;
+    if (before?.state === 'requested') return this.accept(fp, { name: opts.name, address });
+    const c = this.opts.store.contacts.upsert(this.acct, fp, {
+      state: 'contact',
+      ...(opts.name !== undefined && { name: opts.name }),
+      ...(address !== undefined && { address }),
+    });
+    this.peers.setPeer(fp, addressOf(c));
+    this.sink?.onContactChanged(this.view(c));
+    if (c.address) this.peers.connect(fp);
+    else if (!this.peers.isOnline(fp)) {
+      this.sink?.onNotice(
+        `Added ${displayName(c)}. I have no address for this peer yet: send me "add ${fp} <host> <port>" ` +
+          '(or its share string), or wait until it connects to us.',
+      );
+    }
+    return this.view(c);
+  }
+
+  async renameContact(id: PeerId, name: string): Promise<Contact> {
+    const c = this.opts.store.contacts.rename(this.acct, checkId(id), name.trim() || null);
+    if (!c) throw new StanzaError('item-not-found', 'no such contact');
+    this.sink?.onContactChanged(this.view(c));
+    return this.view(c);
+  }
+
+  async removeContact(id: PeerId): Promise<void> {
+    const fp = checkId(id);
+    if (!this.opts.store.contacts.remove(this.acct, fp)) throw new StanzaError('item-not-found', 'no such contact');
+    this.peers.removePeer(fp);
+    this.sink?.onContactRemoved(fp);
+  }
+
+  async answerRequest(id: PeerId, accept: boolean): Promise<void> {
+    const fp = checkId(id);
+    const c = this.opts.store.contacts.get(this.acct, fp);
+    if (c?.state !== 'requested') throw new StanzaError('item-not-found', 'no pending request from this peer');
+    if (accept) await this.accept(fp, {});
+    else await this.block(fp);
+  }
+
+  async block(id: PeerId): Promise<void> {
+    const fp = checkId(id);
+    const c = this.opts.store.contacts.upsert(this.acct, fp, { state: 'blocked' });
+    // Cut now; authorize() keeps refusing it at the TLS layer from here on.
+    this.peers.removePeer(fp);
+    this.sink?.onContactChanged(this.view(c));
+  }
+
+  async unblock(id: PeerId): Promise<void> {
+    const fp = checkId(id);
+    const c = this.opts.store.contacts.get(this.acct, fp);
+    if (c?.state !== 'blocked') return;
+    const now = this.opts.store.contacts.setState(this.acct, fp, 'contact')!;
+    this.peers.setPeer(fp, addressOf(now));
+    this.sink?.onContactChanged(this.view(now));
+  }
+
+  listBlocked(): PeerId[] {
+    return this.opts.store.contacts.list(this.acct, 'blocked').map((c) => c.fingerprint);
+  }
+
+  // ---- messages --------------------------------------------------------------------
+
+  async sendText(id: PeerId, text: string, opts: { xmppId?: string } = {}): Promise<SendOutcome> {
+    const fp = checkId(id);
+    const c = this.opts.store.contacts.get(this.acct, fp);
+    if (!c || c.state === 'requested') throw new StanzaError('item-not-found', 'not a contact: add the peer first');
+    if (c.state === 'blocked') throw new StanzaError('not-acceptable', 'this peer is blocked');
+    // On disk first: from here on the message survives a crash; it leaves the queue only once
+    // written to the peer's TLS socket.
+    const item = this.opts.store.outbox.enqueue(this.acct, fp, text, opts);
+    this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'out', text, xmppId: opts.xmppId });
+    if (this.peers.isOnline(fp)) {
+      await this.flush(fp);
+      const stillQueued = this.opts.store.outbox.peek(this.acct, fp, FLUSH_BATCH).some((i) => i.seq === item.seq);
+      if (!stillQueued) return { status: 'sent' };
+    }
+    this.peers.connect(fp);
+    const name = displayName(c);
+    return {
+      status: 'queued',
+      reason: c.address
+        ? `${name} is offline; your messages are kept and go out in order as soon as the link is up (dialing now).`
+        : `${name} is offline and I have no address to dial; your messages are kept and go out when the peer connects.`,
+    };
+  }
+
+  sendChatState(_id: PeerId, _state: ChatState): void {
+    // A plain tlsim link carries only lines of text; typing between two gateways comes later.
+  }
+
+  // ---- peer events -----------------------------------------------------------------
+
+  private authorize(fp: string): 'accept' | 'reject' {
+    const c = this.opts.store.contacts.get(this.acct, fp);
+    if (c?.state === 'blocked') return 'reject';
+    if (!c && this.opts.unknownPolicy === 'reject') return 'reject';
+    return 'accept';
+  }
+
+  private onLinkUp(fp: string): void {
+    let c = this.opts.store.contacts.get(this.acct, fp);
+    if (!c) {
+      const state = this.opts.unknownPolicy === 'accept' ? 'contact' : 'requested';
+      c = this.opts.store.contacts.upsert(this.acct, fp, { state });
+      if (state === 'requested') {
+        this.opts.log.info({ peer: short(fp) }, 'contact request from an unknown peer');
+        this.sink?.onContactRequest(fp, {});
+        return;
+      }
+      this.sink?.onContactChanged(this.view(c));
+    }
+    if (c.state !== 'contact') return;
+    this.opts.store.contacts.touch(this.acct, fp);
+    this.sink?.onPeerOnline(fp);
+    void this.flush(fp);
+  }
+
+  private onLinkDown(fp: string, reason: string): void {
+    const c = this.opts.store.contacts.get(this.acct, fp);
+    if (c?.state === 'contact') this.sink?.onPeerOffline(fp, reason);
+  }
+
+  private onPeerText(fp: string, raw: string, truncated: boolean): void {
+    // COMPAT(libpurple): reference Pidgin users send libpurple markup; users read plain text.
+    const text = looksLikeMarkup(raw) ? libpurpleToPlain(raw) : raw;
+    const c = this.opts.store.contacts.get(this.acct, fp);
+    if (!c || c.state === 'blocked') return;
+    this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'in', text, truncated });
+    if (c.state === 'requested') this.opts.store.held.add(this.acct, fp, text, { truncated });
+    else this.sink?.onText(fp, { text, truncated });
+  }
+
+  private tellMismatch(fp: string, address: PeerAddress, err: FingerprintMismatchError): void {
+    const last = this.mismatchToldAt.get(fp) ?? 0;
+    if (Date.now() - last < MISMATCH_NOTICE_EVERY_MS) return;
+    this.mismatchToldAt.set(fp, Date.now());
+    const c = this.opts.store.contacts.get(this.acct, fp);
+    this.opts.log.warn({ peer: short(fp), address: formatAddress(address), actual: err.actual }, 'fingerprint mismatch');
+    this.sink?.onNotice(
+      `Warning: the peer at ${formatAddress(address)} is not ${c ? displayName(c) : 'the contact'}. ` +
+        `It presented fingerprint ${err.actual}, but ${err.expected} was expected. ` +
+        'The connection was dropped before any message was exchanged. Check the address (or someone else is answering there).',
+    );
+  }
+
+  // ---- internals -------------------------------------------------------------------
+
+  private async accept(fp: string, fields: { name?: string; address?: string }): Promise<Contact> {
+    const { contact, held } = this.opts.store.transaction(() => ({
+      contact: this.opts.store.contacts.upsert(this.acct, fp, { state: 'contact', ...definedOnly(fields) }),
+      held: this.opts.store.held.take(this.acct, fp),
+    }));
+    this.peers.setPeer(fp, addressOf(contact));
+    this.sink?.onContactChanged(this.view(contact));
+    for (const m of held) this.sink?.onText(fp, { text: m.text, stamp: m.stamp, truncated: m.truncated });
+    if (this.peers.isOnline(fp)) {
+      this.sink?.onPeerOnline(fp);
+      void this.flush(fp);
+    } else if (contact.address) this.peers.connect(fp);
+    return this.view(contact);
+  }
+
+  /** Writes the peer's queue to its link in order; flushes of one peer run one after another. */
+  private flush(fp: string): Promise<void> {
+    const next = (this.flushing.get(fp) ?? Promise.resolve()).then(() => this.drain(fp));
+    this.flushing.set(fp, next);
+    void next.then(() => {
+      if (this.flushing.get(fp) === next) this.flushing.delete(fp);
+    });
+    return next;
+  }
+
+  /** Never rejects: a link that goes down mid-way leaves the rest queued for the next link. */
+  private async drain(fp: string): Promise<void> {
+    try {
+      for (;;) {
+        const items = this.opts.store.outbox.peek(this.acct, fp, FLUSH_BATCH);
+        if (items.length === 0 || !this.peers.isOnline(fp)) return;
+        for (const item of items) {
+          await this.peers.send(fp, item.text);
+          this.opts.store.outbox.remove(this.acct, item.seq);
+        }
+      }
+    } catch (err) {
+      this.opts.log.debug({ peer: short(fp), err: (err as Error).message }, 'flush interrupted');
+    }
+  }
+
+  private stored(): StoredContact[] {
+    return this.opts.store.contacts.list(this.acct);
+  }
+
+  private view(c: StoredContact): Contact {
+    return {
+      id: c.fingerprint,
+      name: displayName(c),
+      state: c.state,
+      online: c.state === 'contact' && this.peers.isOnline(c.fingerprint),
+      ...(c.address !== undefined && { address: c.address }),
+    };
+  }
+}
+
+function checkId(id: string): string {
+  const fp = id.toLowerCase();
+  if (!isFingerprint(fp)) throw new StanzaError('jid-malformed', 'a peer is named by its 64-character hex fingerprint');
+  return fp;
+}
+
+function addressOf(c: StoredContact): PeerAddress | undefined {
+  return c.address ? parseAddress(c.address) : undefined;
+}
+
+function displayName(c: StoredContact): string {
+  return c.name ?? short(c.fingerprint);
+}
+
+function short(fp: string): string {
+  return fp.slice(0, 12);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,149 @@
+// The bridge over real tlsim links: two gateways' networks (each with its own store and
+// identity) add each other, hold a stranger's messages until accepted, queue for an offline
+// peer across a restart, and warn about a wrong fingerprint at a known address.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import type { Contact, GatewaySink, IncomingText, PeerId } from '../../gateway/bridge/contract.js';
+import { TlsimNetwork, type UnknownPeerPolicy } from '../../gateway/bridge/tlsim-network.js';
+import { generateIdentity, type Identity } from '../../bridge-protocol/index.js';
+import { openStore, type Store } from '../../gateway/store/index.js';
+import { removeTmpDirs, tmpDir } from '../support/identities.js';
+import { freePort } from '../support/net.js';
+
+const log = pino({ level: 'silent' });
+
+class RecordingSink implements GatewaySink {
+  texts: Array<{ id: PeerId } & IncomingText> = [];
+  online = new Set<PeerId>();
+  requests: PeerId[] = [];
+  notices: string[] = [];
+  changed: Contact[] = [];
+  private waiters: Array<() => void> = [];
+  onText(id: PeerId, m: IncomingText): void { this.texts.push({ id, ...m }); this.poke(); }
+  onChatState(): void {}
+  onPeerOnline(id: PeerId): void { this.online.add(id); this.poke(); }
+  onPeerOffline(id: PeerId): void { this.online.delete(id); this.poke(); }
+  onContactRequest(id: PeerId): void { this.requests.push(id); this.poke(); }
+  onContactChanged(c: Contact): void { this.changed.push(c); this.poke(); }
+  onContactRemoved(): void {}
+  onNotice(text: string): void { this.notices.push(text); this.poke(); }
+  private poke(): void { for (const w of this.waiters.splice(0)) w(); }
+  async until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 100); });
+    }
+  }
+}
+
+interface Gw { net: TlsimNetwork; sink: RecordingSink; store: Store; identity: Identity; port: number; dir: string }
+
+const running: Gw[] = [];
+
+async function gateway(identity: Identity, opts: { policy?: UnknownPeerPolicy; port?: number; dir?: string } = {}): Promise<Gw> {
+  const dir = opts.dir ?? tmpDir('bridge');
+  const store = openStore(dir);
+  const port = opts.port ?? (await freePort());
+  const net = new TlsimNetwork({
+    store,
+    accountId: store.accounts.ensure('me@localhost'),
+    identity,
+    log,
+    listen: { host: '127.0.0.1', port },
+    unknownPolicy: opts.policy ?? 'ask',
+    peerOptions: { backoff: { initialMs: 200, maxMs: 1_000 } },
+  });
+  const sink = new RecordingSink();
+  await net.start(sink);
+  const gw = { net, sink, store, identity, port, dir };
+  running.push(gw);
+  return gw;
+}
+
+async function shutdown(gw: Gw): Promise<void> {
+  running.splice(running.indexOf(gw), 1);
+  await gw.net.stop();
+  gw.store.close();
+}
+
+let alice: Identity;
+let bob: Identity;
+let mallory: Identity;
+
+beforeAll(async () => {
+  [alice, bob, mallory] = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()]);
+});
+afterEach(async () => {
+  for (const gw of [...running]) await shutdown(gw);
+});
+afterAll(() => removeTmpDirs());
+
+describe('TlsimNetwork', () => {
+  it('shows an unknown peer as a request, keeps its messages, and delivers them once accepted', async () => {
+    const a = await gateway(alice);
+    const b = await gateway(bob, { policy: 'ask' });
+    await a.net.addContact(bob.fingerprint, { name: 'Bob', address: `127.0.0.1:${b.port}` });
+    await a.sink.until(() => a.sink.online.has(bob.fingerprint), 'alice sees bob online');
+    await b.sink.until(() => b.sink.requests.includes(alice.fingerprint), 'bob sees a request');
+
+    expect(await a.net.sendText(bob.fingerprint, 'hello bob')).toEqual({ status: 'sent' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.sink.texts).toEqual([]); // held, not shown to bob before he accepts
+
+    await b.net.answerRequest(alice.fingerprint, true);
+    expect(b.sink.texts.map((t) => t.text)).toEqual(['hello bob']);
+    expect(b.sink.texts[0]!.stamp).toBeInstanceOf(Date);
+    expect(b.net.getContact(alice.fingerprint)).toMatchObject({ state: 'contact', online: true });
+
+    await b.net.sendText(alice.fingerprint, 'hi alice\nsecond line');
+    await a.sink.until(() => a.sink.texts.length === 1, 'alice gets the reply');
+    expect(a.sink.texts[0]!.text).toBe('hi alice\nsecond line');
+  });
+
+  it('queues messages for an offline peer, survives a restart of both sides, and delivers in order once', async () => {
+    const bobPort = await freePort();
+    const a = await gateway(alice);
+    await a.net.addContact(bob.fingerprint, { name: 'Bob', address: `127.0.0.1:${bobPort}` });
+    const out1 = await a.net.sendText(bob.fingerprint, 'one');
+    expect(out1.status).toBe('queued');
+    await a.net.sendText(bob.fingerprint, 'two');
+    expect(a.net.selfInfo().queued).toBe(2);
+
+    // Alice's gateway restarts with the same store: the queue is still there.
+    const aliceDir = a.dir;
+    await shutdown(a);
+    const a2 = await gateway(alice, { dir: aliceDir });
+    expect(a2.net.selfInfo().queued).toBe(2);
+
+    const b = await gateway(bob, { policy: 'accept', port: bobPort });
+    await b.sink.until(() => b.sink.texts.length >= 2, 'bob receives the queue');
+    await a2.net.sendText(bob.fingerprint, 'three');
+    await b.sink.until(() => b.sink.texts.length >= 3, 'bob receives the third');
+    expect(b.sink.texts.map((t) => t.text)).toEqual(['one', 'two', 'three']);
+    expect(a2.net.selfInfo().queued).toBe(0);
+  });
+
+  it('refuses blocked peers at the TLS layer and keeps them out', async () => {
+    const a = await gateway(alice);
+    const b = await gateway(bob, { policy: 'ask' });
+    await b.net.block(alice.fingerprint);
+    await a.net.addContact(bob.fingerprint, { address: `127.0.0.1:${b.port}` });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(a.sink.online.has(bob.fingerprint)).toBe(false);
+    expect(b.sink.requests).toEqual([]);
+    expect(b.net.listBlocked()).toEqual([alice.fingerprint]);
+  });
+
+  it('tells the user, with both fingerprints, when another identity answers at a known address', async () => {
+    const a = await gateway(alice);
+    const m = await gateway(mallory, { policy: 'accept' });
+    await a.net.addContact(bob.fingerprint, { name: 'Bob', address: `127.0.0.1:${m.port}` });
+    await a.sink.until(() => a.sink.notices.some((n) => n.includes('fingerprint')), 'a mismatch notice');
+    const notice = a.sink.notices.find((n) => n.includes('fingerprint'))!;
+    expect(notice).toContain(bob.fingerprint);
+    expect(notice).toContain(mallory.fingerprint);
+    expect(a.sink.online.has(bob.fingerprint)).toBe(false);
+    expect(m.sink.texts).toEqual([]);
+  });
+});
