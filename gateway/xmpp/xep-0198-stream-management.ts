@@ -17,6 +17,8 @@ export class SmState {
   id: string | undefined;
   /** Stanzas from the client handled so far (the h we report). */
   inbound = 0;
+  /** We sent <r/> and wait for its <a/>: one request in flight at a time. */
+  ackRequested = false;
   /** Stanzas sent to the client so far. */
   private outbound = 0;
   private readonly queue: Element[] = [];
@@ -45,6 +47,7 @@ export class SmState {
     const acked = (h - base + MOD) % MOD;
     if (acked <= this.queue.length) {
       this.queue.splice(0, acked);
+      this.ackRequested = false;
       return;
     }
     if ((base - h + MOD) % MOD < MOD / 2) return; // an old <a/> arriving late
@@ -124,7 +127,10 @@ export class StreamManagement {
         if (sm?.enabled) stream.sendNonza(x('a', { xmlns: SM_NS, h: sm.inbound }));
         return;
       case 'a':
-        if (sm?.enabled) sm.ack(parseH(el));
+        if (!sm?.enabled) return;
+        sm.ack(parseH(el));
+        // Stanzas sent after our <r/> are still unacknowledged: ask again.
+        if (sm.unackedCount > 0) session.requestAck();
         return;
       case 'resume':
         return stream.sendNonza(failed('unexpected-request'));
@@ -165,6 +171,8 @@ export class StreamManagement {
     stream.attach(session);
     stream.sendNonza(x('resumed', { xmlns: SM_NS, previd: sm.id, h: sm.inbound }));
     for (const stanza of sm.unacked()) stream.writeRaw(stanza);
+    sm.ackRequested = false;
+    if (sm.unackedCount > 0) session.requestAck();
     session.log.info({ resent: sm.unackedCount }, 'session resumed');
     return session;
   }

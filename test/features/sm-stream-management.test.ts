@@ -112,6 +112,20 @@ describe('stream management', () => {
     expect(handed.getChildText('body')).toBe('unacked');
   });
 
+  it('asks for an ack after sending stanzas, one <r/> at a time, so the unacked queue stays short', async () => {
+    const ctx = await gateway();
+    const c = await gw.login({ sm: 'resume' });
+    await c.next(isSm('r')); // for the login's own replies
+    c.send(`<a xmlns='${SM}' h='${handledByClient(c)}'/>`);
+    ctx.deliver(chat('a'));
+    ctx.deliver(chat('b'));
+    await c.next(isSm('r'));
+    await c.expectNothing(200, isSm('r')); // no second request while one is open
+    c.send(`<a xmlns='${SM}' h='${handledByClient(c)}'/>`);
+    ctx.deliver(chat('c'));
+    await c.next(isSm('r'));
+  });
+
   it('closes a stream whose client acknowledges more than was sent', async () => {
     await gateway();
     const c = await gw.login({ sm: true });

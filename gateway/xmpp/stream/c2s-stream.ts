@@ -165,7 +165,9 @@ export class C2sStream implements BindableOutput, SmStream {
   // ---- elements ------------------------------------------------------------
 
   private async onElement(el: Element): Promise<void> {
-    if (this.state !== 'negotiating') return;
+    if (this.state === 'closed') return;
+    // Only RFC 7395 can get here: its elements are not inside a stream header.
+    if (this.state === 'wait-header') throw new StreamError('bad-format', 'element before <open/>');
     const ns = el.getNS();
     if (!this.authenticated) return this.preAuth(el, ns);
     if (!this.session) return this.preBind(el, ns);
@@ -241,6 +243,8 @@ export class C2sStream implements BindableOutput, SmStream {
 
   private async bound(session: Session, el: Element, ns: string | undefined): Promise<void> {
     if (ns === SM_NS) return this.host.sm.handle(session, el, this);
+    // Never SASL: only stanzas of a bound session reach the trace log.
+    session.log.trace({ xml: el.toString() }, 'in');
     const kind = stanzaKind(el);
     if (!kind) throw new StreamError('unsupported-stanza-type', `<${el.name}/> in ${ns ?? 'no namespace'}`);
     if (kind === 'iq' && isBindIq(el)) {

@@ -4,11 +4,13 @@ import type { JID } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import type { SessionInfo } from '../hooks.js';
 import type { Element } from '../xml/element.js';
-import type { SmState } from '../xep-0198-stream-management.js';
+import { SM_NS, type SmState } from '../xep-0198-stream-management.js';
+import { x } from '../xml/element.js';
 
 /** What a session writes to: the current stream, while one is attached. */
 export interface SessionOutput {
   writeStanza(el: Element): void;
+  sendNonza(el: Element): void;
 }
 
 export class Session implements SessionInfo {
@@ -54,6 +56,23 @@ export class Session implements SessionInfo {
       this.log.debug({ stanza: stanza.name }, 'stanza to a detached session without SM dropped');
       return;
     }
+    this.log.trace({ xml: stanza.toString() }, 'out');
     this.output?.writeStanza(stanza);
+    if (this.sm?.enabled) this.requestAck();
+  }
+
+  /**
+   * Asks the client for an <a/> soon after we sent stanzas, one request at a time, so
+   * the unacked queue stays short on long-lived connections (XEP-0198 §4).
+   */
+  requestAck(): void {
+    const sm = this.sm;
+    if (!sm?.enabled || sm.ackRequested || !this.output) return;
+    sm.ackRequested = true;
+    // Batched: one <r/> after everything sent in this turn of the event loop.
+    setImmediate(() => {
+      if (!this.ended && this.output && sm.unackedCount > 0) this.output.sendNonza(x('r', { xmlns: SM_NS }));
+      else sm.ackRequested = false;
+    });
   }
 }
