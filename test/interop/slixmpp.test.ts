@@ -1,0 +1,122 @@
+// slixmpp (a real Python XMPP client) against our gateway: SCRAM-SHA-1/-256 over STARTTLS
+// verified against the gateway's CA, chat with a fake peer, ping, disco, and XEP-0198
+// resumption after the TCP connection drops.
+import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { SlixmppClient, type ConnectCommand } from '../../clients/slixmpp/driver.js';
+import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
+import { killAll } from '../support/proc.js';
+import { interopSuite } from '../support/tools.js';
+import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+
+/** Real programs under load: generous, never a timed assertion. */
+const T = 120_000;
+
+interopSuite('slixmpp against the gateway', ['slixmpp'], () => {
+  let gw: TestGateway;
+  let fake: FakePeerNetwork;
+  const clients: SlixmppClient[] = [];
+
+  beforeEach(async () => {
+    gw = await startTestGateway({ tcp: true });
+    fake = gw.fake!;
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
+    await gw?.stop();
+  });
+
+  afterAll(async () => {
+    await killAll();
+  });
+
+  async function login(opts: Partial<ConnectCommand> = {}) {
+    const c = await SlixmppClient.start();
+    clients.push(c);
+    const session = await c.connect({
+      jid: gw.userJid,
+      password: gw.password,
+      host: '127.0.0.1',
+      port: gw.c2sPort!,
+      ca_file: gw.tls.caCertFile,
+      ...opts,
+    });
+    return { c, session };
+  }
+
+  it('logs in with SCRAM-SHA-1 over STARTTLS, verifying the certificate against the gateway CA', async () => {
+    const { c, session } = await login({ mechanism: 'SCRAM-SHA-1' });
+    expect(session.mechanism).toBe('SCRAM-SHA-1');
+    expect(session.jid.startsWith(`${gw.userJid}/`)).toBe(true);
+    expect(c.events.some((e) => e.event === 'tls')).toBe(true);
+    const auth = c.events.find((e) => e.event === 'auth');
+    expect(auth).toMatchObject({ mechanism: 'SCRAM-SHA-1' });
+  }, T);
+
+  it('logs in with SCRAM-SHA-256 over STARTTLS', async () => {
+    const { session } = await login({ mechanism: 'SCRAM-SHA-256' });
+    expect(session.mechanism).toBe('SCRAM-SHA-256');
+  }, T);
+
+  it('is refused with a wrong password', async () => {
+    const c = await SlixmppClient.start();
+    clients.push(c);
+    await expect(
+      c.connect({ jid: gw.userJid, password: `${gw.password}-wrong`, port: gw.c2sPort!, ca_file: gw.tls.caCertFile, mechanism: 'SCRAM-SHA-256' }),
+    ).rejects.toThrow(/failed_auth|failed_all_auth/);
+  }, T);
+
+  it('sees contacts in the roster with their names, and chats with an echoing contact', async () => {
+    const echo = fake.addFakeContact({ name: 'Echo Peer', online: true, echo: true });
+    const { c } = await login();
+    const echoJid = `${echo.id}@${gw.peerDomain}`;
+    const roster = await c.roster();
+    expect(roster.items).toContainEqual(expect.objectContaining({ jid: echoJid, name: 'Echo Peer' }));
+
+    const from = c.mark();
+    await c.send(echoJid, 'hello, echo');
+    const reply = await c.nextMessage((m) => m.from.split('/')[0] === echoJid, 30_000, from);
+    expect(reply.body).toContain('hello, echo');
+    expect(fake.sent).toContainEqual({ id: echo.id, text: 'hello, echo' });
+
+    const said = c.mark();
+    fake.peerSays(echo.id, 'unprompted hello');
+    expect((await c.nextMessage((m) => m.body === 'unprompted hello', 30_000, said)).from.split('/')[0]).toBe(echoJid);
+  }, T);
+
+  it('pings the gateway and reads its disco#info', async () => {
+    const { c } = await login();
+    expect(await c.ping(gw.domain)).toMatchObject({ type: 'result' });
+    const info = await c.discoInfo(gw.domain);
+    expect(info.from).toBe(gw.domain);
+    expect(info.identities).toContainEqual(expect.objectContaining({ category: 'server', type: 'im' }));
+    expect(info.features).toEqual(expect.arrayContaining(['http://jabber.org/protocol/disco#info', 'urn:xmpp:ping']));
+  }, T);
+
+  it('resumes the stream after the TCP connection drops and loses no message sent meanwhile', async () => {
+    const peer = fake.addFakeContact({ name: 'Chatty', online: true });
+    const peerJid = `${peer.id}@${gw.peerDomain}`;
+    const { c } = await login();
+    await c.waitForEvent((e) => e.event === 'sm_enabled' && e.resume === true, 30_000);
+    // One message before the drop, acknowledged the normal way.
+    const before = c.mark();
+    fake.peerSays(peer.id, 'before the drop');
+    await c.nextMessage((m) => m.body === 'before the drop', 30_000, before);
+
+    const from = c.mark();
+    await c.request({ cmd: 'drop_tcp' });
+    await c.waitForEvent((e) => e.event === 'disconnected', 30_000, from);
+    fake.peerSays(peer.id, 'while down 1');
+    fake.peerSays(peer.id, 'while down 2');
+    await c.request({ cmd: 'reconnect' });
+    const outcome = await c.waitForEvent((e) => e.event === 'resumed' || e.event === 'sm_failed' || e.event === 'session_start', 60_000, from);
+    expect(outcome.event, `resumption failed: ${JSON.stringify(outcome)}`).toBe('resumed');
+    const m1 = await c.nextMessage((m) => m.body === 'while down 1', 30_000, from);
+    const m2 = await c.nextMessage((m) => m.body === 'while down 2', 30_000, from);
+    expect(m1.from.split('/')[0]).toBe(peerJid);
+    expect(c.events.indexOf(m1)).toBeLessThan(c.events.indexOf(m2));
+    // And the resumed stream still works both ways.
+    await c.send(peerJid, 'after resumption');
+    await expect.poll(() => fake.sent.some((s) => s.id === peer.id && s.text === 'after resumption'), { timeout: 30_000 }).toBe(true);
+  }, T);
+});
