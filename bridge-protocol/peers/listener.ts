@@ -1,4 +1,5 @@
 // Inbound side: TCP listeners, TLS handshakes in parallel with a timeout each, and a cap on handshakes in progress.
+import { setMaxListeners } from 'node:events';
 import net from 'node:net';
 import { acceptLink, type Link } from '../link.js';
 import type { Logger } from '../logger.js';
@@ -22,7 +23,10 @@ export class InboundListeners {
   private readonly pending = new Set<net.Socket>();
   private readonly abort = new AbortController();
 
-  constructor(private readonly o: InboundOptions) {}
+  constructor(private readonly o: InboundOptions) {
+    // Every handshake in progress listens on this one signal; up to maxPendingHandshakes is by design.
+    setMaxListeners(0, this.abort.signal);
+  }
 
   get pendingHandshakes(): number {
     return this.pending.size;
