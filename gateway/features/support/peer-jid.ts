@@ -1,6 +1,7 @@
 // JID ⇄ peer mapping: a peer is `<fingerprint>@<peer domain>`, shown with one fixed resource.
 import { parse, type JID } from '@xmpp/jid';
 import type { PeerId } from '../../bridge/contract.js';
+import { isFingerprint } from '../../bridge/share-string.js';
 import type { XmppIdentity } from '../../xmpp/feature.js';
 
 /**
@@ -10,12 +11,6 @@ import type { XmppIdentity } from '../../xmpp/feature.js';
  * unavailable presence from the same full JID, so no client keeps a stale resource.
  */
 export const CONTACT_RESOURCE = 'tlsim';
-
-const FINGERPRINT = /^[0-9a-f]{64}$/;
-
-export function isPeerId(s: string): boolean {
-  return FINGERPRINT.test(s);
-}
 
 export function peerBareJid(identity: XmppIdentity, id: PeerId): string {
   return `${id}@${identity.peerDomain}`;
@@ -42,5 +37,5 @@ export function parseJid(s: string | undefined): JID | undefined {
 export function peerIdOf(identity: XmppIdentity, jid: JID | string | undefined): PeerId | undefined {
   const j = typeof jid === 'string' ? parseJid(jid) : jid;
   if (!j || j.domain !== identity.peerDomain.toLowerCase()) return undefined;
-  return isPeerId(j.local) ? j.local : undefined;
+  return isFingerprint(j.local) ? j.local : undefined;
 }
