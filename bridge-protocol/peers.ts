@@ -69,6 +69,7 @@ interface PeerEntry {
   noRedial: boolean;
   backoff: Backoff;
   retryTimer: NodeJS.Timeout | undefined;
+  retryInMs: number | undefined;
   dial: AbortController | undefined;
   links: PeerLinks;
   upAt: number;
@@ -234,6 +235,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       noRedial: false,
       backoff: new Backoff(this.opts.backoff),
       retryTimer: undefined,
+      retryInMs: undefined,
       dial: undefined,
       upAt: 0,
       attemptBeforeUp: 0,
@@ -315,10 +317,11 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       (error: Error) => {
         if (e.dial === ac) e.dial = undefined;
         if (ac.signal.aborted) return; // stop(), disconnect() or removePeer(): not a failure
-        const retryInMs = this.scheduleRetry(e);
+        // A link we were waiting for was this dial: the peer is offline now (which arms a redial).
+        e.links.settleCheck();
+        const retryInMs = e.retryTimer ? e.retryInMs : this.scheduleRetry(e);
         this.log.debug({ err: error.message, retryInMs }, 'dial failed');
         this.emit('dial-failed', { fingerprint: e.fingerprint, address, error, retryInMs });
-        e.links.settleCheck();
       },
     );
   }
@@ -328,6 +331,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     if (this.state !== 'started' || !e.known || !e.address || e.noRedial || e.links.hasLink) return undefined;
     this.clearRetry(e);
     const delay = e.backoff.next();
+    e.retryInMs = delay;
     e.retryTimer = setTimeout(() => {
       e.retryTimer = undefined;
       this.dial(e);

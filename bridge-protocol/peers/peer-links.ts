@@ -120,11 +120,15 @@ export class PeerLinks {
       return new Promise((resolve, reject) => this.queue.push({ text, resolve, reject }));
     }
     const link = this.active;
-    if (!link || !link.isOpen) {
-      return Promise.reject(new PeerUnreachableError(`${this.short} is not connected`, 'unknown'));
+    if (link?.isOpen) {
+      this.written.add(link);
+      return link.send(text);
     }
-    this.written.add(link);
-    return link.send(text);
+    if (link?.gatewayPeer && this.hooks.replacementPending()) {
+      // The link is ending (the peer closed it) and another may be on its way: wait for it.
+      return new Promise((resolve, reject) => this.queue.push({ text, resolve, reject }));
+    }
+    return Promise.reject(new PeerUnreachableError(`${this.short} is not connected`, 'unknown'));
   }
 
   /**
