@@ -2,15 +2,12 @@
 // (research/xmpp-clients.md §1.1): every iq gets the answer Pidgin needs to finish logging in.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
-import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
 
 const INFO = 'http://jabber.org/protocol/disco#info';
 const ITEMS = 'http://jabber.org/protocol/disco#items';
 const ROSTER = 'jabber:iq:roster';
 const CHATSTATES = 'http://jabber.org/protocol/chatstates';
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
-const errorOf = (el: Element) => el.getChild('error')?.elements().find((e) => e.getNS() === STANZAS)?.name;
 
 describe('Pidgin login sequence', () => {
   let gw: TestGateway;
@@ -78,9 +75,9 @@ describe('Pidgin login sequence', () => {
   it('answers item-not-found about unknown contacts, and the core answers unknown namespaces', async () => {
     const me = await gw.login();
     const unknownContact = await me.iq(`<query xmlns='${INFO}'/>`, { to: `${'f'.repeat(64)}@${gw.peerDomain}` });
-    expect(errorOf(unknownContact)).toBe('item-not-found');
+    expect(stanzaErrorOf(unknownContact)).toBe('item-not-found');
     const unknownNs = await me.iq(`<query xmlns='urn:example:nothing-here'/>`);
     expect(unknownNs.attrs.type).toBe('error');
-    expect(errorOf(unknownNs)).toBe('service-unavailable');
+    expect(stanzaErrorOf(unknownNs)).toBe('service-unavailable');
   });
 });

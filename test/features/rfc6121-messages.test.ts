@@ -2,12 +2,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { randomPeerId, type FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
 
 const CHATSTATES = 'http://jabber.org/protocol/chatstates';
 const DELAY = 'urn:xmpp:delay';
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
-const errorOf = (el: Element) => el.getChild('error')?.elements().find((e) => e.getNS() === STANZAS)?.name;
 const chatFrom = (from: string) => (el: Element) =>
   el.name === 'message' && el.attrs.from === from && el.attrs.type === 'chat' && el.getChild('body') !== undefined;
 
@@ -117,11 +115,11 @@ describe('messages', () => {
     me.send(`<message type='chat' to='${bare(randomPeerId())}' id='u1'><body>hi</body></message>`);
     const unknown = await me.next((el) => el.name === 'message' && el.attrs.id === 'u1');
     expect(unknown.attrs.type).toBe('error');
-    expect(errorOf(unknown)).toBe('item-not-found');
+    expect(stanzaErrorOf(unknown)).toBe('item-not-found');
 
     me.send(`<message type='chat' to='${bare(mallory.id)}' id='b1'><body>hi</body></message>`);
     const blocked = await me.next((el) => el.name === 'message' && el.attrs.id === 'b1');
-    expect(errorOf(blocked)).toBe('not-acceptable');
+    expect(stanzaErrorOf(blocked)).toBe('not-acceptable');
     expect(fake.sent).toHaveLength(0);
   });
 

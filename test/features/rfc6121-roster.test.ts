@@ -2,11 +2,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { randomPeerId, type FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
 
 const ROSTER = 'jabber:iq:roster';
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
-const errorOf = (el: Element) => el.getChild('error')?.elements().find((e) => e.getNS() === STANZAS)?.name;
 const isPush = (el: Element) => el.name === 'iq' && el.attrs.type === 'set' && !!el.getChild('query', ROSTER);
 const pushedItem = (el: Element) => el.getChild('query', ROSTER)!.getChild('item')!;
 const itemsOf = (res: Element) => res.getChild('query', ROSTER)?.getChildren('item') ?? [];
@@ -107,16 +105,16 @@ describe('roster', () => {
     const me = await gw.login();
     const foreign = await me.iq(`<query xmlns='${ROSTER}'><item jid='alice@example.org'/></query>`, { type: 'set' });
     expect(foreign.attrs.type).toBe('error');
-    expect(errorOf(foreign)).toBe('not-acceptable');
+    expect(stanzaErrorOf(foreign)).toBe('not-acceptable');
 
     const missing = await me.iq(`<query xmlns='${ROSTER}'><item jid='${randomPeerId()}@${gw.peerDomain}' subscription='remove'/></query>`, { type: 'set' });
-    expect(errorOf(missing)).toBe('item-not-found');
+    expect(stanzaErrorOf(missing)).toBe('item-not-found');
 
     const two = await me.iq(`<query xmlns='${ROSTER}'><item jid='${randomPeerId()}@${gw.peerDomain}'/><item jid='${randomPeerId()}@${gw.peerDomain}'/></query>`, { type: 'set' });
-    expect(errorOf(two)).toBe('bad-request');
+    expect(stanzaErrorOf(two)).toBe('bad-request');
 
     const gateway = await me.iq(`<query xmlns='${ROSTER}'><item jid='${gw.domain}' subscription='remove'/></query>`, { type: 'set' });
-    expect(errorOf(gateway)).toBe('not-allowed');
+    expect(stanzaErrorOf(gateway)).toBe('not-allowed');
   });
 
   it('pushes a removal when the network drops a contact', async () => {

@@ -3,13 +3,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import { capsVer } from '../../gateway/features/support/contact-caps.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
 
 const INFO = 'http://jabber.org/protocol/disco#info';
 const ITEMS = 'http://jabber.org/protocol/disco#items';
 const CAPS = 'http://jabber.org/protocol/caps';
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
-const errorOf = (el: Element) => el.getChild('error')?.elements().find((e) => e.getNS() === STANZAS)?.name;
 const featuresOf = (res: Element) => res.getChild('query', INFO)!.getChildren('feature').map((f) => f.attrs.var);
 const identitiesOf = (res: Element) => res.getChild('query', INFO)!.getChildren('identity').map((i) => i.attrs);
 
@@ -77,8 +75,8 @@ describe('disco', () => {
   it('says item-not-found for unknown contacts and unknown nodes', async () => {
     const me = await gw.login();
     const unknown = await me.iq(`<query xmlns='${INFO}'/>`, { to: `${'0'.repeat(64)}@${gw.peerDomain}` });
-    expect(errorOf(unknown)).toBe('item-not-found');
+    expect(stanzaErrorOf(unknown)).toBe('item-not-found');
     const node = await me.iq(`<query xmlns='${INFO}' node='nope'/>`, { to: gw.domain });
-    expect(errorOf(node)).toBe('item-not-found');
+    expect(stanzaErrorOf(node)).toBe('item-not-found');
   });
 });

@@ -1,12 +1,9 @@
 // Private XML storage dialogues: bookmarks fallback kept in memory (XEP-0049).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
 
 const PRIVATE = 'jabber:iq:private';
 const BOOKMARKS = 'storage:bookmarks';
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
-const errorOf = (el: Element) => el.getChild('error')?.elements().find((e) => e.getNS() === STANZAS)?.name;
 
 describe('private storage', () => {
   let gw: TestGateway;
@@ -29,7 +26,7 @@ describe('private storage', () => {
 
   it('refuses jabber:* namespaces and several elements at once', async () => {
     const me = await gw.login();
-    expect(errorOf(await me.iq(`<query xmlns='${PRIVATE}'><query xmlns='jabber:iq:roster'/></query>`))).toBe('not-acceptable');
-    expect(errorOf(await me.iq(`<query xmlns='${PRIVATE}'><a xmlns='x:a'/><b xmlns='x:b'/></query>`))).toBe('bad-request');
+    expect(stanzaErrorOf(await me.iq(`<query xmlns='${PRIVATE}'><query xmlns='jabber:iq:roster'/></query>`))).toBe('not-acceptable');
+    expect(stanzaErrorOf(await me.iq(`<query xmlns='${PRIVATE}'><a xmlns='x:a'/><b xmlns='x:b'/></query>`))).toBe('bad-request');
   });
 });

@@ -1,12 +1,9 @@
 // vCard dialogues: the user's own, the gateway's, a contact's (XEP-0054).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomPeerId } from '../../gateway/bridge/fake-peer-network.js';
-import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
 
 const VCARD = 'vcard-temp';
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
-const errorOf = (el: Element) => el.getChild('error')?.elements().find((e) => e.getNS() === STANZAS)?.name;
 
 describe('vcard-temp', () => {
   let gw: TestGateway;
@@ -41,6 +38,6 @@ describe('vcard-temp', () => {
     const me = await gw.login();
     const gateway = await me.iq(`<vCard xmlns='${VCARD}'/>`, { to: gw.domain });
     expect(gateway.getChild('vCard', VCARD)!.getChildText('FN')).toBe('tlsim gateway');
-    expect(errorOf(await me.iq(`<vCard xmlns='${VCARD}'/>`, { to: `${randomPeerId()}@${gw.peerDomain}` }))).toBe('item-not-found');
+    expect(stanzaErrorOf(await me.iq(`<vCard xmlns='${VCARD}'/>`, { to: `${randomPeerId()}@${gw.peerDomain}` }))).toBe('item-not-found');
   });
 });

@@ -2,12 +2,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
 
 const BLOCKING = 'urn:xmpp:blocking';
 const ROSTER = 'jabber:iq:roster';
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
-const errorOf = (el: Element) => el.getChild('error')?.elements().find((e) => e.getNS() === STANZAS)?.name;
 const pushOf = (name: 'block' | 'unblock') => (el: Element) => el.name === 'iq' && el.attrs.type === 'set' && !!el.getChild(name, BLOCKING);
 const jidsIn = (el: Element, name: string) => el.getChild(name, BLOCKING)!.getChildren('item').map((i) => i.attrs.jid);
 
@@ -54,7 +52,7 @@ describe('blocking', () => {
 
   it('refuses JIDs that are not peers and a block without items', async () => {
     const me = await gw.login();
-    expect(errorOf(await me.iq(`<block xmlns='${BLOCKING}'><item jid='spam@example.org'/></block>`, { type: 'set' }))).toBe('not-acceptable');
-    expect(errorOf(await me.iq(`<block xmlns='${BLOCKING}'/>`, { type: 'set' }))).toBe('bad-request');
+    expect(stanzaErrorOf(await me.iq(`<block xmlns='${BLOCKING}'><item jid='spam@example.org'/></block>`, { type: 'set' }))).toBe('not-acceptable');
+    expect(stanzaErrorOf(await me.iq(`<block xmlns='${BLOCKING}'/>`, { type: 'set' }))).toBe('bad-request');
   });
 });

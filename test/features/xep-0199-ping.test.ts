@@ -1,12 +1,9 @@
 // Ping dialogues: the server, the account, the peer domain and contacts answer (XEP-0199).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomPeerId } from '../../gateway/bridge/fake-peer-network.js';
-import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
 
 const PING = `<ping xmlns='urn:xmpp:ping'/>`;
-const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
-const errorOf = (el: Element) => el.getChild('error')?.elements().find((e) => e.getNS() === STANZAS)?.name;
 
 describe('ping', () => {
   let gw: TestGateway;
@@ -30,11 +27,11 @@ describe('ping', () => {
     expect((await me.iq(PING, { to: `${alice.id}@${gw.peerDomain}` })).attrs.type).toBe('result');
     expect((await me.iq(PING, { to: `${alice.id}@${gw.peerDomain}/tlsim` })).attrs.type).toBe('result');
     expect((await me.iq(PING, { to: `${bob.id}@${gw.peerDomain}` })).attrs.type).toBe('result');
-    expect(errorOf(await me.iq(PING, { to: `${bob.id}@${gw.peerDomain}/tlsim` }))).toBe('service-unavailable');
+    expect(stanzaErrorOf(await me.iq(PING, { to: `${bob.id}@${gw.peerDomain}/tlsim` }))).toBe('service-unavailable');
   });
 
   it('says service-unavailable for a peer that is not a contact (RFC 6121 §8.5.1)', async () => {
     const me = await gw.login();
-    expect(errorOf(await me.iq(PING, { to: `${randomPeerId()}@${gw.peerDomain}` }))).toBe('service-unavailable');
+    expect(stanzaErrorOf(await me.iq(PING, { to: `${randomPeerId()}@${gw.peerDomain}` }))).toBe('service-unavailable');
   });
 });
