@@ -84,6 +84,11 @@ export interface LoginOptions {
   tls: TlsMode;
   /** Answer bitlbee's "accept certificate?" question with yes (self-signed / unknown CA). Default true. */
   acceptCertificate?: boolean;
+  /**
+   * How bitlbee names contacts: 'handle' (default: the JID's local part, cut to 23 characters)
+   * or 'full_name' (the roster name without spaces, e.g. AlicePeer).
+   */
+  nickSource?: 'handle' | 'full_name' | 'first_name';
   /** bitlbee account tag. Default 'jabber' for the first account. */
   tag?: string;
   timeoutMs?: number;
@@ -210,6 +215,7 @@ export class IrcClient {
     await set('connection_security', opts.tls === 'required' ? 'require_tls' : 'opportunistic_tls');
     if (opts.tls === 'off') await set('auth_plain_in_clear', 'true');
     await set('auto_reconnect', 'false');
+    if (opts.nickSource) await set('nick_source', opts.nickSource);
     const from = this.mark();
     await this.command(`account ${tag} on`);
     const deadline = Date.now() + timeoutMs;
@@ -300,13 +306,15 @@ export class IrcClient {
   async waitForContact(nameOrJid: string, timeoutMs = 30_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      // Mark before asking: a JOIN that lands while WHO is answered still wakes the wait below.
+      const before = this.mark();
       const nick = await this.nickFor(nameOrJid);
       if (nick) return nick;
       if (Date.now() > deadline) {
         throw new Error(`contact ${nameOrJid} never appeared in &bitlbee; present: ${JSON.stringify(await this.contacts())}`);
       }
-      // The next JOIN, NICK or MODE in the channel is the earliest moment things can change.
-      await this.waitForLine(/ (JOIN|NICK|MODE|PART|QUIT) /, Math.max(1, deadline - Date.now()), this.mark()).catch(() => {});
+      // The next JOIN, NICK or MODE is the earliest moment the answer can change.
+      await this.waitForLine(/^:\S+ (JOIN|NICK|MODE|PART|QUIT) /, Math.max(1, deadline - Date.now()), before).catch(() => {});
     }
   }
 
