@@ -1,5 +1,5 @@
 // Drives libpurple (Pidgin's XMPP engine) through bitlbee-libpurple: start bitlbee, talk to it as an IRC client.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir } from '../../test/support/identities.js';
 import { freePort, lineClient, waitForPort, type LineClient } from '../../test/support/net.js';
@@ -60,7 +60,38 @@ export async function startBitlbee(opts: StartBitlbeeOptions = {}): Promise<Bitl
     await proc.kill();
     throw new Error(`bitlbee did not listen: ${(err as Error).message}${proc.tails()}`);
   }
-  return { proc, port, dir, pinCertificate, stop: async () => void (await proc.kill()) };
+  const stop = async (): Promise<void> => {
+    await proc.kill();
+    // The per-IRC-client children share the group and save libpurple's files as they exit
+    // (recreating <dir>/purple/...): wait until the whole group is gone, then remove the dir.
+    await groupGone(proc.pid, 5_000);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { proc, port, dir, pinCertificate, stop };
+}
+
+/** Resolves once no process is left in the group (SIGKILLs stragglers after `timeoutMs`). */
+async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
+  const alive = (): boolean => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (alive()) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** The first PEM certificate of a file (a chain file starts with the leaf). */

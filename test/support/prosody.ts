@@ -1,6 +1,6 @@
 // A private Prosody for interop tests (own config, data dir, ports, local CA; run as the prosody user, stopped by PID).
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { tmpDir } from './identities.js';
@@ -160,6 +160,7 @@ VirtualHost ${lua(domain)}
     register,
     stop: async () => {
       await proc.kill();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
