@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { FingerprintMismatchError } from '../../bridge-protocol/errors.js';
+import { FingerprintMismatchError, HandshakeError, TimeoutError } from '../../bridge-protocol/errors.js';
 import { generateIdentity, identityFromPem, type Identity } from '../../bridge-protocol/identity.js';
 import { dialLink, type Link } from '../../bridge-protocol/link.js';
 import { createTlsContext, type TlsContext } from '../../bridge-protocol/tls-context.js';
@@ -51,7 +51,7 @@ async function printedClientFingerprint(pem: string): Promise<string> {
   return opensslFingerprint(file);
 }
 
-interopSuite('we dial reference listeners (gnutls-serv, openssl s_server)', ['openssl', 'gnutls-serv'], () => {
+interopSuite('we dial reference listeners (gnutls-serv, openssl s_server)', ['openssl', 'gnutls-serv', 'ncat'], () => {
   let me: Identity;
   let ours: TlsContext;
   let server: OpensslIdentity;
@@ -197,6 +197,36 @@ interopSuite('we dial reference listeners (gnutls-serv, openssl s_server)', ['op
       expect(proc.stdout).not.toMatch(/CIPHER is/);
       expect(proc.stderr).toMatch(/^ERROR$/m);
     }
+  }, TEST_MS);
+
+  /** `ncat -l -k -v`: a plain TCP listener, as at a wrong address or port. */
+  async function plainListener(): Promise<{ proc: Proc; port: number }> {
+    const port = await freePort();
+    const proc = await spawnProc('ncat', ['-l', '-k', '-v', '127.0.0.1', String(port)], { cwd: tmpDir('ncat') });
+    await proc.waitFor(/Listening on 127\.0\.0\.1:\d+/, WAIT_MS);
+    return { proc, port };
+  }
+
+  it('a plain-text service at the address (not TLS) gives a HandshakeError, not a link', async () => {
+    const { proc, port } = await plainListener();
+    const raw = await connectTcp(port);
+    const dialing = dialLink(raw, ours, { expectedFingerprint: server.fingerprint, handshakeTimeoutMs: WAIT_MS });
+    await proc.waitFor(/Connection from 127\.0\.0\.1/, WAIT_MS);
+    // It answers our ClientHello with a banner, as an SSH or SMTP server would.
+    await proc.write('SSH-2.0-OpenSSH_9.2\r\n');
+    await expect(dialing).rejects.toBeInstanceOf(HandshakeError);
+    expect(raw.destroyed).toBe(true);
+  }, TEST_MS);
+
+  it('a listener that never answers our ClientHello gives a TimeoutError and the connection is dropped', async () => {
+    const { proc, port } = await plainListener();
+    const raw = await connectTcp(port);
+    const rawClosed = new Promise((resolve) => raw.once('close', resolve));
+    const err = await dialLink(raw, ours, { expectedFingerprint: server.fingerprint, handshakeTimeoutMs: 500 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    await rawClosed;
+    // It was reached (the time went into the TLS handshake, not the TCP connect).
+    expect(proc.stderr).toMatch(/Connection from 127\.0\.0\.1/);
   }, TEST_MS);
 
   for (const keyType of ['rsa4096', 'ec'] as const) {

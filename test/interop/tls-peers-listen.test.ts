@@ -1,7 +1,7 @@
 // Real reference-style peers (gnutls-cli, openssl s_client, ncat --ssl) dial our listener: identity, lines, refusals, TLS versions.
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { HandshakeError } from '../../bridge-protocol/errors.js';
+import { HandshakeError, TimeoutError } from '../../bridge-protocol/errors.js';
 import { generateIdentity } from '../../bridge-protocol/identity.js';
 import { acceptLink, type Link } from '../../bridge-protocol/link.js';
 import { createTlsContext, type TlsContext } from '../../bridge-protocol/tls-context.js';
@@ -59,8 +59,8 @@ const ncat: Dialer = {
   exitsWhenWeClose: false,
 };
 
-/** What our listener made of one incoming connection. */
-type Outcome = { link: Link } | { error: unknown };
+/** What our listener made of one incoming connection; `dropped` settles when its TCP socket closes. */
+type Outcome = ({ link: Link } | { error: unknown }) & { dropped: Promise<void> };
 
 /** net.createServer + acceptLink, as the gateway listens; outcomes are queued in arrival order. */
 class OurListener {
@@ -69,11 +69,15 @@ class OurListener {
   private readonly server: Server;
   port = 0;
 
-  constructor(private readonly tls: TlsContext) {
+  constructor(
+    private readonly tls: TlsContext,
+    handshakeTimeoutMs = WAIT_MS,
+  ) {
     this.server = createServer((socket) => {
-      acceptLink(socket, this.tls, { handshakeTimeoutMs: WAIT_MS }).then(
-        (link) => this.push({ link }),
-        (error: unknown) => this.push({ error }),
+      const dropped = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      acceptLink(socket, this.tls, { handshakeTimeoutMs }).then(
+        (link) => this.push({ link, dropped }),
+        (error: unknown) => this.push({ error, dropped }),
       );
     });
   }
@@ -206,12 +210,38 @@ interopSuite('reference peers dial our listener (gnutls-cli, openssl s_client, n
       const error = (outcome as { error: unknown }).error;
       expect(error).toBeInstanceOf(HandshakeError);
       expect((error as Error).message).toMatch(/no client certificate/);
+      await outcome.dropped;
       // The program sees its connection end (and typing into it reaches nobody).
       await proc.write('anyone there?\r\n').catch(() => undefined);
       await proc.exited;
       expect(listener.outcomes).toEqual([]);
     }, TEST_MS);
   }
+
+  it('a plain TCP client (ncat without --ssl) typing a line gets a HandshakeError, not a link, and is disconnected', async () => {
+    listener = new OurListener(ours);
+    await listener.listen();
+    const proc = await spawnProc('ncat', ['127.0.0.1', String(listener.port)], { cwd: tmpDir('run') });
+    await proc.write('hello in plain text\r\n');
+    const outcome = await listener.next();
+    expect('error' in outcome && outcome.error).toBeInstanceOf(HandshakeError);
+    await outcome.dropped;
+    // ncat is half-duplex: it stays until its input ends, then leaves at once.
+    proc.closeStdin();
+    await proc.exited;
+  }, TEST_MS);
+
+  it('a client that connects and never starts TLS is dropped when the handshake times out', async () => {
+    // The reference blocks on such a peer; we must only lose that one connection.
+    listener = new OurListener(ours, 500);
+    await listener.listen();
+    const proc = await spawnProc('ncat', ['127.0.0.1', String(listener.port)], { cwd: tmpDir('run') });
+    const outcome = await listener.next();
+    expect('error' in outcome && outcome.error).toBeInstanceOf(TimeoutError);
+    await outcome.dropped;
+    proc.closeStdin();
+    await proc.exited;
+  }, TEST_MS);
 
   it('gnutls-cli negotiates TLS 1.3 with its default priorities', async () => {
     const proc = await start(gnutlsCli());
