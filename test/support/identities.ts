@@ -90,7 +90,17 @@ export async function makeCerttoolIdentity(
   return { keyFile, certFile, keyPem, certPem, fingerprint };
 }
 
-const dirs = new Set<string>();
+// Shared by every evaluation of this module in one process (vitest reuses workers), so the
+// 'exit' hook is registered once.
+const DIRS = Symbol.for('tlsim-gateway.test.tmpdirs');
+const dirs: Set<string> = ((globalThis as Record<symbol, Set<string> | undefined>)[DIRS] ??= (() => {
+  const d = new Set<string>();
+  // A failed run must not leave key material lying in /tmp.
+  process.once('exit', () => {
+    for (const dir of d) rmSync(dir, { recursive: true, force: true });
+  });
+  return d;
+})());
 
 /** A validity that ended years ago: reference peers do not check dates, so neither may we. */
 export const EXPIRED = { from: '2015-01-01 00:00:00 UTC', to: '2016-01-01 00:00:00 UTC' };
@@ -107,6 +117,3 @@ export function removeTmpDirs(): void {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   dirs.clear();
 }
-
-// A failed run must not leave key material lying in /tmp.
-process.once('exit', removeTmpDirs);

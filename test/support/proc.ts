@@ -61,7 +61,20 @@ class Tail {
 }
 
 const KILL_GRACE_MS = 2_000;
-const live = new Set<Proc>();
+
+// One registry per process, not per module instance: vitest re-evaluates this module for each
+// test file in a reused worker, and each evaluation must not add another 'exit' listener.
+const REGISTRY = Symbol.for('tlsim-gateway.test.procs');
+type Registry = { live: Set<Proc> };
+const registry: Registry = ((globalThis as Record<symbol, Registry | undefined>)[REGISTRY] ??= (() => {
+  const r: Registry = { live: new Set() };
+  // Last resort when a test run dies without its afterAll: never leave a program behind.
+  process.once('exit', () => {
+    for (const p of r.live) p.signal('SIGKILL');
+  });
+  return r;
+})());
+const live = registry.live;
 
 export class Proc {
   readonly pid: number;
@@ -269,8 +282,3 @@ export function liveProcs(): Proc[] {
 export async function killAll(): Promise<void> {
   await Promise.all([...live].map((p) => p.kill()));
 }
-
-// Last resort when a test run dies without its afterAll: never leave a program behind.
-process.once('exit', () => {
-  for (const p of live) p.signal('SIGKILL');
-});
