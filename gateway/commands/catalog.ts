@@ -1,0 +1,115 @@
+// The list of gateway commands: names, usage and parameters. The one source of truth for the
+// chat bot's `help`, the XEP-0050 command list and forms, and the CLI.
+import type { CommandSpec } from './types.js';
+
+const CONTACT = 'Contact (name or fingerprint)';
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'help',
+    title: 'Help',
+    summary: 'this list',
+    usage: 'help [command]',
+    params: [{ name: 'topic', label: 'Command', required: false, kind: 'text' }],
+    chatOnly: true,
+  },
+  {
+    name: 'add',
+    title: 'Add contact',
+    summary: 'add a peer from its share string, or from its fingerprint and address',
+    usage: 'add <share-string> [name] | add <fingerprint> <host> <port> [name]',
+    params: [
+      { name: 'peer', label: 'Share string (tlsim://…) or fingerprint', required: true, kind: 'share' },
+      { name: 'address', label: 'Address host:port (not needed with a share string)', required: false, kind: 'text' },
+      { name: 'name', label: 'Name', required: false, kind: 'text' },
+    ],
+  },
+  {
+    name: 'list',
+    title: 'List contacts',
+    summary: 'contacts with name, fingerprint, online or not, state and address',
+    usage: 'list',
+    params: [],
+  },
+  {
+    name: 'rename',
+    title: 'Rename contact',
+    summary: 'give a contact another name',
+    usage: 'rename <contact> <new name>',
+    params: [
+      { name: 'contact', label: CONTACT, required: true, kind: 'contact', among: ['contact', 'blocked'] },
+      { name: 'name', label: 'New name', required: true, kind: 'text' },
+    ],
+  },
+  {
+    name: 'remove',
+    title: 'Remove contact',
+    summary: 'forget a contact (it may ask again later)',
+    usage: 'remove <contact>',
+    params: [{ name: 'contact', label: CONTACT, required: true, kind: 'contact', among: ['contact'] }],
+  },
+  {
+    name: 'block',
+    title: 'Block peer',
+    summary: 'refuse a peer: its links are cut and it cannot write',
+    usage: 'block <contact or fingerprint>',
+    params: [{ name: 'contact', label: 'Peer (name or fingerprint)', required: true, kind: 'contact' }],
+  },
+  {
+    name: 'unblock',
+    title: 'Unblock peer',
+    summary: 'let a blocked peer back in as a contact',
+    usage: 'unblock <contact>',
+    params: [{ name: 'contact', label: CONTACT, required: true, kind: 'contact', among: ['blocked'] }],
+  },
+  {
+    name: 'requests',
+    title: 'Pending requests',
+    summary: 'peers that asked to talk and wait for accept or deny',
+    usage: 'requests',
+    params: [],
+  },
+  {
+    name: 'accept',
+    title: 'Accept request',
+    summary: 'make a peer that asked to talk a contact',
+    usage: 'accept <fingerprint or name>',
+    params: [{ name: 'contact', label: 'Peer that asked', required: true, kind: 'contact', among: ['requested'] }],
+  },
+  {
+    name: 'deny',
+    title: 'Deny request',
+    summary: 'refuse a peer that asked to talk',
+    usage: 'deny <fingerprint or name>',
+    params: [{ name: 'contact', label: 'Peer that asked', required: true, kind: 'contact', among: ['requested'] }],
+  },
+  {
+    name: 'share',
+    title: 'My share string',
+    summary: 'the string others paste to add you',
+    usage: 'share',
+    params: [],
+  },
+  {
+    name: 'status',
+    title: 'Gateway status',
+    summary: 'fingerprint, share string, listener, transport, peers online, queued messages',
+    usage: 'status',
+    params: [],
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  const n = name.trim().toLowerCase();
+  return COMMANDS.find((c) => c.name === n);
+}
+
+/** The `help` text, generated from COMMANDS so it never disagrees with what runs. */
+export function helpText(): string {
+  const lines = ['tlsim gateway commands (a contact is a name or a fingerprint, 8 hex characters are enough):'];
+  for (const c of COMMANDS) {
+    const forms = c.usage.split(' | ');
+    lines.push(`• ${forms.join('  or  ')}: ${c.summary}`);
+  }
+  return lines.join('\n');
+}
