@@ -11,14 +11,12 @@ export interface StartBitlbeeOptions {
    * to IrcClient's default nick 'tester'.
    */
   pinCertificates?: { nick?: string; host: string; certFile: string }[];
-  /** BITLBEE_DEBUG=1: libpurple's debug log on stdout, with every XMPP stanza sent and received. */
-  debug?: boolean;
 }
 
 export interface Bitlbee {
   proc: Proc;
   port: number;
-  /** Its private dir: config, user data, and HOME (libpurple's ~/.purple). */
+  /** Its private dir: config, and per IRC user libpurple's files in <dir>/purple/<nick>/ (also HOME). */
   dir: string;
   /**
    * Trusts a server certificate for one IRC user without a prompt: writes it into that user's
@@ -49,10 +47,11 @@ export async function startBitlbee(opts: StartBitlbeeOptions = {}): Promise<Bitl
   };
   for (const p of opts.pinCertificates ?? []) pinCertificate(p.nick ?? 'tester', p.host, p.certFile);
   const port = await freePort();
-  const proc = await spawnProc('bitlbee', ['-F', '-n', '-c', confFile, '-d', dir, '-i', '127.0.0.1', '-p', String(port)], {
+  const args = ['-F', '-n', '-c', confFile, '-d', dir, '-i', '127.0.0.1', '-p', String(port)];
+  const proc = await spawnProc('bitlbee', args, {
     stdin: 'ignore',
     group: true,
-    env: { HOME: dir, ...(opts.debug !== false ? { BITLBEE_DEBUG: '1' } : {}) },
+    env: { HOME: dir },
   });
   try {
     await waitForPort(port, 15_000);

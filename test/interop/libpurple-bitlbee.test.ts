@@ -17,9 +17,13 @@ interopSuite('libpurple (bitlbee) against the gateway', ['bitlbee'], () => {
   let bitlbee: Bitlbee | undefined;
   let irc: IrcClient | undefined;
 
-  beforeEach(async () => {
+  beforeEach(async (ctx) => {
     gw = await startTestGateway({ tcp: true });
     fake = gw.fake!;
+    // On failure, show what bitlbee said (its login steps, questions and errors).
+    ctx.onTestFailed(() => {
+      if (irc) console.error(`--- IRC (tail) ---\n${irc.lines.slice(-40).join('\n')}`);
+    });
   });
 
   afterEach(async () => {
