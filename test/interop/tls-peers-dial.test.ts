@@ -84,11 +84,11 @@ interopSuite('we dial reference listeners (gnutls-serv, openssl s_server)', ['op
   }
 
   /** `openssl s_server -key K -cert C -Verify 1 -accept P`, waited for until it listens. */
-  async function opensslServer(id: OpensslIdentity): Promise<{ proc: Proc; port: number }> {
+  async function opensslServer(id: OpensslIdentity, extra: string[] = []): Promise<{ proc: Proc; port: number }> {
     const port = await freePort();
     const proc = await spawnProc(
       'openssl',
-      ['s_server', '-key', id.keyFile, '-cert', id.certFile, '-Verify', '1', '-accept', `127.0.0.1:${port}`],
+      ['s_server', '-key', id.keyFile, '-cert', id.certFile, '-Verify', '1', ...extra, '-accept', `127.0.0.1:${port}`],
       { cwd: tmpDir('s_server') },
     );
     // Not waitForPort: its probe would be a client to s_server too.
@@ -175,6 +175,20 @@ interopSuite('we dial reference listeners (gnutls-serv, openssl s_server)', ['op
     const closing = link.close();
     await proc.waitFor(/^DONE$|CONNECTION CLOSED/m, WAIT_MS, { stream: 'stdout', since: mark });
     expect((await closing).reason).toBe('local');
+  }, TEST_MS);
+
+  it('openssl s_server limited to TLS 1.2 (-tls1_2) works, both ways', async () => {
+    const { proc, port } = await opensslServer(server, ['-tls1_2']);
+    const link = await dial(port, server.fingerprint);
+    const got = inbox(link);
+    // TLS 1.3 suite names start with TLS_; a TLS 1.2 one here is ECDHE-...
+    const cipher = await proc.waitFor(/^CIPHER is \S+/m, WAIT_MS, { stream: 'stdout' });
+    expect(cipher).not.toMatch(/CIPHER is TLS_/);
+    const mark = proc.mark();
+    await link.send('over TLS 1.2');
+    await proc.waitFor(/^over TLS 1\.2\n/m, WAIT_MS, { stream: 'stdout', since: mark });
+    await proc.write('reply over TLS 1.2\n');
+    expect((await got.next()).text).toBe('reply over TLS 1.2');
   }, TEST_MS);
 
   it('openssl s_server answering with another fingerprint: FingerprintMismatchError, and it gets no data', async () => {

@@ -253,6 +253,35 @@ interopSuite('reference peers dial our listener (gnutls-cli, openssl s_client, n
     expect((await got.next()).text).toBe('over TLS 1.3');
   }, TEST_MS);
 
+  for (const flag of ['-tls1_2', '-tls1_3']) {
+    it(`openssl s_client ${flag} works, both ways`, async () => {
+      const proc = await start({ ...opensslClient, args: (id, port) => [...opensslClient.args(id, port), flag] });
+      const link = await listener.nextLink(proc);
+      expect(link.fingerprint).toBe(peer.fingerprint);
+      const got = inbox(link);
+      await proc.write(`hello over ${flag}\n`);
+      expect((await got.next()).text).toBe(`hello over ${flag}`);
+      const mark = proc.mark();
+      await link.send('and back');
+      await proc.waitFor(/and back\n/, WAIT_MS, { stream: 'stdout', since: mark });
+    }, TEST_MS);
+  }
+
+  it('an endless line from gnutls-cli is cut and flagged, and the link goes on', async () => {
+    // The reference has no limit; we deliver the head (64 KiB by default) and drop the rest.
+    const proc = await start(gnutlsCli());
+    const link = await listener.nextLink(proc);
+    const got = inbox(link);
+    await proc.waitFor(/Simple Client Mode/, WAIT_MS);
+    await proc.write('y'.repeat(300 * 1024) + '\nafter the flood\n');
+    const head = await got.next();
+    expect(head.truncated).toBe(true);
+    expect(head.text).toMatch(/^y+$/);
+    expect(Buffer.byteLength(head.text)).toBe(64 * 1024);
+    expect((await got.next()).text).toBe('after the flood');
+    expect(link.isOpen).toBe(true);
+  }, TEST_MS);
+
   it('gnutls-cli forced to TLS 1.2 works too, both ways', async () => {
     const proc = await start(gnutlsCli(['--priority', 'NORMAL:-VERS-ALL:+VERS-TLS1.2']));
     const link = await listener.nextLink(proc);
