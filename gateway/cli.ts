@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// tlsim-gateway command line. The daemon arrives with the bridge issue; until then
-// `run` says so plainly instead of pretending.
-const [cmd = 'run'] = process.argv.slice(2);
-if (cmd === '--help' || cmd === 'help') {
-  console.log('usage: tlsim-gateway [run]\n\nThe gateway daemon is not built yet; see README.md for what exists.');
-  process.exit(0);
-}
-console.log('tlsim-gateway: the gateway daemon is not built yet. What exists so far is listed in README.md.');
-process.exit(0);
+// tlsim-gateway command line entry (the npm bin and `npm start`): runs the command, then exits with its code.
+import { main } from './cli/main.js';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // A stopped gateway has closed its listeners and timers; anything left over must not keep the process alive.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`tlsim-gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,55 @@
+// The CLI's dispatcher: picks the command and maps outcomes to exit codes (0 ok, 1 error, 2 usage).
+import { CliError, GLOBAL_HELP, splitCommand, UsageError } from './common.js';
+import { importIdentityMain } from './import-identity.js';
+import { initMain } from './init.js';
+import { peerMain } from './peer.js';
+import { runMain } from './run.js';
+import { shareMain, statusMain } from './status.js';
+
+export const USAGE = `usage: tlsim-gateway [command] [options]
+
+Use tlsim peers from your XMPP client (Pidgin, Gajim, Dino, ...).
+
+Commands:
+  run                 run the gateway (the default; what "npm start" runs)
+  init                create the identity, password, certificates and a commented config file
+  status [--json]     is it running, which ports, your account and share string
+  share               print your share string
+  peer ...            add, list, rename, remove, block, unblock peers (peer --help)
+  import-identity     keep an existing tlsim key and certificate (import-identity --help)
+
+Run "tlsim-gateway <command> --help" for a command's options.`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  run: runMain,
+  init: initMain,
+  status: statusMain,
+  share: shareMain,
+  peer: peerMain,
+  'import-identity': importIdentityMain,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const { command, rest } = splitCommand(argv);
+  if (command === 'help' || (command === undefined && (rest.includes('--help') || rest.includes('-h')))) {
+    process.stdout.write(`${USAGE}\n\n${GLOBAL_HELP}\n`);
+    return 0;
+  }
+  const run = COMMANDS[command ?? 'run'];
+  if (!run) {
+    process.stderr.write(`tlsim-gateway: unknown command "${command}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tlsim-gateway: ${err.message}\n\n${err.usage}\n`);
+      return 2;
+    }
+    // Expected failures (bad config, port in use, locked data directory) get one line; bugs get the stack.
+    const known = err instanceof CliError || (err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error' && err.name !== 'TypeError');
+    process.stderr.write(`tlsim-gateway: ${known ? (err as Error).message : ((err as Error)?.stack ?? String(err))}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,34 @@
+// `tlsim-gateway run` (the default, what `npm start` runs): start the daemon in the foreground until a signal.
+import { readFile } from 'node:fs/promises';
+import { createGatewayLogger, startGateway } from '../daemon.js';
+import { handleSignals } from '../daemon/signals.js';
+import { welcomeText } from '../daemon/welcome.js';
+import { loadContext, parseCommandArgs, UsageError } from './common.js';
+
+export const RUN_USAGE = `usage: tlsim-gateway [run] [options]
+
+Runs the gateway in the foreground: the XMPP server your client logs in to and the tlsim peer side.
+Stops cleanly on SIGTERM or Ctrl-C; SIGHUP reloads the log level, the unknown-peer policy and the TLS certificate.`;
+
+export async function runMain(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, RUN_USAGE);
+  if (!parsed) return 0;
+  if (parsed.positionals.length > 0) throw new UsageError(`run takes no arguments (got "${parsed.positionals[0]}")`, RUN_USAGE);
+  const ctx = await loadContext(parsed.values);
+  const log = createGatewayLogger(ctx.config);
+  const gw = await startGateway({
+    config: ctx.config,
+    dataDir: ctx.dataDir,
+    configPath: ctx.configPath,
+    log,
+    reloadConfig: ctx.reloadConfig,
+  });
+  if (gw.identityCreated) {
+    const status = gw.status();
+    const tty = Boolean(process.stdout.isTTY);
+    const password = tty ? (await readFile(status.passwordFile, 'utf8')).trim() : undefined;
+    // On a terminal the person reads stdout; otherwise stdout carries JSON log lines and must stay machine-readable.
+    (tty ? process.stdout : process.stderr).write(`\n${welcomeText({ status, config: ctx.config, password })}\n`);
+  }
+  return handleSignals(gw, log);
+}

@@ -1,0 +1,57 @@
+// `tlsim-gateway status [--json]` and `tlsim-gateway share`: from the running gateway, or from disk when stopped.
+import { CliError, loadContext, parseCommandArgs, printJson, UsageError } from './common.js';
+import { gatewayStatus } from './gateway-access.js';
+import type { StatusJson } from '../daemon/status.js';
+
+export const STATUS_USAGE = `usage: tlsim-gateway status [--json] [options]
+
+Shows whether the gateway runs, its ports, your account, fingerprint and share string.
+--json prints one object (keys: running, pid, fingerprint, share, jid, passwordFile, c2sPort, peerPort,
+websocketPort, peerDomain, tor, dataDir, configFile, caCertFile, online, queued, startedAt).`;
+
+export const SHARE_USAGE = `usage: tlsim-gateway share [options]
+
+Prints your share string (tlsim://<fingerprint>@<host>:<port>) and nothing else, for scripts and QR codes.`;
+
+export async function statusMain(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, STATUS_USAGE, { json: { type: 'boolean' } });
+  if (!parsed) return 0;
+  if (parsed.positionals.length > 0) throw new UsageError(`status takes no arguments (got "${parsed.positionals[0]}")`, STATUS_USAGE);
+  const status = await gatewayStatus(await loadContext(parsed.values));
+  if (parsed.values.json) printJson(status);
+  else process.stdout.write(describe(status));
+  return 0;
+}
+
+export async function shareMain(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, SHARE_USAGE);
+  if (!parsed) return 0;
+  if (parsed.positionals.length > 0) throw new UsageError(`share takes no arguments (got "${parsed.positionals[0]}")`, SHARE_USAGE);
+  const status = await gatewayStatus(await loadContext(parsed.values));
+  if (!status.share) {
+    throw new CliError(
+      status.fingerprint
+        ? 'no share string yet: peer.port is 0 (a free port is picked at start); start the gateway, or set a port'
+        : `no identity yet in ${status.dataDir}: run "tlsim-gateway init" (or start the gateway) first`,
+    );
+  }
+  process.stdout.write(`${status.share}\n`);
+  return 0;
+}
+
+function describe(s: StatusJson): string {
+  const port = (p: number | null): string => (p === null ? '-' : String(p));
+  const lines = [
+    s.running ? `running (PID ${s.pid}${s.startedAt ? `, since ${s.startedAt}` : ''})` : 'not running',
+    `account:      ${s.jid} (password in ${s.passwordFile})`,
+    `XMPP clients: port ${port(s.c2sPort)}${s.websocketPort !== null ? `, WebSocket port ${s.websocketPort}` : ''}`,
+    `peers:        port ${port(s.peerPort)}, JIDs under ${s.peerDomain}; ${s.online} online, ${s.queued} messages queued`,
+    `fingerprint:  ${s.fingerprint ?? '(none yet: run tlsim-gateway init)'}`,
+    `share string: ${s.share ?? '-'}`,
+    `Tor:          ${s.tor.mode === 'off' ? 'not used (direct mode)' : s.tor.state}`,
+    `data:         ${s.dataDir}`,
+    `config:       ${s.configFile ?? '(defaults)'}`,
+    `CA cert:      ${s.caCertFile}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

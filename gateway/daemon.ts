@@ -1,0 +1,224 @@
+// The gateway daemon: one data directory (locked), the store, the peer identity and network, the local
+// XMPP server and the control socket, started in order and stopped in reverse; SIGHUP-style reload.
+import { jid } from '@xmpp/jid';
+import type { Logger } from 'pino';
+import { loadOrCreateIdentity } from './bridge/peer-protocol.js';
+import { parseAddress } from './bridge/share-string.js';
+import { TlsimNetwork, type UnknownPeerPolicy } from './bridge/tlsim-network.js';
+import { runCommandLine } from './commands/index.js';
+import { CONFIG_KEYS, loadConfig, type Config, type ConfigKey } from './config.js';
+import { startControlServer, type ControlServer } from './control/server.js';
+import { controlSocketPath, type ControlRequest, type ControlResponse } from './control/protocol.js';
+import { explainListenError } from './daemon/listen-errors.js';
+import { acquireLock } from './daemon/lock.js';
+import { removeRuntime, writeRuntime } from './daemon/runtime.js';
+import { accountJid, queuedCount, type StatusJson } from './daemon/status.js';
+import { features } from './features/index.js';
+import { openStore } from './store/index.js';
+import { loadOrCreateLocalAccount } from './xmpp/local-account.js';
+import { loadOrCreateServerTls, type ServerTls } from './xmpp/local-ca.js';
+import { createRootLogger } from './xmpp/log.js';
+import { ensurePrivateDir } from './xmpp/secret-file.js';
+import { createXmppServer, type XmppServer } from './xmpp/server.js';
+
+export type { StatusJson } from './daemon/status.js';
+
+export interface StartGatewayOptions {
+  config: Config;
+  dataDir: string;
+  /** The config file in use (shown in status and messages; re-read on reload). */
+  configPath?: string;
+  /** The root logger; default one made from config.log. */
+  log?: Logger;
+  /** How reload() gets the new config; default: the file at configPath plus the environment (flags are the CLI's to add). */
+  reloadConfig?: () => Promise<Config>;
+}
+
+export interface RunningGateway {
+  status(): StatusJson;
+  stop(): Promise<void>;
+  /** Re-reads the config and the TLS certificate; applies what can change without a restart, logs the rest. */
+  reload(): Promise<void>;
+  readonly network: TlsimNetwork;
+  readonly server: XmppServer;
+  /** The peer identity was made by this start (first start: say hello, show the share string). */
+  readonly identityCreated: boolean;
+}
+
+/** Longest a graceful stop may take before the rest is cut (the peer manager itself waits up to 6 s). */
+export const STOP_TIMEOUT_MS = 10_000;
+/** Keys reload() applies in place; any other change waits for a restart. */
+const RELOADABLE = new Set<ConfigKey>(['log.level', 'peer.unknown_policy']);
+
+/** The root logger: pretty on a terminal (or log.format = "pretty"), JSON lines otherwise; secrets redacted. */
+export function createGatewayLogger(config: Config): Logger {
+  const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && Boolean(process.stdout.isTTY));
+  return createRootLogger({ level: config.log.level, pretty });
+}
+
+export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
+  const { dataDir } = opts;
+  let config = opts.config;
+  const log = opts.log ?? createGatewayLogger(config);
+  await ensurePrivateDir(dataDir);
+  const lock = acquireLock(dataDir);
+  const cleanup: Array<() => unknown> = [() => lock.release()];
+  try {
+    const store = openStore(dataDir);
+    cleanup.unshift(() => store.close());
+    const jidText = accountJid(config);
+    const accountId = store.accounts.ensure(jidText);
+    const identity = await loadOrCreateIdentity(dataDir);
+    const account = await loadOrCreateLocalAccount(dataDir, config.account.user);
+    // Mutated in place by reload(): every later STARTTLS reads the certificate from this object.
+    const tls: ServerTls = await loadOrCreateServerTls(dataDir, config.account.domain);
+    let unknownPolicy: UnknownPeerPolicy = config.peer.unknown_policy;
+    const network = new TlsimNetwork({
+      store,
+      accountId,
+      identity,
+      log: log.child({ component: 'bridge' }),
+      listen: { host: config.peer.host, port: config.peer.port },
+      advertiseHost: config.peer.advertise_host,
+      // A getter: the network reads the policy at each decision, so reload() changes it without a restart.
+      get unknownPolicy() {
+        return unknownPolicy;
+      },
+      maxMessageBytes: config.peer.max_message_bytes,
+    });
+    const peerDomain = config.peer.domain;
+    const server = createXmppServer({
+      identity: { domain: config.account.domain, peerDomain, user: jid(config.account.user, config.account.domain) },
+      network,
+      features,
+      account,
+      tls,
+      log: log.child({ component: 'xmpp' }),
+      c2s: { host: config.c2s.host, port: config.c2s.port },
+      websocket: config.websocket.enabled && {
+        host: config.websocket.host,
+        port: config.websocket.port,
+        allowedOrigins: [...config.websocket.allowed_origins],
+      },
+      allowPlainWithoutTls: config.c2s.allow_plain_without_tls,
+    });
+    cleanup.unshift(() => server.stop());
+    try {
+      await server.start();
+    } catch (err) {
+      throw explainListenError(err, config, opts.configPath);
+    }
+    const listening = network.selfInfo().listening[0];
+    const peerPort = listening ? parseAddress(listening).port : null;
+    const startedAt = new Date().toISOString();
+    await writeRuntime(dataDir, {
+      pid: process.pid,
+      c2sPort: server.c2sPort ?? null,
+      peerPort,
+      websocketPort: server.websocketPort ?? null,
+      startedAt,
+    });
+    cleanup.unshift(() => removeRuntime(dataDir));
+
+    const status = (): StatusJson => {
+      const self = network.selfInfo();
+      return {
+        running: true,
+        pid: process.pid,
+        fingerprint: identity.fingerprint,
+        share: self.share ?? null,
+        jid: jidText,
+        passwordFile: account.passwordFile,
+        c2sPort: server.c2sPort ?? null,
+        peerPort,
+        websocketPort: server.websocketPort ?? null,
+        peerDomain,
+        tor: { mode: config.tor.mode, state: 'off' },
+        dataDir,
+        configFile: opts.configPath ?? null,
+        caCertFile: tls.caCertFile,
+        online: self.online,
+        queued: queuedCount(store, accountId),
+        startedAt,
+      };
+    };
+
+    const reload = async (): Promise<void> => {
+      const next = await (opts.reloadConfig ?? (() => loadConfig({ configPath: opts.configPath, env: process.env })))();
+      log.level = next.log.level;
+      unknownPolicy = next.peer.unknown_policy;
+      Object.assign(tls, await loadOrCreateServerTls(dataDir, config.account.domain));
+      const restart = changedKeys(config, next).filter((k) => !RELOADABLE.has(k));
+      log.info({ level: next.log.level, unknownPolicy, cert: tls.certFile }, 'config and TLS certificate reloaded');
+      if (restart.length > 0) log.warn({ keys: restart }, 'these settings change only at the next start: restart the gateway');
+      // Status keeps describing what runs: only the reloadable keys move on.
+      config = { ...config, log: { ...config.log, level: next.log.level }, peer: { ...config.peer, unknown_policy: unknownPolicy } };
+    };
+
+    const handle = async (req: ControlRequest): Promise<ControlResponse> => {
+      if (req.op === 'status') return { ok: true, status: status() };
+      if (req.op === 'reload') {
+        await reload();
+        return { ok: true, text: 'reloaded' };
+      }
+      return runCommandLine({ network, peerDomain }, req.line);
+    };
+    const control: ControlServer = await startControlServer({
+      path: controlSocketPath(dataDir),
+      log: log.child({ component: 'control' }),
+      handle,
+    });
+    cleanup.unshift(() => control.close());
+
+    log.info(
+      { c2s: server.c2sPort, peer: peerPort, websocket: server.websocketPort ?? null, jid: jidText, fingerprint: identity.fingerprint, dataDir },
+      `gateway started: XMPP clients on ${config.c2s.host}:${server.c2sPort}, peers on ${config.peer.host}:${peerPort}` +
+        (server.websocketPort ? `, WebSocket on ${config.websocket.host}:${server.websocketPort}` : ''),
+    );
+
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> =>
+      (stopping ??= (async () => {
+        log.info('gateway stopping');
+        await runCleanup(cleanup, log);
+        log.info('gateway stopped');
+      })());
+    return { status, stop, reload, network, server, identityCreated: identity.created };
+  } catch (err) {
+    await runCleanup(cleanup, log);
+    throw err;
+  }
+}
+
+/**
+ * Undoes start in reverse order: control socket, XMPP streams (</stream:stream>) and peer links
+ * (close_notify) bounded by STOP_TIMEOUT_MS, then the store, runtime file and lock, which must go even
+ * when a link would not close in time.
+ */
+async function runCleanup(steps: Array<() => unknown>, log: Logger): Promise<void> {
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  for (const step of steps.splice(0)) {
+    let timer: NodeJS.Timeout | undefined;
+    const left = Math.max(0, deadline - Date.now());
+    try {
+      await Promise.race([
+        Promise.resolve().then(step),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`not done within ${STOP_TIMEOUT_MS / 1000} s`)), left);
+        }),
+      ]);
+    } catch (err) {
+      log.warn({ err }, 'a step of the shutdown failed; going on');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function changedKeys(a: Config, b: Config): ConfigKey[] {
+  const get = (c: Config, k: ConfigKey): unknown => {
+    const [sec, field] = k.split('.') as [keyof Config, string];
+    return (c[sec] as Record<string, unknown>)[field];
+  };
+  return CONFIG_KEYS.filter((k) => JSON.stringify(get(a, k)) !== JSON.stringify(get(b, k)));
+}

@@ -1,0 +1,39 @@
+// What a user reads at the first start (and after `init`): how to log in with Pidgin, who we are on the
+// tlsim network, and, plainly, that peers reach us directly (no Tor yet).
+import type { Config } from '../config.js';
+import type { StatusJson } from './status.js';
+
+export interface WelcomeInput {
+  status: StatusJson;
+  config: Config;
+  /** Shown only when the output is a terminal: a log file or CI output must not keep it. */
+  password?: string;
+}
+
+export function welcomeText({ status, config, password }: WelcomeInput): string {
+  const c2sPort = status.c2sPort ?? config.c2s.port;
+  const peerPort = status.peerPort ?? config.peer.port;
+  const host = config.c2s.host === '0.0.0.0' || config.c2s.host === '::' ? '127.0.0.1' : config.c2s.host;
+  const lines = [
+    'tlsim-gateway is set up.',
+    '',
+    `Your XMPP account: ${status.jid}`,
+    `Password file:     ${status.passwordFile}`,
+    ...(password ? [`Password:          ${password}`] : [`(read the password with: cat ${status.passwordFile})`]),
+    '',
+    'Pidgin: Accounts > Manage Accounts > Add',
+    '  Basic:    Protocol XMPP, Username ' + config.account.user + ', Domain ' + config.account.domain +
+      ', Resource anything, Password (from the file above)',
+    `  Advanced: Connection security "Use encryption if available"`,
+    `            (or "Require encryption" and accept the certificate, or trust the CA file ${status.caCertFile})`,
+    `            Connect port ${c2sPort}, Connect server ${host}`,
+    '',
+    `Your fingerprint:  ${status.fingerprint ?? '(not created yet)'}`,
+    `Your share string: ${status.share ?? '(known once the gateway listens: tlsim-gateway share)'}`,
+    '  Give it to the people you want to chat with; add theirs with: tlsim-gateway peer add <share string>',
+    '',
+    `Tor: not used (direct mode): peers reach this gateway at ${config.peer.advertise_host}:${peerPort}; ` +
+      'your share string works on this network only.',
+  ];
+  return `${lines.join('\n')}\n`;
+}
