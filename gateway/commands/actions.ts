@@ -8,6 +8,7 @@ import type { CommandContext, CommandResult } from './types.js';
 
 export type Action = (ctx: CommandContext, args: Record<string, string>) => Promise<CommandResult>;
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 const done = (text: string, data?: unknown): CommandResult => ({ ok: true, text, data });
 
 /** The contact a command names, among the states its spec allows (one source: the catalog). */
@@ -51,7 +52,7 @@ const list: Action = async ({ network }) => {
   const all = network.listContacts().sort(byName);
   if (all.length === 0) return done(`No contacts yet. Add one with: add ${SHARE_SCHEME}<fingerprint>@<host>:<port>`, all);
   const online = all.filter((c) => c.online).length;
-  return done([`${all.length} contacts, ${online} online (name · fingerprint · link · state · address):`, ...all.map(contactLine)].join('\n'), all);
+  return done([`${plural(all.length, 'contact')}, ${online} online (name · fingerprint · link · state · address):`, ...all.map(contactLine)].join('\n'), all);
 };
 
 const rename: Action = async (ctx, args) => {
@@ -86,7 +87,7 @@ const requests: Action = async ({ network }) => {
   const pending = network.listContacts().filter((c) => c.state === 'requested').sort(byName);
   if (pending.length === 0) return done('No pending requests', pending);
   const lines = pending.map((c) => `${c.name} · ${c.id}`);
-  return done([`${pending.length} peers asked to talk (accept <fingerprint> or deny <fingerprint>):`, ...lines].join('\n'), pending);
+  return done([`${plural(pending.length, 'peer')} asked to talk (accept <fingerprint> or deny <fingerprint>):`, ...lines].join('\n'), pending);
 };
 
 const answer =
@@ -121,7 +122,7 @@ const status: Action = async (ctx) => {
     `Share: ${self.share ?? '(none: not listening where peers can reach us)'}`,
     `Listening: ${self.listening.length ? self.listening.join(', ') : 'nowhere'}`,
     `Transport: ${self.transport}`,
-    `Peers online: ${self.online} (${contacts} contacts)`,
+    `Peers online: ${self.online} (${plural(contacts, 'contact')})`,
     `Queued messages: ${self.queued}`,
     `Pending requests: ${pending}`,
   ];

@@ -171,7 +171,7 @@ describe('commands', () => {
     expect(st.text).toContain(`Fingerprint: ${SELF}`);
     expect(st.text).toContain('Listening: 0.0.0.0:4433');
     expect(st.text).toContain('Transport: direct');
-    expect(st.text).toContain('Peers online: 1 (1 contacts)');
+    expect(st.text).toContain('Peers online: 1 (1 contact)');
     expect(st.text).toContain('Queued messages: 3');
     expect(st.data).toMatchObject({ fingerprint: SELF, queued: 3, contacts: 1 });
 
