@@ -1,4 +1,4 @@
-// Reference-style peer identities made by openssl (as tlsim users make them), and temp dirs.
+// Reference-style peer identities made by openssl or GnuTLS certtool (as tlsim users make them), and temp dirs.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
