@@ -209,7 +209,10 @@ export async function acceptLink(raw: Duplex, tls: TlsContext, opts: LinkOptions
     secureContext: tls.secureContext,
     requestCert: true,
     rejectUnauthorized: false,
-    ALPNProtocols: [GATEWAY_ALPN],
+    // Select our id when a gateway offers it. A peer offering only other ids (a future
+    // version, a generic TLS tool) gets its first choice echoed instead of a fatal
+    // no_application_protocol alert, and the link stays plain lines.
+    ALPNCallback: ({ protocols }) => (protocols.includes(GATEWAY_ALPN) ? GATEWAY_ALPN : protocols[0]),
   });
   // Errors before the handshake completes are reported by handshake(); keep Node quiet.
   socket.on('error', () => {});

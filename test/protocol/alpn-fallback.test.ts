@@ -1,0 +1,56 @@
+// Regression: a peer whose TLS offers an ALPN id other than ours (a future gateway version,
+// `gnutls-cli --alpn h2`) used to be refused with a fatal alert; it must get a plain link.
+import { connect as tlsConnect } from 'node:tls';
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acceptLink, createTlsContext, generateIdentity, GATEWAY_ALPN, type Identity, type Link } from '../../bridge-protocol/index.js';
+import { closeServer, listenLocal } from '../support/net.js';
+
+let ours: Identity;
+let theirs: Identity;
+let server: Server;
+let port: number;
+let links: Link[] = [];
+
+beforeAll(async () => {
+  [ours, theirs] = await Promise.all([generateIdentity(), generateIdentity()]);
+  const ctx = createTlsContext(ours);
+  server = createServer((raw) => void acceptLink(raw, ctx).then((l) => links.push(l), () => {}));
+  port = await listenLocal(server);
+});
+afterAll(async () => {
+  for (const l of links) l.destroy();
+  await closeServer(server);
+});
+
+function dial(alpn: string[] | undefined): Promise<string | false> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ port, host: '127.0.0.1', key: theirs.keyPem, cert: theirs.certPem, rejectUnauthorized: false, ALPNProtocols: alpn });
+    s.on('secureConnect', () => {
+      s.write('hello\n');
+      s.end();
+      resolve(s.alpnProtocol ?? false);
+    });
+    s.on('error', reject);
+  });
+}
+
+describe('ALPN on accepted links', () => {
+  it('a peer offering only a foreign ALPN id still gets a plain-lines link', async () => {
+    links = [];
+    expect(await dial(['x-tlsim-gateway/2', 'h2'])).toBe('x-tlsim-gateway/2');
+    await expect.poll(() => links.length).toBe(1);
+    const link = links[0]!;
+    expect(link.gatewayPeer).toBe(false);
+    const got = new Promise<string>((r) => link.on('message', (m) => r(m.text)));
+    link.start();
+    expect(await got).toBe('hello');
+  });
+
+  it('a peer offering our id gets a gateway link', async () => {
+    links = [];
+    expect(await dial([GATEWAY_ALPN, 'h2'])).toBe(GATEWAY_ALPN);
+    await expect.poll(() => links.length).toBe(1);
+    expect(links[0]!.gatewayPeer).toBe(true);
+  });
+});
