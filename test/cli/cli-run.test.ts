@@ -1,0 +1,215 @@
+// The real `tlsim-gateway` program (built once into a private directory) run as users and scripts run it:
+// run on free ports, status from a live gateway, peer commands through the control socket, an XMPP login,
+// one gateway per data directory, a busy port named with its flag, SIGHUP and a clean SIGTERM.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { XmppJsClient } from '../../clients/xmppjs/client.js';
+import { tmpDir } from '../support/identities.js';
+import { closeServer, connectTcp, listenLocal } from '../support/net.js';
+import { killAll, spawnProc, type Proc } from '../support/proc.js';
+
+const run = promisify(execFile);
+const REPO = join(import.meta.dirname, '..', '..');
+/** Inside node_modules so the built files resolve the project's dependencies. */
+const BUILD = join(REPO, 'node_modules', '.cache', `tlsim-cli-test-${process.pid}-run`);
+const CLI = join(BUILD, 'gateway', 'cli.js');
+const T = 60_000;
+const FREE_PORTS = ['--c2s-port', '0', '--peer-port', '0', '--websocket-port', '0'];
+const PEER_FP = 'ab'.repeat(32);
+const OTHER_FP = 'cd'.repeat(32);
+
+interface Home {
+  env: NodeJS.ProcessEnv;
+  dataDir: string;
+}
+
+function home(): Home {
+  const root = tmpDir('tlsim-cli');
+  // Nothing from the developer's own setup (TLSIM_* settings, XDG dirs) may leak in.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config') };
+  return { env, dataDir: join(root, 'data', 'tlsim-gateway') };
+}
+
+async function cli(h: Home, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: h.env, timeout: T });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+async function startRun(h: Home, extra: string[] = []): Promise<Proc> {
+  const p = await spawnProc(process.execPath, [CLI, 'run', ...FREE_PORTS, ...extra], { env: h.env, stdin: 'ignore' });
+  await p.waitFor(/"msg":"gateway started/, T);
+  return p;
+}
+
+async function statusOf(h: Home): Promise<Record<string, any>> {
+  const r = await cli(h, ['status', '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+beforeAll(async () => {
+  // Type errors in files others are still writing must not stop the build: tsc emits anyway.
+  await run(join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', BUILD], { cwd: REPO }).catch(() => {});
+  if (!existsSync(CLI)) throw new Error(`building the CLI produced no ${CLI}`);
+  // Under node_modules Node would take the files for CommonJS.
+  writeFileSync(join(BUILD, 'package.json'), '{"type":"module"}\n');
+}, 120_000);
+
+afterAll(async () => {
+  await killAll();
+  rmSync(BUILD, { recursive: true, force: true });
+});
+
+describe('tlsim-gateway run', () => {
+  const h = home();
+  let gw: Proc;
+
+  beforeAll(async () => {
+    gw = await startRun(h);
+  }, T);
+
+  it('prints the first-start help: account, password file, Pidgin settings, share string, direct mode', () => {
+    const out = gw.output();
+    expect(out).toContain('Your XMPP account: me@localhost');
+    expect(out).toContain(join(h.dataDir, 'xmpp-password'));
+    expect(out).toMatch(/Protocol XMPP, Username me, Domain localhost/);
+    expect(out).toMatch(/Connect server 127\.0\.0\.1/);
+    expect(out).toMatch(/Your share string: tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/Tor: not used \(direct mode\): peers reach this gateway at 127\.0\.0\.1:\d+; your share string works on this network only/);
+    // Not a terminal: the password itself is not printed.
+    expect(out).not.toMatch(/Password: {10}\S/);
+  });
+
+  it('status --json shows it running with the ports it really bound', async () => {
+    const s = await statusOf(h);
+    expect(s).toMatchObject({ running: true, pid: gw.pid, jid: 'me@localhost', peerDomain: 'peers.localhost', tor: { mode: 'off', state: 'off' } });
+    for (const k of ['c2sPort', 'peerPort', 'websocketPort']) expect(s[k]).toBeGreaterThan(0);
+    expect(s.share).toBe(`tlsim://${s.fingerprint}@127.0.0.1:${s.peerPort}`);
+    const runtime = JSON.parse(await readFile(join(h.dataDir, 'runtime.json'), 'utf8'));
+    expect(runtime).toMatchObject({ pid: gw.pid, c2sPort: s.c2sPort, peerPort: s.peerPort, websocketPort: s.websocketPort });
+    expect(statSync(join(h.dataDir, 'runtime.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(h.dataDir, 'control.sock')).mode & 0o777).toBe(0o600);
+    expect((await cli(h, ['share'])).stdout).toBe(`${s.share}\n`);
+  });
+
+  it('answers a TCP connection on c2sPort with a stream header', async () => {
+    const { c2sPort } = await statusOf(h);
+    const sock = await connectTcp(c2sPort);
+    try {
+      const header = new Promise<string>((resolve) => {
+        let buf = '';
+        sock.on('data', (d: Buffer) => {
+          buf += d.toString();
+          if (buf.includes('<stream:features')) resolve(buf);
+        });
+      });
+      sock.write(`<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`);
+      expect(await header).toMatch(/<stream:stream [^>]*from=['"]localhost['"]/);
+    } finally {
+      sock.destroy();
+    }
+  });
+
+  it('peer add/list/remove go to the live gateway, and an XMPP client logs in and sees the contact', async () => {
+    const s = await statusOf(h);
+    const add = await cli(h, ['peer', 'add', `tlsim://${PEER_FP}@127.0.0.1:9`, 'Bob Smith']);
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(/Added Bob Smith/);
+    const list = await cli(h, ['peer', 'list', '--json']);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: PEER_FP, name: 'Bob Smith', state: 'contact', address: '127.0.0.1:9' })]);
+
+    const client = new XmppJsClient({
+      service: `xmpp://127.0.0.1:${s.c2sPort}`,
+      domain: 'localhost',
+      username: 'me',
+      password: (await readFile(s.passwordFile, 'utf8')).trim(),
+      ca: await readFile(s.caCertFile, 'utf8'),
+    });
+    try {
+      expect(await client.start()).toMatch(/^me@localhost\//);
+      expect(client.tlsUpgraded).toBe(true);
+      await client.ping('localhost');
+      expect(await client.roster()).toContainEqual(expect.objectContaining({ jid: `${PEER_FP}@peers.localhost`, name: 'Bob Smith' }));
+    } finally {
+      await client.stop();
+    }
+
+    const rename = await cli(h, ['peer', 'rename', 'Bob Smith', 'Robert']);
+    expect(rename.code, rename.stderr).toBe(0);
+    const remove = await cli(h, ['peer', 'remove', 'Robert']);
+    expect(remove.code, remove.stderr).toBe(0);
+    expect(JSON.parse((await cli(h, ['peer', 'list', '--json'])).stdout)).toEqual([]);
+    const missing = await cli(h, ['peer', 'remove', 'Robert']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).not.toBe('');
+  }, T);
+
+  it('refuses a second gateway on the same data directory, naming the running one', async () => {
+    const second = await cli(h, ['run', ...FREE_PORTS]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`another tlsim-gateway (PID ${gw.pid}) is using this data directory`);
+    const imp = await cli(h, ['import-identity', '--key', join(h.dataDir, 'key.pem'), '--cert', join(h.dataDir, 'cert.pem')]);
+    expect(imp.code).toBe(1);
+    expect(imp.stderr).toMatch(/is running .*stop it before importing/);
+  }, T);
+
+  it('reloads on SIGHUP and keeps running', async () => {
+    const mark = gw.mark();
+    gw.signal('SIGHUP');
+    await gw.waitFor(/config and TLS certificate reloaded/, T, { since: mark });
+    expect((await statusOf(h)).running).toBe(true);
+  }, T);
+
+  it('stops cleanly on SIGTERM: exit code 0, lock, runtime file and control socket gone', async () => {
+    gw.signal('SIGTERM');
+    const exit = await gw.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(gw.output()).toMatch(/"msg":"gateway stopped"/);
+    for (const f of ['gateway.pid', 'runtime.json', 'control.sock']) expect(existsSync(join(h.dataDir, f)), f).toBe(false);
+    expect((await statusOf(h)).running).toBe(false);
+  }, T);
+});
+
+describe('tlsim-gateway run: failures and take-over', () => {
+  let busy: Server | undefined;
+  afterAll(async () => {
+    if (busy) await closeServer(busy);
+  });
+
+  it('names the busy port, its flag and its config key', async () => {
+    busy = createServer();
+    const port = await listenLocal(busy);
+    const h = home();
+    const r = await cli(h, ['run', ...FREE_PORTS, '--c2s-port', String(port)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`127.0.0.1:${port}`);
+    expect(r.stderr).toMatch(/already in use.*--c2s-port <port> or c2s\.port/);
+    expect(existsSync(join(h.dataDir, 'gateway.pid'))).toBe(false);
+  }, T);
+
+  it('takes over a lock left by a dead process, and sees contacts added while it was stopped', async () => {
+    const h = home();
+    const add = await cli(h, ['peer', 'add', OTHER_FP, '127.0.0.1', '9', 'Carol']);
+    expect(add.code, add.stderr).toBe(0);
+    const dead = await spawnProc(process.execPath, ['-e', ''], { stdin: 'ignore' });
+    await dead.exited;
+    mkdirSync(h.dataDir, { recursive: true });
+    writeFileSync(join(h.dataDir, 'gateway.pid'), `${dead.pid}\n`);
+    const gw = await startRun(h);
+    const list = await cli(h, ['peer', 'list', '--json']);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: OTHER_FP, name: 'Carol', address: '127.0.0.1:9' })]);
+    expect((await readFile(join(h.dataDir, 'gateway.pid'), 'utf8')).trim()).toBe(String(gw.pid));
+    gw.signal('SIGTERM');
+    expect((await gw.exited).code).toBe(0);
+  }, T);
+});
