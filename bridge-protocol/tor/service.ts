@@ -1,0 +1,317 @@
+// TorService: our onion service on a tor we launch (supervised: relaunched with backoff) or attach to; status, bootstrap, publication (research/tor.md §0.3, §2.4–2.6).
+import { Backoff, type BackoffOptions } from '../peers/backoff.js';
+import { TypedEmitter } from '../events.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { authenticate, type ControlAuthOptions } from './control-auth.js';
+import { TorError, parseArgs, parseBootstrap, parseHsDesc, type BootstrapStatus, type TorEvent } from './control-parse.js';
+import { TorControl, describeEndpoint, type ControlEndpoint } from './control.js';
+import { isRoutineTorWarning, launchTor, type LaunchOptions, type TorProcess } from './launch.js';
+import { addOnionKeyBlob, type OnionKey } from './onion-key.js';
+
+export type TorMode = 'launch' | 'control';
+export type TorState = 'starting' | 'bootstrapping' | 'ready' | 'failed' | 'off';
+export interface SocksEndpoint {
+  host: string;
+  port: number;
+}
+
+export interface TorStatus {
+  mode: TorMode;
+  state: TorState;
+  bootstrap: { progress: number; summary: string; warning?: string };
+  /** `<56 chars>.onion`, known from the key before tor runs. */
+  onion?: string;
+  /** Where to dial onions (SOCKS5); known once tor has bootstrapped. */
+  socks?: SocksEndpoint;
+}
+
+export interface TorWarning {
+  source: 'bootstrap' | 'tor' | 'control' | 'onion';
+  message: string;
+}
+
+export interface TorExitInfo {
+  reason: string;
+  code?: number | null;
+  signal?: NodeJS.Signals | null;
+}
+
+export interface TorServiceEvents {
+  [k: string]: (...args: any[]) => void;
+  status: (status: TorStatus) => void;
+  ready: (socks: SocksEndpoint) => void;
+  published: (onion: string) => void;
+  warning: (warning: TorWarning) => void;
+  exited: (info: TorExitInfo) => void;
+}
+
+/** The virtual port peers dial on our onion unless configured otherwise. */
+export const DEFAULT_ONION_VIRTUAL_PORT = 18765;
+
+export interface TorServiceOptions {
+  mode: TorMode;
+  /** mode 'launch': where and how to run our tor. */
+  launch?: Omit<LaunchOptions, 'logger'>;
+  /** mode 'control': a running tor (TCP or Unix socket such as /run/tor/control). */
+  attach?: { endpoint: ControlEndpoint; auth?: ControlAuthOptions; socks?: SocksEndpoint };
+  /** Our onion service: the key we keep, and our peer listener (`host:port` or `unix:/path`). */
+  onion?: { key: OnionKey; target: string; virtualPort?: number };
+  /** mode 'launch': false keeps DisableNetwork 1 (tests that must never touch a network). Default true. */
+  network?: boolean;
+  /** No bootstrap progress for this long is reported as a warning with tor's own words (default 60 s). */
+  bootstrapStallMs?: number;
+  /** Relaunch / reconnect delays. */
+  restart?: BackoffOptions;
+  logger?: Logger;
+}
+
+interface Session {
+  control: TorControl;
+  process?: TorProcess;
+  published: boolean;
+  /** onReady has begun (it awaits GETINFO; the 100% event and setUp may both call it). */
+  readying: boolean;
+}
+
+/** A supervised tor: start() once; it keeps our onion up across tor crashes and dropped control connections until stop(). */
+export class TorService extends TypedEmitter<TorServiceEvents> {
+  private readonly log: Logger;
+  private readonly backoff: Backoff;
+  private readonly stallMs: number;
+  private current: TorStatus;
+  private session: Session | undefined;
+  private running = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private lastBootstrapWarning: string | undefined;
+  private lastTorWarning: string | undefined;
+
+  constructor(private readonly opts: TorServiceOptions) {
+    super((err, event) => this.log.error({ err, event }, 'tor service listener threw'));
+    this.log = (opts.logger ?? silentLogger).child({ tor: opts.mode });
+    if (opts.mode === 'launch' && !opts.launch) throw new RangeError("tor mode 'launch' needs launch options");
+    if (opts.mode === 'control' && !opts.attach) throw new RangeError("tor mode 'control' needs a control endpoint");
+    this.backoff = new Backoff(opts.restart);
+    this.stallMs = opts.bootstrapStallMs ?? 60_000;
+    this.current = { mode: opts.mode, state: 'off', bootstrap: { progress: 0, summary: 'Not started' } };
+    if (opts.onion) this.current.onion = `${opts.onion.key.serviceId}.onion`;
+  }
+
+  status(): TorStatus {
+    return structuredClone(this.current);
+  }
+
+  /** The SOCKS endpoint for dialing onions, once ready. */
+  get socks(): SocksEndpoint | undefined {
+    return this.current.socks;
+  }
+
+  /** The live, authenticated control connection (e.g. for HSFETCH or diagnostics); changes on every restart. */
+  get control(): TorControl | undefined {
+    return this.session?.control;
+  }
+
+  /** PID of our tor (mode 'launch'). */
+  get pid(): number | undefined {
+    return this.session?.process?.pid;
+  }
+
+  /** Starts (resolves after the first attempt, whatever its outcome: follow 'status' and 'ready'). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.attempt();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.stallTimer);
+    const s = this.session;
+    this.session = undefined;
+    if (s) {
+      await s.control.close().catch(() => {});
+      // Owned: closing the control connection ends tor at once; the kill is the backstop.
+      if (s.process) await Promise.race([s.process.exited, delay(5_000)]).then(() => s.process!.kill());
+    }
+    this.update({ state: 'off', socks: undefined });
+  }
+
+  private async attempt(): Promise<void> {
+    if (!this.running) return;
+    this.update({ state: 'starting', socks: undefined, bootstrap: { progress: 0, summary: 'Starting tor' } });
+    let session: Session | undefined;
+    try {
+      session = await this.open();
+      if (!this.running) throw new TorError('closed', 'stopped while starting');
+      this.session = session;
+      await this.setUp(session);
+    } catch (err) {
+      if (session) {
+        session.control.destroy();
+        await session.process?.kill();
+      }
+      if (!this.running) return;
+      const message = (err as Error).message;
+      this.log.warn({ err: message }, 'tor start failed');
+      this.session = undefined;
+      this.update({ state: 'failed', bootstrap: { ...this.current.bootstrap, warning: message } });
+      this.emit('warning', { source: 'tor', message });
+      this.scheduleRetry();
+    }
+  }
+
+  private async open(): Promise<Session> {
+    if (this.opts.mode === 'launch') {
+      const launched = await launchTor({ ...this.opts.launch!, logger: this.log });
+      const session: Session = { control: launched.control, process: launched.process, published: false, readying: false };
+      launched.process.onLog((l) => {
+        if ((l.level === 'warn' || l.level === 'err') && !isRoutineTorWarning(l.message)) this.lastTorWarning = l.message;
+        this.log.debug({ level: l.level, msg: l.message }, 'tor says');
+      });
+      void launched.process.exited.then(() => this.onSessionEnd(session, launched.process.describeExit()));
+      // Owned tor exits when its control connection closes; if it somehow does not, make it.
+      launched.control.on('close', () => setTimeout(() => void launched.process.kill(), 5_000).unref());
+      return session;
+    }
+    const { endpoint, auth } = this.opts.attach!;
+    const control = await TorControl.connect(endpoint, { logger: this.log });
+    try {
+      await authenticate(control, auth);
+    } catch (err) {
+      control.destroy();
+      throw err;
+    }
+    const session: Session = { control, published: false, readying: false };
+    control.on('close', (err?: Error) => this.onSessionEnd(session, `lost the control connection to ${describeEndpoint(endpoint)}: ${err?.message ?? 'closed'}`));
+    return session;
+  }
+
+  private async setUp(s: Session): Promise<void> {
+    const { control } = s;
+    control.on('event', (ev: TorEvent) => this.onEvent(s, ev));
+    await control.setEvents(['STATUS_CLIENT', 'HS_DESC', 'WARN']);
+    this.lastBootstrapWarning = undefined;
+    this.onBootstrap(s, await control.bootstrapStatus());
+    const onion = this.opts.onion;
+    if (onion) {
+      // Not detached: the service dies with this connection (and an owned tor with it); we re-add it every time.
+      const { serviceId } = await control.addOnion({
+        key: addOnionKeyBlob(onion.key),
+        ports: [{ virt: onion.virtualPort ?? DEFAULT_ONION_VIRTUAL_PORT, target: onion.target }],
+      });
+      if (serviceId !== onion.key.serviceId) throw new TorError('protocol', `tor made ${serviceId}.onion, expected ${onion.key.serviceId}.onion`);
+    }
+    if (this.opts.mode === 'launch' && this.opts.network !== false) await control.setConf({ DisableNetwork: '0' });
+    if (this.current.bootstrap.progress >= 100) await this.onReady(s);
+    else this.armStall(s);
+  }
+
+  private onEvent(s: Session, ev: TorEvent): void {
+    if (s !== this.session) return;
+    if (ev.type === 'STATUS_CLIENT') {
+      const b = parseBootstrap(ev.body);
+      if (b) this.onBootstrap(s, b);
+      else if (/^\S+ CIRCUIT_NOT_ESTABLISHED/.test(ev.body)) this.emit('warning', { source: 'tor', message: `tor: ${ev.body}` });
+    } else if (ev.type === 'HS_DESC') {
+      const d = parseHsDesc(ev.body);
+      if (d?.action === 'UPLOADED' && d.address === this.opts.onion?.key.serviceId && !s.published) {
+        s.published = true;
+        this.log.info({ onion: this.current.onion }, 'onion service published');
+        this.emit('published', this.current.onion!);
+      }
+    } else if (ev.type === 'WARN' && !isRoutineTorWarning(ev.body)) {
+      this.lastTorWarning = ev.body;
+    }
+  }
+
+  private onBootstrap(s: Session, b: BootstrapStatus): void {
+    if (b.warning !== undefined) {
+      this.lastBootstrapWarning = b.warning;
+      // tor says "warn" from the 10th identical problem on; before that the problems are routine.
+      if (b.recommendation === 'warn') this.emit('warning', { source: 'bootstrap', message: `tor: ${b.warning} (${b.summary})` });
+      return;
+    }
+    const moved = b.progress !== this.current.bootstrap.progress;
+    if (this.current.state === 'starting') this.update({ state: 'bootstrapping' });
+    this.update({ bootstrap: { progress: b.progress, summary: b.summary } });
+    if (b.progress >= 100) {
+      void this.onReady(s).catch((err: Error) => this.emit('warning', { source: 'control', message: err.message }));
+    } else if (moved) {
+      this.armStall(s);
+    }
+  }
+
+  private async onReady(s: Session): Promise<void> {
+    clearTimeout(this.stallTimer);
+    if (s.readying) return;
+    s.readying = true;
+    const socks = this.opts.attach?.socks ?? (await readSocks(s.control).finally(() => (s.readying = false)));
+    if (s !== this.session) return;
+    if (!socks) throw new TorError('protocol', 'tor has bootstrapped but has no SOCKS listener');
+    s.readying = true;
+    this.backoff.reset();
+    this.update({ state: 'ready', socks });
+    this.log.info({ socks: `${socks.host}:${socks.port}` }, 'tor ready');
+    this.emit('ready', socks);
+  }
+
+  /** Never a silent hang: no progress for stallMs is reported with tor's own words. */
+  private armStall(s: Session): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => {
+      if (s !== this.session || this.current.state === 'ready') return;
+      const b = this.current.bootstrap;
+      const offline = this.opts.mode === 'launch' && this.opts.network === false;
+      const why = offline
+        ? 'the network is disabled (DisableNetwork 1)'
+        : (this.lastBootstrapWarning ?? this.lastTorWarning ?? s.process?.lastWarning ?? 'tor gave no reason');
+      const message = `tor bootstrap made no progress for ${Math.round(this.stallMs / 1000)} s (at ${b.progress}%: ${b.summary}); tor says: ${why}`;
+      this.update({ bootstrap: { ...b, warning: why } });
+      this.log.warn({ progress: b.progress, why }, 'tor bootstrap stuck');
+      this.emit('warning', { source: 'bootstrap', message });
+      this.armStall(s);
+    }, this.stallMs);
+    this.stallTimer.unref?.();
+  }
+
+  private onSessionEnd(s: Session, reason: string): void {
+    if (s !== this.session || !this.running) return;
+    this.session = undefined;
+    clearTimeout(this.stallTimer);
+    s.control.destroy();
+    const exit = s.process?.exitInfo;
+    this.log.warn({ reason }, 'tor went away');
+    this.emit('exited', exit ? { reason, code: exit.code, signal: exit.signal } : { reason });
+    this.update({ state: 'starting', socks: undefined, bootstrap: { progress: 0, summary: 'Restarting tor' } });
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (!this.running) return;
+    const ms = this.backoff.next();
+    this.log.info({ inMs: ms }, 'tor restart scheduled');
+    this.retryTimer = setTimeout(() => void this.attempt(), ms);
+  }
+
+  private update(patch: Partial<TorStatus>): void {
+    const next = { ...this.current, ...patch };
+    for (const k of Object.keys(patch) as (keyof TorStatus)[]) if (patch[k] === undefined) delete next[k];
+    this.current = next;
+    this.emit('status', this.status());
+  }
+}
+
+/** The first TCP SOCKS listener from `GETINFO net/listeners/socks` (empty while DisableNetwork is 1). */
+export async function readSocks(control: TorControl): Promise<SocksEndpoint | undefined> {
+  const value = await control.getInfoOne('net/listeners/socks');
+  for (const addr of parseArgs(value).positional) {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):(\d+)$/.exec(addr);
+    if (m) return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+  }
+  return undefined;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref?.());
+}
