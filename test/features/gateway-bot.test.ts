@@ -21,13 +21,17 @@ class SelfNetwork extends FakePeerNetwork {
   }
 }
 
-// Until integration, the messages feature still has its placeholder bot on 'server' (one
-// message handler per kind): keep everything else it does, drop that one handler.
+// Before integration the messages feature still has a placeholder bot on 'server' (one message
+// handler per kind): keep everything else it does, drop that one handler. After integration this
+// changes nothing, and the list already holds the bot: it is taken out and put back once.
 const messagesWithoutBot = (f: Feature): Feature => ({
   ...f,
   setup: (ctx) => f.setup({ ...ctx, message: (kind, h) => (kind === 'server' ? undefined : ctx.message(kind, h)) }),
 });
-const withBot = [...features.map((f) => (f.name === 'messages' ? messagesWithoutBot(f) : f)), gatewayBot];
+const withBot = [
+  ...features.filter((f) => f.name !== gatewayBot.name).map((f) => (f.name === 'messages' ? messagesWithoutBot(f) : f)),
+  gatewayBot,
+];
 
 const rosterPush = (el: Element) => el.name === 'iq' && el.attrs.type === 'set' && !!el.getChild('query', ROSTER);
 const itemOf = (push: Element) => push.getChild('query', ROSTER)!.getChild('item')!;

@@ -7,7 +7,7 @@ import { adHocItems } from '../../gateway/commands/index.js';
 import { features } from '../../gateway/features/index.js';
 import { adHocCommands } from '../../gateway/features/xep-0050-ad-hoc-commands.js';
 import type { Feature, IqHandler } from '../../gateway/xmpp/feature.js';
-import { x, type Element } from '../../gateway/xmpp/xml/element.js';
+import { Element, x } from '../../gateway/xmpp/xml/element.js';
 import { stanzaErrorOf, startTestGateway, type TestClient, type TestGateway } from '../support/xmpp-harness.js';
 
 const COMMANDS = 'http://jabber.org/protocol/commands';
@@ -24,23 +24,24 @@ class SelfNetwork extends FakePeerNetwork {
   }
 }
 
-// The disco feature answers the commands node itself (with no items, until integration): this
-// is the edit it gets, listing adHocItems() with jid = the domain.
+// Before integration the disco feature answers the commands node with no items: then this fills
+// in what its edit will list (adHocItems(), jid = the domain). Once it lists them, its answer stands.
 const discoWithCommands = (f: Feature): Feature => ({
   ...f,
   setup: (ctx) =>
     f.setup({
       ...ctx,
       iq: (kind, type, ns, name, handler) => {
-        const wrapped: IqHandler = (req) =>
-          req.payload.attr('node') === COMMANDS
-            ? x('query', { xmlns: DISCO_ITEMS, node: COMMANDS }, ...adHocItems().map((i) => x('item', { jid: ctx.identity.domain, node: i.node, name: i.name })))
-            : handler(req);
+        const wrapped: IqHandler = async (req) => {
+          const own = await handler(req);
+          if (req.payload.attr('node') !== COMMANDS || !(own instanceof Element) || own.getChildren('item').length > 0) return own;
+          return x('query', { xmlns: DISCO_ITEMS, node: COMMANDS }, ...adHocItems().map((i) => x('item', { jid: ctx.identity.domain, node: i.node, name: i.name })));
+        };
         ctx.iq(kind, type, ns, name, kind === 'server' && ns === DISCO_ITEMS ? wrapped : handler);
       },
     }),
 });
-const withAdHoc = [...features.map((f) => (f.name === 'disco' ? discoWithCommands(f) : f)), adHocCommands];
+const withAdHoc = [...features.filter((f) => f.name !== adHocCommands.name).map((f) => (f.name === 'disco' ? discoWithCommands(f) : f)), adHocCommands];
 
 const commandOf = (el: Element) => el.getChild('command', COMMANDS)!;
 const formOf = (el: Element) => commandOf(el).getChild('x', XDATA)!;
