@@ -15,6 +15,8 @@ import { pep } from './xep-0163-pep.js';
 import { blocking } from './xep-0191-blocking.js';
 import { ping } from './xep-0199-ping.js';
 import { entityTime } from './xep-0202-entity-time.js';
+import { gatewayBot } from './gateway-bot.js';
+import { adHocCommands } from './xep-0050-ad-hoc-commands.js';
 
 export const features: Feature[] = [
   // Before presence: on a contact change the roster push must reach clients before the
@@ -35,4 +37,7 @@ export const features: Feature[] = [
   softwareVersion,
   entityTime,
   lastActivity,
+  // The gateway contact's text commands and the same actions as XEP-0050 commands.
+  gatewayBot,
+  adHocCommands,
 ];

@@ -1,5 +1,5 @@
-// One-to-one chat between the user and peers, gateway notices, the gateway's text bot and
-// storage while the user is offline. RFC 6121 §5; XEP-0085 (states going out); XEP-0203 (delay).
+// One-to-one chat between the user and peers, gateway notices and storage while the user
+// is offline. RFC 6121 §5; XEP-0085 (states going out); XEP-0203 (delay).
 //
 // One message handler exists per addressee kind, so everything the user sends to a contact
 // goes through here, chat states included (network.sendChatState). xep-0085-chat-states.ts
@@ -16,11 +16,6 @@ import { peerFullJid } from './support/peer-jid.js';
 const OFFLINE_LIMIT = 500;
 const TRUNCATED_MARK = ' [message cut: longer than the link limit]';
 const CHAT_STATES: ReadonlySet<string> = new Set<ChatState>(['active', 'composing', 'paused', 'inactive', 'gone']);
-const HELP = [
-  'tlsim gateway commands:',
-  '  help: this text',
-  'To add a peer, add <fingerprint>@PEERS to your contacts; to block one, use your client\'s block action.',
-].join('\n');
 
 export const messages: Feature = {
   name: 'messages',
@@ -102,15 +97,6 @@ export const messages: Feature = {
         // A line from the gateway contact is shown by every client and says what really happens.
         toUser(chat(identity.domain, user, `Not sent yet: ${outcome.reason}`));
       }
-    });
-
-    // The gateway contact answers text commands (for clients without ad-hoc commands).
-    ctx.message('server', (req) => {
-      if (req.stanza.attr('type') === 'error') return;
-      const body = req.stanza.getChildText('body')?.trim();
-      if (!body) return;
-      const reply = body.toLowerCase() === 'help' ? HELP.replace('PEERS', identity.peerDomain) : 'unknown command; try help';
-      req.session.send(chat(identity.domain, req.from.toString(), reply));
     });
   },
 };

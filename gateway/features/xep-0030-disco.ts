@@ -1,5 +1,6 @@
 // Service discovery for the server, the account, the peer domain and every contact.
 // XEP-0030; XEP-0115 §6.2 (the contacts' node#ver form). Features come from what modules declared.
+import { adHocItems } from '../commands/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, IqRequest } from '../xmpp/feature.js';
 import { x, type Element } from '../xmpp/xml/element.js';
@@ -12,7 +13,6 @@ const COMMANDS_NODE = 'http://jabber.org/protocol/commands';
 
 export const disco: Feature = {
   name: 'disco',
-  // No commands feature yet: it is advertised once ad-hoc commands exist.
   disco: { server: [NS.discoInfo, NS.discoItems], account: [NS.discoInfo, NS.discoItems], contact: [NS.discoInfo] },
   setup(ctx) {
     const { identity, network } = ctx;
@@ -43,7 +43,10 @@ export const disco: Feature = {
     // COMPAT(profanity): at least one item, or its post-login steps (carbons, bookmarks, OMEMO) never run.
     ctx.iq('server', 'get', NS.discoItems, 'query', (req) => {
       const node = req.payload.attr('node');
-      if (node === COMMANDS_NODE) return x('query', { xmlns: NS.discoItems, node });
+      if (node === COMMANDS_NODE) {
+        const items = adHocItems().map((c) => x('item', { jid: identity.domain, node: c.node, name: c.name }));
+        return x('query', { xmlns: NS.discoItems, node }, ...items);
+      }
       noNode(req);
       return x('query', { xmlns: NS.discoItems }, x('item', { jid: identity.peerDomain, name: PEERS_NAME }));
     });

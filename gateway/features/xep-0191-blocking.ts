@@ -1,4 +1,7 @@
 // Blocking peers: the blocklist, block, unblock (one, several or all), pushes to every session. XEP-0191.
+//
+// Pushes follow the network's contact changes, not these iqs: a block made through the text
+// bot, an ad-hoc command or the CLI reaches every client's cached blocklist the same way.
 import { randomUUID } from 'node:crypto';
 import type { PeerId } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
@@ -35,6 +38,18 @@ export const blocking: Feature = {
       }
     };
 
+    const blocked = new Set(network.listBlocked());
+    // While an "unblock all" runs, its one empty push stands for every peer (XEP-0191 §3.4).
+    let muted = false;
+    const track = (id: PeerId, isBlocked: boolean): void => {
+      if (blocked.has(id) === isBlocked) return;
+      if (isBlocked) blocked.add(id);
+      else blocked.delete(id);
+      if (!muted) push(isBlocked ? 'block' : 'unblock', [id]);
+    };
+    ctx.onNetwork('onContactChanged', (c) => track(c.id, c.state === 'blocked'));
+    ctx.onNetwork('onContactRemoved', (id) => track(id, false));
+
     ctx.iq('account', 'get', NS.blocking, 'blocklist', () => x('blocklist', { xmlns: NS.blocking }, ...itemsOf(network.listBlocked())));
 
     ctx.iq('account', 'set', NS.blocking, 'block', async (req) => {
@@ -42,16 +57,24 @@ export const blocking: Feature = {
       // XEP-0191 §3.3: a block without items is bad-request (unlike unblock, where it means "all").
       if (ids.length === 0) throw new StanzaError('bad-request', 'name at least one peer to block');
       for (const id of ids) await network.block(id);
-      push('block', ids);
       return undefined;
     });
 
     ctx.iq('account', 'set', NS.blocking, 'unblock', async (req) => {
       const ids = peersIn(req.payload);
       const all = ids.length === 0;
-      for (const id of all ? network.listBlocked() : ids) await network.unblock(id);
+      if (!all) {
+        for (const id of ids) await network.unblock(id);
+        return undefined;
+      }
+      muted = true;
+      try {
+        for (const id of network.listBlocked()) await network.unblock(id);
+      } finally {
+        muted = false;
+      }
       // An unblock push without items tells the other sessions "everything" (XEP-0191 §3.4).
-      push('unblock', all ? [] : ids);
+      push('unblock', []);
       return undefined;
     });
   },

@@ -28,8 +28,8 @@ describe('disco', () => {
     expect(featuresOf(res)).toEqual(
       expect.arrayContaining([INFO, ITEMS, 'urn:xmpp:ping', 'urn:xmpp:blocking', 'vcard-temp', 'jabber:iq:version']),
     );
-    // Advertised only once ad-hoc commands exist.
-    expect(featuresOf(res)).not.toContain('http://jabber.org/protocol/commands');
+    // Pidgin lists the server's commands under the account menu when this is advertised.
+    expect(featuresOf(res)).toContain('http://jabber.org/protocol/commands');
   });
 
   it('lists the peer domain, which answers disco#info with a result', async () => {
@@ -43,7 +43,9 @@ describe('disco', () => {
 
     const commands = await me.iq(`<query xmlns='${ITEMS}' node='http://jabber.org/protocol/commands'/>`, { to: gw.domain });
     expect(commands.attrs.type).toBe('result');
-    expect(commands.getChild('query', ITEMS)!.getChildren('item')).toHaveLength(0);
+    const cmds = commands.getChild('query', ITEMS)!.getChildren('item');
+    expect(cmds.map((i) => i.attrs.node)).toContain('add');
+    for (const c of cmds) expect(c.attrs.jid).toBe(gw.domain);
   });
 
   it('describes the account', async () => {

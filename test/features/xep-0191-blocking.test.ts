@@ -34,6 +34,16 @@ describe('blocking', () => {
     expect(jidsIn(await other.iq(`<blocklist xmlns='${BLOCKING}'/>`), 'blocklist')).toEqual([bare(alice.id)]);
   });
 
+  it('pushes a block made elsewhere (text bot, ad-hoc, CLI) to every session, and its unblock', async () => {
+    const bob = fake.addFakeContact({ name: 'Bob', online: true });
+    const me = await gw.login({ resource: 'one' });
+    const other = await gw.login({ resource: 'two' });
+    await fake.block(bob.id);
+    for (const c of [me, other]) expect(jidsIn(await c.next(pushOf('block')), 'block')).toEqual([bare(bob.id)]);
+    await fake.unblock(bob.id);
+    for (const c of [me, other]) expect(jidsIn(await c.next(pushOf('unblock')), 'unblock')).toEqual([bare(bob.id)]);
+  });
+
   it('unblocks one peer, and all of them with an empty unblock', async () => {
     const a = fake.addFakeContact({ name: 'A', state: 'blocked' });
     const b = fake.addFakeContact({ name: 'B', state: 'blocked' });
