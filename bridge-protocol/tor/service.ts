@@ -147,6 +147,8 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
       this.session = session;
       await this.setUp(session);
     } catch (err) {
+      // Forget the session first, so its exit (which we cause here) is not taken for a crash too.
+      if (this.session === session) this.session = undefined;
       if (session) {
         session.control.destroy();
         await session.process?.kill();
@@ -154,7 +156,6 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
       if (!this.running) return;
       const message = (err as Error).message;
       this.log.warn({ err: message }, 'tor start failed');
-      this.session = undefined;
       this.update({ state: 'failed', bootstrap: { ...this.current.bootstrap, warning: message } });
       this.emit('warning', { source: 'tor', message });
       this.scheduleRetry();

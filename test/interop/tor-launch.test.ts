@@ -9,7 +9,7 @@ import { authenticate } from '../../bridge-protocol/tor/control-auth.js';
 import { launchTor, torArguments } from '../../bridge-protocol/tor/launch.js';
 import { addOnionKeyBlob, generateOnionKey } from '../../bridge-protocol/tor/onion-key.js';
 import { TorService, type TorExitInfo, type TorStatus, type TorWarning } from '../../bridge-protocol/tor/service.js';
-import { closeServer, listenLocal } from '../support/net.js';
+import { closeServer, freePort, listenLocal } from '../support/net.js';
 import { spawnProc, type Proc } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
 
@@ -118,11 +118,38 @@ interopSuite('tor launch and supervision (offline)', ['tor'], () => {
     await eventually('relaunch', 60_000, () => (svc.status().state === 'bootstrapping' && svc.pid !== firstPid ? true : undefined));
     expect((await svc.control!.getInfoOne('onions/current')).split('\n')).toEqual([key.serviceId]);
 
+    // A dropped control connection ends our owned tor at once (TAKEOWNERSHIP): same recovery.
     const secondPid = svc.pid!;
+    svc.control!.destroy();
+    const exit2 = await eventually('exit after the control connection dropped', 20_000, () => exits[1]);
+    expect(exit2).toMatchObject({ code: 0, signal: null });
+    await eventually('second relaunch', 60_000, () => (svc.status().state === 'bootstrapping' && svc.pid !== secondPid ? true : undefined));
+    expect(await svc.control!.getInfoOne('onions/current')).toBe(key.serviceId);
+
+    const thirdPid = svc.pid!;
     await svc.stop();
     expect(svc.status().state).toBe('off');
-    expect(isAlive(secondPid)).toBe(false);
-    expect(exits).toHaveLength(1); // our own stop is not an "exit"
+    expect(isAlive(thirdPid)).toBe(false);
+    expect(exits).toHaveLength(2); // our own stop is not an "exit"
+  });
+
+  it("a stuck bootstrap is reported with tor's own words (authorities that refuse connections, loopback only)", async () => {
+    const dead = await freePort();
+    const fp = 'A'.repeat(40);
+    const svc = new TorService({
+      mode: 'launch',
+      // Network on, but the only directory is a closed port on 127.0.0.1: tor cannot reach anything else.
+      launch: { dataDir: join(dir, 'stuck'), extraOptions: [['TestingTorNetwork', '1'], ['DirAuthority', `dead orport=${dead} no-v2 v3ident=${fp} 127.0.0.1:${dead} ${fp}`]] },
+      bootstrapStallMs: 3_000,
+    });
+    services.push(svc);
+    const warnings: TorWarning[] = [];
+    svc.on('warning', (w: TorWarning) => warnings.push(w));
+    await svc.start();
+    const stall = await eventually('a stall warning', 30_000, () => warnings.find((w) => /no progress/.test(w.message)));
+    expect(stall.message).toMatch(/tor says: .*(refused|Connection)/i);
+    expect(svc.status()).toMatchObject({ state: 'bootstrapping', bootstrap: { warning: expect.stringMatching(/refused|Connection/i) } });
+    await svc.stop();
   });
 
   it("control mode: attaches to a running tor, adds a non-detached onion, and it goes with our connection", async () => {
@@ -149,6 +176,11 @@ interopSuite('tor launch and supervision (offline)', ['tor'], () => {
     expect(svc.status()).toMatchObject({ mode: 'control', state: 'bootstrapping', onion: `${key.serviceId}.onion` });
     expect(svc.pid).toBeUndefined();
     expect(await svc.control!.getInfoOne('onions/current')).toBe(key.serviceId);
+    // The connection drops (tor restarted, socket reset): we reconnect and add the onion again.
+    const first = svc.control!;
+    first.destroy();
+    const again = await eventually('reconnected', 30_000, () => (svc.control && svc.control !== first && svc.status().state === 'bootstrapping' ? svc.control : undefined));
+    expect(await again.getInfoOne('onions/current')).toBe(key.serviceId);
     await svc.stop();
     // Not detached: gone with our connection, so another controller may add the same key.
     const other = await TorControl.connect({ host: '127.0.0.1', port });
