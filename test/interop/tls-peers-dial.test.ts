@@ -6,43 +6,14 @@ import { FingerprintMismatchError, HandshakeError, TimeoutError } from '../../br
 import { generateIdentity, identityFromPem, type Identity } from '../../bridge-protocol/identity.js';
 import { dialLink, type Link } from '../../bridge-protocol/link.js';
 import { createTlsContext, type TlsContext } from '../../bridge-protocol/tls-context.js';
-import type { DecodedMessage } from '../../bridge-protocol/wire/line-codec.js';
 import { EXPIRED, makeCerttoolIdentity, makeOpensslIdentity, opensslFingerprint, removeTmpDirs, tmpDir, type OpensslIdentity } from '../support/identities.js';
 import { connectTcp, freePort } from '../support/net.js';
 import { killAll, spawnProc, type Proc } from '../support/proc.js';
+import { inbox } from '../support/link-inbox.js';
 import { interopSuite } from '../support/tools.js';
 
 const WAIT_MS = 15_000;
 const TEST_MS = 60_000;
-
-/** Collects what a link delivers; next() wakes on arrival. */
-function inbox(link: Link): { messages: DecodedMessage[]; next(): Promise<DecodedMessage> } {
-  const messages: DecodedMessage[] = [];
-  const pending: ((m: DecodedMessage) => void)[] = [];
-  let taken = 0;
-  link.on('message', (m) => {
-    messages.push(m);
-    const w = pending.shift();
-    if (w) {
-      taken++;
-      w(m);
-    }
-  });
-  link.start();
-  return {
-    messages,
-    next: () =>
-      taken < messages.length
-        ? Promise.resolve(messages[taken++]!)
-        : new Promise((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`no message within ${WAIT_MS} ms`)), WAIT_MS);
-            pending.push((m) => {
-              clearTimeout(timer);
-              resolve(m);
-            });
-          }),
-  };
-}
 
 /** The fingerprint of the client certificate a server printed, computed by openssl. */
 async function printedClientFingerprint(pem: string): Promise<string> {

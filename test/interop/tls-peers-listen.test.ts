@@ -5,10 +5,10 @@ import { HandshakeError, TimeoutError } from '../../bridge-protocol/errors.js';
 import { generateIdentity } from '../../bridge-protocol/identity.js';
 import { acceptLink, type Link } from '../../bridge-protocol/link.js';
 import { createTlsContext, type TlsContext } from '../../bridge-protocol/tls-context.js';
-import type { DecodedMessage } from '../../bridge-protocol/wire/line-codec.js';
 import { EXPIRED, makeCerttoolIdentity, makeOpensslIdentity, removeTmpDirs, tmpDir, type OpensslIdentity } from '../support/identities.js';
 import { closeServer, listenLocal } from '../support/net.js';
 import { killAll, spawnProc, type Proc } from '../support/proc.js';
+import { inbox } from '../support/link-inbox.js';
 import { interopSuite } from '../support/tools.js';
 
 const WAIT_MS = 15_000;
@@ -120,35 +120,6 @@ class OurListener {
     this.outcomes.push(o);
     for (const w of [...this.waiters]) w();
   }
-}
-
-/** Collects what a link delivers; waits wake on arrival. */
-function inbox(link: Link): { messages: DecodedMessage[]; next(): Promise<DecodedMessage> } {
-  const messages: DecodedMessage[] = [];
-  const pending: ((m: DecodedMessage) => void)[] = [];
-  let taken = 0;
-  link.on('message', (m) => {
-    messages.push(m);
-    const w = pending.shift();
-    if (w) {
-      taken++;
-      w(m);
-    }
-  });
-  link.start();
-  return {
-    messages,
-    next: () =>
-      taken < messages.length
-        ? Promise.resolve(messages[taken++]!)
-        : new Promise((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`no message within ${WAIT_MS} ms`)), WAIT_MS);
-            pending.push((m) => {
-              clearTimeout(timer);
-              resolve(m);
-            });
-          }),
-  };
 }
 
 interopSuite('reference peers dial our listener (gnutls-cli, openssl s_client, ncat --ssl)', ['openssl', 'gnutls-cli', 'ncat'], () => {
