@@ -42,6 +42,7 @@ export interface TorServiceEvents {
   ready: (socks: SocksEndpoint) => void;
   published: (onion: string) => void;
   warning: (warning: TorWarning) => void;
+  /** Our tor exited (mode 'launch') or the control connection was lost (mode 'control'); a restart follows. */
   exited: (info: TorExitInfo) => void;
 }
 
@@ -234,8 +235,8 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
       return;
     }
     const moved = b.progress !== this.current.bootstrap.progress;
-    if (this.current.state === 'starting') this.update({ state: 'bootstrapping' });
-    this.update({ bootstrap: { progress: b.progress, summary: b.summary } });
+    const state = this.current.state === 'starting' ? 'bootstrapping' : this.current.state;
+    this.update({ state, bootstrap: { progress: b.progress, summary: b.summary } });
     if (b.progress >= 100) {
       void this.onReady(s).catch((err: Error) => this.emit('warning', { source: 'control', message: err.message }));
     } else if (moved) {
@@ -245,12 +246,17 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
 
   private async onReady(s: Session): Promise<void> {
     clearTimeout(this.stallTimer);
-    if (s.readying) return;
+    if (s.readying || this.current.state === 'ready') return;
     s.readying = true;
-    const socks = this.opts.attach?.socks ?? (await readSocks(s.control).finally(() => (s.readying = false)));
-    if (s !== this.session) return;
+    let socks: SocksEndpoint | undefined;
+    try {
+      socks = this.opts.attach?.socks ?? (await readSocks(s.control));
+    } finally {
+      s.readying = false;
+    }
+    // Re-read: the state may have changed while we awaited (TS narrowed it from the check above).
+    if (s !== this.session || (this.current.state as TorState) === 'ready') return;
     if (!socks) throw new TorError('protocol', 'tor has bootstrapped but has no SOCKS listener');
-    s.readying = true;
     this.backoff.reset();
     this.update({ state: 'ready', socks });
     this.log.info({ socks: `${socks.host}:${socks.port}` }, 'tor ready');
