@@ -156,7 +156,8 @@ export function torArguments(opts: LaunchOptions): string[] {
   const dd = opts.dataDir;
   const socksFlags = ['ExtendedErrors', ...(opts.onionTrafficOnly === false ? [] : ['OnionTrafficOnly'])];
   const args = [
-    '--ignore-missing-torrc', '-f', join(dd, 'torrc'), // an empty torrc: nothing but what we say
+    // Never /etc/tor/torrc (the system service's): <dd>/torrc is normally absent, so only what we say counts.
+    '--ignore-missing-torrc', '-f', join(dd, 'torrc'),
     '--DataDirectory', dd,
     '--SocksPort', `127.0.0.1:auto ${socksFlags.join(' ')}`,
     '--ControlPort', '127.0.0.1:auto',

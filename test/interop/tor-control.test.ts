@@ -45,6 +45,7 @@ interopSuite('tor control port', ['tor'], () => {
         '--SocksPort', '0',
         '--ControlPort', '127.0.0.1:auto',
         '--ControlPortWriteToFile', join(dir, 'control-port'),
+        '--ControlSocket', join(dir, 'control'), // as Debian's system tor offers it (/run/tor/control)
         '--CookieAuthentication', '1',
         '--HashedControlPassword', torHash,
         '--HashedControlPassword', hashPassword(ourPassword),
@@ -75,6 +76,13 @@ interopSuite('tor control port', ['tor'], () => {
     const b = await connect();
     expect(await authenticate(b, { prefer: ['COOKIE'] })).toBe('COOKIE');
     expect(await b.getInfoOne('status/bootstrap-phase')).toContain('BOOTSTRAP');
+  });
+
+  it('connects over a Unix control socket too', async () => {
+    const c = await TorControl.connect({ path: join(dir, 'control') });
+    open.push(c);
+    expect(await authenticate(c)).toBe('SAFECOOKIE');
+    expect(await c.getInfoOne('version')).toMatch(/^0\.4\./);
   });
 
   it("authenticates with a password hashed by tor, or by our S2K, read from a file", async () => {
@@ -120,10 +128,11 @@ interopSuite('tor control port', ['tor'], () => {
     expect(info.get('onions/current')!.split('\n').sort()).toEqual([a.serviceId, b.serviceId].sort());
     expect(info.get('config-text')).toMatch(/^DisableNetwork 1$/m);
     expect(info.get('version')).toMatch(/^0\.4\./);
-    const conf = await c.getConf(['DisableNetwork', 'CookieAuthentication', 'ControlSocket']);
+    const conf = await c.getConf(['DisableNetwork', 'CookieAuthentication', 'ControlSocket', 'Nickname']);
     expect(conf.get('DisableNetwork')).toEqual(['1']);
     expect(conf.get('CookieAuthentication')).toEqual(['1']);
-    expect(conf.get('ControlSocket')).toEqual([]);
+    expect(conf.get('ControlSocket')).toEqual([join(dir, 'control')]);
+    expect(conf.get('Nickname')).toEqual([]); // unset: a bare key
   });
 
   it('delivers an event that tor sends while a GETINFO is pending, and the FIFO stays right', async () => {
