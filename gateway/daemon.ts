@@ -171,9 +171,10 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     cleanup.unshift(() => control.close());
 
     log.info(
-      { c2s: server.c2sPort, peer: peerPort, websocket: server.websocketPort ?? null, jid: jidText, fingerprint: identity.fingerprint, dataDir },
+      { c2s: server.c2sPort, peer: peerPort, websocket: server.websocketPort ?? null, tor: 'off', jid: jidText, fingerprint: identity.fingerprint, dataDir },
       `gateway started: XMPP clients on ${config.c2s.host}:${server.c2sPort}, peers on ${config.peer.host}:${peerPort}` +
-        (server.websocketPort ? `, WebSocket on ${config.websocket.host}:${server.websocketPort}` : ''),
+        (server.websocketPort ? `, WebSocket on ${config.websocket.host}:${server.websocketPort}` : '') +
+        '; Tor not used (direct mode)',
     );
 
     let stopping: Promise<void> | undefined;

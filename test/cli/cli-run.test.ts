@@ -78,7 +78,9 @@ describe('tlsim-gateway run', () => {
     gw = await startRun(h);
   }, T);
 
-  it('prints the first-start help: account, password file, Pidgin settings, share string, direct mode', () => {
+  it('prints the first-start help: account, password file, Pidgin settings, share string, direct mode', async () => {
+    // Printed right after the "gateway started" log line.
+    await gw.waitFor(/your share string works on this network only/, T);
     const out = gw.output();
     expect(out).toContain('Your XMPP account: me@localhost');
     expect(out).toContain(join(h.dataDir, 'xmpp-password'));
@@ -170,8 +172,17 @@ describe('tlsim-gateway run', () => {
     expect((await statusOf(h)).running).toBe(true);
   }, T);
 
-  it('stops cleanly on SIGTERM: exit code 0, lock, runtime file and control socket gone', async () => {
+  it('stops cleanly on SIGTERM: streams closed, exit code 0, lock, runtime file and control socket gone', async () => {
+    const sock = await connectTcp((await statusOf(h)).c2sPort);
+    let received = '';
+    const ended = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+    sock.on('data', (d: Buffer) => (received += d.toString()));
+    sock.on('error', () => {});
+    sock.write(`<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`);
+    await expect.poll(() => received, { timeout: T }).toContain('<stream:features');
     gw.signal('SIGTERM');
+    await ended;
+    expect(received).toMatch(/<system-shutdown[^>]*\/>[\s\S]*<\/stream:stream>/);
     const exit = await gw.exited;
     expect(exit).toEqual({ code: 0, signal: null });
     expect(gw.output()).toMatch(/"msg":"gateway stopped"/);
