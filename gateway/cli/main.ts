@@ -1,4 +1,10 @@
 // The CLI's dispatcher: picks the command and maps outcomes to exit codes (0 ok, 1 error, 2 usage).
+import { ProtocolError } from '../bridge/peer-protocol.js';
+import { ListenError } from '../daemon/listen-errors.js';
+import { GatewayLockedError } from '../daemon/lock.js';
+import { StoreError } from '../store/index.js';
+import { ConfigError } from '../xmpp/errors.js';
+import { LocalCaError } from '../xmpp/local-ca.js';
 import { CliError, GLOBAL_HELP, splitCommand, UsageError } from './common.js';
 import { importIdentityMain } from './import-identity.js';
 import { initMain } from './init.js';
@@ -19,6 +25,9 @@ Commands:
   import-identity     keep an existing tlsim key and certificate (import-identity --help)
 
 Run "tlsim-gateway <command> --help" for a command's options.`;
+
+/** Failures a user causes or can fix (bad config, port in use, locked data directory, bad key file): one line, no stack. */
+const EXPECTED = [CliError, ConfigError, GatewayLockedError, ListenError, ProtocolError, LocalCaError, StoreError];
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: runMain,
@@ -48,8 +57,13 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     // Expected failures (bad config, port in use, locked data directory) get one line; bugs get the stack.
-    const known = err instanceof CliError || (err instanceof Error && /Error$/.test(err.name) && err.name !== 'Error' && err.name !== 'TypeError');
+    const known = EXPECTED.some((cls) => err instanceof cls) || isSystemError(err) || isSystemError((err as Error)?.cause);
     process.stderr.write(`tlsim-gateway: ${known ? (err as Error).message : ((err as Error)?.stack ?? String(err))}\n`);
     return 1;
   }
+}
+
+/** EACCES, ENOSPC, ...: the message names the file and the reason, which is what the user needs. */
+function isSystemError(err: unknown): boolean {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
 }
