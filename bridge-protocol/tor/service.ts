@@ -70,6 +70,9 @@ interface Session {
   control: TorControl;
   process?: TorProcess;
   published: boolean;
+  /** HS_DESC UPLOAD and FAILED for our address: every upload failed = not reachable (bine's rule, tor.md §2.6). */
+  uploads: number;
+  failures: number;
   /** onReady has begun (it awaits GETINFO; the 100% event and setUp may both call it). */
   readying: boolean;
 }
@@ -166,7 +169,7 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
   private async open(): Promise<Session> {
     if (this.opts.mode === 'launch') {
       const launched = await launchTor({ ...this.opts.launch!, logger: this.log });
-      const session: Session = { control: launched.control, process: launched.process, published: false, readying: false };
+      const session: Session = { control: launched.control, process: launched.process, published: false, readying: false, uploads: 0, failures: 0 };
       launched.process.onLog((l) => {
         if ((l.level === 'warn' || l.level === 'err') && !isRoutineTorWarning(l.message)) this.lastTorWarning = l.message;
         this.log.debug({ level: l.level, msg: l.message }, 'tor says');
@@ -184,7 +187,7 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
       control.destroy();
       throw err;
     }
-    const session: Session = { control, published: false, readying: false };
+    const session: Session = { control, published: false, readying: false, uploads: 0, failures: 0 };
     control.on('close', (err?: Error) => this.onSessionEnd(session, `lost the control connection to ${describeEndpoint(endpoint)}: ${err?.message ?? 'closed'}`));
     return session;
   }
@@ -217,7 +220,12 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
       else if (/^\S+ CIRCUIT_NOT_ESTABLISHED/.test(ev.body)) this.emit('warning', { source: 'tor', message: `tor: ${ev.body}` });
     } else if (ev.type === 'HS_DESC') {
       const d = parseHsDesc(ev.body);
-      if (d?.action === 'UPLOADED' && d.address === this.opts.onion?.key.serviceId && !s.published) {
+      if (!d || d.address !== this.opts.onion?.key.serviceId) return;
+      if (d.action === 'UPLOAD') s.uploads++;
+      else if (d.action === 'FAILED' && ++s.failures >= s.uploads && !s.published) {
+        const message = `tor could not publish our onion service descriptor to any directory (${d.reason ?? 'no reason given'}); it will retry`;
+        this.emit('warning', { source: 'onion', message });
+      } else if (d.action === 'UPLOADED' && !s.published) {
         s.published = true;
         this.log.info({ onion: this.current.onion }, 'onion service published');
         this.emit('published', this.current.onion!);

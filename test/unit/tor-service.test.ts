@@ -67,6 +67,13 @@ it('follows bootstrap to ready (SOCKS from net/listeners/socks), publishes on ou
   });
   expect(states).toEqual(['starting 0', 'bootstrapping 40', 'bootstrapping 90', 'bootstrapping 100', 'ready 100']);
 
+  const failed = next<TorWarning>(svc, 'warning');
+  event(`HS_DESC UPLOAD ${key.serviceId} UNKNOWN $AAAA~r1 descid HSDIR_INDEX=00`);
+  event(`HS_DESC UPLOAD ${key.serviceId} UNKNOWN $BBBB~r2 descid HSDIR_INDEX=01`);
+  event(`HS_DESC FAILED ${key.serviceId} UNKNOWN $AAAA~r1 REASON=UPLOAD_REJECTED`);
+  event(`HS_DESC FAILED ${key.serviceId} UNKNOWN $BBBB~r2 REASON=UPLOAD_REJECTED`);
+  expect(await failed).toEqual({ source: 'onion', message: expect.stringMatching(/could not publish .*UPLOAD_REJECTED/) });
+
   const published = next<string>(svc, 'published');
   event(`HS_DESC UPLOADED ${generateOnionKey().serviceId} UNKNOWN $AAAA~other`); // not ours
   event(`HS_DESC UPLOAD ${key.serviceId} UNKNOWN $AAAA~r1 descid HSDIR_INDEX=00`);
