@@ -4,7 +4,7 @@ import { jid } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import { loadOrCreateIdentity } from './bridge/peer-protocol.js';
 import { parseAddress } from './bridge/share-string.js';
-import { TlsimNetwork, type UnknownPeerPolicy } from './bridge/tlsim-network.js';
+import { TlsimNetwork } from './bridge/tlsim-network.js';
 import { runCommandLine } from './commands/index.js';
 import { CONFIG_KEYS, loadConfig, type Config, type ConfigKey } from './config.js';
 import { startControlServer, type ControlServer } from './control/server.js';
@@ -70,9 +70,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     const accountId = store.accounts.ensure(jidText);
     const identity = await loadOrCreateIdentity(dataDir);
     const account = await loadOrCreateLocalAccount(dataDir, config.account.user);
-    // Mutated in place by reload(): every later STARTTLS reads the certificate from this object.
     const tls: ServerTls = await loadOrCreateServerTls(dataDir, config.account.domain);
-    let unknownPolicy: UnknownPeerPolicy = config.peer.unknown_policy;
     const network = new TlsimNetwork({
       store,
       accountId,
@@ -80,10 +78,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       log: log.child({ component: 'bridge' }),
       listen: { host: config.peer.host, port: config.peer.port },
       advertiseHost: config.peer.advertise_host,
-      // A getter: the network reads the policy at each decision, so reload() changes it without a restart.
-      get unknownPolicy() {
-        return unknownPolicy;
-      },
+      unknownPolicy: config.peer.unknown_policy,
       maxMessageBytes: config.peer.max_message_bytes,
     });
     const peerDomain = config.peer.domain;
@@ -146,10 +141,12 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     const reload = async (): Promise<void> => {
       const next = await (opts.reloadConfig ?? (() => loadConfig({ configPath: opts.configPath, env: process.env })))();
       log.level = next.log.level;
-      unknownPolicy = next.peer.unknown_policy;
-      Object.assign(tls, await loadOrCreateServerTls(dataDir, config.account.domain));
+      const unknownPolicy = next.peer.unknown_policy;
+      network.setUnknownPolicy(unknownPolicy);
+      const renewed = await loadOrCreateServerTls(dataDir, config.account.domain);
+      server.setTls(renewed);
       const restart = changedKeys(config, next).filter((k) => !RELOADABLE.has(k));
-      log.info({ level: next.log.level, unknownPolicy, cert: tls.certFile }, 'config and TLS certificate reloaded');
+      log.info({ level: next.log.level, unknownPolicy, cert: renewed.certFile }, 'config and TLS certificate reloaded');
       if (restart.length > 0) log.warn({ keys: restart }, 'these settings change only at the next start: restart the gateway');
       // Status keeps describing what runs: only the reloadable keys move on.
       config = { ...config, log: { ...config.log, level: next.log.level }, peer: { ...config.peer, unknown_policy: unknownPolicy } };

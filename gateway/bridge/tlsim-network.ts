@@ -58,9 +58,11 @@ export class TlsimNetwork implements PeerNetwork {
   private readonly flushing = new Map<PeerId, Promise<void>>();
   private readonly mismatchToldAt = new Map<PeerId, number>();
   private readonly acct: number;
+  private unknownPolicy: UnknownPeerPolicy;
 
   constructor(private readonly opts: TlsimNetworkOptions) {
     this.acct = opts.accountId;
+    this.unknownPolicy = opts.unknownPolicy;
     const direct = directDialer();
     this.peers = new PeerManager({
       tls: createTlsContext(opts.identity),
@@ -114,6 +116,11 @@ export class TlsimNetwork implements PeerNetwork {
         .fingerprintsWithPending(this.acct)
         .reduce((n, fp) => n + this.opts.store.outbox.countFor(this.acct, fp), 0),
     };
+  }
+
+  /** Applies to the next unknown peer that connects (config reload). */
+  setUnknownPolicy(policy: UnknownPeerPolicy): void {
+    this.unknownPolicy = policy;
   }
 
   // ---- contacts --------------------------------------------------------------------
@@ -228,14 +235,14 @@ export class TlsimNetwork implements PeerNetwork {
   private authorize(fp: string): 'accept' | 'reject' {
     const c = this.opts.store.contacts.get(this.acct, fp);
     if (c?.state === 'blocked') return 'reject';
-    if (!c && this.opts.unknownPolicy === 'reject') return 'reject';
+    if (!c && this.unknownPolicy === 'reject') return 'reject';
     return 'accept';
   }
 
   private onLinkUp(fp: string): void {
     let c = this.opts.store.contacts.get(this.acct, fp);
     if (!c) {
-      const state = this.opts.unknownPolicy === 'accept' ? 'contact' : 'requested';
+      const state = this.unknownPolicy === 'accept' ? 'contact' : 'requested';
       c = this.opts.store.contacts.upsert(this.acct, fp, { state });
       if (state === 'requested') {
         this.opts.log.info({ peer: short(fp) }, 'contact request from an unknown peer');

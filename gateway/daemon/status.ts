@@ -8,7 +8,7 @@ import type { Config, TorMode } from '../config.js';
 import { databasePath } from '../paths.js';
 import { openStore, type Store } from '../store/index.js';
 import { PASSWORD_FILE } from '../xmpp/local-account.js';
-import { TLS_DIR } from '../xmpp/local-ca.js';
+import { caCertPath } from '../xmpp/local-ca.js';
 import type { RuntimeInfo } from './runtime.js';
 
 export interface StatusJson {
@@ -37,10 +37,7 @@ export function accountJid(config: Config): string {
   return `${config.account.user}@${config.account.domain}`;
 }
 
-/** Where loadOrCreateServerTls keeps the CA certificate (local-ca.ts does not export the file name). */
-export function caCertPath(dataDir: string): string {
-  return join(dataDir, TLS_DIR, 'ca.pem');
-}
+export { caCertPath };
 
 export function shareFor(fingerprint: string | null, host: string, port: number | null): string | null {
   if (!fingerprint || !port) return null;

@@ -82,10 +82,10 @@ async function readOrCreatePassword(file: string): Promise<string> {
   const password = text.trim();
   // Never quote the content: it is the secret.
   if (password === '' || password.length > MAX_PASSWORD_FILE || password.includes('\n')) {
-    throw new ConfigError('xmpp.password', `${file} must hold one line with the password (delete it to generate a new one)`);
+    throw new ConfigError(file, `must hold one line with the password (delete it to generate a new one)`);
   }
   if (saslprepLite(password) === undefined) {
-    throw new ConfigError('xmpp.password', `${file} holds control characters`);
+    throw new ConfigError(file, 'holds control characters');
   }
   return password;
 }
@@ -93,7 +93,7 @@ async function readOrCreatePassword(file: string): Promise<string> {
 /** Password generated at first start (random, ~24 chars, typeable: no ambiguous chars), stored 0600 in `<dataDir>/xmpp-password` (a user reads it there / the CLI shows it); SCRAM credentials (salted, both hashes) in `<dataDir>/xmpp-credentials.json` 0600. Later starts reuse them; if the password file was edited by the user, credentials are re-derived. */
 export async function loadOrCreateLocalAccount(dataDir: string, username: string): Promise<LocalAccount> {
   const user = saslprepLite(username);
-  if (!user || /[@/\s]/.test(user)) throw new ConfigError('xmpp.username', 'must be a non-empty localpart without @, / or spaces');
+  if (!user || /[@/\s]/.test(user)) throw new ConfigError('account.user', 'must be a non-empty localpart without @, / or spaces');
   await ensurePrivateDir(dataDir);
   const passwordFile = join(dataDir, PASSWORD_FILE);
   const credentialsFile = join(dataDir, CREDENTIALS_FILE);

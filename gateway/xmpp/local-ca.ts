@@ -26,6 +26,11 @@ export class LocalCaError extends Error {
 
 export const TLS_DIR = 'tls';
 const CA_CERT = 'ca.pem';
+
+/** Where the CA certificate a user trusts lives (it exists once the gateway has started). */
+export function caCertPath(dataDir: string): string {
+  return join(dataDir, TLS_DIR, CA_CERT);
+}
 const CA_KEY = 'ca-key.pem';
 const SERVER_CERT = 'server.pem';
 const SERVER_KEY = 'server-key.pem';

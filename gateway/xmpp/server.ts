@@ -55,6 +55,8 @@ export interface XmppServer {
   readonly websocketPort: number | undefined;
   /** Runs any duplex (in-memory, socket) as a c2s connection. */
   acceptStream(socket: Duplex, opts?: { remote?: string; secure?: boolean }): void;
+  /** Use this certificate for every STARTTLS from now on (reload after renewal). */
+  setTls(tls: ServerTls): void;
 }
 
 const DEFAULT_TIMEOUTS: StreamTimeouts = { headerMs: 30_000, negotiationMs: 120_000, tlsHandshakeMs: 30_000, handlerMs: 30_000 };
@@ -126,6 +128,9 @@ export function createXmppServer(opts: XmppServerOptions): XmppServer {
       return ws?.port;
     },
     acceptStream,
+    setTls(tls) {
+      host.tls = tls;
+    },
     async start() {
       if (!setupDone) {
         // Handlers first, then network events may flow.

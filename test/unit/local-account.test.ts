@@ -94,7 +94,7 @@ describe('local account', () => {
     const dir = tmpDir();
     await writeFile(join(dir, PASSWORD_FILE), '\n');
     await expect(loadOrCreateLocalAccount(dir, 'me')).rejects.toThrow(/xmpp-password/);
-    await expect(loadOrCreateLocalAccount(tmpDir(), 'me@host')).rejects.toThrow(/username/);
+    await expect(loadOrCreateLocalAccount(tmpDir(), 'me@host')).rejects.toThrow(/account\.user/);
   });
 
   it('offers SCRAM-SHA-256, SCRAM-SHA-1, PLAIN in that order, all checking the account', async () => {
