@@ -45,3 +45,51 @@ export {
   type PeerManagerEvents,
   type PeerManagerOptions,
 } from './peers.js';
+export {
+  TorControl,
+  describeEndpoint,
+  type AddOnionOptions,
+  type AddOnionResult,
+  type CommandOptions,
+  type ControlEndpoint,
+  type OnionPort,
+  type TorControlEvents,
+  type TorControlOptions,
+} from './tor/control.js';
+export {
+  TorControlError,
+  TorError,
+  parseBootstrap,
+  parseHsDesc,
+  type BootstrapStatus,
+  type HsDescEvent,
+  type TorErrorReason,
+  type TorEvent,
+} from './tor/control-parse.js';
+export { authenticate, hashPassword, protocolInfo, type AuthMethod, type ControlAuthOptions, type ProtocolInfo } from './tor/control-auth.js';
+export {
+  addOnionKeyBlob,
+  generateOnionKey,
+  isOnionV3Address,
+  loadOrCreateOnionKey,
+  onionKeyFromPem,
+  onionServiceId,
+  parseOnionAddress,
+  saveOnionKey,
+  type OnionAddressProblem,
+  type OnionKey,
+} from './tor/onion-key.js';
+export { TorProcess, launchTor, torArguments, type LaunchOptions, type LaunchedTor, type TorExit } from './tor/launch.js';
+export {
+  DEFAULT_ONION_VIRTUAL_PORT,
+  TorService,
+  readSocks,
+  type SocksEndpoint,
+  type TorExitInfo,
+  type TorMode,
+  type TorServiceEvents,
+  type TorServiceOptions,
+  type TorState,
+  type TorStatus,
+  type TorWarning,
+} from './tor/service.js';
