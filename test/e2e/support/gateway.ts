@@ -1,0 +1,212 @@
+// A whole gateway for end-to-end tests: in process through startGateway (ports 0, a temp data dir,
+// its log kept), or as the real `tlsim-gateway` program (vite-node on gateway/cli.ts) for kill -9.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { parseConfigText } from '../../../gateway/config.js';
+import { startGateway, type RunningGateway, type StatusJson } from '../../../gateway/daemon.js';
+import { tmpDir } from '../../support/identities.js';
+import { spawnProc, type Proc } from '../../support/proc.js';
+
+const runFile = promisify(execFile);
+const REPO = join(import.meta.dirname, '..', '..', '..');
+const VITE_NODE = join(REPO, 'node_modules', '.bin', 'vite-node');
+const CLI_TS = join(REPO, 'gateway', 'cli.ts');
+
+export type Policy = 'ask' | 'accept' | 'reject';
+
+/** One JSON log line of the gateway (pino). */
+export interface LogLine {
+  time: number;
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+/** What the gateway logged, kept in memory, with a wait on a line. */
+export class LogCapture {
+  readonly lines: LogLine[] = [];
+  private readonly waiters = new Set<() => void>();
+  readonly logger: pino.Logger;
+
+  constructor(level = 'debug') {
+    let partial = '';
+    const sink = new Writable({
+      write: (chunk, _enc, cb) => {
+        partial += String(chunk);
+        const parts = partial.split('\n');
+        partial = parts.pop()!;
+        for (const p of parts) {
+          if (!p.trim()) continue;
+          try {
+            this.lines.push(JSON.parse(p) as LogLine);
+          } catch {
+            this.lines.push({ time: Date.now(), level: 30, msg: p });
+          }
+        }
+        for (const w of [...this.waiters]) w();
+        cb();
+      },
+    });
+    this.logger = pino({ level }, sink);
+  }
+
+  mark(): number {
+    return this.lines.length;
+  }
+
+  waitFor(pred: (l: LogLine) => boolean, timeoutMs: number, from = 0): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      let next = from;
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(poll);
+      };
+      const poll = (): void => {
+        for (; next < this.lines.length; next++) {
+          if (pred(this.lines[next]!)) {
+            finish();
+            resolve(this.lines[next]!);
+            return;
+          }
+        }
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`no gateway log line matched within ${timeoutMs} ms; log tail:\n${this.tail()}`));
+      }, timeoutMs);
+      this.waiters.add(poll);
+      poll();
+    });
+  }
+
+  tail(n = 40): string {
+    return this.lines
+      .slice(-n)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
+  }
+}
+
+export interface InProcessGatewayOptions {
+  /** peer.unknown_policy; default "ask" (the product default). */
+  policy?: Policy;
+  /** Fixed peer port (to restart on the same address); default 0 = a free one. */
+  peerPort?: number;
+  /** Reuse a data directory (a restart); default a new temp dir. */
+  dataDir?: string;
+}
+
+export interface E2eGateway {
+  running: RunningGateway;
+  dataDir: string;
+  status: StatusJson;
+  password: string;
+  /** The XMPP server's leaf certificate (to pin in libpurple). */
+  serverCertFile: string;
+  caCertFile: string;
+  c2sPort: number;
+  peerPort: number;
+  fingerprint: string;
+  share: string;
+  userJid: string;
+  peerDomain: string;
+  log: LogCapture;
+  /** `<fingerprint>@peers.localhost`. */
+  jidOf(fingerprint: string): string;
+  stop(): Promise<void>;
+}
+
+/** startGateway with its defaults except ports (0), no WebSocket, debug logs kept in memory. */
+export async function startInProcessGateway(opts: InProcessGatewayOptions = {}): Promise<E2eGateway> {
+  const dataDir = opts.dataDir ?? join(tmpDir('tlsim-e2e-gw'), 'data');
+  const config = parseConfigText(
+    `[c2s]\nport = 0\n[peer]\nport = ${opts.peerPort ?? 0}\nunknown_policy = "${opts.policy ?? 'ask'}"\n` +
+      '[websocket]\nenabled = false\n[log]\nlevel = "debug"\n',
+  );
+  const log = new LogCapture();
+  const running = await startGateway({ config, dataDir, log: log.logger });
+  const status = running.status();
+  const password = (await readFile(status.passwordFile, 'utf8')).trim();
+  return {
+    running,
+    dataDir,
+    status,
+    password,
+    serverCertFile: join(dataDir, 'tls', 'server.pem'),
+    caCertFile: status.caCertFile,
+    c2sPort: status.c2sPort!,
+    peerPort: status.peerPort!,
+    fingerprint: status.fingerprint!,
+    share: status.share!,
+    userJid: status.jid,
+    peerDomain: status.peerDomain,
+    log,
+    jidOf: (fp) => `${fp}@${status.peerDomain}`,
+    stop: () => running.stop(),
+  };
+}
+
+// ---- the real program ------------------------------------------------------------------
+
+/** A home of its own for the CLI: data dir, XDG dirs; nothing from the developer's environment. */
+export interface CliHome {
+  root: string;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export function cliHome(prefix = 'tlsim-e2e-cli'): CliHome {
+  const root = tmpDir(prefix);
+  return {
+    root,
+    dataDir: join(root, 'data', 'tlsim-gateway'),
+    env: { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config') },
+  };
+}
+
+/** `tlsim-gateway <args>` (through vite-node), to completion. */
+export async function cli(home: CliHome, args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await runFile(VITE_NODE, [CLI_TS, ...args, '--data-dir', home.dataDir], {
+      env: home.env,
+      cwd: REPO,
+      timeout: timeoutMs,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** `tlsim-gateway status --json` of a home. */
+export async function cliStatus(home: CliHome): Promise<StatusJson> {
+  const r = await cli(home, ['status', '--json']);
+  if (r.code !== 0) throw new Error(`status --json failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as StatusJson;
+}
+
+export interface CliGateway {
+  proc: Proc;
+  status: StatusJson;
+  password: string;
+}
+
+/**
+ * `tlsim-gateway run --data-dir D --c2s-port 0 --peer-port P --websocket-port 0` as its own process
+ * group (vite-node keeps an esbuild helper: kill -9 takes both); resolves once it logged its start,
+ * with the ports `status --json` reports.
+ */
+export async function startCliGateway(home: CliHome, peerPort: number, timeoutMs = 60_000): Promise<CliGateway> {
+  const args = [CLI_TS, 'run', '--data-dir', home.dataDir, '--c2s-port', '0', '--peer-port', String(peerPort), '--websocket-port', '0', '--log-level', 'debug'];
+  const proc = await spawnProc(VITE_NODE, args, { env: home.env, cwd: REPO, stdin: 'ignore', group: true });
+  await proc.waitFor(/"msg":"gateway started/, timeoutMs, { stream: 'stdout' });
+  const status = await cliStatus(home);
+  if (!status.running || status.pid === null) throw new Error(`status --json says not running: ${JSON.stringify(status)}`);
+  const password = (await readFile(status.passwordFile, 'utf8')).trim();
+  return { proc, status, password };
+}
