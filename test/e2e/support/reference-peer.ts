@@ -74,7 +74,14 @@ export async function gnutlsCli(id: OpensslIdentity, port: number): Promise<Dial
   const received = (): string => {
     const out = proc.output('stdout');
     const at = out.indexOf('- Simple Client Mode:');
-    return at < 0 ? '' : out.slice(at + '- Simple Client Mode:'.length).replace(/^\n+/, '');
+    if (at < 0) return '';
+    // gnutls-cli's own words on the same stream ("- Peer has closed the GnuTLS connection", "*** ...") are not data.
+    return out
+      .slice(at + '- Simple Client Mode:'.length)
+      .replace(/^\n+/, '')
+      .split('\n')
+      .filter((l) => !/^(- Peer has closed the GnuTLS connection|\*\*\* )/.test(l))
+      .join('\n');
   };
   return { proc, id, type: (text) => proc.write(text), handshake, received, closed: proc.exited.then(() => undefined) };
 }
