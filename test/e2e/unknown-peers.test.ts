@@ -11,7 +11,7 @@ import { gnutlsCli, WAIT_MS, type DialingPeer } from './support/reference-peer.j
 import { PurpleUser, xmppObserver } from './support/users.js';
 
 const T = 120_000;
-const REQUEST = /wants to add you/;
+const REQUEST = /New request: .*wants to add you/;
 
 interopSuite('e2e: unknown peers ask, and are accepted, refused or blocked', ['bitlbee', 'openssl', 'gnutls-cli'], () => {
   let gw: E2eGateway;
@@ -102,7 +102,9 @@ interopSuite('e2e: unknown peers ask, and are accepted, refused or blocked', ['b
     const said = await user.command(`block ${id.fingerprint}`, /^Blocked /);
     expect(said.join('\n')).toMatch(/To undo: unblock/);
     // bitlbee still holds the question (nothing withdraws it): dismiss it as a user would.
+    const dismissed = user.mark();
     await user.irc.command('no');
+    await user.irc.waitForLine((l) => /Rejected: /.test(l) && l.includes(id.fingerprint), 30_000, dismissed);
     await peer.closed;
     expect(peer.received()).toBe('');
     expect(user.irc.lines.slice(from).join('\n')).not.toContain('buy cheap watches');
