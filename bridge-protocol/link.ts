@@ -60,6 +60,12 @@ const CLOSE_GRACE_MS = 5_000;
 
 export class Link extends TypedEmitter<LinkEvents> {
   private readonly decoder: LineDecoder;
+  /** Messages waiting for the socket: written one at a time, so each is its own TLS record. */
+  private readonly outgoing: PendingWrite[] = [];
+  /** The message handed to the socket whose write has not completed yet. */
+  private inFlight: PendingWrite | undefined;
+  /** Called once nothing is queued or in flight (close() and the peer's end wait for it). */
+  private onFlushed: (() => void) | undefined;
   private started = false;
   private closeInfo: LinkCloseInfo | undefined;
   private closing: LinkCloseReason | undefined;
@@ -87,7 +93,9 @@ export class Link extends TypedEmitter<LinkEvents> {
       for (const m of this.decoder.end()) this.emit('message', m);
       // No more sends: a write after our end() would turn a clean close into reason 'error'.
       if (this.closing === undefined) this.closing = 'remote';
-      if (!socket.writableEnded) socket.end();
+      this.whenFlushed(() => {
+        if (!socket.writableEnded) socket.end();
+      });
     });
   }
 
@@ -111,16 +119,62 @@ export class Link extends TypedEmitter<LinkEvents> {
     });
   }
 
-  /** Resolves once the message is written to the TLS socket (handed to the kernel). */
+  /**
+   * Resolves once the message is written to the TLS socket (handed to the kernel). Sends may be
+   * issued without waiting for each other: they go out in order, ONE TLS record each, because a
+   * reference receiver shows each record it reads as one message (PROTOCOL.md) and our decoder
+   * groups the same way. (Several socket.write() calls while a TLS write is in progress would be
+   * joined by the stream's writev into one record: one message "a\nb" instead of "a" and "b".) So
+   * the next message is written in the previous one's write callback: no loop turn of ours
+   * between messages beyond that callback.
+   */
   send(text: string): Promise<void> {
     if (!this.isOpen) return Promise.reject(new LinkClosedError(`link with ${short(this.fingerprint)} is closed`));
     const bytes = encodeMessage(text);
     if (!bytes) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.socket.write(bytes, (err) =>
-        err ? reject(new LinkClosedError(`write to ${short(this.fingerprint)} failed: ${err.message}`, { cause: err })) : resolve(),
-      );
+      this.outgoing.push({ bytes, resolve, reject });
+      if (!this.inFlight) this.writeNext();
     });
+  }
+
+  private writeNext(): void {
+    const w = this.outgoing.shift();
+    this.inFlight = w;
+    if (!w) {
+      const flushed = this.onFlushed;
+      this.onFlushed = undefined;
+      flushed?.();
+      return;
+    }
+    this.socket.write(w.bytes, (err) => {
+      if (this.inFlight !== w) return; // already failed by finish()
+      if (err) {
+        this.failWrites(new LinkClosedError(`write to ${short(this.fingerprint)} failed: ${err.message}`, { cause: err }));
+        return;
+      }
+      w.resolve();
+      this.writeNext();
+    });
+  }
+
+  /** The in-flight write and everything queued behind it fail (the link is gone). */
+  private failWrites(err: Error): void {
+    const failed = this.inFlight ? [this.inFlight, ...this.outgoing.splice(0)] : this.outgoing.splice(0);
+    this.inFlight = undefined;
+    for (const w of failed) w.reject(err);
+    const flushed = this.onFlushed;
+    this.onFlushed = undefined;
+    flushed?.();
+  }
+
+  private whenFlushed(fn: () => void): void {
+    if (!this.inFlight && this.outgoing.length === 0) return fn();
+    const before = this.onFlushed;
+    this.onFlushed = () => {
+      before?.();
+      fn();
+    };
   }
 
   /**
@@ -135,7 +189,8 @@ export class Link extends TypedEmitter<LinkEvents> {
       // Node's TLS end() calls SSL_shutdown twice, and the second call consumes and DISCARDS
       // records already received but not yet read (e.g. the first message that came with the
       // handshake on a link never started). Let the stream read them first: one turn of the loop.
-      setImmediate(() => this.socket.end());
+      // Sends issued before close() are written first (they are ours to deliver).
+      setImmediate(() => this.whenFlushed(() => this.socket.end()));
       const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
       timer.unref();
       void this.closed.then(() => clearTimeout(timer));
@@ -152,10 +207,17 @@ export class Link extends TypedEmitter<LinkEvents> {
   private finish(info: LinkCloseInfo): void {
     if (this.closeInfo) return;
     this.closeInfo = info;
+    this.failWrites(new LinkClosedError(`link with ${short(this.fingerprint)} closed before the write completed`));
     this.log.debug({ reason: info.reason, err: info.error?.message }, 'link closed');
     this.emit('close', info);
     this.resolveClosed(info);
   }
+}
+
+interface PendingWrite {
+  bytes: Buffer;
+  resolve: () => void;
+  reject: (err: Error) => void;
 }
 
 function short(fp: string): string {
