@@ -18,15 +18,18 @@ import { libpurpleToPlain, looksLikeMarkup } from './markup.js';
 import {
   FingerprintMismatchError,
   PeerManager,
+  PeerUnreachableError,
   createTlsContext,
   directDialer,
   isFingerprint,
+  isOnionHost,
   type Dialer,
   type Identity,
   type PeerAddress,
   type PeerManagerOptions,
 } from './peer-protocol.js';
 import { formatAddress, formatShareString, parseAddress } from './share-string.js';
+import { dialFailureText } from './tor-dialer.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -39,6 +42,10 @@ export interface TlsimNetworkOptions {
   listen: { host: string; port: number };
   /** Host written into our share string; default the listen host. */
   advertiseHost?: string;
+  /** Host and port of our share string when peers reach us elsewhere (our onion and its virtual port); wins over advertiseHost. */
+  advertise?: { host: string; port: number };
+  /** How peers reach us, for selfInfo(): "tor" when we have an onion service, else "direct" (the default). */
+  transport?: 'direct' | 'tor';
   unknownPolicy: UnknownPeerPolicy;
   maxMessageBytes?: number;
   /** How to reach an address; default direct TCP. */
@@ -51,12 +58,15 @@ export interface TlsimNetworkOptions {
 const MISMATCH_NOTICE_EVERY_MS = 10 * 60_000;
 /** Messages written to a link per flush round before the queue is read again. */
 const FLUSH_BATCH = 50;
+/** A failing dial over Tor is told to the user (once per reason until the link is up) only while messages wait for that peer. */
+const DIAL_NOTICE_EVERY_MS = 10 * 60_000;
 
 export class TlsimNetwork implements PeerNetwork {
   private sink: GatewaySink | undefined;
   private readonly peers: PeerManager;
   private readonly flushing = new Map<PeerId, Promise<void>>();
   private readonly mismatchToldAt = new Map<PeerId, number>();
+  private readonly dialFailureTold = new Map<PeerId, { text: string; at: number }>();
   private readonly acct: number;
   private unknownPolicy: UnknownPeerPolicy;
 
@@ -76,10 +86,14 @@ export class TlsimNetwork implements PeerNetwork {
     this.peers.on('link-up', ({ fingerprint }) => this.onLinkUp(fingerprint));
     this.peers.on('link-down', ({ fingerprint, reason }) => this.onLinkDown(fingerprint, reason));
     this.peers.on('message', (fp, m) => this.onPeerText(fp, m.text, m.truncated));
-    this.peers.on('dial-failed', ({ fingerprint, address, error }) => {
+    this.peers.on('dial-failed', ({ fingerprint, address, error, retryInMs }) => {
       if (error instanceof FingerprintMismatchError) this.tellMismatch(fingerprint, address, error);
-      else opts.log.debug({ peer: short(fingerprint), err: error.message }, 'dial failed');
+      else {
+        opts.log.debug({ peer: short(fingerprint), err: error.message, retryInMs }, 'dial failed');
+        this.tellDialFailure(fingerprint, address, error, retryInMs);
+      }
     });
+    this.peers.on('link-up', ({ fingerprint }) => void this.dialFailureTold.delete(fingerprint));
     this.peers.on('inbound-rejected', ({ fingerprint, reason }) =>
       opts.log.info({ peer: fingerprint && short(fingerprint), reason }, 'inbound link refused'),
     );
@@ -106,16 +120,34 @@ export class TlsimNetwork implements PeerNetwork {
     const listening = this.peers.addresses();
     const first = listening[0];
     const host = this.opts.advertiseHost ?? this.opts.listen.host;
+    const fingerprint = this.opts.identity.fingerprint;
+    const adv = this.opts.advertise;
     return {
-      fingerprint: this.opts.identity.fingerprint,
-      share: first && formatShareString({ fingerprint: this.opts.identity.fingerprint, host, port: first.port }),
+      fingerprint,
+      share: adv ? formatShareString({ fingerprint, ...adv }) : first && formatShareString({ fingerprint, host, port: first.port }),
       listening: listening.map((a) => formatAddress(a)),
-      transport: 'direct',
+      transport: this.opts.transport ?? 'direct',
       online: this.peers.onlinePeers().length,
       queued: this.opts.store.outbox
         .fingerprintsWithPending(this.acct)
         .reduce((n, fp) => n + this.opts.store.outbox.countFor(this.acct, fp), 0),
     };
+  }
+
+  /**
+   * Dials now, with a fresh backoff, every contact that is offline and whose address matches: when our
+   * transport came (back), e.g. tor ready again after a restart, instead of waiting out backoffs grown meanwhile.
+   */
+  redial(match: (address: PeerAddress) => boolean = () => true): void {
+    for (const c of this.stored()) {
+      const address = addressOf(c);
+      if (c.state === 'contact' && address && match(address) && !this.peers.isOnline(c.fingerprint)) this.peers.connect(c.fingerprint);
+    }
+  }
+
+  /** A line from the gateway contact (Tor trouble, say); kept for the user when no client is connected. */
+  notice(text: string): void {
+    this.sink?.onNotice(text);
   }
 
   /** Applies to the next unknown peer that connects (config reload). */
@@ -202,19 +234,27 @@ export class TlsimNetwork implements PeerNetwork {
 
   // ---- messages --------------------------------------------------------------------
 
+  /**
+   * Queues the message on disk (with its archive entry, one commit) and, when the link is up, hands
+   * it to the peer's flush without waiting for the socket: 'sent' means "handed to the link, in
+   * order". The order the user wrote in is the queue's order, not the order of awaits, so the XMPP
+   * stream may go on to its next stanza at once. The entry leaves the queue only in its write
+   * callback; should the link fail first, it stays queued and goes out on the next link.
+   */
   async sendText(id: PeerId, text: string, opts: { xmppId?: string } = {}): Promise<SendOutcome> {
     const fp = checkId(id);
     const c = this.opts.store.contacts.get(this.acct, fp);
     if (!c || c.state === 'requested') throw new StanzaError('item-not-found', 'not a contact: add the peer first');
     if (c.state === 'blocked') throw new StanzaError('not-acceptable', 'this peer is blocked');
-    // On disk first: from here on the message survives a crash; it leaves the queue only once
-    // written to the peer's TLS socket.
-    const item = this.opts.store.outbox.enqueue(this.acct, fp, text, opts);
-    this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'out', text, xmppId: opts.xmppId });
+    // On disk first: from here on the message survives a crash of the gateway.
+    const { store } = this.opts;
+    store.transaction(() => {
+      store.outbox.enqueue(this.acct, fp, text, opts);
+      store.archive.append(this.acct, { fingerprint: fp, direction: 'out', text, xmppId: opts.xmppId });
+    });
     if (this.peers.isOnline(fp)) {
-      await this.flush(fp);
-      const stillQueued = this.opts.store.outbox.peek(this.acct, fp, FLUSH_BATCH).some((i) => i.seq === item.seq);
-      if (!stillQueued) return { status: 'sent' };
+      void this.flush(fp);
+      return { status: 'sent' };
     }
     this.peers.connect(fp);
     const name = displayName(c);
@@ -272,6 +312,24 @@ export class TlsimNetwork implements PeerNetwork {
     else this.sink?.onText(fp, { text, truncated });
   }
 
+  /** Why messages waiting for a peer over Tor do not go out ("peer offline: onion service not found"), once per reason. */
+  private tellDialFailure(fp: string, address: PeerAddress, error: Error, retryInMs: number | undefined): void {
+    // Direct peers: the queued notice already says "offline"; Tor has reasons worth telling (tor.md §5.2).
+    const viaTor =
+      isOnionHost(address.host) ||
+      (error instanceof PeerUnreachableError && (error.socksReply !== undefined || error.reason === 'proxy-failed'));
+    if (!viaTor || this.opts.store.outbox.countFor(this.acct, fp) === 0) return;
+    const text = dialFailureText(error);
+    const told = this.dialFailureTold.get(fp);
+    if (told && told.text === text && Date.now() - told.at < DIAL_NOTICE_EVERY_MS) return;
+    this.dialFailureTold.set(fp, { text, at: Date.now() });
+    const c = this.opts.store.contacts.get(this.acct, fp);
+    const retry = retryInMs === undefined ? '' : ` I try again in ${Math.max(1, Math.round(retryInMs / 1000))} s;`;
+    this.sink?.onNotice(
+      `Cannot reach ${c ? displayName(c) : short(fp)} at ${formatAddress(address)}: ${text}.${retry} your messages stay queued until the link is up.`,
+    );
+  }
+
   private tellMismatch(fp: string, address: PeerAddress, err: FingerprintMismatchError): void {
     const last = this.mismatchToldAt.get(fp) ?? 0;
     if (Date.now() - last < MISMATCH_NOTICE_EVERY_MS) return;
@@ -302,29 +360,46 @@ export class TlsimNetwork implements PeerNetwork {
     return this.view(contact);
   }
 
-  /** Writes the peer's queue to its link in order; flushes of one peer run one after another. */
+  /**
+   * Writes the peer's queue to its link in order. One drain per peer at a time: while one runs,
+   * flush() returns it, and it reads the queue again before it ends, so nothing queued meanwhile
+   * is left behind.
+   */
   private flush(fp: string): Promise<void> {
-    const next = (this.flushing.get(fp) ?? Promise.resolve()).then(() => this.drain(fp));
-    this.flushing.set(fp, next);
-    void next.then(() => {
-      if (this.flushing.get(fp) === next) this.flushing.delete(fp);
-    });
-    return next;
+    let running = this.flushing.get(fp);
+    if (!running) {
+      running = Promise.resolve().then(() => this.drain(fp));
+      this.flushing.set(fp, running);
+    }
+    return running;
   }
 
-  /** Never rejects: a link that goes down mid-way leaves the rest queued for the next link. */
+  /**
+   * Never rejects: a link that goes down mid-way leaves the rest queued for the next link. A batch is
+   * written to the link without waiting for each write in turn (one TLS socket keeps the order), then
+   * the entries whose writes completed, in queue order up to the first failure, leave the queue in one
+   * transaction: a failed write leaves it and everything after it queued (at-least-once: a crash
+   * between a write and that removal sends the batch's written messages again after a restart).
+   */
   private async drain(fp: string): Promise<void> {
+    const { outbox } = this.opts.store;
     try {
       for (;;) {
-        const items = this.opts.store.outbox.peek(this.acct, fp, FLUSH_BATCH);
+        const items = outbox.peek(this.acct, fp, FLUSH_BATCH);
         if (items.length === 0 || !this.peers.isOnline(fp)) return;
-        for (const item of items) {
-          await this.peers.send(fp, item.text);
-          this.opts.store.outbox.remove(this.acct, item.seq);
-        }
+        const results = await Promise.allSettled(items.map((item) => this.peers.send(fp, item.text)));
+        const failed = results.findIndex((r) => r.status === 'rejected');
+        const written = failed < 0 ? items : items.slice(0, failed);
+        this.opts.store.transaction(() => {
+          for (const item of written) outbox.remove(this.acct, item.seq);
+        });
+        if (failed >= 0) throw (results[failed] as PromiseRejectedResult).reason;
       }
     } catch (err) {
       this.opts.log.debug({ peer: short(fp), err: (err as Error).message }, 'flush interrupted');
+    } finally {
+      // Synchronously with the last look at the queue: a sendText after this starts a new drain.
+      this.flushing.delete(fp);
     }
   }
 

@@ -124,6 +124,40 @@ describe('TlsimNetwork', () => {
     expect(a2.net.selfInfo().queued).toBe(0);
   });
 
+  it('sends a burst without waiting for each write: every message arrives once, in order, and leaves the queue', async () => {
+    const a = await gateway(alice);
+    const b = await gateway(bob, { policy: 'accept' });
+    await a.net.addContact(bob.fingerprint, { address: `127.0.0.1:${b.port}` });
+    await a.sink.until(() => a.sink.online.has(bob.fingerprint), 'alice sees bob online');
+    const n = 500;
+    // Like the XMPP stream: each sendText is awaited, but it returns once the message is queued on disk.
+    for (let i = 0; i < n; i++) expect(await a.net.sendText(bob.fingerprint, `m${i}`)).toEqual({ status: 'sent' });
+    await b.sink.until(() => b.sink.texts.length >= n, 'bob receives the burst');
+    // One message each, not runs of them joined into one multi-line message.
+    expect(b.sink.texts.map((t) => t.text)).toEqual(Array.from({ length: n }, (_, i) => `m${i}`));
+    await a.sink.until(() => a.net.selfInfo().queued === 0, 'the queue empties');
+  });
+
+  it('a link that goes down mid-burst leaves the unwritten messages queued; they go out in order on the next link', async () => {
+    const a = await gateway(alice);
+    let b = await gateway(bob, { policy: 'accept' });
+    const bobDir = b.dir;
+    const bobPort = b.port;
+    await a.net.addContact(bob.fingerprint, { address: `127.0.0.1:${bobPort}` });
+    await a.sink.until(() => a.sink.online.has(bob.fingerprint), 'alice sees bob online');
+    const n = 2_000;
+    for (let i = 0; i < n; i++) await a.net.sendText(bob.fingerprint, `m${i} ${'x'.repeat(200)}`);
+    const first = b.sink.texts;
+    await shutdown(b); // mid-burst: most of it is still queued or in flight
+    b = await gateway(bob, { policy: 'accept', dir: bobDir, port: bobPort });
+    await b.sink.until(() => b.sink.texts.some((t) => t.text.startsWith(`m${n - 1} `)), 'bob receives the last one', 30_000);
+    await a.sink.until(() => a.net.selfInfo().queued === 0, 'the queue empties');
+    const seq = (texts: typeof first) => texts.map((t) => Number(t.text.slice(1, t.text.indexOf(' '))));
+    // Each link carried a contiguous, ordered run; the second one ends with the last message.
+    for (const run of [seq(first), seq(b.sink.texts)]) expect(run).toEqual(run.map((_, i) => run[0]! + i));
+    expect(seq(b.sink.texts).at(-1)).toBe(n - 1);
+  }, 60_000);
+
   it('refuses blocked peers at the TLS layer and keeps them out', async () => {
     const a = await gateway(alice);
     const b = await gateway(bob, { policy: 'ask' });
