@@ -218,6 +218,9 @@ function crossCheck(c: Config, set: ReadonlyMap<ConfigKey, unknown>): void {
     const why = set.has('peer.advertise_host') ? '' : ` (it defaults to peer.host, which is "${c.peer.host}")`;
     throw new ConfigError('peer.advertise_host', `must be an address peers can reach, not "${c.peer.advertise_host}"${why}`);
   }
+  if (c.tor.all && c.tor.mode === 'off') {
+    throw new ConfigError('tor.all', 'is true, but tor.mode is "off": nothing can go through Tor; set tor.mode or tor.all = false');
+  }
   const listeners: [ConfigKey, string, number][] = [
     ['c2s.port', c.c2s.host, c.c2s.port],
     ['peer.port', c.peer.host, c.peer.port],

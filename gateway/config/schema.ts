@@ -8,9 +8,11 @@ import {
   listenHost,
   localpart,
   oneOf,
+  optionalPath,
   origin,
   port,
   reachableHost,
+  torControlEndpoint,
   type Check,
 } from './values.js';
 
@@ -20,7 +22,7 @@ export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 export const UNKNOWN_PEER_POLICIES = ['ask', 'accept', 'reject'] as const;
 export type UnknownPeerPolicy = (typeof UNKNOWN_PEER_POLICIES)[number];
-export const TOR_MODES = ['off'] as const;
+export const TOR_MODES = ['auto', 'launch', 'control', 'off'] as const;
 export type TorMode = (typeof TOR_MODES)[number];
 
 /** Property names are the TOML key names, so one spelling is used in code, files, docs and errors. */
@@ -50,6 +52,10 @@ export interface Config {
   };
   readonly tor: {
     readonly mode: TorMode;
+    readonly control: string;
+    readonly control_password_file: string;
+    readonly all: boolean;
+    readonly virtual_port: number;
   };
   readonly log: {
     readonly level: LogLevel;
@@ -85,8 +91,6 @@ export const SECTION_DOCS: Readonly<Record<Section, string>> = {
   tor: 'Reaching peers through Tor.',
   log: 'Logging.',
 };
-
-const LATER_TOR = 'this version only talks to peers directly; use "off"';
 
 export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
   'account.user': { doc: 'Your user name (the part before the @).', default: 'me', check: localpart },
@@ -143,10 +147,32 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
   },
 
   'tor.mode': {
-    doc: 'Only "off" for now: peers are dialed directly. "auto", "launch" and "control" come later.',
-    default: 'off',
-    check: oneOf(TOR_MODES, { auto: LATER_TOR, launch: LATER_TOR, control: LATER_TOR }),
+    doc:
+      '"auto" (launch our own tor if the tor program is installed, else use a running tor\'s control port, else off), ' +
+      '"launch", "control" (a running tor, see tor.control) or "off" (peers reach us only directly).',
+    default: 'auto',
+    check: oneOf(TOR_MODES),
     flag: 'tor',
+  },
+  'tor.control': {
+    doc: 'Control port of a running tor for mode "control" (and "auto"): "127.0.0.1:9051" or a Unix socket path.',
+    default: '/run/tor/control',
+    check: torControlEndpoint,
+  },
+  'tor.control_password_file': {
+    doc: 'File holding the control port password (HashedControlPassword); empty: cookie authentication.',
+    default: '',
+    check: optionalPath,
+  },
+  'tor.all': {
+    doc: 'false: only .onion peers go through Tor, others are dialed directly; true: every peer through Tor.',
+    default: false,
+    check: boolean,
+  },
+  'tor.virtual_port': {
+    doc: 'The port of our onion service that peers dial (<onion>:<port> in your share string).',
+    default: 18765,
+    check: integer(1, 65535),
   },
 
   'log.level': {

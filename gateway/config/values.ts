@@ -1,7 +1,7 @@
 // Value checkers for config keys: each takes a TOML value (typed) or an environment/flag string (text) and
 // returns the checked value or throws Invalid with a reason a user can act on.
 import { isIP } from 'node:net';
-import { AddressError, normalizeHost } from '../bridge/share-string.js';
+import { AddressError, formatAddress, normalizeHost, parseAddress } from '../bridge/share-string.js';
 
 /** A rejected value; the loader adds the key name and where the value came from. */
 export class Invalid extends Error {
@@ -86,6 +86,32 @@ export const reachableHost: Check<string> = (v) => {
     if (err instanceof AddressError) throw new Invalid(err.reason);
     throw err;
   }
+};
+
+/**
+ * Where a running tor's control port is: "host:port" (TCP, usually 127.0.0.1:9051) or an absolute
+ * Unix socket path (Debian's system tor: /run/tor/control).
+ */
+export const torControlEndpoint: Check<string> = (v) => {
+  const s = string(v);
+  if (s.startsWith('/')) return s;
+  try {
+    return formatAddress(parseAddress(s));
+  } catch (err) {
+    if (err instanceof AddressError) {
+      throw new Invalid(
+        `must be "host:port" (e.g. "127.0.0.1:9051") or an absolute Unix socket path (e.g. "/run/tor/control"): ${err.reason}`,
+      );
+    }
+    throw err;
+  }
+};
+
+/** A file path, or "" for none. Secrets live in files; the config names the file, never the secret. */
+export const optionalPath: Check<string> = (v) => {
+  const s = string(v);
+  if (s.includes('\0')) throw new Invalid('must be a file path');
+  return s;
 };
 
 /** An XMPP domain (RFC 7622 domainpart) as we serve it: a DNS name or IPv4 address, lowercased. */

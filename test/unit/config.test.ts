@@ -84,7 +84,7 @@ describe('config: defaults', () => {
       },
       c2s: { host: '127.0.0.1', port: 5222, allow_plain_without_tls: false },
       websocket: { enabled: true, host: '127.0.0.1', port: 5280, allowed_origins: [] },
-      tor: { mode: 'off' },
+      tor: { mode: 'auto', control: '/run/tor/control', control_password_file: '', all: false, virtual_port: 18765 },
       log: { level: 'info', format: 'auto' },
     });
   });
@@ -183,8 +183,7 @@ describe('config: errors name the key, the reason and the source', () => {
     ['[peer]\nunknown_policy = "maybe"', 'peer.unknown_policy', 'must be one of "ask", "accept", "reject", got "maybe"'],
     ['[log]\nlevel = "verbose"', 'log.level', 'must be one of "trace", "debug", "info", "warn", "error", "fatal", "silent"'],
     ['[log]\nformat = "xml"', 'log.format', 'must be one of "auto", "pretty", "json", got "xml"'],
-    ['[tor]\nmode = "launch"', 'tor.mode', '"launch" is not available yet'],
-    ['[tor]\nmode = "tor"', 'tor.mode', 'must be one of "off", got "tor"'],
+    ['[tor]\nmode = "tor"', 'tor.mode', 'must be one of "auto", "launch", "control", "off", got "tor"'],
     ['[peer]\nmax_message_bytes = 10', 'peer.max_message_bytes', 'must be an integer from 1024 to 16777216'],
     ['[account]\nuser = "a@b"', 'account.user', 'must not contain "@"'],
     ['[account]\nuser = ""', 'account.user', 'must not be empty'],
@@ -209,9 +208,9 @@ describe('config: errors name the key, the reason and the source', () => {
     expect(noValue.message).toBe('config log.level: --log-level needs a value');
   });
 
-  it('refuses --tor auto until Tor support exists, rather than silently talking to peers without Tor', async () => {
-    const err = await failure(loadConfig({ configPath: missing, argvFlags: { tor: 'auto' } }));
-    expect(err.message).toMatch(/^config tor.mode: "auto" is not available yet: .*use "off" \(from --tor\)$/);
+  it('names --tor when its mode is not one of the four', async () => {
+    const err = await failure(loadConfig({ configPath: missing, argvFlags: { tor: 'on' } }));
+    expect(err.message).toBe('config tor.mode: must be one of "auto", "launch", "control", "off", got "on" (from --tor)');
   });
 
   it('rejects a misspelt TLSIM_ variable instead of ignoring it', async () => {
