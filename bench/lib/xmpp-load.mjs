@@ -79,7 +79,9 @@ export class XmppLoadClient {
   attach(socket) {
     this.socket = socket;
     socket.on('error', () => {});
-    socket.on('data', (d) => this.feed(d.toString('utf8')));
+    // A character split between two reads must not become two U+FFFD.
+    socket.setEncoding('utf8');
+    socket.on('data', (d) => this.feed(d));
   }
 
   until(re, timeoutMs = 15_000) {
@@ -122,7 +124,9 @@ export class XmppLoadClient {
     for (;;) {
       const start = this.buf.indexOf('<message', from);
       if (start < 0) {
-        from = this.buf.length;
+        // Keep a tag cut by the end of this read ("…</message><mess"): dropping it lost that message.
+        const lt = this.buf.lastIndexOf('<');
+        from = lt >= from ? lt : this.buf.length;
         break;
       }
       const end = this.buf.indexOf('</message>', start);
