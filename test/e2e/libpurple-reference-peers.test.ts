@@ -8,7 +8,7 @@ import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identitie
 import { killAll } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
 import { startInProcessGateway, type E2eGateway } from './support/gateway.js';
-import { gnutlsCli, gnutlsServ, opensslServer, WAIT_MS } from './support/reference-peer.js';
+import { gnutlsCli, gnutlsServ, opensslClient, opensslServer, WAIT_MS } from './support/reference-peer.js';
 import { PurpleUser, xmppObserver } from './support/users.js';
 
 const T = 120_000;
@@ -147,7 +147,7 @@ interopSuite('e2e: libpurple user ⇄ gateway ⇄ reference peers', ['bitlbee', 
     }, T);
   });
 
-  describe('(b) a reference peer dials the gateway (gnutls-cli) as an unknown peer', () => {
+  describe('(b) a reference peer dials the gateway (gnutls-cli, openssl s_client) as an unknown peer', () => {
     it('the user sees a request and answers yes; the line it sent before acceptance is delivered; then chat both ways', async (ctx) => {
       onFailure(ctx);
       const id = await makeOpensslIdentity(tmpDir('peer-b'));
@@ -174,6 +174,26 @@ interopSuite('e2e: libpurple user ⇄ gateway ⇄ reference peers', ['bitlbee', 
       // Exactly once: the held line was not repeated.
       expect(user.privmsgsFrom(nick, from).filter((t) => /before you accepted/.test(t))).toHaveLength(1);
       expect(peer.proc.exitInfo).toBeUndefined();
+    }, T);
+
+    it('openssl s_client -crlf dialing in: accepted with "yes", its CR LF lines arrive without the CR, and chat both ways', async (ctx) => {
+      onFailure(ctx);
+      const id = await makeOpensslIdentity(tmpDir('peer-sclient'));
+      const jid = gw.jidOf(id.fingerprint);
+      const from = user.mark();
+      const peer = await opensslClient(id, gw.peerPort, { crlf: true });
+      await peer.type('hi, Dora here\n');
+      const request = await user.irc.answerRequest(/wants to add you/, true, 30_000, from);
+      expect(request).toContain(jid);
+      const first = await user.irc.nextPrivmsg(undefined, 30_000, from);
+      expect(first.text).toBe('hi, Dora here');
+      const obs = observer.mark();
+      await peer.type('no carriage return, please\n');
+      await user.waitPrivmsg(first.nick, /no carriage return/, 30_000, from);
+      const body = await observer.nextMessage((m) => m.from.split('/')[0] === jid && /no carriage return/.test(m.body), 30_000, obs);
+      expect(body.body).toBe('no carriage return, please');
+      await user.irc.say(first.nick, 'hello Dora');
+      await expect.poll(() => peer.received(), { timeout: WAIT_MS }).toContain('hello Dora\n');
     }, T);
   });
 });

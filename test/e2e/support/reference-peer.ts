@@ -85,3 +85,14 @@ export async function gnutlsCli(id: OpensslIdentity, port: number): Promise<Dial
   };
   return { proc, id, type: (text) => proc.write(text), handshake, received, closed: proc.exited.then(() => undefined) };
 }
+
+/**
+ * `openssl s_client -quiet -key K -cert C -connect 127.0.0.1:P` (with `-crlf`: lines typed end in
+ * CR LF, as on a terminal that sends them): a peer dialing the gateway. -quiet: stdout is only what
+ * the gateway sent.
+ */
+export async function opensslClient(id: OpensslIdentity, port: number, opts: { crlf?: boolean } = {}): Promise<Omit<DialingPeer, 'handshake'>> {
+  const args = ['s_client', '-quiet', ...(opts.crlf ? ['-crlf'] : []), '-key', id.keyFile, '-cert', id.certFile, '-connect', `127.0.0.1:${port}`];
+  const proc = await spawnProc('openssl', args, { cwd: tmpDir('s_client') });
+  return { proc, id, type: (text) => proc.write(text), received: () => proc.output('stdout'), closed: proc.exited.then(() => undefined) };
+}
