@@ -27,8 +27,19 @@ export interface PeerManagerOptions {
    * outbound link also stops redials of that peer until connect()/setPeer().
    */
   authorize?: (fingerprint: string, side: LinkSide) => 'accept' | 'reject';
-  /** Inbound handshakes in progress at once (default 256); beyond it new TCP connections are closed at once. */
+  /** Inbound handshakes pending at once, queued ones included (default 256); beyond it new TCP connections are closed at once. */
   maxPendingHandshakes?: number;
+  /**
+   * Inbound handshakes given the event loop at once (default 8); the others wait in arrival order.
+   * Each costs an RSA signature on the event loop (≈2.7 ms): 8 bound a turn to ≈20 ms of them.
+   */
+  maxConcurrentHandshakes?: number;
+  /**
+   * An inbound connection that sends no ClientHello this long after accept is dropped (default
+   * 5 000 ms; at most handshakeTimeoutMs). A real peer sends it within one round trip of connecting,
+   * a Tor circuit's included; a silent one should not hold a place for the full handshake timeout.
+   */
+  firstByteTimeoutMs?: number;
   handshakeTimeoutMs?: number;
   dialTimeoutMs?: number;
   maxMessageBytes?: number;
@@ -101,6 +112,8 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       tls: opts.tls,
       log,
       maxPendingHandshakes: positive(opts.maxPendingHandshakes ?? 256, 'maxPendingHandshakes'),
+      maxConcurrentHandshakes: positive(opts.maxConcurrentHandshakes ?? 8, 'maxConcurrentHandshakes'),
+      firstByteTimeoutMs: positive(opts.firstByteTimeoutMs ?? 5_000, 'firstByteTimeoutMs'),
       handshakeTimeoutMs: this.handshakeTimeoutMs,
       maxMessageBytes: opts.maxMessageBytes,
       onLink: (link) => this.onInbound(link),

@@ -39,7 +39,13 @@ describe('no blocking', () => {
       new Promise<Duplex>((_resolve, reject) => opts?.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
     const dialerFor = (address: PeerAddress): Dialer => (address.host === 'hang.invalid' ? hanging : directDialer());
 
-    const common = { dialerFor, listen: [{ host: '127.0.0.1', port: 0 }], handshakeTimeoutMs: STALL_MS, dialTimeoutMs: STALL_MS };
+    const common = {
+      dialerFor,
+      listen: [{ host: '127.0.0.1', port: 0 }],
+      handshakeTimeoutMs: STALL_MS,
+      firstByteTimeoutMs: STALL_MS,
+      dialTimeoutMs: STALL_MS,
+    };
     const a = new PeerManager({ tls: createTlsContext(idA), ...common });
     const b = new PeerManager({ tls: createTlsContext(idB), ...common });
     cleanup.push(() => a.stop(), () => b.stop());
@@ -85,5 +91,43 @@ describe('no blocking', () => {
     await a.stop();
     await closed;
     expect(failures).toEqual([]); // aborted by stop(): not reported as failures
+  }, 60_000);
+
+  it('handshake pacing: silent connections and one stalled mid-handshake do not hold the only slot; a burst is queued, not refused', async () => {
+    const idsC = await Promise.all([0, 1, 2, 3].map(() => generateIdentity()));
+    const opts = { dialerFor: () => directDialer(), listen: [{ host: '127.0.0.1', port: 0 }], handshakeTimeoutMs: STALL_MS, firstByteTimeoutMs: STALL_MS };
+    // One handshake at a time: the strictest pacing.
+    const a = new PeerManager({ tls: createTlsContext(idA), ...opts, maxConcurrentHandshakes: 1 });
+    cleanup.push(() => a.stop());
+    await a.start();
+    const port = a.addresses()[0]!.port;
+    const rejected: string[] = [];
+    a.on('inbound-rejected', (i) => rejected.push(i.reason));
+    // 10 that never send a byte, and one that sends the start of a record and then nothing.
+    const silent = Array.from({ length: 10 }, () => net.connect(port, '127.0.0.1'));
+    const midway = net.connect(port, '127.0.0.1', () => midway.write(Buffer.from([0x16, 0x03, 0x01])));
+    const raw = [...silent, midway];
+    raw.forEach((s) => s.on('error', () => {}));
+    cleanup.push(() => raw.forEach((s) => s.destroy()));
+    await new Promise((r) => setTimeout(r, 100));
+
+    const started = Date.now();
+    const peers = idsC.map((id) => new PeerManager({ tls: createTlsContext(id), ...opts }));
+    cleanup.push(...peers.map((p) => () => p.stop()));
+    await Promise.all(peers.map((p) => p.start()));
+    const ups = new Set<string>();
+    const allUp = new Promise<void>((resolve) =>
+      a.on('link-up', (i) => {
+        ups.add(i.fingerprint);
+        if (ups.size === peers.length) resolve();
+      }),
+    );
+    // Four dial at once: they wait for the slot in turn, none is refused.
+    peers.forEach((p) => p.setPeer(idA.fingerprint, { host: '127.0.0.1', port }));
+    await allUp;
+    // The half-started handshake gave its slot up after a moment; the silent ones never took it.
+    expect(Date.now() - started).toBeLessThan(STALL_MS / 2);
+    expect(rejected).toEqual([]);
+    expect(raw.every((s) => !s.destroyed)).toBe(true);
   }, 60_000);
 });

@@ -158,6 +158,21 @@ describe('PeerManager', () => {
     expect(timeouts).toHaveLength(2);
   });
 
+  it('a connection that sends no ClientHello is dropped after firstByteTimeoutMs, well before the handshake timeout', async () => {
+    const b = manager(ids[1]!, { handshakeTimeoutMs: 20_000, firstByteTimeoutMs: 300 });
+    await b.start();
+    const rejected = next(b, 'inbound-rejected');
+    const started = Date.now();
+    const silent = net.connect(b.addresses()[0]!.port, '127.0.0.1');
+    silent.on('error', () => {});
+    await new Promise((r) => silent.once('close', r));
+    const [info] = await rejected;
+    expect(info.error).toBeInstanceOf(TimeoutError);
+    expect(info.error!.message).toMatch(/ClientHello timed out after 300 ms/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(b.onlinePeers()).toEqual([]);
+  });
+
   it('disconnect() closes the link and the known peer is not redialed until connect()', async () => {
     const [a, b] = [manager(ids[0]!, { backoff: { initialMs: 50 } }), manager(ids[1]!)];
     await Promise.all([a.start(), b.start()]);
