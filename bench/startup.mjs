@@ -43,7 +43,7 @@ async function waitForFeatures(port, child, timeoutMs = 30_000) {
 async function startOnce(dataDir, port) {
   const env = { ...process.env, TLSIM_CONFIG: join(dataDir, 'none.toml'), XDG_CONFIG_HOME: dataDir, XDG_DATA_HOME: dataDir };
   const t0 = performance.now();
-  const child = spawn(process.execPath, [CLI, 'run', '--data-dir', dataDir, '--c2s-port', String(port), '--peer-port', '0', '--websocket-port', '0', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [CLI, 'run', '--data-dir', dataDir, '--c2s-port', String(port), '--peer-port', '0', '--websocket-port', '0', '--tor', 'off', '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env,
   });

@@ -2,9 +2,10 @@
 // XMPP server and the control socket, started in order and stopped in reverse; SIGHUP-style reload.
 import { jid } from '@xmpp/jid';
 import type { Logger } from 'pino';
-import { loadOrCreateIdentity } from './bridge/peer-protocol.js';
-import { parseAddress } from './bridge/share-string.js';
+import { isOnionHost, loadOrCreateIdentity, type OnionKey } from './bridge/peer-protocol.js';
+import { formatAddress, parseAddress } from './bridge/share-string.js';
 import { TlsimNetwork } from './bridge/tlsim-network.js';
+import { ONION_DIAL_TIMEOUT_MS, torAwareDialerFor } from './bridge/tor-dialer.js';
 import { runCommandLine } from './commands/index.js';
 import { CONFIG_KEYS, loadConfig, type Config, type ConfigKey } from './config.js';
 import { startControlServer, type ControlServer } from './control/server.js';
@@ -20,6 +21,8 @@ import { loadOrCreateServerTls, type ServerTls } from './xmpp/local-ca.js';
 import { createRootLogger } from './xmpp/log.js';
 import { ensurePrivateDir } from './xmpp/secret-file.js';
 import { createXmppServer, type XmppServer } from './xmpp/server.js';
+import { GatewayTor, loadGatewayOnionKey, type GatewayTorHooks, type TorStatusJson } from './tor/gateway-tor.js';
+import { chooseTorMode, type ChooseTorModeOptions, type TorModeChoice } from './tor/mode.js';
 
 export type { StatusJson } from './daemon/status.js';
 
@@ -32,6 +35,11 @@ export interface StartGatewayOptions {
   log?: Logger;
   /** How reload() gets the new config; default: the file at configPath plus the environment (flags are the CLI's to add). */
   reloadConfig?: () => Promise<Config>;
+  /**
+   * Tests and embedders only, never config: options for our tor (a private test network's
+   * TestingTorNetwork 1 + DirAuthority lines, or DisableNetwork kept), and where "auto" looks for tor.
+   */
+  tor?: GatewayTorHooks & ChooseTorModeOptions;
 }
 
 export interface RunningGateway {
@@ -41,6 +49,10 @@ export interface RunningGateway {
   reload(): Promise<void>;
   readonly network: TlsimNetwork;
   readonly server: XmppServer;
+  /** Our Tor (undefined when Tor is not used): follow `tor.service` events for bootstrap progress. */
+  readonly tor: GatewayTor | undefined;
+  /** How tor.mode was resolved ("auto" → launch, control or off). */
+  readonly torChoice: TorModeChoice;
   /** The peer identity was made by this start (first start: say hello, show the share string). */
   readonly identityCreated: boolean;
 }
@@ -71,6 +83,13 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     const identity = await loadOrCreateIdentity(dataDir);
     const account = await loadOrCreateLocalAccount(dataDir, config.account.user);
     const tls: ServerTls = await loadOrCreateServerTls(dataDir, config.account.domain);
+    const torChoice = await chooseTorMode(config.tor, opts.tor);
+    if (torChoice.notice) log.warn({ tor: 'off' }, torChoice.notice);
+    // The onion address comes from our key, offline: it is in the share string before tor has even started.
+    const onionKey: OnionKey | undefined = torChoice.mode === 'off' ? undefined : await loadGatewayOnionKey(dataDir);
+    let tor: GatewayTor | undefined;
+    const torOffWhy =
+      config.tor.mode === 'off' ? 'Tor is off (tor.mode = "off")' : 'Tor is not used (tor.mode "auto" found no tor to launch or attach to)';
     const network = new TlsimNetwork({
       store,
       accountId,
@@ -80,6 +99,16 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       advertiseHost: config.peer.advertise_host,
       unknownPolicy: config.peer.unknown_policy,
       maxMessageBytes: config.peer.max_message_bytes,
+      dialerFor: torAwareDialerFor({
+        tor: { socks: () => tor?.socks(), whyNot: () => tor?.whyNot() ?? torOffWhy },
+        all: config.tor.all,
+      }),
+      ...(onionKey && {
+        advertise: { host: `${onionKey.serviceId}.onion`, port: config.tor.virtual_port },
+        transport: 'tor' as const,
+        // The dialer keeps direct connects at 30 s; onions get tor's own SocksTimeout.
+        peerOptions: { dialTimeoutMs: ONION_DIAL_TIMEOUT_MS + 5_000 },
+      }),
     });
     const peerDomain = config.peer.domain;
     const server = createXmppServer({
@@ -97,6 +126,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       },
       allowPlainWithoutTls: config.c2s.allow_plain_without_tls,
     });
+    // Tor stops after the server: peer links close (close_notify) while tor still carries them.
+    cleanup.unshift(() => tor?.stop());
     cleanup.unshift(() => server.stop());
     try {
       await server.start();
@@ -105,6 +136,33 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     }
     const listening = network.selfInfo().listening[0];
     const peerPort = listening ? parseAddress(listening).port : null;
+    if (onionKey && listening && torChoice.mode !== 'off') {
+      tor = new GatewayTor({
+        choice: { ...torChoice, mode: torChoice.mode },
+        tor: config.tor,
+        dataDir,
+        key: onionKey,
+        target: onionTarget(listening),
+        log: log.child({ component: 'tor' }),
+        notify: (text) => network.notice(text),
+        // Dials that failed while tor was away have grown long backoffs: try them again now.
+        onReady: () => network.redial((a) => config.tor.all || isOnionHost(a.host)),
+        hooks: opts.tor,
+      });
+      // Not awaited: XMPP clients log in at once; tor's progress is in the log and in status.
+      const starting = tor;
+      void starting.start().catch((err: unknown) => log.error({ err }, 'tor could not be started'));
+    }
+    const torStatus = (): TorStatusJson =>
+      tor?.status() ?? {
+        mode: torChoice.mode === 'off' ? 'off' : config.tor.mode,
+        state: 'off',
+        bootstrap: null,
+        onion: null,
+        published: false,
+        restarts: 0,
+        ...(torChoice.notice && { notice: torChoice.notice }),
+      };
     const startedAt = new Date().toISOString();
     await writeRuntime(dataDir, {
       pid: process.pid,
@@ -128,7 +186,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         peerPort,
         websocketPort: server.websocketPort ?? null,
         peerDomain,
-        tor: { mode: config.tor.mode, state: 'off' },
+        tor: torStatus(),
         dataDir,
         configFile: opts.configPath ?? null,
         caCertFile: tls.caCertFile,
@@ -168,10 +226,21 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     cleanup.unshift(() => control.close());
 
     log.info(
-      { c2s: server.c2sPort, peer: peerPort, websocket: server.websocketPort ?? null, tor: 'off', jid: jidText, fingerprint: identity.fingerprint, dataDir },
+      {
+        c2s: server.c2sPort,
+        peer: peerPort,
+        websocket: server.websocketPort ?? null,
+        tor: torChoice.mode,
+        onion: tor?.onion ?? null,
+        jid: jidText,
+        fingerprint: identity.fingerprint,
+        dataDir,
+      },
       `gateway started: XMPP clients on ${config.c2s.host}:${server.c2sPort}, peers on ${config.peer.host}:${peerPort}` +
         (server.websocketPort ? `, WebSocket on ${config.websocket.host}:${server.websocketPort}` : '') +
-        '; Tor not used (direct mode)',
+        (tor
+          ? `; Tor: ${torChoice.mode === 'launch' ? 'our own tor' : 'the running tor'} publishes ${tor.onion}:${config.tor.virtual_port} (bootstrapping in the background)`
+          : '; Tor not used (direct mode)'),
     );
 
     let stopping: Promise<void> | undefined;
@@ -181,7 +250,18 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         await runCleanup(cleanup, log);
         log.info('gateway stopped');
       })());
-    return { status, stop, reload, network, server, identityCreated: identity.created };
+    return {
+      status,
+      stop,
+      reload,
+      network,
+      server,
+      get tor() {
+        return tor;
+      },
+      torChoice,
+      identityCreated: identity.created,
+    };
   } catch (err) {
     await runCleanup(cleanup, log);
     throw err;
@@ -211,6 +291,13 @@ async function runCleanup(steps: Array<() => unknown>, log: Logger): Promise<voi
       clearTimeout(timer);
     }
   }
+}
+
+/** ADD_ONION's target: our peer listener, by loopback when it listens on every address. */
+function onionTarget(listening: string): string {
+  const a = parseAddress(listening);
+  const host = a.host === '0.0.0.0' ? '127.0.0.1' : a.host === '::' ? '::1' : a.host;
+  return formatAddress({ host, port: a.port });
 }
 
 function changedKeys(a: Config, b: Config): ConfigKey[] {

@@ -15,6 +15,8 @@ const config = {
   c2s: { ...base.c2s, host: '127.0.0.1', port: 0 },
   peer: { ...base.peer, host: '127.0.0.1', port: 0, advertise_host: '127.0.0.1', unknown_policy: 'accept' },
   websocket: { ...base.websocket, enabled: false },
+  // Benchmarks measure the gateway, not Tor: never launch one ("auto" is the default).
+  tor: { ...base.tor, mode: 'off' },
   log: { ...base.log, level: process.env.BENCH_GATEWAY_LOG ?? 'warn', format: 'json' },
 };
 const gw = await startGateway({ config, dataDir });

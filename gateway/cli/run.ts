@@ -2,7 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { createGatewayLogger, startGateway } from '../daemon.js';
 import { handleSignals } from '../daemon/signals.js';
-import { welcomeText } from '../daemon/welcome.js';
+import type { StatusJson } from '../daemon/status.js';
+import type { GatewayTor } from '../tor/gateway-tor.js';
+import { torProgressLine, welcomeText } from '../daemon/welcome.js';
 import { loadContext, parseCommandArgs, UsageError } from './common.js';
 
 export const RUN_USAGE = `usage: tlsim-gateway [run] [options]
@@ -28,7 +30,29 @@ export async function runMain(args: string[]): Promise<number> {
     const tty = Boolean(process.stdout.isTTY);
     const password = tty ? (await readFile(status.passwordFile, 'utf8')).trim() : undefined;
     // On a terminal the person reads stdout; otherwise stdout carries JSON log lines and must stay machine-readable.
-    (tty ? process.stdout : process.stderr).write(`\n${welcomeText({ status, config: ctx.config, password })}\n`);
+    const out = tty ? process.stdout : process.stderr;
+    out.write(`\n${welcomeText({ status, config: ctx.config, password })}\n`);
+    followTorOnce(gw, (line) => out.write(`${line}\n`));
   }
   return handleSignals(gw, log);
+}
+
+/** First start: Tor's bootstrap told as it goes, until our onion is published (the log has it too). */
+function followTorOnce(gw: { tor: GatewayTor | undefined; status(): StatusJson }, say: (line: string) => void): void {
+  const tor = gw.tor;
+  if (!tor) return;
+  let last = '';
+  const tell = (): void => {
+    const line = torProgressLine(gw.status().tor);
+    if (line !== last) say((last = line));
+  };
+  const offStatus = tor.service.on('status', tell);
+  const offWarning = tor.service.on('warning', tell);
+  tor.service.once('published', () => {
+    tell();
+    say(`Tor: ready. Your share string: ${gw.status().share ?? '-'}`);
+    offStatus();
+    offWarning();
+  });
+  tell();
 }

@@ -39,6 +39,16 @@ export async function shareMain(args: string[]): Promise<number> {
   return 0;
 }
 
+function torLine(t: StatusJson['tor']): string {
+  if (t.mode === 'off') return `not used (direct mode)${t.notice ? `: ${t.notice}` : ''}`;
+  if (t.state === 'stopped') return `${t.mode}, gateway stopped${t.onion ? `; onion ${t.onion}` : ''}`;
+  const b = t.bootstrap;
+  return (
+    `${t.mode}, ${t.state}${b ? ` (bootstrapped ${b.progress}%: ${b.summary}${b.warning ? `; tor says: ${b.warning}` : ''})` : ''}` +
+    `; onion ${t.onion ?? '-'}${t.published ? ' (published)' : ''}${t.socks ? `; SOCKS ${t.socks}` : ''}`
+  );
+}
+
 function describe(s: StatusJson): string {
   const port = (p: number | null): string => (p === null ? '-' : String(p));
   const lines = [
@@ -48,7 +58,7 @@ function describe(s: StatusJson): string {
     `peers:        port ${port(s.peerPort)}, JIDs under ${s.peerDomain}; ${s.online} online, ${s.queued} messages queued`,
     `fingerprint:  ${s.fingerprint ?? '(none yet: run tlsim-gateway init)'}`,
     `share string: ${s.share ?? '-'}`,
-    `Tor:          ${s.tor.mode === 'off' ? 'not used (direct mode)' : s.tor.state}`,
+    `Tor:          ${torLine(s.tor)}`,
     `data:         ${s.dataDir}`,
     `config:       ${s.configFile ?? '(defaults)'}`,
     `CA cert:      ${s.caCertFile}`,

@@ -4,9 +4,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadIdentity } from '../bridge/peer-protocol.js';
 import { formatShareString } from '../bridge/share-string.js';
-import type { Config, TorMode } from '../config.js';
+import type { Config } from '../config.js';
 import { databasePath } from '../paths.js';
 import { openStore, type Store } from '../store/index.js';
+import { stoppedTorStatus, type TorStatusJson } from '../tor/gateway-tor.js';
 import { PASSWORD_FILE } from '../xmpp/local-account.js';
 import { caCertPath } from '../xmpp/local-ca.js';
 import type { RuntimeInfo } from './runtime.js';
@@ -24,7 +25,8 @@ export interface StatusJson {
   peerPort: number | null;
   websocketPort: number | null;
   peerDomain: string;
-  tor: { mode: TorMode; state: 'off' };
+  /** mode, state ('off', 'starting', 'bootstrapping', 'ready', 'failed'; 'stopped' when the gateway is), bootstrap, onion, socks. */
+  tor: TorStatusJson;
   dataDir: string;
   configFile: string | null;
   caCertFile: string;
@@ -82,18 +84,21 @@ export async function offlineStatus(input: OfflineStatusInput): Promise<StatusJs
   }
   const live = input.livePid !== undefined && runtime?.pid === input.livePid ? runtime : undefined;
   const peerPort = live?.peerPort ?? (config.peer.port || null);
+  const tor = await stoppedTorStatus(config.tor, dataDir);
+  // With an onion key, peers reach us at the onion (the key exists once Tor was used on this data directory).
+  const share = tor.onion ? shareFor(fingerprint, tor.onion, config.tor.virtual_port) : shareFor(fingerprint, config.peer.advertise_host, peerPort);
   return {
     running: input.livePid !== undefined,
     pid: input.livePid ?? null,
     fingerprint,
-    share: shareFor(fingerprint, config.peer.advertise_host, peerPort),
+    share,
     jid,
     passwordFile: join(dataDir, PASSWORD_FILE),
     c2sPort: live?.c2sPort ?? (config.c2s.port || null),
     peerPort,
     websocketPort: config.websocket.enabled ? (live?.websocketPort ?? (config.websocket.port || null)) : null,
     peerDomain: config.peer.domain,
-    tor: { mode: config.tor.mode, state: 'off' },
+    tor,
     dataDir,
     configFile: input.configFile,
     caCertFile: caCertPath(dataDir),

@@ -1,5 +1,5 @@
 // What a user reads at the first start (and after `init`): how to log in with Pidgin, who we are on the
-// tlsim network, and, plainly, that peers reach us directly (no Tor yet).
+// tlsim network, and, plainly, how peers reach us: our onion through Tor, or directly.
 import type { Config } from '../config.js';
 import type { StatusJson } from './status.js';
 
@@ -32,8 +32,31 @@ export function welcomeText({ status, config, password }: WelcomeInput): string 
     `Your share string: ${status.share ?? '(known once the gateway listens: tlsim-gateway share)'}`,
     '  Give it to the people you want to chat with; add theirs with: tlsim-gateway peer add <share string>',
     '',
-    `Tor: not used (direct mode): peers reach this gateway at ${config.peer.advertise_host}:${peerPort}; ` +
-      'your share string works on this network only.',
+    ...torLines(status, config, peerPort),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function torLines(status: StatusJson, config: Config, peerPort: number): string[] {
+  const t = status.tor;
+  if (t.mode === 'off' || !t.onion) {
+    return [
+      ...(t.notice ? [t.notice] : []),
+      `Tor: not used (direct mode): peers reach this gateway at ${config.peer.advertise_host}:${peerPort}; ` +
+        'your share string works on this network only.',
+    ];
+  }
+  const who = t.mode === 'launch' ? 'our own tor (started and stopped with the gateway)' : `the running tor at ${config.tor.control}`;
+  return [
+    `Tor: ${who} publishes your onion service ${t.onion}:${config.tor.virtual_port};`,
+    '  peers anywhere reach you there. Tor connects in the background (progress below, and in "tlsim-gateway status");',
+    '  you can log in and chat with direct peers meanwhile.',
+  ];
+}
+
+/** One line of Tor progress for the first-start output. */
+export function torProgressLine(t: StatusJson['tor']): string {
+  const b = t.bootstrap;
+  const progress = b ? `${b.progress}% (${b.summary})` : t.state;
+  return `Tor: ${t.state}, bootstrapped ${progress}${b?.warning ? `; tor says: ${b.warning}` : ''}${t.published ? '; onion service published' : ''}`;
 }

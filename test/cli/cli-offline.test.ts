@@ -29,7 +29,8 @@ interface Home {
 function home(): Home {
   const root = tmpDir('tlsim-cli');
   // Nothing from the developer's own setup (TLSIM_* settings, XDG dirs) may leak in.
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config') };
+  // TLSIM_TOR_MODE=off: no tor reaching the public network from a test ("auto" is the default).
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config'), TLSIM_TOR_MODE: 'off' };
   return { root, env, dataDir: join(root, 'data', 'tlsim-gateway'), configFile: join(root, 'config', 'tlsim-gateway', 'config.toml') };
 }
 
@@ -122,7 +123,7 @@ describe('tlsim-gateway init and status when stopped', () => {
       dataDir: h.dataDir,
       configFile: h.configFile,
       caCertFile: join(h.dataDir, 'tls', 'ca.pem'),
-      tor: { mode: 'off', state: 'off' },
+      tor: { mode: 'off', state: 'stopped', bootstrap: null, onion: null },
       online: 0,
       queued: 0,
     });

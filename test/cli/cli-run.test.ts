@@ -31,7 +31,8 @@ interface Home {
 function home(): Home {
   const root = tmpDir('tlsim-cli');
   // Nothing from the developer's own setup (TLSIM_* settings, XDG dirs) may leak in.
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config') };
+  // TLSIM_TOR_MODE=off: no tor reaching the public network from a test ("auto" is the default).
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config'), TLSIM_TOR_MODE: 'off' };
   return { env, dataDir: join(root, 'data', 'tlsim-gateway') };
 }
 

@@ -14,7 +14,8 @@ import { closeServer, listenLocal } from '../support/net.js';
 
 afterAll(removeTmpDirs);
 
-const FREE = '[c2s]\nport = 0\n[peer]\nport = 0\n[websocket]\nport = 0\n';
+// tor.mode "off": no tor from this test ("auto" is the default).
+const FREE = '[c2s]\nport = 0\n[peer]\nport = 0\n[websocket]\nport = 0\n[tor]\nmode = "off"\n';
 
 function capture(): { log: pino.Logger; lines: () => Array<Record<string, unknown>> } {
   const out: string[] = [];
@@ -31,7 +32,7 @@ describe('startGateway', () => {
   it('runs, reports its real ports, reloads the log level (naming what needs a restart), and stops leaving nothing behind', async () => {
     const dataDir = tmpDir();
     const { log, lines } = capture();
-    let next: Config = parseConfigText('[c2s]\nport = 0\n[websocket]\nport = 0\n[peer]\nport = 0\nunknown_policy = "reject"\n[log]\nlevel = "debug"\n');
+    let next: Config = parseConfigText('[c2s]\nport = 0\n[websocket]\nport = 0\n[peer]\nport = 0\nunknown_policy = "reject"\n[tor]\nmode = "off"\n[log]\nlevel = "debug"\n');
     const gw = await startGateway({ config: parseConfigText(FREE), dataDir, log, reloadConfig: async () => next });
     try {
       const s = gw.status();
@@ -60,7 +61,7 @@ describe('startGateway', () => {
     const busy = createServer();
     const port = await listenLocal(busy);
     try {
-      const config = parseConfigText(`[c2s]\nport = 0\n[websocket]\nport = 0\n[peer]\nport = ${port}\n`);
+      const config = parseConfigText(`[c2s]\nport = 0\n[websocket]\nport = 0\n[peer]\nport = ${port}\n[tor]\nmode = "off"\n`);
       const err = await startGateway({ config, dataDir, log: pino({ level: 'silent' }) }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ListenError);
       expect((err as ListenError).key).toBe('peer.port');

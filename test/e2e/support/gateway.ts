@@ -125,7 +125,8 @@ export async function startInProcessGateway(opts: InProcessGatewayOptions = {}):
   const dataDir = opts.dataDir ?? join(tmpDir('tlsim-e2e-gw'), 'data');
   const config = parseConfigText(
     `[c2s]\nport = 0\n[peer]\nport = ${opts.peerPort ?? 0}\nunknown_policy = "${opts.policy ?? 'ask'}"\n` +
-      '[websocket]\nenabled = false\n[log]\nlevel = "debug"\n',
+      // Never a tor reaching the public network from a test (tor.mode "auto" is the default).
+      '[websocket]\nenabled = false\n[tor]\nmode = "off"\n[log]\nlevel = "debug"\n',
   );
   const log = new LogCapture();
   const running = await startGateway({ config, dataDir, log: log.logger });
@@ -164,7 +165,8 @@ export function cliHome(prefix = 'tlsim-e2e-cli'): CliHome {
   return {
     root,
     dataDir: join(root, 'data', 'tlsim-gateway'),
-    env: { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config') },
+    // TLSIM_TOR_MODE=off: never a tor reaching the public network from a test ("auto" is the default).
+    env: { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config'), TLSIM_TOR_MODE: 'off' },
   };
 }
 
@@ -202,7 +204,7 @@ export interface CliGateway {
  * with the ports `status --json` reports.
  */
 export async function startCliGateway(home: CliHome, peerPort: number, timeoutMs = 60_000): Promise<CliGateway> {
-  const args = [CLI_TS, 'run', '--data-dir', home.dataDir, '--c2s-port', '0', '--peer-port', String(peerPort), '--websocket-port', '0', '--log-level', 'debug'];
+  const args = [CLI_TS, 'run', '--data-dir', home.dataDir, '--c2s-port', '0', '--peer-port', String(peerPort), '--websocket-port', '0', '--tor', 'off', '--log-level', 'debug'];
   const proc = await spawnProc(VITE_NODE, args, { env: home.env, cwd: REPO, stdin: 'ignore', group: true });
   await proc.waitFor(/"msg":"gateway started/, timeoutMs, { stream: 'stdout' });
   const status = await cliStatus(home);
