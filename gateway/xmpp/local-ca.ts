@@ -5,7 +5,7 @@ import { createPrivateKey, generateKeyPair, randomBytes, X509Certificate } from 
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import forge from 'node-forge';
+import type { pki } from 'node-forge';
 import { writeFileAtomic, writeSecretFile } from './secret-file.js';
 
 export interface ServerTls {
@@ -111,14 +111,39 @@ function sanList(domain: string, extra: string[]): SanEntry[] {
 
 /** Comparable form: IPs by their bytes, so `::1` and `0:0:…:1` are the same name. */
 function sanKey(e: SanEntry): string {
-  return e.kind === 'dns' ? `dns:${e.value}` : `ip:${forge.util.bytesToHex(ipBytes(e.value))}`;
+  return e.kind === 'dns' ? `dns:${e.value.toLowerCase()}` : `ip:${ipHex(e.value)}`;
 }
 
-// forge.util.bytesFromIP exists (forge encodes IP SANs with it) but is missing from @types/node-forge.
-const { bytesFromIP } = forge.util as unknown as { bytesFromIP(ip: string): string | null };
+/** The address's bytes in hex (4 or 16 of them); '' when it is not an IP address. */
+export function ipHex(ip: string): string {
+  if (isIP(ip) === 4) return ip.split('.').map((n) => Number(n).toString(16).padStart(2, '0')).join('');
+  if (isIP(ip) !== 6) return '';
+  let s = ip.toLowerCase();
+  // A trailing dotted quad (::ffff:1.2.3.4) is the last two groups.
+  const quad = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (quad) {
+    const v4 = ipHex(quad[1]!);
+    s = `${s.slice(0, quad.index)}${v4.slice(0, 4)}:${v4.slice(4)}`;
+  }
+  const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return groups.map((g) => g.padStart(4, '0')).join('');
+}
 
-function ipBytes(ip: string): string {
-  return bytesFromIP(ip) ?? '';
+/**
+ * The names of a certificate's subjectAltName as sanKey()s, from Node's text form
+ * (`DNS:a.example, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1`; a value with special
+ * characters is a JSON string). Reading it with node:crypto keeps node-forge out of every start.
+ */
+function sanKeysOf(x509: X509Certificate): string[] {
+  const out: string[] = [];
+  for (const m of (x509.subjectAltName ?? '').matchAll(/(DNS|IP Address):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/g)) {
+    const value = m[2]!.startsWith('"') ? (JSON.parse(m[2]!) as string) : m[2]!;
+    out.push(m[1] === 'DNS' ? `dns:${value.toLowerCase()}` : `ip:${ipHex(value)}`);
+  }
+  return out;
 }
 
 async function readPair(certFile: string, keyFile: string): Promise<{ cert?: string; key?: string }> {
@@ -166,12 +191,7 @@ async function loadServer(
     if (!x509.checkPrivateKey(createPrivateKey(key))) return undefined;
     if (!x509.checkIssued(ca) || !x509.verify(ca.publicKey)) return undefined;
     if (Date.parse(x509.validTo) - now < RENEW_BEFORE_DAYS * DAY) return undefined;
-    const san = forge.pki.certificateFromPem(cert).getExtension('subjectAltName') as
-      | { altNames?: Array<{ type: number; value: string }> }
-      | undefined;
-    const have = (san?.altNames ?? [])
-      .map((a) => (a.type === 2 ? `dns:${a.value.toLowerCase()}` : a.type === 7 ? `ip:${forge.util.bytesToHex(a.value)}` : ''))
-      .sort();
+    const have = sanKeysOf(x509).sort();
     const want = names.map(sanKey).sort();
     if (have.join(' ') !== want.join(' ')) return undefined;
   } catch {
@@ -196,8 +216,15 @@ function rsaKey(): Promise<string> {
   );
 }
 
-function newCertificate(keyPem: string, now: number, days: number): forge.pki.Certificate {
-  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+type Forge = typeof import('node-forge');
+
+/** node-forge, loaded only when a certificate is made (first start, renewal), never on a normal start. */
+async function loadForge(): Promise<Forge> {
+  return (await import('node-forge')).default;
+}
+
+function newCertificate(forge: Forge, keyPem: string, now: number, days: number): pki.Certificate {
+  const key = forge.pki.privateKeyFromPem(keyPem) as pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
   // A positive 128-bit serial: the high bit clear.
@@ -209,8 +236,8 @@ function newCertificate(keyPem: string, now: number, days: number): forge.pki.Ce
 }
 
 async function createCa(now: number): Promise<Pair> {
-  const keyPem = await rsaKey();
-  const cert = newCertificate(keyPem, now, CA_DAYS);
+  const [keyPem, forge] = await Promise.all([rsaKey(), loadForge()]);
+  const cert = newCertificate(forge, keyPem, now, CA_DAYS);
   // A random suffix tells two installations apart in a trust store.
   const subject = [
     { name: 'commonName', value: `tlsim-gateway local CA ${randomBytes(4).toString('hex')}` },
@@ -229,9 +256,9 @@ async function createCa(now: number): Promise<Pair> {
 }
 
 async function issueServer(ca: Pair, domain: string, names: SanEntry[], now: number): Promise<Pair> {
-  const keyPem = await rsaKey();
+  const [keyPem, forge] = await Promise.all([rsaKey(), loadForge()]);
   const caCert = forge.pki.certificateFromPem(ca.certPem);
-  const cert = newCertificate(keyPem, now, SERVER_DAYS);
+  const cert = newCertificate(forge, keyPem, now, SERVER_DAYS);
   cert.setSubject([{ name: 'commonName', value: domain }]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([

@@ -6,7 +6,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { checkServerIdentity, connect, createServer } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LocalCaError, loadOrCreateServerTls, type ServerTls } from '../../gateway/xmpp/local-ca.js';
+import { ipHex, LocalCaError, loadOrCreateServerTls, type ServerTls } from '../../gateway/xmpp/local-ca.js';
 import { removeTmpDirs, tmpDir } from '../support/identities.js';
 
 afterAll(removeTmpDirs);
@@ -88,6 +88,25 @@ describe('local CA', () => {
   it('reuses everything on a later start with the same names', async () => {
     const again = await loadOrCreateServerTls(dir, 'tlsim.localhost', { extraNames: ['192.168.1.5', 'GW.example'] });
     expect(again).toEqual(tls);
+  });
+
+  it('reads the names back from the certificate without node-forge: IPv6 in any spelling, IPv4 inside IPv6, any case', async () => {
+    const d = tmpDir();
+    const names = ['fe80::1', '::ffff:a00:7', '2001:DB8:0:0:1::2', 'Mixed.Example'];
+    const first = await loadOrCreateServerTls(d, 'tlsim.localhost', { extraNames: names });
+    const spelledOtherwise = ['FE80:0:0:0:0:0:0:1', '::ffff:10.0.0.7', '2001:db8::1:0:0:2', 'mixed.example'];
+    expect(await loadOrCreateServerTls(d, 'tlsim.localhost', { extraNames: spelledOtherwise })).toEqual(first);
+    // One name fewer: re-issued.
+    expect((await loadOrCreateServerTls(d, 'tlsim.localhost', { extraNames: names.slice(1) })).certPem).not.toBe(first.certPem);
+  });
+
+  it('ipHex: the bytes of an address, whatever its spelling', () => {
+    expect(ipHex('127.0.0.1')).toBe('7f000001');
+    expect(ipHex('::1')).toBe('0'.repeat(31) + '1');
+    expect(ipHex('0:0:0:0:0:0:0:1')).toBe(ipHex('::1'));
+    expect(ipHex('::ffff:1.2.3.4')).toBe('00000000000000000000ffff01020304');
+    expect(ipHex('fe80::')).toBe('fe80' + '0'.repeat(28));
+    expect(ipHex('not-an-ip')).toBe('');
   });
 
   it('re-issues the server certificate with the same CA when the names change', async () => {
