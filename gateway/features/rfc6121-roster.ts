@@ -6,7 +6,7 @@ import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, FeatureContext } from '../xmpp/feature.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { NS } from './support/ns.js';
-import { parseJid, peerBareJid, peerIdOf } from './support/peer-jid.js';
+import { parseJid, peerBareJid, peerFullJid, peerIdOf } from './support/peer-jid.js';
 
 const GROUP = 'tlsim';
 const GATEWAY_NAME = 'tlsim gateway';
@@ -64,9 +64,16 @@ export const roster: Feature = {
       }
     };
 
+    // COMPAT(libpurple, bitlbee): presence from a JID that has already left the roster is
+    // ignored, so a leaving contact is shown unavailable first, then removed (RFC 6121 §2.5.2
+    // has the server send that unavailable presence anyway).
+    const leave = (id: PeerId): void => {
+      ctx.deliver(x('presence', { from: peerFullJid(identity, id), to: identity.user.toString(), type: 'unavailable' }));
+      push(removalOf(id));
+    };
     // Requested and blocked peers are not roster items: for them a change is a removal.
-    ctx.onNetwork('onContactChanged', (c) => push(c.state === 'contact' ? itemOf(c) : removalOf(c.id)));
-    ctx.onNetwork('onContactRemoved', (id) => push(removalOf(id)));
+    ctx.onNetwork('onContactChanged', (c) => (c.state === 'contact' ? push(itemOf(c)) : leave(c.id)));
+    ctx.onNetwork('onContactRemoved', leave);
   },
 };
 

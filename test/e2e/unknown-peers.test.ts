@@ -118,12 +118,14 @@ interopSuite('e2e: unknown peers ask, and are accepted, refused or blocked', ['b
     const { peer, from } = await unknownPeerAsks(id, 'hello, friend');
     await user.irc.command('yes');
     expect((await user.irc.nextPrivmsg(undefined, 30_000, from)).text).toBe('hello, friend');
-    await user.irc.waitForContact(jid, 30_000);
+    const nick = await user.irc.waitForContact(jid, 30_000);
     const obs = observer.mark();
     await user.command(`block ${id.fingerprint.slice(0, 16)}`, /^Blocked /);
+    // Regression: the libpurple user kept seeing the blocked contact online, because the roster
+    // removal came before the unavailable presence and libpurple drops presence from a JID no
+    // longer in its roster. Now the contact goes unavailable first, so it leaves &bitlbee.
+    await expect.poll(() => user.irc.isOnline(nick), { timeout: 30_000, interval: 200 }).toBe(false);
     // What every client is told: the item leaves the roster, and the contact is unavailable.
-    // (bitlbee keeps showing it: it ignores roster removals, and libpurple drops presence from a
-    // JID no longer in the roster; see the report. Pidgin removes the buddy from its list.)
     await observer.waitFor(
       (s) => s.is('iq') && s.getChild('query')?.getChild('item')?.attrs.jid === jid && s.getChild('query')?.getChild('item')?.attrs.subscription === 'remove',
       30_000,

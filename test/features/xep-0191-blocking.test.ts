@@ -29,8 +29,12 @@ describe('blocking', () => {
     expect(res.attrs.type).toBe('result');
     expect(fake.listBlocked()).toEqual([alice.id]);
     for (const c of [me, other]) expect(jidsIn(await c.next(pushOf('block')), 'block')).toEqual([bare(alice.id)]);
-    await me.next((el) => el.name === 'iq' && el.getChild('query', ROSTER)?.getChild('item')?.attrs.subscription === 'remove');
-    await me.next((el) => el.name === 'presence' && el.attrs.from === `${bare(alice.id)}/tlsim` && el.attrs.type === 'unavailable');
+    const removal = await me.next((el) => el.name === 'iq' && el.getChild('query', ROSTER)?.getChild('item')?.attrs.subscription === 'remove');
+    // COMPAT(libpurple, bitlbee): the contact is shown unavailable BEFORE it leaves the roster,
+    // or libpurple ignores the presence and keeps showing it online.
+    const gone = me.received.findIndex((el) => el.name === 'presence' && el.attrs.from === `${bare(alice.id)}/tlsim` && el.attrs.type === 'unavailable');
+    expect(gone).toBeGreaterThanOrEqual(0);
+    expect(gone).toBeLessThan(me.received.indexOf(removal));
     expect(jidsIn(await other.iq(`<blocklist xmlns='${BLOCKING}'/>`), 'blocklist')).toEqual([bare(alice.id)]);
   });
 
