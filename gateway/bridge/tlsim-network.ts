@@ -2,7 +2,7 @@
 // outgoing queue flushed in order when a link is up, every message archived, unknown peers
 // handled by policy (ask / accept / reject), blocked peers cut at the TLS layer.
 import type { Logger } from 'pino';
-import type { Store, StoredContact } from '../store/index.js';
+import type { ArchiveInput, Store, StoredContact } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type {
   AddContactOptions,
@@ -66,6 +66,8 @@ export class TlsimNetwork implements PeerNetwork {
   private readonly peers: PeerManager;
   private readonly flushing = new Map<PeerId, Promise<void>>();
   private readonly mismatchToldAt = new Map<PeerId, number>();
+  /** Received messages to archive at the end of this loop turn. */
+  private readonly toArchive: ArchiveInput[] = [];
   private readonly dialFailureTold = new Map<PeerId, { text: string; at: number }>();
   private readonly acct: number;
   private unknownPolicy: UnknownPeerPolicy;
@@ -113,6 +115,7 @@ export class TlsimNetwork implements PeerNetwork {
 
   async stop(): Promise<void> {
     await this.peers.stop();
+    this.archiveReceived();
     this.sink = undefined;
   }
 
@@ -307,9 +310,32 @@ export class TlsimNetwork implements PeerNetwork {
     const text = looksLikeMarkup(raw) ? libpurpleToPlain(raw) : raw;
     const c = this.opts.store.contacts.get(this.acct, fp);
     if (!c || c.state === 'blocked') return;
-    this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'in', text, truncated });
-    if (c.state === 'requested') this.opts.store.held.add(this.acct, fp, text, { truncated });
-    else this.sink?.onText(fp, { text, truncated });
+    if (c.state === 'requested') {
+      this.opts.store.transaction(() => {
+        this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'in', text, truncated });
+        this.opts.store.held.add(this.acct, fp, text, { truncated });
+      });
+      return;
+    }
+    // History only (the message itself goes to the user now): written with the others of this
+    // loop turn in one commit instead of one commit each.
+    if (this.toArchive.push({ fingerprint: fp, direction: 'in', text, truncated }) === 1) {
+      setImmediate(() => this.archiveReceived());
+    }
+    this.sink?.onText(fp, { text, truncated });
+  }
+
+  private archiveReceived(): void {
+    const batch = this.toArchive.splice(0);
+    if (batch.length === 0) return;
+    const { store } = this.opts;
+    try {
+      store.transaction(() => {
+        for (const m of batch) store.archive.append(this.acct, m);
+      });
+    } catch (err) {
+      this.opts.log.error({ err, count: batch.length }, 'archiving received messages failed');
+    }
   }
 
   /** Why messages waiting for a peer over Tor do not go out ("peer offline: onion service not found"), once per reason. */
