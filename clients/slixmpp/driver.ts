@@ -1,5 +1,6 @@
 // Drives clients/slixmpp/driver.py (a real slixmpp client) over JSON lines: typed commands, awaited events.
 import { fileURLToPath } from 'node:url';
+import { firstMatch } from '../../test/support/first-match.js';
 import { spawnProc, type Proc } from '../../test/support/proc.js';
 
 const SCRIPT = fileURLToPath(new URL('./driver.py', import.meta.url));
@@ -151,32 +152,12 @@ export class SlixmppClient {
     timeoutMs: number,
     from = 0,
   ): Promise<E> {
-    return new Promise((resolve, reject) => {
-      let next = from;
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(poll);
-      };
-      const poll = (): void => {
-        for (; next < this.events.length; next++) {
-          if (pred(this.events[next]!)) {
-            finish();
-            resolve(this.events[next] as E);
-            return;
-          }
-        }
-        if (this.proc.exitInfo) {
-          finish();
-          reject(new Error(`slixmpp driver exited before the awaited event; events:\n${this.recent()}${this.proc.tails(6_000)}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`no slixmpp event matched within ${timeoutMs} ms; events:\n${this.recent()}${this.proc.tails(6_000)}`));
-      }, timeoutMs);
-      this.waiters.add(poll);
-      poll();
-    });
+    return firstMatch(this.events, this.waiters, pred, {
+      from,
+      timeoutMs,
+      ended: () => (this.proc.exitInfo ? `slixmpp driver exited before the awaited event; events:\n${this.recent()}${this.proc.tails(6_000)}` : undefined),
+      timedOut: () => `no slixmpp event matched within ${timeoutMs} ms; events:\n${this.recent()}${this.proc.tails(6_000)}`,
+    }) as Promise<E>;
   }
 
   /** Index of the next event: pass to waitForEvent to ignore what came before. */

@@ -25,6 +25,7 @@ import plain from '@xmpp/sasl-plain';
 import anonymous from '@xmpp/sasl-anonymous';
 import htsha256none from '@xmpp/sasl-ht-sha-256-none';
 import { WebSocket as WsWebSocket } from 'ws';
+import { firstMatch } from '../../test/support/first-match.js';
 
 export { xml, type Element };
 
@@ -167,31 +168,14 @@ export class XmppJsClient {
 
   /** The first received stanza (already or later, from index `from`) matching. */
   waitFor(pred: (el: Element) => boolean, timeoutMs = 30_000, from = 0): Promise<Element> {
-    return new Promise((resolve, reject) => {
-      let next = from;
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(poll);
-      };
-      const poll = (): void => {
-        for (; next < this.stanzas.length; next++) {
-          if (pred(this.stanzas[next]!)) {
-            finish();
-            resolve(this.stanzas[next]!);
-            return;
-          }
-        }
-        if (this.xmpp.status === 'offline' || this.xmpp.status === 'disconnect') {
-          finish();
-          reject(new Error(`@xmpp/client went ${this.xmpp.status} before a matching stanza; errors: ${this.errors.map((e) => e.message).join('; ')}\n${this.recent()}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`no stanza matched within ${timeoutMs} ms; received:\n${this.recent()}`));
-      }, timeoutMs);
-      this.waiters.add(poll);
-      poll();
+    return firstMatch(this.stanzas, this.waiters, pred, {
+      from,
+      timeoutMs,
+      ended: () =>
+        this.xmpp.status === 'offline' || this.xmpp.status === 'disconnect'
+          ? `@xmpp/client went ${this.xmpp.status} before a matching stanza; errors: ${this.errors.map((e) => e.message).join('; ')}\n${this.recent()}`
+          : undefined,
+      timedOut: () => `no stanza matched within ${timeoutMs} ms; received:\n${this.recent()}`,
     });
   }
 

@@ -1,5 +1,6 @@
 // Loopback networking for tests: free ports, waiting for a program to listen, a tiny line client.
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { firstMatch } from './first-match.js';
 
 /**
  * A TCP port that was free a moment ago on 127.0.0.1 (the kernel picks it). For programs
@@ -123,31 +124,11 @@ export async function lineClient(port: number, host = '127.0.0.1', eol = '\r\n')
       new Promise((resolve, reject) => socket.write(line + eol, (err) => (err ? reject(err) : resolve()))),
     waitForLine(matcher, timeoutMs, from = 0) {
       const test = typeof matcher === 'function' ? matcher : (l: string) => matcher.test(l);
-      return new Promise((resolve, reject) => {
-        let next = from;
-        const finish = (): void => {
-          clearTimeout(timer);
-          waiters.delete(poll);
-        };
-        const poll = (): void => {
-          for (; next < lines.length; next++) {
-            if (test(lines[next]!)) {
-              finish();
-              resolve(lines[next]!);
-              return;
-            }
-          }
-          if (ended) {
-            finish();
-            reject(new Error(`connection closed before a line matched ${String(matcher)}; last lines:\n${lines.slice(-20).join('\n')}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          finish();
-          reject(new Error(`no line matched ${String(matcher)} within ${timeoutMs} ms; last lines:\n${lines.slice(-20).join('\n')}`));
-        }, timeoutMs);
-        waiters.add(poll);
-        poll();
+      return firstMatch(lines, waiters, test, {
+        from,
+        timeoutMs,
+        ended: () => (ended ? `connection closed before a line matched ${String(matcher)}; last lines:\n${lines.slice(-20).join('\n')}` : undefined),
+        timedOut: () => `no line matched ${String(matcher)} within ${timeoutMs} ms; last lines:\n${lines.slice(-20).join('\n')}`,
       });
     },
     close: () =>

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { parseConfigText } from '../../../gateway/config.js';
 import { startGateway, type RunningGateway, type StatusJson } from '../../../gateway/daemon.js';
+import { firstMatch } from '../../support/first-match.js';
 import { tmpDir } from '../../support/identities.js';
 import { spawnProc, type Proc } from '../../support/proc.js';
 
@@ -59,27 +60,10 @@ export class LogCapture {
   }
 
   waitFor(pred: (l: LogLine) => boolean, timeoutMs: number, from = 0): Promise<LogLine> {
-    return new Promise((resolve, reject) => {
-      let next = from;
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(poll);
-      };
-      const poll = (): void => {
-        for (; next < this.lines.length; next++) {
-          if (pred(this.lines[next]!)) {
-            finish();
-            resolve(this.lines[next]!);
-            return;
-          }
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`no gateway log line matched within ${timeoutMs} ms; log tail:\n${this.tail()}`));
-      }, timeoutMs);
-      this.waiters.add(poll);
-      poll();
+    return firstMatch(this.lines, this.waiters, pred, {
+      from,
+      timeoutMs,
+      timedOut: () => `no gateway log line matched within ${timeoutMs} ms; log tail:\n${this.tail()}`,
     });
   }
 
