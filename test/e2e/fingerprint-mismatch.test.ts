@@ -1,14 +1,14 @@
 // End to end: the user adds peer X at an address where another peer, Y (a real openssl s_server),
 // answers. The gateway must drop Y at the handshake, tell the user through the gateway contact with
 // both fingerprints, and never hand Y a byte of the messages meant for X.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { XmppJsClient } from '../../clients/xmppjs/client.js';
-import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
-import { killAll } from '../support/proc.js';
+import { makeOpensslIdentity, tmpDir } from '../support/identities.js';
 import { interopSuite } from '../support/tools.js';
-import { startInProcessGateway, type E2eGateway } from './support/gateway.js';
+import type { E2eGateway } from './support/gateway.js';
+import { purpleSuite } from './support/purple-suite.js';
 import { opensslServer } from './support/reference-peer.js';
-import { PurpleUser, xmppObserver } from './support/users.js';
+import type { PurpleUser } from './support/users.js';
 
 const T = 120_000;
 
@@ -16,25 +16,10 @@ interopSuite('e2e: the wrong peer at a known address', ['bitlbee', 'openssl'], (
   let gw: E2eGateway;
   let user: PurpleUser;
   let observer: XmppJsClient;
-
-  beforeAll(async () => {
-    gw = await startInProcessGateway();
-    user = await PurpleUser.login(gw);
-    observer = await xmppObserver(gw);
-  }, T);
-
-  afterAll(async () => {
-    await observer?.stop();
-    await user?.close();
-    await gw?.stop();
-    await killAll();
-    removeTmpDirs();
-  });
+  const { onFailure } = purpleSuite((s) => ({ gw, user, observer } = s), {}, T);
 
   it('adding tlsim://<X>@<where Y listens>: a warning from the gateway contact naming both fingerprints, X never online, Y gets nothing', async (ctx) => {
-    ctx.onTestFailed(() => {
-      console.error(`--- IRC (tail) ---\n${user?.tail()}\n--- gateway log (tail) ---\n${gw?.log.tail()}`);
-    });
+    onFailure(ctx);
     const x = await makeOpensslIdentity(tmpDir('peer-x'), { name: 'x' });
     const y = await makeOpensslIdentity(tmpDir('peer-y'), { name: 'y' });
     const ySrv = await opensslServer(y);

@@ -2,14 +2,14 @@
 // (startGateway, default policy "ask") with reference-style peers that are real programs, both ways
 // of dialing: openssl s_server (added by share string and by fingerprint + address, dialed by the
 // gateway) and gnutls-cli (dials the gateway as an unknown peer and is accepted with "yes").
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { XmppJsClient } from '../../clients/xmppjs/client.js';
-import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
-import { killAll } from '../support/proc.js';
+import { makeOpensslIdentity, tmpDir } from '../support/identities.js';
 import { interopSuite } from '../support/tools.js';
-import { startInProcessGateway, type E2eGateway } from './support/gateway.js';
+import type { E2eGateway } from './support/gateway.js';
+import { purpleSuite } from './support/purple-suite.js';
 import { gnutlsCli, gnutlsServ, opensslClient, opensslServer, WAIT_MS } from './support/reference-peer.js';
-import { PurpleUser, xmppObserver } from './support/users.js';
+import type { PurpleUser } from './support/users.js';
 
 const T = 120_000;
 /** The issue asks for presence within 2 s of the link; asserted generously, the measure is printed. */
@@ -19,25 +19,7 @@ interopSuite('e2e: libpurple user ⇄ gateway ⇄ reference peers', ['bitlbee', 
   let gw: E2eGateway;
   let user: PurpleUser;
   let observer: XmppJsClient;
-
-  beforeAll(async () => {
-    gw = await startInProcessGateway();
-    user = await PurpleUser.login(gw);
-    observer = await xmppObserver(gw);
-  }, T);
-
-  afterAll(async () => {
-    await observer?.stop();
-    await user?.close();
-    await gw?.stop();
-    await killAll();
-    removeTmpDirs();
-  });
-
-  const onFailure = (ctx: { onTestFailed: (fn: () => void) => void }): void =>
-    ctx.onTestFailed(() => {
-      console.error(`--- IRC (tail) ---\n${user?.tail()}\n--- gateway log (tail) ---\n${gw?.log.tail()}`);
-    });
+  const { onFailure } = purpleSuite((s) => ({ gw, user, observer } = s), {}, T);
 
   /** The observer's chat messages from a peer JID, bodies whole (one per stanza). */
   const bodiesFrom = (jid: string): string[] =>

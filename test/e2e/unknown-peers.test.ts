@@ -1,14 +1,14 @@
 // End to end: peers the user never added dial the gateway (gnutls-cli, policy "ask"). The libpurple user
 // (bitlbee) sees a request: "yes" lets the peer's lines through; "no" and "block" cut it at the TLS layer,
 // and every later connection from it is dropped before any data, with no new request shown.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { XmppJsClient } from '../../clients/xmppjs/client.js';
-import { makeOpensslIdentity, removeTmpDirs, tmpDir, type OpensslIdentity } from '../support/identities.js';
-import { killAll } from '../support/proc.js';
+import { makeOpensslIdentity, tmpDir, type OpensslIdentity } from '../support/identities.js';
 import { interopSuite } from '../support/tools.js';
-import { startInProcessGateway, type E2eGateway } from './support/gateway.js';
+import type { E2eGateway } from './support/gateway.js';
+import { purpleSuite } from './support/purple-suite.js';
 import { gnutlsCli, WAIT_MS, type DialingPeer } from './support/reference-peer.js';
-import { PurpleUser, xmppObserver } from './support/users.js';
+import type { PurpleUser } from './support/users.js';
 
 const T = 120_000;
 const REQUEST = /New request: .*wants to add you/;
@@ -17,25 +17,7 @@ interopSuite('e2e: unknown peers ask, and are accepted, refused or blocked', ['b
   let gw: E2eGateway;
   let user: PurpleUser;
   let observer: XmppJsClient;
-
-  beforeAll(async () => {
-    gw = await startInProcessGateway({ policy: 'ask' });
-    user = await PurpleUser.login(gw);
-    observer = await xmppObserver(gw);
-  }, T);
-
-  afterAll(async () => {
-    await observer?.stop();
-    await user?.close();
-    await gw?.stop();
-    await killAll();
-    removeTmpDirs();
-  });
-
-  const onFailure = (ctx: { onTestFailed: (fn: () => void) => void }): void =>
-    ctx.onTestFailed(() => {
-      console.error(`--- IRC (tail) ---\n${user?.tail()}\n--- gateway log (tail) ---\n${gw?.log.tail()}`);
-    });
+  const { onFailure } = purpleSuite((s) => ({ gw, user, observer } = s), { policy: 'ask' }, T);
 
   /** An unknown peer dials and types a line at once; resolves when the user sees its request (not answered). */
   async function unknownPeerAsks(id: OpensslIdentity, line: string): Promise<{ peer: DialingPeer; from: number }> {
