@@ -1,25 +1,17 @@
 // Dialogues with the "tlsim gateway" contact: typed commands and what the user then sees
 // (roster pushes, the blocklist), for clients without ad-hoc commands (Dino, bitlbee).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SelfInfo } from '../../gateway/bridge/contract.js';
-import { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import { COMMANDS } from '../../gateway/commands/index.js';
 import { gatewayBot } from '../../gateway/features/gateway-bot.js';
 import { features } from '../../gateway/features/index.js';
 import type { Feature } from '../../gateway/xmpp/feature.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { startTestGateway, type TestClient, type TestGateway } from '../support/xmpp-harness.js';
+import { gatewayPerTest, isRosterPush as rosterPush, pushedRosterItem as itemOf, SELF, SelfNetwork } from '../support/feature-dialogue.js';
+import type { TestClient, TestGateway } from '../support/xmpp-harness.js';
 
-const ROSTER = 'jabber:iq:roster';
 const BLOCKING = 'urn:xmpp:blocking';
-const SELF = 'e'.repeat(64);
 const ALICE = 'a1'.repeat(32);
-
-class SelfNetwork extends FakePeerNetwork {
-  selfInfo(): SelfInfo {
-    return { fingerprint: SELF, share: `tlsim://${SELF}@192.0.2.7:4433`, listening: ['0.0.0.0:4433'], transport: 'direct', online: 0, queued: 2 };
-  }
-}
 
 // Before integration the messages feature still has a placeholder bot on 'server' (one message
 // handler per kind): keep everything else it does, drop that one handler. After integration this
@@ -33,14 +25,11 @@ const withBot = [
   gatewayBot,
 ];
 
-const rosterPush = (el: Element) => el.name === 'iq' && el.attrs.type === 'set' && !!el.getChild('query', ROSTER);
-const itemOf = (push: Element) => push.getChild('query', ROSTER)!.getChild('item')!;
-
 describe('gateway bot', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
   let me: TestClient;
-  const bare = (id: string) => `${id}@${gw.peerDomain}`;
+  const { bare } = gatewayPerTest((d) => ({ gw, fake } = d), () => ({ network: new SelfNetwork(), features: withBot }));
   const fromGateway = (el: Element) => el.name === 'message' && el.attrs.from === gw.domain && el.getChild('body') !== undefined;
   /** Sends a line to the gateway contact and returns its answer. */
   const say = async (text: string, client = me): Promise<string> => {
@@ -51,11 +40,8 @@ describe('gateway bot', () => {
   };
 
   beforeEach(async () => {
-    gw = await startTestGateway({ network: new SelfNetwork(), features: withBot });
-    fake = gw.fake!;
     me = await gw.login({ resource: 'pc' });
   });
-  afterEach(() => gw.stop());
 
   it('answers help with every command and its usage, whatever the case and spacing', async () => {
     const help = await say('  Help  ');

@@ -1,8 +1,9 @@
 // The whole libpurple 2.14 login sequence and a first conversation, as Pidgin drives it
 // (research/xmpp-clients.md §1.1): every iq gets the answer Pidgin needs to finish logging in.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
-import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { stanzaErrorOf, type TestGateway } from '../support/xmpp-harness.js';
 
 const INFO = 'http://jabber.org/protocol/disco#info';
 const ITEMS = 'http://jabber.org/protocol/disco#items';
@@ -12,11 +13,7 @@ const CHATSTATES = 'http://jabber.org/protocol/chatstates';
 describe('Pidgin login sequence', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-    fake = gw.fake!;
-  });
-  afterEach(() => gw.stop());
+  gatewayPerTest((d) => ({ gw, fake } = d));
 
   it('gets every answer it waits for, then contacts, presences and messages both ways', async () => {
     const alice = fake.addFakeContact({ name: 'Alice', online: true });

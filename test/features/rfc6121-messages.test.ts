@@ -1,8 +1,9 @@
 // Chat dialogues: user ⇄ peer, queued and refused messages, offline storage, notices, the gateway bot.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { randomPeerId, type FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { stanzaErrorOf, type TestGateway } from '../support/xmpp-harness.js';
 
 const CHATSTATES = 'http://jabber.org/protocol/chatstates';
 const DELAY = 'urn:xmpp:delay';
@@ -12,12 +13,7 @@ const chatFrom = (from: string) => (el: Element) =>
 describe('messages', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
-  const full = (id: string) => `${id}@${gw.peerDomain}/tlsim`;
-  const bare = (id: string) => `${id}@${gw.peerDomain}`;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-    fake = gw.fake!;
-  });
+  const { full, bare } = gatewayPerTest((d) => ({ gw, fake } = d));
   // login() does not wait for the initial presence to be processed: the gateway contact's
   // presence, the first thing the user gets, says the session is available.
   const online = async (opts?: { resource?: string }) => {
@@ -25,7 +21,6 @@ describe('messages', () => {
     await c.next((el) => el.name === 'presence' && el.attrs.from === gw.domain);
     return c;
   };
-  afterEach(() => gw.stop());
 
   it('sends the user\'s message to the peer', async () => {
     const alice = fake.addFakeContact({ name: 'Alice', online: true });

@@ -1,26 +1,19 @@
 // Presence dialogues: contacts at login, peers coming and going, probes, friend requests (RFC 6121 §3, §4).
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { randomPeerId, type FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { gatewayPerTest, isRosterPush as isPush, ROSTER } from '../support/feature-dialogue.js';
+import type { TestGateway } from '../support/xmpp-harness.js';
 
 const CAPS = 'http://jabber.org/protocol/caps';
 const NICK = 'http://jabber.org/protocol/nick';
-const ROSTER = 'jabber:iq:roster';
 const presenceFrom = (jid: string, type?: string) => (el: Element) =>
   el.name === 'presence' && el.attrs.from === jid && el.attrs.type === type;
-const isPush = (el: Element) => el.name === 'iq' && el.attrs.type === 'set' && !!el.getChild('query', ROSTER);
 
 describe('presence', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
-  const full = (id: string) => `${id}@${gw.peerDomain}/tlsim`;
-  const bare = (id: string) => `${id}@${gw.peerDomain}`;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-    fake = gw.fake!;
-  });
-  afterEach(() => gw.stop());
+  const { full, bare } = gatewayPerTest((d) => ({ gw, fake } = d));
 
   it('shows every contact at initial presence, online ones with caps and no status', async () => {
     const alice = fake.addFakeContact({ name: 'Alice', online: true });

@@ -1,22 +1,16 @@
 // Roster dialogues: get with versioning, add/rename/remove, pushes, errors (RFC 6121 §2).
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { randomPeerId, type FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { gatewayPerTest, isRosterPush as isPush, pushedRosterItem as pushedItem, ROSTER } from '../support/feature-dialogue.js';
+import { stanzaErrorOf, type TestGateway } from '../support/xmpp-harness.js';
 
-const ROSTER = 'jabber:iq:roster';
-const isPush = (el: Element) => el.name === 'iq' && el.attrs.type === 'set' && !!el.getChild('query', ROSTER);
-const pushedItem = (el: Element) => el.getChild('query', ROSTER)!.getChild('item')!;
 const itemsOf = (res: Element) => res.getChild('query', ROSTER)?.getChildren('item') ?? [];
 
 describe('roster', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-    fake = gw.fake!;
-  });
-  afterEach(() => gw.stop());
+  gatewayPerTest((d) => ({ gw, fake } = d));
 
   it('lists the gateway and every contact with subscription both, the name and group tlsim', async () => {
     const alice = fake.addFakeContact({ name: 'Alice', online: true });

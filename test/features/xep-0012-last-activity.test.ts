@@ -1,15 +1,13 @@
 // Last activity dialogue: the server reports its uptime (XEP-0012 §5).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { describe, expect, it } from 'vitest';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import type { TestGateway } from '../support/xmpp-harness.js';
 
 const LAST = 'jabber:iq:last';
 
 describe('last activity', () => {
   let gw: TestGateway;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-  });
-  afterEach(() => gw.stop());
+  gatewayPerTest((d) => ({ gw } = d));
 
   it('gives the server uptime in seconds', async () => {
     const me = await gw.login();

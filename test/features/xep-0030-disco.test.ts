@@ -1,9 +1,10 @@
 // Service discovery dialogues: server, account, peer domain, contacts and their caps (XEP-0030, XEP-0115).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import { capsVer } from '../../gateway/features/support/contact-caps.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { stanzaErrorOf, type TestGateway } from '../support/xmpp-harness.js';
 
 const INFO = 'http://jabber.org/protocol/disco#info';
 const ITEMS = 'http://jabber.org/protocol/disco#items';
@@ -14,11 +15,7 @@ const identitiesOf = (res: Element) => res.getChild('query', INFO)!.getChildren(
 describe('disco', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-    fake = gw.fake!;
-  });
-  afterEach(() => gw.stop());
+  gatewayPerTest((d) => ({ gw, fake } = d));
 
   it('describes the server as server/im with what the features declared', async () => {
     const me = await gw.login();

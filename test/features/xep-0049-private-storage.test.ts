@@ -1,16 +1,14 @@
 // Private XML storage dialogues: bookmarks fallback kept in memory (XEP-0049).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { describe, expect, it } from 'vitest';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { stanzaErrorOf, type TestGateway } from '../support/xmpp-harness.js';
 
 const PRIVATE = 'jabber:iq:private';
 const BOOKMARKS = 'storage:bookmarks';
 
 describe('private storage', () => {
   let gw: TestGateway;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-  });
-  afterEach(() => gw.stop());
+  gatewayPerTest((d) => ({ gw } = d));
 
   it('returns the asked-for element empty, then what was stored', async () => {
     const me = await gw.login();

@@ -1,28 +1,21 @@
 // Ad-hoc command dialogues on the server domain, as Pidgin and Gajim run them: the command list,
 // a form, the submitted form, notes and result forms, cancel and bad sessions (XEP-0050, XEP-0004).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SelfInfo } from '../../gateway/bridge/contract.js';
-import { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import { adHocItems } from '../../gateway/commands/index.js';
 import { features } from '../../gateway/features/index.js';
 import { adHocCommands } from '../../gateway/features/xep-0050-ad-hoc-commands.js';
 import type { Feature, IqHandler } from '../../gateway/xmpp/feature.js';
 import { Element, x } from '../../gateway/xmpp/xml/element.js';
-import { stanzaErrorOf, startTestGateway, type TestClient, type TestGateway } from '../support/xmpp-harness.js';
+import { gatewayPerTest, SELF, SelfNetwork } from '../support/feature-dialogue.js';
+import { stanzaErrorOf, type TestClient, type TestGateway } from '../support/xmpp-harness.js';
 
 const COMMANDS = 'http://jabber.org/protocol/commands';
 const XDATA = 'jabber:x:data';
 const DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 const DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 const ROSTER = 'jabber:iq:roster';
-const SELF = 'e'.repeat(64);
 const ALICE = 'a1'.repeat(32);
-
-class SelfNetwork extends FakePeerNetwork {
-  selfInfo(): SelfInfo {
-    return { fingerprint: SELF, share: `tlsim://${SELF}@192.0.2.7:4433`, listening: ['0.0.0.0:4433'], transport: 'direct', online: 0, queued: 2 };
-  }
-}
 
 // Before integration the disco feature answers the commands node with no items: then this fills
 // in what its edit will list (adHocItems(), jid = the domain). Once it lists them, its answer stands.
@@ -62,12 +55,10 @@ describe('ad-hoc commands', () => {
       .map(([k, v]) => `<field var='${k}'><value>${v}</value></field>`)
       .join('')}</x>`;
 
+  gatewayPerTest((d) => ({ gw, fake } = d), () => ({ network: new SelfNetwork(), features: withAdHoc }));
   beforeEach(async () => {
-    gw = await startTestGateway({ network: new SelfNetwork(), features: withAdHoc });
-    fake = gw.fake!;
     me = await gw.login({ resource: 'pidgin' });
   });
-  afterEach(() => gw.stop());
 
   it('advertises commands on the domain and lists them under the commands node', async () => {
     const info = await me.iq(`<query xmlns='${DISCO_INFO}'/>`, { to: gw.domain });

@@ -1,16 +1,14 @@
 // vCard dialogues: the user's own, the gateway's, a contact's (XEP-0054).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomPeerId } from '../../gateway/bridge/fake-peer-network.js';
-import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { stanzaErrorOf, type TestGateway } from '../support/xmpp-harness.js';
 
 const VCARD = 'vcard-temp';
 
 describe('vcard-temp', () => {
   let gw: TestGateway;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-  });
-  afterEach(() => gw.stop());
+  gatewayPerTest((d) => ({ gw } = d));
 
   it('gives an empty own vCard, never an error (Pidgin would never publish its own), then what was set', async () => {
     const me = await gw.login();

@@ -1,15 +1,13 @@
 // Chat state dialogues: a peer's typing reaches the user as a state-only message (XEP-0085).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { describe, expect, it } from 'vitest';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import type { TestGateway } from '../support/xmpp-harness.js';
 
 const CHATSTATES = 'http://jabber.org/protocol/chatstates';
 
 describe('chat states', () => {
   let gw: TestGateway;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-  });
-  afterEach(() => gw.stop());
+  gatewayPerTest((d) => ({ gw } = d));
 
   it('shows a peer typing', async () => {
     const alice = gw.fake!.addFakeContact({ name: 'Alice', online: true });

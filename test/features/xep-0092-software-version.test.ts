@@ -1,16 +1,14 @@
 // Software version dialogue (XEP-0092).
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { describe, expect, it } from 'vitest';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import type { TestGateway } from '../support/xmpp-harness.js';
 
 const VERSION = 'jabber:iq:version';
 
 describe('software version', () => {
   let gw: TestGateway;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-  });
-  afterEach(() => gw.stop());
+  gatewayPerTest((d) => ({ gw } = d));
 
   it('names the gateway and the version in package.json', async () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

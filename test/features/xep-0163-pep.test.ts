@@ -1,15 +1,13 @@
 // PEP dialogues: OMEMO device list queries to contacts fail fast with item-not-found (XEP-0163, Dino).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { describe, expect, it } from 'vitest';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { stanzaErrorOf, type TestGateway } from '../support/xmpp-harness.js';
 
 const DEVICELIST = `<pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='eu.siacs.conversations.axolotl.devicelist'/></pubsub>`;
 
 describe('pep', () => {
   let gw: TestGateway;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-  });
-  afterEach(() => gw.stop());
+  gatewayPerTest((d) => ({ gw } = d));
 
   it('answers device list queries with item-not-found, for contacts and the account', async () => {
     const alice = gw.fake!.addFakeContact({ name: 'Alice' });

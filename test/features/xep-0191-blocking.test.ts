@@ -1,8 +1,9 @@
 // Blocking dialogues: blocklist, block, unblock one or all, pushes to every session (XEP-0191).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { stanzaErrorOf, type TestGateway } from '../support/xmpp-harness.js';
 
 const BLOCKING = 'urn:xmpp:blocking';
 const ROSTER = 'jabber:iq:roster';
@@ -12,12 +13,7 @@ const jidsIn = (el: Element, name: string) => el.getChild(name, BLOCKING)!.getCh
 describe('blocking', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
-  const bare = (id: string) => `${id}@${gw.peerDomain}`;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-    fake = gw.fake!;
-  });
-  afterEach(() => gw.stop());
+  const { bare } = gatewayPerTest((d) => ({ gw, fake } = d));
 
   it('blocks a contact: every session gets the push, and the contact leaves the roster', async () => {
     const alice = fake.addFakeContact({ name: 'Alice', online: true });

@@ -1,16 +1,14 @@
 // Ping dialogues: the server, the account, the peer domain and contacts answer (XEP-0199).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomPeerId } from '../../gateway/bridge/fake-peer-network.js';
-import { stanzaErrorOf, startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { stanzaErrorOf, type TestGateway } from '../support/xmpp-harness.js';
 
 const PING = `<ping xmlns='urn:xmpp:ping'/>`;
 
 describe('ping', () => {
   let gw: TestGateway;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-  });
-  afterEach(() => gw.stop());
+  gatewayPerTest((d) => ({ gw } = d));
 
   it('answers the keepalive ping without `to` (Pidgin), and pings to the server and peer domain', async () => {
     const me = await gw.login();

@@ -1,15 +1,13 @@
 // Entity time dialogue (XEP-0202).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
+import { describe, expect, it } from 'vitest';
+import { gatewayPerTest } from '../support/feature-dialogue.js';
+import type { TestGateway } from '../support/xmpp-harness.js';
 
 const TIME = 'urn:xmpp:time';
 
 describe('entity time', () => {
   let gw: TestGateway;
-  beforeEach(async () => {
-    gw = await startTestGateway();
-  });
-  afterEach(() => gw.stop());
+  gatewayPerTest((d) => ({ gw } = d));
 
   it('gives the server time in UTC and its offset', async () => {
     const me = await gw.login();
