@@ -82,6 +82,8 @@ export class Link extends TypedEmitter<LinkEvents> {
     readonly gatewayPeer: boolean,
     readonly log: Logger,
     maxMessageBytes?: number,
+    /** When the handshake completed (ms since the epoch). */
+    readonly establishedAt: number = Date.now(),
   ) {
     super((err, event) => log.error({ err, event }, 'link listener failed'));
     this.decoder = new LineDecoder({ maxMessageBytes });

@@ -256,7 +256,15 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     };
     const log = this.log.child({ peer: fp.slice(0, 12) });
     created.links = new PeerLinks(
-      { self: this.opts.tls.identity.fingerprint, fingerprint: fp, log, switchTimeoutMs: this.switchTimeoutMs, settleMs: Math.min(this.handshakeTimeoutMs, 5_000) },
+      {
+        self: this.opts.tls.identity.fingerprint,
+        fingerprint: fp,
+        log,
+        switchTimeoutMs: this.switchTimeoutMs,
+        settleMs: Math.min(this.handshakeTimeoutMs, 5_000),
+        // No simultaneous dial completes later than a dial plus its handshake after the other.
+        staleAfterMs: this.dialTimeoutMs + this.handshakeTimeoutMs,
+      },
       {
         up: (link) => this.onUp(created, link),
         down: (info) => this.onDown(created, info),

@@ -30,6 +30,8 @@ export interface PeerLinksOptions {
   switchTimeoutMs: number;
   /** How long to wait for a pending replacement before going offline. */
   settleMs: number;
+  /** An inbound link replaces a current one older than this (see keepNewLink). */
+  staleAfterMs?: number;
 }
 
 interface QueuedSend {
@@ -47,8 +49,14 @@ const MAX_HELD_BYTES = 1024 * 1024;
  * Which of two links with the same gateway peer survives, computed the same way on both ends:
  * the link DIALED by the smaller fingerprint. Two links dialed by the same side (it redialed
  * because it believes the old one dead): the newer one.
+ *
+ * A peer dials only when it has no link with us (our gateways never dial an online peer; the
+ * reference holds a per-peer lock), so a peer's dial arriving after our link has been up
+ * longer than any simultaneous dial could take (`staleAfterMs`) means that link is dead for
+ * the peer, e.g. a Tor circuit that died without closing our stream: the new link wins.
  */
-export function keepNewLink(self: string, current: Link, next: Link): boolean {
+export function keepNewLink(self: string, current: Link, next: Link, staleAfterMs = Infinity, now = Date.now()): boolean {
+  if (next.side === 'server' && now - current.establishedAt > staleAfterMs) return true;
   if (!current.gatewayPeer || !next.gatewayPeer) return false; // a reference peer: keep the first
   const dialer = (l: Link): string => (l.side === 'client' ? self : l.fingerprint);
   const a = dialer(current);
@@ -101,7 +109,7 @@ export class PeerLinks {
       this.release();
       return;
     }
-    if (keepNewLink(this.opts.self, current, link)) {
+    if (keepNewLink(this.opts.self, current, link, this.opts.staleAfterMs)) {
       this.opts.log.debug({ side: link.side, gateway: link.gatewayPeer }, 'new link replaces the current one');
       this.active = link;
       this.retire(current);
