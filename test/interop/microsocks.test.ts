@@ -1,10 +1,9 @@
 // The SOCKS5 dialer against a real SOCKS5 server (microsocks) on 127.0.0.1: names, IPs, refused targets, user/pass auth.
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PeerUnreachableError } from '../../bridge-protocol/errors.js';
 import { socks5Dialer } from '../../bridge-protocol/transport/socks5.js';
-import { closeServer, freePort, listenLocal, waitForPort } from '../support/net.js';
+import { closeServer, createEchoServer, freePort, listenLocal, rejection, waitForPort } from '../support/net.js';
 import { spawnProc, type Proc } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
 
@@ -31,20 +30,8 @@ async function roundTrip(sock: Duplex, text: string): Promise<string> {
   }
 }
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the dial to fail');
-}
-
 interopSuite('microsocks', ['microsocks'], () => {
-  const echo = net.createServer((s) => {
-    s.on('error', () => {});
-    s.pipe(s);
-  });
+  const echo = createEchoServer();
   let echoPort = 0;
   let open: { proc: Proc; port: number };
   let authed: { proc: Proc; port: number };

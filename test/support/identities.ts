@@ -1,10 +1,13 @@
-// Reference-style peer identities made by openssl or GnuTLS certtool (as tlsim users make them), and temp dirs.
+// Reference-style peer identities made by openssl or GnuTLS certtool (as tlsim users make them), throwaway
+// in-process ones, and temp dirs.
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import forge from 'node-forge';
 
 const run = promisify(execFile);
 
@@ -116,4 +119,20 @@ export function tmpDir(prefix = 'tlsim-test'): string {
 export function removeTmpDirs(): void {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   dirs.clear();
+}
+
+/** A throwaway self-signed RSA identity, like the ones reference users make with openssl. */
+export function selfSigned(cn = 't'): { key: string; cert: string } {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const key = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const fkey = forge.pki.privateKeyFromPem(key);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(fkey.n, fkey.e);
+  cert.serialNumber = '01';
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+  cert.setSubject([{ name: 'commonName', value: cn }]);
+  cert.setIssuer([{ name: 'commonName', value: cn }]);
+  cert.sign(fkey, forge.md.sha256.create());
+  return { key, cert: forge.pki.certificateToPem(cert) };
 }

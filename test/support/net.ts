@@ -1,4 +1,5 @@
-// Loopback networking for tests: free ports, waiting for a program to listen, a tiny line client.
+// Loopback networking for tests: free ports, waiting for a program to listen, an echo server, a tiny
+// line client, and the error of a dial that must fail.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { firstMatch } from './first-match.js';
 
@@ -40,11 +41,29 @@ export async function listenLocal(server: Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
+/** A TCP server that sends every byte back (unlistened: listenLocal it, closeServer it). */
+export function createEchoServer(): Server {
+  return createServer((s) => {
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+}
+
 /** Stops listening and destroys the connections still open (server from listenLocal). */
 export async function closeServer(server: Server): Promise<void> {
   for (const s of serverSockets.get(server) ?? []) s.destroy();
   if (!server.listening) return;
   await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** The error a dial (or any promise) rejects with; throws if it resolves instead. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the dial to fail');
 }
 
 function tryConnect(port: number, host: string): Promise<boolean> {

@@ -1,12 +1,12 @@
 // The SOCKS5 dialer against a scripted proxy on 127.0.0.1: what it sends, every reply code a user may meet, split and early bytes, auth, timeouts.
-import { generateKeyPairSync } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
-import forge from 'node-forge';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, PeerUnreachableError, TimeoutError } from '../../bridge-protocol/errors.js';
 import { memoryDuplexPair } from '../../bridge-protocol/transport/memory.js';
 import { SOCKS5_REPLIES, parseConnectReply, socks5Dialer } from '../../bridge-protocol/transport/socks5.js';
+import { selfSigned } from '../support/identities.js';
+import { rejection } from '../support/net.js';
 
 /** One accepted connection, read as a script reads: "the next n bytes". */
 class ScriptedConn {
@@ -92,15 +92,6 @@ async function scriptedProxy(script: (c: ScriptedConn) => Promise<void>): Promis
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.address() as net.AddressInfo).port, conns };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the dial to fail');
 }
 
 const onion = 'vww6ybal4bd7szmgncyruucpgfkqahzddi37ktceo3ah7ngmcopnpyyd.onion';
@@ -376,19 +367,3 @@ describe('socks5Dialer: broken, silent and dead proxies', () => {
     expect([gone.reason, gone.message]).toEqual(['proxy-failed', expect.stringMatching(/closed the connection while waiting/)]);
   });
 });
-
-/** A throwaway self-signed RSA identity, like the ones reference users make with openssl. */
-function selfSigned(): { key: string; cert: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const key = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const fkey = forge.pki.privateKeyFromPem(key);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(fkey.n, fkey.e);
-  cert.serialNumber = '01';
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
-  cert.setSubject([{ name: 'commonName', value: 't' }]);
-  cert.setIssuer([{ name: 'commonName', value: 't' }]);
-  cert.sign(fkey, forge.md.sha256.create());
-  return { key, cert: forge.pki.certificateToPem(cert) };
-}

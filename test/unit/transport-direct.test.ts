@@ -1,15 +1,15 @@
 // The direct TCP dialer on 127.0.0.1, the socket-error words users see, and the in-memory pair carrying a real TLS handshake.
-import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import forge from 'node-forge';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, PeerUnreachableError, TimeoutError } from '../../bridge-protocol/errors.js';
 import { directDialer } from '../../bridge-protocol/transport/direct.js';
 import { describeSocketError } from '../../bridge-protocol/transport/errors-map.js';
 import { memoryDialer, memoryDuplexPair } from '../../bridge-protocol/transport/memory.js';
-import { closeServer, freePort, listenLocal } from '../support/net.js';
+import { selfSigned } from '../support/identities.js';
+import { closeServer, createEchoServer, freePort, listenLocal, rejection } from '../support/net.js';
 
 const servers: net.Server[] = [];
 afterEach(async () => {
@@ -17,21 +17,9 @@ afterEach(async () => {
 });
 
 async function echoServer(): Promise<number> {
-  const server = net.createServer((s) => {
-    s.on('error', () => {});
-    s.pipe(s);
-  });
+  const server = createEchoServer();
   servers.push(server);
   return listenLocal(server);
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the dial to fail');
 }
 
 function firstData(s: Duplex): Promise<Buffer> {
@@ -174,20 +162,4 @@ describe('memoryDuplexPair', () => {
 
 function fingerprintOf(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;
-}
-
-/** A throwaway self-signed RSA identity, like the ones reference users make with openssl. */
-function selfSigned(cn: string): { key: string; cert: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const key = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-  const fkey = forge.pki.privateKeyFromPem(key);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(fkey.n, fkey.e);
-  cert.serialNumber = '01';
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
-  cert.setSubject([{ name: 'commonName', value: cn }]);
-  cert.setIssuer([{ name: 'commonName', value: cn }]);
-  cert.sign(fkey, forge.md.sha256.create());
-  return { key, cert: forge.pki.certificateToPem(cert) };
 }
