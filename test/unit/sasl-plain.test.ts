@@ -2,21 +2,11 @@
 // client encoding (the `sasl-plain` package @xmpp/client uses).
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { SaslFailure } from '../../gateway/xmpp/sasl/mechanism.js';
 import { plainMechanism } from '../../gateway/xmpp/sasl/plain.js';
+import { failureOf } from '../support/sasl.js';
 
 const verify = (u: string, p: string) => u === 'alice' && p === 'secret pass';
 const mech = plainMechanism(verify);
-
-function failureOf(fn: () => unknown): SaslFailure {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SaslFailure) return err;
-    throw err;
-  }
-  throw new Error('expected a SaslFailure');
-}
 
 describe('PLAIN', () => {
   it('is named PLAIN and needs TLS', () => {

@@ -3,7 +3,7 @@
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { SaslFailure, type SaslExchange } from '../../gateway/xmpp/sasl/mechanism.js';
+import type { SaslExchange } from '../../gateway/xmpp/sasl/mechanism.js';
 import {
   deriveScramCredentials,
   deriveScramCredentialsAsync,
@@ -11,6 +11,7 @@ import {
   type ScramCredentials,
   type ScramHash,
 } from '../../gateway/xmpp/sasl/scram.js';
+import { failureOf } from '../support/sasl.js';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
 
@@ -31,16 +32,6 @@ function challenge(ex: SaslExchange, msg: string): string {
   const step = ex.step(b(msg));
   if (step.kind !== 'challenge') throw new Error(`expected a challenge, got ${step.kind}`);
   return step.data.toString('utf8');
-}
-
-function failureOf(fn: () => unknown): SaslFailure {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof SaslFailure) return err;
-    throw err;
-  }
-  throw new Error('expected a SaslFailure');
 }
 
 const RFC5802 = {
