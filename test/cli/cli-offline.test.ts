@@ -1,60 +1,24 @@
 // The real `tlsim-gateway` program with no gateway running: init, status from disk, exit codes and help,
 // config mistakes named, peer commands on the stored contacts, and importing an openssl-made identity.
-import { execFile } from 'node:child_process';
-import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cliHome as home, runToEnd, useBuiltCli, type CliHome, type RunResult } from '../support/cli-program.js';
 import { makeOpensslIdentity, tmpDir } from '../support/identities.js';
 
-const run = promisify(execFile);
-const REPO = join(import.meta.dirname, '..', '..');
-/** Inside node_modules so the built files resolve the project's dependencies. */
-const BUILD = join(REPO, 'node_modules', '.cache', `tlsim-cli-test-${process.pid}-offline`);
-const CLI = join(BUILD, 'gateway', 'cli.js');
+const CLI = useBuiltCli('offline');
 const T = 60_000;
 const STATUS_KEYS = [
   'fingerprint', 'share', 'jid', 'passwordFile', 'c2sPort', 'peerPort', 'peerDomain', 'tor',
   'running', 'pid', 'websocketPort', 'dataDir', 'configFile', 'caCertFile', 'online', 'queued',
 ];
 
-interface Home {
-  root: string;
-  env: NodeJS.ProcessEnv;
-  dataDir: string;
-  configFile: string;
-}
-
-function home(): Home {
-  const root = tmpDir('tlsim-cli');
-  // Nothing from the developer's own setup (TLSIM_* settings, XDG dirs) may leak in.
-  // TLSIM_TOR_MODE=off: no tor reaching the public network from a test ("auto" is the default).
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config'), TLSIM_TOR_MODE: 'off' };
-  return { root, env, dataDir: join(root, 'data', 'tlsim-gateway'), configFile: join(root, 'config', 'tlsim-gateway', 'config.toml') };
-}
-
-async function cli(h: Home, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: h.env, timeout: T });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+function cli(h: CliHome, args: string[]): Promise<RunResult> {
+  return runToEnd(process.execPath, [CLI, ...args], { env: h.env, timeout: T });
 }
 
 const mode = (f: string): number => statSync(f).mode & 0o777;
-
-beforeAll(async () => {
-  // Type errors in files others are still writing must not stop the build: tsc emits anyway.
-  await run(join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', BUILD], { cwd: REPO }).catch(() => {});
-  if (!existsSync(CLI)) throw new Error(`building the CLI produced no ${CLI}`);
-  // Under node_modules Node would take the files for CommonJS.
-  writeFileSync(join(BUILD, 'package.json'), '{"type":"module"}\n');
-}, 120_000);
-
-afterAll(() => rmSync(BUILD, { recursive: true, force: true }));
 
 describe('help and exit codes', () => {
   const h = home();

@@ -1,74 +1,40 @@
 // The real `tlsim-gateway` program (built once into a private directory) run as users and scripts run it:
 // run on free ports, status from a live gateway, peer commands through the control socket, an XMPP login,
 // one gateway per data directory, a busy port named with its flag, SIGHUP and a clean SIGTERM.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XmppJsClient } from '../../clients/xmppjs/client.js';
-import { tmpDir } from '../support/identities.js';
+import { cliHome as home, runToEnd, useBuiltCli, type CliHome, type RunResult } from '../support/cli-program.js';
 import { closeServer, connectTcp, listenLocal } from '../support/net.js';
 import { killAll, spawnProc, type Proc } from '../support/proc.js';
 
-const run = promisify(execFile);
-const REPO = join(import.meta.dirname, '..', '..');
-/** Inside node_modules so the built files resolve the project's dependencies. */
-const BUILD = join(REPO, 'node_modules', '.cache', `tlsim-cli-test-${process.pid}-run`);
-const CLI = join(BUILD, 'gateway', 'cli.js');
+const CLI = useBuiltCli('run');
 const T = 60_000;
 const FREE_PORTS = ['--c2s-port', '0', '--peer-port', '0', '--websocket-port', '0'];
 const PEER_FP = 'ab'.repeat(32);
 const OTHER_FP = 'cd'.repeat(32);
 
-interface Home {
-  env: NodeJS.ProcessEnv;
-  dataDir: string;
+function cli(h: CliHome, args: string[]): Promise<RunResult> {
+  return runToEnd(process.execPath, [CLI, ...args], { env: h.env, timeout: T });
 }
 
-function home(): Home {
-  const root = tmpDir('tlsim-cli');
-  // Nothing from the developer's own setup (TLSIM_* settings, XDG dirs) may leak in.
-  // TLSIM_TOR_MODE=off: no tor reaching the public network from a test ("auto" is the default).
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config'), TLSIM_TOR_MODE: 'off' };
-  return { env, dataDir: join(root, 'data', 'tlsim-gateway') };
-}
-
-async function cli(h: Home, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: h.env, timeout: T });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-async function startRun(h: Home, extra: string[] = []): Promise<Proc> {
+async function startRun(h: CliHome, extra: string[] = []): Promise<Proc> {
   const p = await spawnProc(process.execPath, [CLI, 'run', ...FREE_PORTS, ...extra], { env: h.env, stdin: 'ignore' });
   await p.waitFor(/"msg":"gateway started/, T);
   return p;
 }
 
-async function statusOf(h: Home): Promise<Record<string, any>> {
+async function statusOf(h: CliHome): Promise<Record<string, any>> {
   const r = await cli(h, ['status', '--json']);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
 }
 
-beforeAll(async () => {
-  // Type errors in files others are still writing must not stop the build: tsc emits anyway.
-  await run(join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', BUILD], { cwd: REPO }).catch(() => {});
-  if (!existsSync(CLI)) throw new Error(`building the CLI produced no ${CLI}`);
-  // Under node_modules Node would take the files for CommonJS.
-  writeFileSync(join(BUILD, 'package.json'), '{"type":"module"}\n');
-}, 120_000);
-
 afterAll(async () => {
   await killAll();
-  rmSync(BUILD, { recursive: true, force: true });
 });
 
 describe('tlsim-gateway run', () => {

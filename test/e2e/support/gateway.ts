@@ -1,18 +1,16 @@
 // A whole gateway for end-to-end tests: in process through startGateway (ports 0, a temp data dir,
 // its log kept), or as the real `tlsim-gateway` program (vite-node on gateway/cli.ts) for kill -9.
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { parseConfigText } from '../../../gateway/config.js';
 import { startGateway, type RunningGateway, type StatusJson } from '../../../gateway/daemon.js';
+import { runToEnd, type CliHome, type RunResult } from '../../support/cli-program.js';
 import { firstMatch } from '../../support/first-match.js';
 import { tmpDir } from '../../support/identities.js';
 import { spawnProc, type Proc } from '../../support/proc.js';
 
-const runFile = promisify(execFile);
 const REPO = join(import.meta.dirname, '..', '..', '..');
 const VITE_NODE = join(REPO, 'node_modules', '.bin', 'vite-node');
 const CLI_TS = join(REPO, 'gateway', 'cli.ts');
@@ -137,36 +135,11 @@ export async function startInProcessGateway(opts: InProcessGatewayOptions = {}):
 
 // ---- the real program ------------------------------------------------------------------
 
-/** A home of its own for the CLI: data dir, XDG dirs; nothing from the developer's environment. */
-export interface CliHome {
-  root: string;
-  dataDir: string;
-  env: NodeJS.ProcessEnv;
-}
-
-export function cliHome(prefix = 'tlsim-e2e-cli'): CliHome {
-  const root = tmpDir(prefix);
-  return {
-    root,
-    dataDir: join(root, 'data', 'tlsim-gateway'),
-    // TLSIM_TOR_MODE=off: never a tor reaching the public network from a test ("auto" is the default).
-    env: { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config'), TLSIM_TOR_MODE: 'off' },
-  };
-}
+export { cliHome, type CliHome } from '../../support/cli-program.js';
 
 /** `tlsim-gateway <args>` (through vite-node), to completion. */
-export async function cli(home: CliHome, args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await runFile(VITE_NODE, [CLI_TS, ...args, '--data-dir', home.dataDir], {
-      env: home.env,
-      cwd: REPO,
-      timeout: timeoutMs,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+export function cli(home: CliHome, args: string[], timeoutMs = 60_000): Promise<RunResult> {
+  return runToEnd(VITE_NODE, [CLI_TS, ...args, '--data-dir', home.dataDir], { env: home.env, cwd: REPO, timeout: timeoutMs });
 }
 
 /** `tlsim-gateway status --json` of a home. */
