@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { StreamError } from './errors.js';
+import { listenLogged } from './listen.js';
 import { connectionLogger } from './log.js';
 import { streamErrorElement } from './stanza.js';
 import { FRAMING_NS } from './stream/c2s-stream.js';
@@ -50,19 +51,9 @@ export class WebSocketListener {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('XMPP over WebSocket only\n');
     });
     http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen({ host: this.opts.host, port: this.opts.port }, () => {
-        http.off('error', reject);
-        resolve();
-      });
-    });
-    http.on('error', (err) => this.opts.log.error({ err }, 'websocket listener error'));
-    const addr = http.address();
-    this._port = typeof addr === 'object' && addr ? addr.port : undefined;
+    this._port = await listenLogged(http, this.opts.host, this.opts.port, this.opts.log, 'websocket');
     this.http = http;
     this.wss = wss;
-    this.opts.log.info({ host: this.opts.host, port: this._port }, 'websocket listening');
   }
 
   /** Why a handshake is refused before any upgrade, or undefined to accept it. */

@@ -1,6 +1,7 @@
 // The c2s TCP listener (RFC 6120 §3, port 5222 on loopback by default; STARTTLS happens in the stream).
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { listenLogged } from './listen.js';
 
 export interface TcpListenerOptions {
   host: string;
@@ -30,18 +31,8 @@ export class TcpListener {
       this.opts.onSocket(socket, remote);
     });
     server.maxConnections = this.opts.maxConnections ?? 256;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: this.opts.host, port: this.opts.port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.opts.log.error({ err }, 'c2s listener error'));
-    const addr = server.address();
-    this._port = typeof addr === 'object' && addr ? addr.port : undefined;
+    this._port = await listenLogged(server, this.opts.host, this.opts.port, this.opts.log, 'c2s');
     this.server = server;
-    this.opts.log.info({ host: this.opts.host, port: this._port }, 'c2s listening');
   }
 
   /** Stops accepting; open connections are closed by their streams, not here. */
