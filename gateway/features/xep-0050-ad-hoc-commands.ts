@@ -2,13 +2,12 @@
 // shown by Pidgin under the account's menu, by Gajim, Profanity and Converse. XEP-0050; XEP-0004 forms.
 // The commands themselves live in gateway/commands, shared with the chat bot and the CLI.
 import { randomUUID } from 'node:crypto';
-import type { Contact } from '../bridge/contract.js';
 import { COMMANDS, runCommand, shortFingerprint, type CommandResult, type CommandSpec } from '../commands/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { HANDLED, type Feature, type FeatureContext, type IqRequest } from '../xmpp/feature.js';
 import { errorReply } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
-import { dataForm, DATA_FORMS_NS, resultTable, submittedValues, type FormField } from './support/data-forms.js';
+import { dataForm, DATA_FORMS_NS, submittedValues, type FormField } from './support/data-forms.js';
 
 export const COMMANDS_NS = 'http://jabber.org/protocol/commands';
 /** A user rarely has more than one or two dialogs open; abandoned ones must not pile up. */
@@ -153,17 +152,9 @@ const LABELS: Record<string, string> = {
 /** For commands that show something (list, requests, status, share): the data as a form too. */
 function resultForm(spec: CommandSpec, result: CommandResult): Element | undefined {
   if (spec.params.length > 0) return undefined;
-  if (Array.isArray(result.data)) {
-    const rows = (result.data as Contact[]).map((c) => ({
-      name: c.name,
-      fingerprint: c.id,
-      link: c.online ? 'online' : 'offline',
-      state: c.state,
-      address: c.address ?? '',
-    }));
-    const columns = ['name', 'fingerprint', 'link', 'state', 'address'].map((v) => ({ var: v, label: v[0]!.toUpperCase() + v.slice(1) }));
-    return resultTable(spec.title, columns, rows);
-  }
+  // COMPAT(pidgin): it cannot draw a result table (XEP-0004 §3.4) and shows an empty second
+  // form instead; the note, which every client shows, already holds the whole list.
+  if (Array.isArray(result.data)) return undefined;
   if (result.data && typeof result.data === 'object') {
     const fields: FormField[] = Object.entries(result.data as Record<string, unknown>).map(([key, v]) => ({
       var: key,

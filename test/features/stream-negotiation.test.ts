@@ -324,6 +324,17 @@ describe('STARTTLS over TCP', () => {
     await c.close();
   });
 
+  it('waits for the header after TLS while the user reads the certificate question (Pidgin)', async () => {
+    await gateway({ tcp: true, server: { timeouts: { headerMs: 300, negotiationMs: 10_000, tlsHandshakeMs: 5_000, handlerMs: 5_000 } } });
+    const c = await gw.connectTcp();
+    await c.open();
+    await c.starttls(gw.tls.caCertPem);
+    // Pidgin sends nothing while its "Accept certificate?" dialog is open.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(mechanisms(await c.open())).toContain('SCRAM-SHA-1');
+    await c.close();
+  });
+
   it('logs in over TCP with TLS the way the harness does for real clients', async () => {
     await gateway({ tcp: true });
     const c = await gw.login({ transport: 'tcp', resource: 'tls' });

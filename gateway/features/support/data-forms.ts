@@ -46,17 +46,6 @@ export function dataForm(type: 'form' | 'result', opts: FormOptions): Element {
   );
 }
 
-/** A result table (XEP-0004 §3.4): `<reported>` names the columns, each `<item>` is a row. */
-export function resultTable(title: string, columns: Array<{ var: string; label: string }>, rows: Array<Record<string, string>>): Element {
-  return x(
-    'x',
-    { xmlns: DATA_FORMS_NS, type: 'result' },
-    x('title', null, title),
-    x('reported', null, ...columns.map((c) => x('field', { var: c.var, label: c.label, type: 'text-single' }))),
-    ...rows.map((row) => x('item', null, ...columns.map((c) => x('field', { var: c.var }, x('value', null, row[c.var] ?? ''))))),
-  );
-}
-
 /**
  * The values of a submitted form, one string per field (several values joined by newlines);
  * undefined when `parent` holds no data form, 'cancel' when the user canceled it (XEP-0004 §3.1).

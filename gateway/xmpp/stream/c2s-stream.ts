@@ -206,7 +206,9 @@ export class C2sStream implements BindableOutput, SmStream {
     clearTimeout(this.headerTimer);
     await upgrade;
     this.log.debug('TLS established');
-    this.headerTimer = this.timer(this.host.timeouts.headerMs, 'no stream header after TLS');
+    // COMPAT(pidgin): after the handshake Pidgin asks the user to accept our certificate and
+    // sends nothing until they answer; give them as long as a login may take, not the header limit.
+    this.headerTimer = this.timer(this.host.timeouts.negotiationMs, 'no stream header after TLS');
   }
 
   private async preBind(el: Element, ns: string | undefined): Promise<void> {
