@@ -2,31 +2,17 @@
 // when the queue is flushed, not run together into multi-line ones (a flush writes a batch at once;
 // each message must stay its own TLS record, since a plain line decoder shows one read as one
 // message). Two whole gateways in process, an @xmpp/client session on each.
-import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { XmppJsClient } from '../../clients/xmppjs/client.js';
+import type { XmppJsClient } from '../../clients/xmppjs/client.js';
 import { removeTmpDirs } from '../support/identities.js';
 import { freePort } from '../support/net.js';
 import { killAll } from '../support/proc.js';
 import { startInProcessGateway, type E2eGateway } from './support/gateway.js';
+import { xmppObserver } from './support/users.js';
 
 const T = 120_000;
 const GATEWAY = 'localhost';
 const QUEUED = 25;
-
-async function client(gw: E2eGateway, resource: string): Promise<XmppJsClient> {
-  const c = new XmppJsClient({
-    service: `xmpp://127.0.0.1:${gw.c2sPort}`,
-    domain: 'localhost',
-    username: 'me',
-    password: gw.password,
-    resource,
-    ca: await readFile(gw.caCertFile, 'utf8'),
-  });
-  await c.start();
-  await c.presence();
-  return c;
-}
 
 async function command(c: XmppJsClient, text: string, re: RegExp): Promise<string> {
   const from = c.mark();
@@ -51,8 +37,8 @@ describe('e2e: a flushed queue between two gateways', () => {
     let b = await startInProcessGateway({ peerPort: portB });
     gateways.push(a, b);
     ctx.onTestFailed(() => console.error(`--- A log ---\n${a.log.tail()}\n--- B log ---\n${b.log.tail()}`));
-    const alice = await client(a, 'alice');
-    let bob = await client(b, 'bob');
+    const alice = await xmppObserver(a, 'alice');
+    let bob = await xmppObserver(b, 'bob');
     clients.push(alice, bob);
     const jidA = a.jidOf(a.fingerprint);
     const jidB = b.jidOf(b.fingerprint);
@@ -74,7 +60,7 @@ describe('e2e: a flushed queue between two gateways', () => {
     // B is back; its user logs in and gets what was queued.
     b = await startInProcessGateway({ peerPort: portB, dataDir: b.dataDir });
     gateways.push(b);
-    bob = await client(b, 'bob');
+    bob = await xmppObserver(b, 'bob');
     clients.push(bob);
     const last = sent.at(-1)!;
     await bob.nextMessage((m) => m.from.startsWith(`${jidA}/`) && m.body.split('\n').includes(last), 60_000);

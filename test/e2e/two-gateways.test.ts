@@ -3,16 +3,16 @@
 // contact, chat both ways; with B stopped, A's messages are kept (and the user told) and delivered in
 // order when B is back; after kill -9 of A right after its user queued messages, a restart of both
 // delivers every message exactly once, in order.
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SlixmppClient } from '../../clients/slixmpp/driver.js';
-import { XmppJsClient } from '../../clients/xmppjs/client.js';
+import type { XmppJsClient } from '../../clients/xmppjs/client.js';
 import type { StatusJson } from '../../gateway/daemon.js';
 import { removeTmpDirs } from '../support/identities.js';
 import { freePort } from '../support/net.js';
 import { killAll } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
 import { cliHome, cliStatus, startCliGateway, type CliGateway, type CliHome } from './support/gateway.js';
+import { xmppObserver } from './support/users.js';
 
 const T = 240_000;
 
@@ -41,18 +41,8 @@ interopSuite('e2e: two gateways, each with its own XMPP client', ['slixmpp'], ()
     removeTmpDirs();
   });
 
-  async function connectAlice(gw: CliGateway): Promise<XmppJsClient> {
-    const c = new XmppJsClient({
-      service: `xmpp://127.0.0.1:${gw.status.c2sPort}`,
-      domain: 'localhost',
-      username: 'me',
-      password: gw.password,
-      resource: 'alice',
-      ca: await readFile(gw.status.caCertFile, 'utf8'),
-    });
-    await c.start();
-    await c.presence();
-    return c;
+  function connectAlice(gw: CliGateway): Promise<XmppJsClient> {
+    return xmppObserver({ c2sPort: gw.status.c2sPort!, userJid: gw.status.jid, password: gw.password, caCertFile: gw.status.caCertFile }, 'alice');
   }
 
   async function connectBob(gw: CliGateway): Promise<SlixmppClient> {

@@ -95,8 +95,11 @@ function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** What an XMPP client needs of a gateway: all but the server certificate (pinned for libpurple only). */
+export type XmppEndpoint = Omit<GatewayEndpoint, 'serverCertFile'> & { serverCertFile?: string };
+
 /** An @xmpp/client session (its own resource) on the gateway account, trusting the gateway CA. */
-export async function xmppObserver(gw: GatewayEndpoint, resource = 'observer'): Promise<XmppJsClient> {
+export async function xmppObserver(gw: XmppEndpoint, resource = 'observer'): Promise<XmppJsClient> {
   const client = new XmppJsClient({
     service: `xmpp://127.0.0.1:${gw.c2sPort}`,
     domain: gw.userJid.split('@')[1]!,
