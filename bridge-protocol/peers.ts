@@ -27,7 +27,10 @@ export interface PeerManagerOptions {
    * outbound link also stops redials of that peer until connect()/setPeer().
    */
   authorize?: (fingerprint: string, side: LinkSide) => 'accept' | 'reject';
-  /** Inbound handshakes pending at once, queued ones included (default 256); beyond it new TCP connections are closed at once. */
+  /**
+   * Inbound connections not yet links, queued ones included (default 1 024); beyond it new TCP connections
+   * are closed at once. A queued one costs a socket and its buffered ClientHello, not a handshake.
+   */
   maxPendingHandshakes?: number;
   /**
    * Inbound handshakes given the event loop at once (default 8); the others wait in arrival order.
@@ -111,7 +114,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     this.inbound = new InboundListeners({
       tls: opts.tls,
       log,
-      maxPendingHandshakes: positive(opts.maxPendingHandshakes ?? 256, 'maxPendingHandshakes'),
+      maxPendingHandshakes: positive(opts.maxPendingHandshakes ?? 1024, 'maxPendingHandshakes'),
       maxConcurrentHandshakes: positive(opts.maxConcurrentHandshakes ?? 8, 'maxConcurrentHandshakes'),
       firstByteTimeoutMs: positive(opts.firstByteTimeoutMs ?? 5_000, 'firstByteTimeoutMs'),
       handshakeTimeoutMs: this.handshakeTimeoutMs,
