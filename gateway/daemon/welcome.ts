@@ -24,9 +24,10 @@ export function welcomeText({ status, config, password }: WelcomeInput): string 
     'Pidgin: Accounts > Manage Accounts > Add',
     '  Basic:    Protocol XMPP, Username ' + config.account.user + ', Domain ' + config.account.domain +
       ', Resource anything, Password (from the file above)',
-    `  Advanced: Connection security "Use encryption if available"`,
-    `            (or "Require encryption" and accept the certificate, or trust the CA file ${status.caCertFile})`,
+    `  Advanced: Connection security "Use encryption if available" (or "Require encryption"),`,
     `            Connect port ${c2sPort}, Connect server ${host}`,
+    `  At the first login Pidgin asks whether to accept the gateway's certificate: accept it.`,
+    `  (Or trust the gateway's CA system-wide: ${status.caCertFile})`,
     '',
     `Your fingerprint:  ${status.fingerprint ?? '(not created yet)'}`,
     `Your share string: ${status.share ?? '(known once the gateway listens: tlsim-gateway share)'}`,
