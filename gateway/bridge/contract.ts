@@ -22,7 +22,10 @@ export type ChatState = 'active' | 'composing' | 'paused' | 'inactive' | 'gone';
 
 /** What became of a message handed to the network. */
 export type SendOutcome =
-  /** Written to the peer's link. */
+  /**
+   * Queued on disk and handed to the peer's live link, in order; it leaves the queue once the
+   * write to the TLS socket completed (if the link dies first, it goes out on the next one).
+   */
   | { status: 'sent' }
   /** Kept in the outgoing queue; goes out, in order, when a link is up. */
   | { status: 'queued'; reason: string };

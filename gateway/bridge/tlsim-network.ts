@@ -18,18 +18,18 @@ import { libpurpleToPlain, looksLikeMarkup } from './markup.js';
 import {
   FingerprintMismatchError,
   PeerManager,
-  PeerUnreachableError,
   createTlsContext,
   directDialer,
   isFingerprint,
-  isOnionHost,
   type Dialer,
   type Identity,
   type PeerAddress,
   type PeerManagerOptions,
 } from './peer-protocol.js';
 import { formatAddress, formatShareString, parseAddress } from './share-string.js';
-import { dialFailureText } from './tor-dialer.js';
+import { LinkNotices } from './link-notices.js';
+import { displayName, short } from './names.js';
+import { OutboxFlusher } from './outbox-flusher.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -54,21 +54,14 @@ export interface TlsimNetworkOptions {
   peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs'>>;
 }
 
-/** How often the same fingerprint-mismatch warning may be repeated for one contact. */
-const MISMATCH_NOTICE_EVERY_MS = 10 * 60_000;
-/** Messages written to a link per flush round before the queue is read again. */
-const FLUSH_BATCH = 50;
-/** A failing dial over Tor is told to the user (once per reason until the link is up) only while messages wait for that peer. */
-const DIAL_NOTICE_EVERY_MS = 10 * 60_000;
 
 export class TlsimNetwork implements PeerNetwork {
   private sink: GatewaySink | undefined;
   private readonly peers: PeerManager;
-  private readonly flushing = new Map<PeerId, Promise<void>>();
-  private readonly mismatchToldAt = new Map<PeerId, number>();
+  private readonly outbox: OutboxFlusher;
+  private readonly notices: LinkNotices;
   /** Received messages to archive at the end of this loop turn. */
   private readonly toArchive: ArchiveInput[] = [];
-  private readonly dialFailureTold = new Map<PeerId, { text: string; at: number }>();
   private readonly acct: number;
   private unknownPolicy: UnknownPeerPolicy;
 
@@ -85,17 +78,25 @@ export class TlsimNetwork implements PeerNetwork {
       authorize: (fp) => this.authorize(fp),
       ...opts.peerOptions,
     });
+    this.outbox = new OutboxFlusher({
+      store: opts.store,
+      accountId: opts.accountId,
+      send: (fp, text) => this.peers.send(fp, text),
+      isOnline: (fp) => this.peers.isOnline(fp),
+      log: opts.log,
+    });
+    this.notices = new LinkNotices({ store: opts.store, accountId: opts.accountId, log: opts.log, notify: (text) => this.sink?.onNotice(text) });
     this.peers.on('link-up', ({ fingerprint }) => this.onLinkUp(fingerprint));
     this.peers.on('link-down', ({ fingerprint, reason }) => this.onLinkDown(fingerprint, reason));
     this.peers.on('message', (fp, m) => this.onPeerText(fp, m.text, m.truncated));
     this.peers.on('dial-failed', ({ fingerprint, address, error, retryInMs }) => {
-      if (error instanceof FingerprintMismatchError) this.tellMismatch(fingerprint, address, error);
+      if (error instanceof FingerprintMismatchError) this.notices.mismatch(fingerprint, address, error);
       else {
         opts.log.debug({ peer: short(fingerprint), err: error.message, retryInMs }, 'dial failed');
-        this.tellDialFailure(fingerprint, address, error, retryInMs);
+        this.notices.dialFailed(fingerprint, address, error, retryInMs);
       }
     });
-    this.peers.on('link-up', ({ fingerprint }) => void this.dialFailureTold.delete(fingerprint));
+    this.peers.on('link-up', ({ fingerprint }) => this.notices.linkUp(fingerprint));
     this.peers.on('inbound-rejected', ({ fingerprint, reason }) =>
       opts.log.info({ peer: fingerprint && short(fingerprint), reason }, 'inbound link refused'),
     );
@@ -256,7 +257,7 @@ export class TlsimNetwork implements PeerNetwork {
       store.archive.append(this.acct, { fingerprint: fp, direction: 'out', text, xmppId: opts.xmppId });
     });
     if (this.peers.isOnline(fp)) {
-      void this.flush(fp);
+      void this.outbox.flush(fp);
       return { status: 'sent' };
     }
     this.peers.connect(fp);
@@ -297,7 +298,7 @@ export class TlsimNetwork implements PeerNetwork {
     if (c.state !== 'contact') return;
     this.opts.store.contacts.touch(this.acct, fp);
     this.sink?.onPeerOnline(fp);
-    void this.flush(fp);
+    void this.outbox.flush(fp);
   }
 
   private onLinkDown(fp: string, reason: string): void {
@@ -338,37 +339,6 @@ export class TlsimNetwork implements PeerNetwork {
     }
   }
 
-  /** Why messages waiting for a peer over Tor do not go out ("peer offline: onion service not found"), once per reason. */
-  private tellDialFailure(fp: string, address: PeerAddress, error: Error, retryInMs: number | undefined): void {
-    // Direct peers: the queued notice already says "offline"; Tor has reasons worth telling (tor.md §5.2).
-    const viaTor =
-      isOnionHost(address.host) ||
-      (error instanceof PeerUnreachableError && (error.socksReply !== undefined || error.reason === 'proxy-failed'));
-    if (!viaTor || this.opts.store.outbox.countFor(this.acct, fp) === 0) return;
-    const text = dialFailureText(error);
-    const told = this.dialFailureTold.get(fp);
-    if (told && told.text === text && Date.now() - told.at < DIAL_NOTICE_EVERY_MS) return;
-    this.dialFailureTold.set(fp, { text, at: Date.now() });
-    const c = this.opts.store.contacts.get(this.acct, fp);
-    const retry = retryInMs === undefined ? '' : ` I try again in ${Math.max(1, Math.round(retryInMs / 1000))} s;`;
-    this.sink?.onNotice(
-      `Cannot reach ${c ? displayName(c) : short(fp)} at ${formatAddress(address)}: ${text}.${retry} your messages stay queued until the link is up.`,
-    );
-  }
-
-  private tellMismatch(fp: string, address: PeerAddress, err: FingerprintMismatchError): void {
-    const last = this.mismatchToldAt.get(fp) ?? 0;
-    if (Date.now() - last < MISMATCH_NOTICE_EVERY_MS) return;
-    this.mismatchToldAt.set(fp, Date.now());
-    const c = this.opts.store.contacts.get(this.acct, fp);
-    this.opts.log.warn({ peer: short(fp), address: formatAddress(address), actual: err.actual }, 'fingerprint mismatch');
-    this.sink?.onNotice(
-      `Warning: the peer at ${formatAddress(address)} is not ${c ? displayName(c) : 'the contact'}. ` +
-        `It presented fingerprint ${err.actual}, but ${err.expected} was expected. ` +
-        'The connection was dropped before any message was exchanged. Check the address (or someone else is answering there).',
-    );
-  }
-
   // ---- internals -------------------------------------------------------------------
 
   private async accept(fp: string, fields: { name?: string; address?: string }): Promise<Contact> {
@@ -381,52 +351,9 @@ export class TlsimNetwork implements PeerNetwork {
     for (const m of held) this.sink?.onText(fp, { text: m.text, stamp: m.stamp, truncated: m.truncated });
     if (this.peers.isOnline(fp)) {
       this.sink?.onPeerOnline(fp);
-      void this.flush(fp);
+      void this.outbox.flush(fp);
     } else if (contact.address) this.peers.connect(fp);
     return this.view(contact);
-  }
-
-  /**
-   * Writes the peer's queue to its link in order. One drain per peer at a time: while one runs,
-   * flush() returns it, and it reads the queue again before it ends, so nothing queued meanwhile
-   * is left behind.
-   */
-  private flush(fp: string): Promise<void> {
-    let running = this.flushing.get(fp);
-    if (!running) {
-      running = Promise.resolve().then(() => this.drain(fp));
-      this.flushing.set(fp, running);
-    }
-    return running;
-  }
-
-  /**
-   * Never rejects: a link that goes down mid-way leaves the rest queued for the next link. A batch is
-   * written to the link without waiting for each write in turn (one TLS socket keeps the order), then
-   * the entries whose writes completed, in queue order up to the first failure, leave the queue in one
-   * transaction: a failed write leaves it and everything after it queued (at-least-once: a crash
-   * between a write and that removal sends the batch's written messages again after a restart).
-   */
-  private async drain(fp: string): Promise<void> {
-    const { outbox } = this.opts.store;
-    try {
-      for (;;) {
-        const items = outbox.peek(this.acct, fp, FLUSH_BATCH);
-        if (items.length === 0 || !this.peers.isOnline(fp)) return;
-        const results = await Promise.allSettled(items.map((item) => this.peers.send(fp, item.text)));
-        const failed = results.findIndex((r) => r.status === 'rejected');
-        const written = failed < 0 ? items : items.slice(0, failed);
-        this.opts.store.transaction(() => {
-          for (const item of written) outbox.remove(this.acct, item.seq);
-        });
-        if (failed >= 0) throw (results[failed] as PromiseRejectedResult).reason;
-      }
-    } catch (err) {
-      this.opts.log.debug({ peer: short(fp), err: (err as Error).message }, 'flush interrupted');
-    } finally {
-      // Synchronously with the last look at the queue: a sendText after this starts a new drain.
-      this.flushing.delete(fp);
-    }
   }
 
   private stored(): StoredContact[] {
@@ -454,13 +381,7 @@ function addressOf(c: StoredContact): PeerAddress | undefined {
   return c.address ? parseAddress(c.address) : undefined;
 }
 
-function displayName(c: StoredContact): string {
-  return c.name ?? short(c.fingerprint);
-}
 
-function short(fp: string): string {
-  return fp.slice(0, 12);
-}
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -1,10 +1,10 @@
 // The persistent outgoing queue: what the user sent to a peer that has not been written to its link yet.
 //
-// Delivery is at-least-once. The bridge enqueues first (the row is on disk, fsynced, before the user is
-// told "queued"), writes the text to the peer's TLS socket, and removes the row only in the write's
-// success callback. A crash between the write and the removal sends the message again after restart;
-// losing it is worse than a duplicate. Plain tlsim peers have no message ids, so they may see such a
-// duplicate (the window is the instant between the write callback and one DELETE). Between two
+// Delivery is at-least-once. The bridge enqueues first (the row is committed to the WAL, which survives
+// a process crash or kill -9, before the user is told anything), writes the text to the peer's TLS
+// socket, and removes the row only after the write completed (a batch at a time). A crash between the
+// write and the removal sends those messages again after restart; losing one is worse than a duplicate.
+// Plain tlsim peers have no message ids, so they may see such duplicates (at most one batch). Between two
 // gateways, `seq` (stable across restarts) or `xmppId` is the message id that lets the receiver drop it.
 import type { AccountId } from './accounts.js';
 import { StoreError } from './errors.js';
