@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { StreamError } from './errors.js';
 import { listenLogged } from './listen.js';
 import { connectionLogger } from './log.js';
@@ -35,7 +35,7 @@ const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
 export class WebSocketListener {
   private http: Server | undefined;
-  private wss: WebSocketServer | undefined;
+  private wss: Promise<WebSocketServer> | undefined;
   private _port: number | undefined;
 
   constructor(private readonly opts: WebSocketListenerOptions) {}
@@ -45,15 +45,23 @@ export class WebSocketListener {
   }
 
   async listen(): Promise<void> {
-    const maxPayload = (this.opts.limits.maxStanzaBytes ?? 256 * 1024) + 1024;
-    const wss = new WebSocketServer({ noServer: true, maxPayload, handleProtocols: () => 'xmpp', clientTracking: false });
     const http = createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('XMPP over WebSocket only\n');
     });
     http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this._port = await listenLogged(http, this.opts.host, this.opts.port, this.opts.log, 'websocket');
     this.http = http;
-    this.wss = wss;
+  }
+
+  /**
+   * The `ws` server, loaded at the first WebSocket handshake rather than at start: the listener
+   * is on by default, but most users never open it, and `ws` costs several MB of idle memory.
+   */
+  private server(): Promise<WebSocketServer> {
+    const maxPayload = (this.opts.limits.maxStanzaBytes ?? 256 * 1024) + 1024;
+    return (this.wss ??= import('ws').then(
+      ({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload, handleProtocols: () => 'xmpp', clientTracking: false }),
+    ));
   }
 
   /** Why a handshake is refused before any upgrade, or undefined to accept it. */
@@ -76,18 +84,25 @@ export class WebSocketListener {
       socket.end(`HTTP/1.1 ${refused.status} ${refused.reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    this.wss!.handleUpgrade(req, socket, head, (ws) => {
-      const conn = this.opts.nextConnId();
-      const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-      const log = connectionLogger(this.opts.log, conn, remote).child({ transport: 'websocket' });
-      this.opts.onTransport(new WebSocketTransport(ws, { ...this.opts, remote, log }), log);
-    });
+    this.server().then(
+      (wss) =>
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const conn = this.opts.nextConnId();
+          const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+          const log = connectionLogger(this.opts.log, conn, remote).child({ transport: 'websocket' });
+          this.opts.onTransport(new WebSocketTransport(ws, { ...this.opts, remote, log }), log);
+        }),
+      (err: unknown) => {
+        this.opts.log.error({ err }, 'websocket support failed to load');
+        socket.destroy();
+      },
+    );
   }
 
   async close(): Promise<void> {
     const http = this.http;
     this.http = undefined;
-    this.wss?.close();
+    void this.wss?.then((wss) => wss.close());
     http?.close();
   }
 }
