@@ -4,33 +4,19 @@ import type { Duplex } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PeerUnreachableError } from '../../bridge-protocol/errors.js';
 import { generateIdentity, type Identity } from '../../bridge-protocol/identity.js';
-import { PeerManager, type PeerManagerEvents, type PeerManagerOptions } from '../../bridge-protocol/peers.js';
-import { createTlsContext } from '../../bridge-protocol/tls-context.js';
+import { PeerManager, type PeerManagerEvents } from '../../bridge-protocol/peers.js';
 import { directDialer } from '../../bridge-protocol/transport/direct.js';
 import type { Dialer } from '../../bridge-protocol/transport/types.js';
+import { managerPool } from '../support/peer-managers.js';
 
 let ids: Identity[] = [];
-const managers: PeerManager[] = [];
 
 beforeAll(async () => {
   ids = await Promise.all([0, 1].map(() => generateIdentity()));
 });
 
-afterEach(async () => {
-  await Promise.all(managers.splice(0).map((m) => m.stop()));
-});
-
-function manager(id: Identity, opts: Partial<PeerManagerOptions> = {}): PeerManager {
-  const m = new PeerManager({
-    tls: createTlsContext(id),
-    dialerFor: () => directDialer(),
-    listen: [{ host: '127.0.0.1', port: 0 }],
-    backoff: { initialMs: 100, random: () => 1, flapWindowMs: 0 },
-    ...opts,
-  });
-  managers.push(m);
-  return m;
-}
+const { manager, stopAll } = managerPool({ backoff: { initialMs: 100, random: () => 1, flapWindowMs: 0 } });
+afterEach(stopAll);
 
 function record<K extends keyof PeerManagerEvents & string>(m: PeerManager, event: K): Array<Parameters<PeerManagerEvents[K]>[0]> {
   const out: Array<Parameters<PeerManagerEvents[K]>[0]> = [];

@@ -4,31 +4,17 @@ import tls from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FingerprintMismatchError, TimeoutError } from '../../bridge-protocol/errors.js';
 import { generateIdentity, type Identity } from '../../bridge-protocol/identity.js';
-import { PeerManager, type PeerManagerEvents, type PeerManagerOptions } from '../../bridge-protocol/peers.js';
-import { createTlsContext } from '../../bridge-protocol/tls-context.js';
-import { directDialer } from '../../bridge-protocol/transport/direct.js';
+import { PeerManager, type PeerManagerEvents } from '../../bridge-protocol/peers.js';
+import { managerPool } from '../support/peer-managers.js';
 
 let ids: Identity[] = [];
-const managers: PeerManager[] = [];
 
 beforeAll(async () => {
   ids = await Promise.all([0, 1, 2].map(() => generateIdentity()));
 });
 
-afterEach(async () => {
-  await Promise.all(managers.splice(0).map((m) => m.stop()));
-});
-
-function manager(id: Identity, opts: Partial<PeerManagerOptions> = {}): PeerManager {
-  const m = new PeerManager({
-    tls: createTlsContext(id),
-    dialerFor: () => directDialer(),
-    listen: [{ host: '127.0.0.1', port: 0 }],
-    ...opts,
-  });
-  managers.push(m);
-  return m;
-}
+const { manager, stopAll } = managerPool();
+afterEach(stopAll);
 
 function next<K extends keyof PeerManagerEvents & string>(
   m: PeerManager,

@@ -2,12 +2,12 @@
 // our stream) must give way when the peer redials, or the pair never talks again.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTlsContext, directDialer, generateIdentity, PeerManager, type Identity } from '../../bridge-protocol/index.js';
+import { generateIdentity, PeerManager, type Identity } from '../../bridge-protocol/index.js';
 import { closeServer, listenLocal } from '../support/net.js';
+import { managerPool } from '../support/peer-managers.js';
 
 let a: Identity;
 let b: Identity;
-const managers: PeerManager[] = [];
 let proxy: Server;
 const pairs: Array<{ fromA: Socket; toB: Socket }> = [];
 
@@ -19,7 +19,7 @@ beforeAll(async () => {
   [a, b] = ids as [Identity, Identity];
 });
 afterAll(async () => {
-  for (const m of managers) await m.stop();
+  await pool.stopAll();
   for (const p of pairs) {
     p.fromA.destroy();
     p.toB.destroy();
@@ -27,19 +27,8 @@ afterAll(async () => {
   if (proxy) await closeServer(proxy);
 });
 
-function manager(id: Identity): PeerManager {
-  const m = new PeerManager({
-    tls: createTlsContext(id),
-    dialerFor: () => directDialer(),
-    listen: [{ host: '127.0.0.1', port: 0 }],
-    handshakeTimeoutMs: 400,
-    dialTimeoutMs: 400,
-    switchTimeoutMs: 500,
-    backoff: { initialMs: 100, maxMs: 400 },
-  });
-  managers.push(m);
-  return m;
-}
+const pool = managerPool({ handshakeTimeoutMs: 400, dialTimeoutMs: 400, switchTimeoutMs: 500, backoff: { initialMs: 100, maxMs: 400 } });
+const manager = (id: Identity): PeerManager => pool.manager(id);
 
 function nextMessage(m: PeerManager, from: string): Promise<string> {
   return new Promise((resolve) => {
