@@ -1,5 +1,6 @@
 // One authenticated TLS connection with one peer: handshake (accepting or dialing),
 // fingerprint checks, lines of text both ways, and a close reason (PROTOCOL.md).
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import { TypedEmitter } from './events.js';
@@ -258,6 +259,14 @@ function handshake(socket: TLSSocket, event: 'secure' | 'secureConnect', opts: L
   });
 }
 
+/**
+ * A chat message is one small TLS record that must leave at once: with Nagle's algorithm on (Node's
+ * default) it can wait for the ACK of the previous one, which the peer delays (~20-40 ms).
+ */
+function noDelay(raw: Duplex): void {
+  (raw as Partial<Socket>).setNoDelay?.(true);
+}
+
 function peerFingerprint(socket: TLSSocket): string | undefined {
   const cert = socket.getPeerX509Certificate();
   return cert ? fingerprintOf(cert.raw) : undefined;
@@ -268,6 +277,7 @@ function peerFingerprint(socket: TLSSocket): string | undefined {
  * and learn who the peer is from it.
  */
 export async function acceptLink(raw: Duplex, tls: TlsContext, opts: LinkOptions = {}): Promise<Link> {
+  noDelay(raw);
   const socket = new TLSSocket(raw, {
     isServer: true,
     secureContext: tls.secureContext,
@@ -299,6 +309,7 @@ export async function acceptLink(raw: Duplex, tls: TlsContext, opts: LinkOptions
  * fingerprint is known and another one answers, the link is dropped before any data flows.
  */
 export async function dialLink(raw: Duplex, tls: TlsContext, opts: DialLinkOptions = {}): Promise<Link> {
+  noDelay(raw);
   const socket = tlsConnect({
     socket: raw,
     secureContext: tls.secureContext,
