@@ -11,7 +11,7 @@ import { parseConfigText } from '../../gateway/config.js';
 import { startGateway, type RunningGateway } from '../../gateway/daemon.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
 import { freePort } from '../support/net.js';
-import { killAll, spawnProc } from '../support/proc.js';
+import { killAll, spawnProc, isAlive, waitUntil } from '../support/proc.js';
 import { startTorNetwork, type TorNetwork } from '../support/tor-network.js';
 import { interopSuite } from '../support/tools.js';
 import { LogCapture } from './support/gateway.js';
@@ -234,20 +234,3 @@ interopSuite('e2e over Tor: two gateways and a reference peer on a private Tor n
     timeline.push(`tor of ${victim.name} killed → republished ${republishedMs} ms, link back ${linkMs} ms, at ${at()}`);
   }, 240_000);
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitUntil(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

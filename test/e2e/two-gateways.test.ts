@@ -11,7 +11,7 @@ import { removeTmpDirs } from '../support/identities.js';
 import { freePort } from '../support/net.js';
 import { killAll } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
-import { cliHome, cliStatus, startCliGateway, type CliGateway, type CliHome } from './support/gateway.js';
+import { cliHome, cliStatus, startCliGateway, type CliGateway } from './support/gateway.js';
 import { xmppObserver } from './support/users.js';
 
 const T = 240_000;

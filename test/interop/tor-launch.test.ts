@@ -10,7 +10,7 @@ import { launchTor, torArguments } from '../../bridge-protocol/tor/launch.js';
 import { addOnionKeyBlob, generateOnionKey } from '../../bridge-protocol/tor/onion-key.js';
 import { TorService, type TorExitInfo, type TorStatus, type TorWarning } from '../../bridge-protocol/tor/service.js';
 import { closeServer, freePort, listenLocal } from '../support/net.js';
-import { spawnProc, type Proc } from '../support/proc.js';
+import { spawnProc, type Proc, isAlive } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
 
 /** Resolves with the first value `check` returns, polling; rejects after `ms` with `what`. */
@@ -24,14 +24,6 @@ async function eventually<T>(what: string, ms: number, check: () => Promise<T | 
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interopSuite('tor launch and supervision (offline)', ['tor'], () => {
   let dir = '';

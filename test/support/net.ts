@@ -159,3 +159,17 @@ export async function lineClient(port: number, host = '127.0.0.1', eol = '\r\n')
       }),
   };
 }
+
+/** Calls `onLine` for each CRLF-terminated line the socket receives (a scripted control-port peer). */
+export function onCrlfLines(sock: Socket, onLine: (line: string) => void): void {
+  let buf = '';
+  sock.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i: number;
+    while ((i = buf.indexOf('\r\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      onLine(line);
+    }
+  });
+}

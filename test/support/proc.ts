@@ -282,3 +282,22 @@ export function liveProcs(): Proc[] {
 export async function killAll(): Promise<void> {
   await Promise.all([...live].map((p) => p.kill()));
 }
+
+/** Is a process with this PID still running (signal 0 probes without killing)? */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `cond` every 100 ms until it holds, or fails after `ms`. */
+export async function waitUntil(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -10,6 +10,7 @@ import type { Logger } from '../../bridge-protocol/logger.js';
 import { authenticate, hashPassword } from '../../bridge-protocol/tor/control-auth.js';
 import { TorControlError, TorError, type TorEvent } from '../../bridge-protocol/tor/control-parse.js';
 import { TorControl } from '../../bridge-protocol/tor/control.js';
+import { onCrlfLines } from '../support/net.js';
 
 type Script = (line: string, write: (s: string) => void, sock: net.Socket) => void;
 
@@ -20,16 +21,7 @@ let dir = '';
 async function fakeTor(script: Script, logger?: Logger): Promise<TorControl> {
   const server = net.createServer((sock) => {
     sock.on('error', () => {});
-    let buf = '';
-    sock.on('data', (d) => {
-      buf += d.toString();
-      let i: number;
-      while ((i = buf.indexOf('\r\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        script(line, (s) => sock.write(s), sock);
-      }
-    });
+    onCrlfLines(sock, (line) => script(line, (s) => sock.write(s), sock));
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

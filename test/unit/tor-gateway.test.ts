@@ -15,6 +15,7 @@ import { chooseTorMode } from '../../gateway/tor/mode.js';
 import { ConfigError } from '../../gateway/xmpp/errors.js';
 import { removeTmpDirs, tmpDir } from '../support/identities.js';
 import { interopSuite } from '../support/tools.js';
+import { isAlive, waitUntil } from '../support/proc.js';
 
 afterAll(removeTmpDirs);
 
@@ -148,26 +149,9 @@ interopSuite('a gateway with its own tor (kept offline: DisableNetwork 1)', ['to
     } finally {
       const pid = gw.tor?.service.pid;
       await gw.stop();
-      if (pid) expect(alive(pid)).toBe(false);
+      if (pid) expect(isAlive(pid)).toBe(false);
     }
     // Not blocked on tor: the gateway (XMPP included) was up before tor did anything useful.
     expect(startMs).toBeLessThan(15_000);
   }, 60_000);
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitUntil(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { afterAll, expect, it } from 'vitest';
 import { generateOnionKey } from '../../bridge-protocol/tor/onion-key.js';
 import { TorService, type TorStatus, type TorWarning } from '../../bridge-protocol/tor/service.js';
+import { onCrlfLines } from '../support/net.js';
 
 const key = generateOnionKey();
 const sockets = new Set<net.Socket>();
@@ -13,20 +14,13 @@ const server = net.createServer((sock) => {
   sockets.add(sock);
   tor = sock;
   sock.on('error', () => {});
-  let buf = '';
-  sock.on('data', (d) => {
-    buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf('\r\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      commands.push(line.split(' ')[0]!);
-      if (line === 'PROTOCOLINFO 1') sock.write('250-PROTOCOLINFO 1\r\n250-AUTH METHODS=NULL\r\n250 OK\r\n');
-      else if (line === 'GETINFO status/bootstrap-phase') sock.write('250-status/bootstrap-phase=NOTICE BOOTSTRAP PROGRESS=40 TAG=loading_keys SUMMARY="Loading authority key certs"\r\n250 OK\r\n');
-      else if (line === 'GETINFO net/listeners/socks') sock.write('250-net/listeners/socks="127.0.0.1:9050" "unix:/run/tor/socks"\r\n250 OK\r\n');
-      else if (line.startsWith('ADD_ONION ')) sock.write(`250-ServiceID=${key.serviceId}\r\n250 OK\r\n`);
-      else sock.write('250 OK\r\n');
-    }
+  onCrlfLines(sock, (line) => {
+    commands.push(line.split(' ')[0]!);
+    if (line === 'PROTOCOLINFO 1') sock.write('250-PROTOCOLINFO 1\r\n250-AUTH METHODS=NULL\r\n250 OK\r\n');
+    else if (line === 'GETINFO status/bootstrap-phase') sock.write('250-status/bootstrap-phase=NOTICE BOOTSTRAP PROGRESS=40 TAG=loading_keys SUMMARY="Loading authority key certs"\r\n250 OK\r\n');
+    else if (line === 'GETINFO net/listeners/socks') sock.write('250-net/listeners/socks="127.0.0.1:9050" "unix:/run/tor/socks"\r\n250 OK\r\n');
+    else if (line.startsWith('ADD_ONION ')) sock.write(`250-ServiceID=${key.serviceId}\r\n250 OK\r\n`);
+    else sock.write('250 OK\r\n');
   });
 });
 
