@@ -70,7 +70,7 @@ export class TorProcess {
   readonly warnings: string[] = [];
   private readonly logListeners = new Set<(line: TorLogLine) => void>();
 
-  constructor(private readonly child: ChildProcess) {
+  constructor(child: ChildProcess) {
     if (child.pid === undefined) throw new TorError('spawn', 'tor started without a pid');
     this.pid = child.pid;
     this.exited = new Promise((resolve) =>
