@@ -37,6 +37,7 @@ export const CONFIG_FLAG_OPTIONS = {
   'peer-port': { type: 'string' },
   'websocket-port': { type: 'string' },
   tor: { type: 'string' },
+  mode: { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
 
@@ -99,7 +100,8 @@ export function renderDefaultToml(): string {
     }
     const spec = SCHEMA[key] as KeySpec<unknown>;
     const value = (defaults[sec] as Record<string, unknown>)[field];
-    lines.push(`# ${spec.doc}`, `# ${field} = ${JSON.stringify(value)}`);
+    // A secret is never written into the file, not even as an example.
+    lines.push(`# ${spec.doc}`, spec.secret ? `# (environment only: ${envName(key)})` : `# ${field} = ${JSON.stringify(value)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -130,6 +132,11 @@ function fromToml(text: string, where: string, set: Map<ConfigKey, unknown>): vo
   }
   const sections = Object.keys(SECTION_DOCS);
   for (const [sec, table] of Object.entries(doc)) {
+    // `mode = "component"` at the top of the file: the one setting people expect there.
+    if (sec === 'mode' && typeof table === 'string') {
+      set.set('gateway.mode', check('gateway.mode', table, false, `in ${where}`));
+      continue;
+    }
     if (!sections.includes(sec)) {
       const isTable = table !== null && typeof table === 'object' && !Array.isArray(table);
       throw new ConfigError(sec, unknown(isTable ? 'section' : 'key', sec, isTable ? sections : CONFIG_KEYS, where));
@@ -140,6 +147,9 @@ function fromToml(text: string, where: string, set: Map<ConfigKey, unknown>): vo
     for (const [field, value] of Object.entries(table)) {
       const key = `${sec}.${field}`;
       if (!isKey(key)) throw new ConfigError(key, unknown('key', key, CONFIG_KEYS, where));
+      if ((SCHEMA[key] as KeySpec<unknown>).secret) {
+        throw new ConfigError(key, `is a secret: set ${envName(key)} or ${key}_file, not the config file (${where})`);
+      }
       set.set(key, check(key, value, false, `in ${where}`));
     }
   }

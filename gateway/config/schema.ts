@@ -12,6 +12,7 @@ import {
   origin,
   port,
   reachableHost,
+  secretText,
   torControlEndpoint,
   type Check,
 } from './values.js';
@@ -24,9 +25,16 @@ export const UNKNOWN_PEER_POLICIES = ['ask', 'accept', 'reject'] as const;
 export type UnknownPeerPolicy = (typeof UNKNOWN_PEER_POLICIES)[number];
 export const TOR_MODES = ['auto', 'launch', 'control', 'off'] as const;
 export type TorMode = (typeof TOR_MODES)[number];
+export const GATEWAY_MODES = ['local', 'component'] as const;
+export type GatewayMode = (typeof GATEWAY_MODES)[number];
+export const PEER_SESSION_MODES = ['presence', 'always'] as const;
+export type PeerSessionMode = (typeof PEER_SESSION_MODES)[number];
 
 /** Property names are the TOML key names, so one spelling is used in code, files, docs and errors. */
 export interface Config {
+  readonly gateway: {
+    readonly mode: GatewayMode;
+  };
   readonly account: {
     readonly user: string;
     readonly domain: string;
@@ -57,6 +65,14 @@ export interface Config {
     readonly all: boolean;
     readonly virtual_port: number;
   };
+  readonly component: {
+    readonly server: string;
+    readonly port: number;
+    readonly domain: string;
+    readonly secret: string;
+    readonly secret_file: string;
+    readonly peer_session: PeerSessionMode;
+  };
   readonly log: {
     readonly level: LogLevel;
     readonly format: LogFormat;
@@ -81,18 +97,32 @@ export interface KeySpec<T> {
   readonly check: Check<T>;
   /** The command-line flag (without "--") that sets this key, if any. Never for secrets. */
   readonly flag?: string;
+  /** A secret: only from the environment (never a file anyone may read, nor a flag `ps` shows), never shown. */
+  readonly secret?: boolean;
 }
 
 export const SECTION_DOCS: Readonly<Record<Section, string>> = {
+  gateway: 'How the gateway runs: its own XMPP server for your clients, or a component of a real XMPP server.',
   account: 'The local XMPP account your client (Pidgin, Gajim, ...) logs in to: user@domain.',
   peer: 'The tlsim side: where other peers reach us and how we treat them.',
   c2s: 'The XMPP client listener (TCP, STARTTLS).',
   websocket: 'The XMPP-over-WebSocket listener (RFC 7395), for web clients such as Converse.js.',
   tor: 'Reaching peers through Tor.',
+  component:
+    'Transport mode (gateway.mode = "component"): attached to an XMPP server (Prosody, ejabberd) as an XEP-0114 ' +
+    'component, so every user of that server (and of federated ones) can register and reach tlsim peers.',
   log: 'Logging.',
 };
 
 export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
+  'gateway.mode': {
+    doc:
+      '"local": the gateway is your own XMPP server (Pidgin, Gajim, ... log in to it); "component": it attaches ' +
+      'to a real XMPP server (see [component]). A top-level mode = "component" means the same.',
+    default: 'local',
+    check: oneOf(GATEWAY_MODES),
+    flag: 'mode',
+  },
   'account.user': { doc: 'Your user name (the part before the @).', default: 'me', check: localpart },
   'account.domain': { doc: 'The domain of your account.', default: 'localhost', check: domain },
 
@@ -173,6 +203,36 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
     doc: 'The port of our onion service that peers dial (<onion>:<port> in your share string).',
     default: 18765,
     check: integer(1, 65535),
+  },
+
+  'component.server': {
+    doc: 'Host of the XMPP server whose component port we connect to.',
+    default: '127.0.0.1',
+    check: reachableHost,
+  },
+  'component.port': { doc: "The server's component port (Prosody component_ports, ejabberd ejabberd_service).", default: 5347, check: integer(1, 65535) },
+  'component.domain': {
+    doc: 'Our component domain, as declared on the server; peers appear as <fingerprint>@<this domain>.',
+    default: 'peers.localhost',
+    check: domain,
+  },
+  'component.secret': {
+    doc: 'The component secret shared with the server: only from the environment (TLSIM_COMPONENT_SECRET); else use secret_file.',
+    default: '',
+    check: secretText,
+    secret: true,
+  },
+  'component.secret_file': {
+    doc: 'File holding the component secret (Prosody component_secret, ejabberd password); keep it 0600.',
+    default: '',
+    check: optionalPath,
+  },
+  'component.peer_session': {
+    doc:
+      '"presence": a user\'s peers are linked while the user is online toward the gateway (and 2 minutes after, ' +
+      'so a reconnecting client loses nothing); "always": from registration on, and messages wait for the user.',
+    default: 'presence',
+    check: oneOf(PEER_SESSION_MODES),
   },
 
   'log.level': {

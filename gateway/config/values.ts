@@ -115,6 +115,13 @@ export const optionalPath: Check<string> = (v) => {
 };
 
 /** An XMPP domain (RFC 7622 domainpart) as we serve it: a DNS name or IPv4 address, lowercased. */
+/** A secret's text: any printable characters; never echoed in an error. */
+export const secretText: Check<string> = (v) => {
+  if (typeof v !== 'string') throw new Invalid('must be a string');
+  if (/[\u0000-\u001f]/.test(v)) throw new Invalid('must be one line of printable characters');
+  return v;
+};
+
 export const domain: Check<string> = (v) => {
   const s = string(v);
   if (isIP(s) === 6 || s.startsWith('[')) throw new Invalid('must be a DNS name such as "localhost", not an IPv6 address');

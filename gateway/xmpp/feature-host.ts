@@ -15,7 +15,7 @@ import {
   type XmppIdentity,
 } from './feature.js';
 import type { HookBus } from './hook-bus.js';
-import type { Resolved, Router } from './router.js';
+import type { Resolved, StanzaRouter } from './router.js';
 import { errorReply, iqResult, stanzaKind } from './stanza.js';
 import type { Session } from './stream/session.js';
 import { Element, x } from './xml/element.js';
@@ -37,7 +37,7 @@ const SINK_EVENTS = {
 export interface FeatureHostOptions {
   identity: XmppIdentity;
   network: PeerNetwork;
-  router: Router;
+  router: StanzaRouter;
   hooks: HookBus;
   log: Logger;
   featureConfig?: Record<string, Record<string, unknown>>;

@@ -29,7 +29,38 @@ export interface Resolved {
   ownResource?: string;
 }
 
-export class Router {
+/** What the feature core needs from routing: the local server's Router, or one component user's. */
+export interface StanzaRouter {
+  resolve(to: string | undefined): Resolved;
+  get(resource: string): Session | undefined;
+  all(): Session[];
+  deliver(stanza: Element): number;
+}
+
+/**
+ * Who a `to` names, for the user `identity.user`. A peer is `<fingerprint>@<peer domain>`; the
+ * gateway contact is the bare server domain. In component mode both domains are the component's.
+ */
+export function resolveAddress(identity: XmppIdentity, to: string | undefined): Resolved {
+  if (!to) return { to: { kind: 'account' } };
+  const j = toJid(to);
+  const { domain, peerDomain, user } = identity;
+  if (j.domain === peerDomain.toLowerCase() && j.local) {
+    const id = j.local.toLowerCase();
+    if (FINGERPRINT.test(id)) return { to: j.resource ? { kind: 'contact', id, resource: j.resource } : { kind: 'contact', id } };
+  }
+  if (j.domain === domain.toLowerCase()) {
+    if (!j.local) return { to: { kind: 'server' } };
+    if (j.local === user.local && user.domain.toLowerCase() === domain.toLowerCase()) {
+      return j.resource ? { to: { kind: 'account' }, ownResource: j.resource } : { to: { kind: 'account' } };
+    }
+    return { to: { kind: 'unknown', jid: j } };
+  }
+  if (j.domain === peerDomain.toLowerCase() && !j.local) return { to: { kind: 'peers' } };
+  return { to: { kind: 'unknown', jid: j } };
+}
+
+export class Router implements StanzaRouter {
   private readonly sessions = new Map<string, Session>();
 
   constructor(
@@ -39,22 +70,7 @@ export class Router {
 
   /** Resolves a client's `to` attribute. Throws StanzaError('jid-malformed'). */
   resolve(to: string | undefined): Resolved {
-    if (!to) return { to: { kind: 'account' } };
-    const j = toJid(to);
-    const { domain, peerDomain, user } = this.identity;
-    if (j.domain === domain.toLowerCase()) {
-      if (!j.local) return { to: { kind: 'server' } };
-      if (j.local === user.local) {
-        return j.resource ? { to: { kind: 'account' }, ownResource: j.resource } : { to: { kind: 'account' } };
-      }
-      return { to: { kind: 'unknown', jid: j } };
-    }
-    if (j.domain === peerDomain.toLowerCase()) {
-      if (!j.local) return { to: { kind: 'peers' } };
-      const id = j.local.toLowerCase();
-      if (FINGERPRINT.test(id)) return { to: j.resource ? { kind: 'contact', id, resource: j.resource } : { kind: 'contact', id } };
-    }
-    return { to: { kind: 'unknown', jid: j } };
+    return resolveAddress(this.identity, to);
   }
 
   add(session: Session): void {

@@ -73,6 +73,7 @@ describe('config: defaults', () => {
     expect(loaded.fileFound).toBe(false);
     expect(loaded.config).toEqual(defaultConfig());
     expect(defaultConfig()).toEqual({
+      gateway: { mode: 'local' },
       account: { user: 'me', domain: 'localhost' },
       peer: {
         domain: 'peers.localhost',
@@ -85,8 +86,19 @@ describe('config: defaults', () => {
       c2s: { host: '127.0.0.1', port: 5222, allow_plain_without_tls: false },
       websocket: { enabled: true, host: '127.0.0.1', port: 5280, allowed_origins: [] },
       tor: { mode: 'auto', control: '/run/tor/control', control_password_file: '', all: false, virtual_port: 18765 },
+      component: { server: '127.0.0.1', port: 5347, domain: 'peers.localhost', secret: '', secret_file: '', peer_session: 'presence' },
       log: { level: 'info', format: 'auto' },
     });
+  });
+
+  it('takes mode = "component" at the top of the file, and the component secret only from the environment', async () => {
+    expect(parseConfigText('mode = "component"\n[component]\ndomain = "gw.example.org"\n').gateway.mode).toBe('component');
+    expect(() => parseConfigText('mode = "proxy"\n')).toThrow(/gateway\.mode/);
+    expect(() => parseConfigText('[component]\nsecret = "hunter2"\n')).toThrow(/secret: set TLSIM_COMPONENT_SECRET or component.secret_file/);
+    expect(renderDefaultToml()).not.toMatch(/^# secret = /m);
+    const config = await loadConfig({ configPath: '/nonexistent/tlsim.toml', env: { TLSIM_COMPONENT_SECRET: 's3cret', TLSIM_GATEWAY_MODE: 'component' } });
+    expect(config.component.secret).toBe('s3cret');
+    expect(config.gateway.mode).toBe('component');
   });
 
   it('writes a commented default file that parses back to the defaults, commented or not', () => {
