@@ -120,6 +120,14 @@ export class TlsimNetwork implements PeerNetwork {
     this.sink = undefined;
   }
 
+  /**
+   * Where events go while the links are not started: a transport-mode user's contacts can
+   * change (CLI, commands) while their peer session is off. start() sets it too.
+   */
+  attachSink(sink: GatewaySink | undefined): void {
+    this.sink = sink;
+  }
+
   selfInfo(): SelfInfo {
     const listening = this.peers.addresses();
     const first = listening[0];
