@@ -11,6 +11,7 @@ import { CONFIG_KEYS, loadConfig, type Config, type ConfigKey } from './config.j
 import { startControlServer, type ControlServer } from './control/server.js';
 import { controlSocketPath, type ControlRequest, type ControlResponse } from './control/protocol.js';
 import { explainListenError } from './daemon/listen-errors.js';
+import { runCleanup } from './daemon/cleanup.js';
 import { acquireLock } from './daemon/lock.js';
 import { removeRuntime, writeRuntime } from './daemon/runtime.js';
 import { accountJid, queuedCount, type StatusJson } from './daemon/status.js';
@@ -57,8 +58,7 @@ export interface RunningGateway {
   readonly identityCreated: boolean;
 }
 
-/** Longest a graceful stop may take before the rest is cut (the peer manager itself waits up to 6 s). */
-export const STOP_TIMEOUT_MS = 10_000;
+export { STOP_TIMEOUT_MS } from './daemon/cleanup.js';
 /** Keys reload() applies in place; any other change waits for a restart. */
 const RELOADABLE = new Set<ConfigKey>(['log.level', 'peer.unknown_policy']);
 
@@ -265,31 +265,6 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   } catch (err) {
     await runCleanup(cleanup, log);
     throw err;
-  }
-}
-
-/**
- * Undoes start in reverse order: control socket, XMPP streams (</stream:stream>) and peer links
- * (close_notify) bounded by STOP_TIMEOUT_MS, then the store, runtime file and lock, which must go even
- * when a link would not close in time.
- */
-async function runCleanup(steps: Array<() => unknown>, log: Logger): Promise<void> {
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  for (const step of steps.splice(0)) {
-    let timer: NodeJS.Timeout | undefined;
-    const left = Math.max(0, deadline - Date.now());
-    try {
-      await Promise.race([
-        Promise.resolve().then(step),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`not done within ${STOP_TIMEOUT_MS / 1000} s`)), left);
-        }),
-      ]);
-    } catch (err) {
-      log.warn({ err }, 'a step of the shutdown failed; going on');
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 

@@ -51,6 +51,17 @@ function torLine(t: StatusJson['tor']): string {
 
 function describe(s: StatusJson): string {
   const port = (p: number | null): string => (p === null ? '-' : String(p));
+  const c = s.component;
+  if (c) {
+    return [
+      `running (PID ${s.pid}${s.startedAt ? `, since ${s.startedAt}` : ''}) in component mode`,
+      `component:    ${c.domain} on ${c.server}, ${c.connected ? 'connected' : `not connected${c.lastError ? `: ${c.lastError}` : ''}`}`,
+      `users:        ${c.users} registered, ${c.usersLinked} with their peer links up; ${s.online} peers online, ${s.queued} messages queued`,
+      `data:         ${s.dataDir}`,
+      `config:       ${s.configFile ?? '(defaults)'}`,
+      '',
+    ].join('\n');
+  }
   const lines = [
     s.running ? `running (PID ${s.pid}${s.startedAt ? `, since ${s.startedAt}` : ''})` : 'not running',
     `account:      ${s.jid} (password in ${s.passwordFile})`,

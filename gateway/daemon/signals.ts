@@ -1,9 +1,8 @@
 // Process signals for `run`: SIGTERM/SIGINT stop gracefully (a second one exits at once), SIGHUP reloads.
 import type { Logger } from 'pino';
-import type { RunningGateway } from '../daemon.js';
 
 /** Installs the handlers; the returned promise resolves with the exit code once the gateway has stopped. */
-export function handleSignals(gw: RunningGateway, log: Logger): Promise<number> {
+export function handleSignals(gw: { stop(): Promise<void>; reload(): Promise<void> }, log: Logger): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const onStop = (signal: NodeJS.Signals): void => {

@@ -33,6 +33,15 @@ export interface StatusJson {
   online: number;
   queued: number;
   startedAt: string | null;
+  /** Component mode only: the stream to the XMPP server and the registered users. */
+  component?: {
+    domain: string;
+    server: string;
+    connected: boolean;
+    lastError: string | null;
+    users: number;
+    usersLinked: number;
+  };
 }
 
 export function accountJid(config: Config): string {

@@ -17,6 +17,8 @@ import { ping } from './xep-0199-ping.js';
 import { entityTime } from './xep-0202-entity-time.js';
 import { gatewayBot } from './gateway-bot.js';
 import { adHocCommands } from './xep-0050-ad-hoc-commands.js';
+import { inBandRegistration } from './xep-0077-in-band-registration.js';
+import { componentRoster } from './xep-0356-component-roster.js';
 
 export const features: Feature[] = [
   // Before presence: on a contact change the roster push must reach clients before the
@@ -40,4 +42,27 @@ export const features: Feature[] = [
   // The gateway contact's text commands and the same actions as XEP-0050 commands.
   gatewayBot,
   adHocCommands,
+];
+
+/**
+ * Transport mode (XEP-0114 component): one set per registered user. The user's own server keeps
+ * their roster, blocklist, private storage and PEP, so those modules are not here; peers reach
+ * the roster through subscriptions or XEP-0356 instead.
+ */
+export const componentFeatures: Feature[] = [
+  // Before presence, as roster above: the subscription request goes out before the contact's presence.
+  componentRoster,
+  presence,
+  messages,
+  chatStates,
+  entityCaps,
+  disco,
+  ping,
+  vcardTemp,
+  softwareVersion,
+  entityTime,
+  lastActivity,
+  gatewayBot,
+  adHocCommands,
+  inBandRegistration,
 ];

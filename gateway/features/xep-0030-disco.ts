@@ -10,6 +10,8 @@ import { NS } from './support/ns.js';
 const SERVER_NAME = 'tlsim gateway';
 const PEERS_NAME = 'tlsim peers';
 const COMMANDS_NODE = 'http://jabber.org/protocol/commands';
+/** The transport's identity (XEP-0100 §6.3: category gateway; the type names the legacy network). */
+export const GATEWAY_IDENTITY: DiscoIdentity = { category: 'gateway', type: 'tlsim', name: SERVER_NAME };
 
 export const disco: Feature = {
   name: 'disco',
@@ -18,18 +20,19 @@ export const disco: Feature = {
     const { identity, network } = ctx;
 
     // COMPAT(gajim): the domain must answer with a result, or Gajim never asks for the roster.
+    // As a component, the domain is a gateway (XEP-0100) on the user's own server.
     ctx.iq('server', 'get', NS.discoInfo, 'query', (req) => {
       noNode(req);
-      return info([{ category: 'server', type: 'im', name: SERVER_NAME }], ctx.discoFeatures('server'));
+      return discoInfoQuery([identity.component ? GATEWAY_IDENTITY : { category: 'server', type: 'im', name: SERVER_NAME }], ctx.discoFeatures('server'));
     });
     ctx.iq('account', 'get', NS.discoInfo, 'query', (req) => {
       noNode(req);
-      return info([{ category: 'account', type: 'registered' }], ctx.discoFeatures('account'));
+      return discoInfoQuery([{ category: 'account', type: 'registered' }], ctx.discoFeatures('account'));
     });
     // COMPAT(profanity): every item the domain lists must answer disco#info with a result.
     ctx.iq('peers', 'get', NS.discoInfo, 'query', (req) => {
       noNode(req);
-      return info([{ category: 'gateway', type: 'tlsim', name: PEERS_NAME }], [NS.discoInfo, NS.discoItems]);
+      return discoInfoQuery([{ category: 'gateway', type: 'tlsim', name: PEERS_NAME }], [NS.discoInfo, NS.discoItems]);
     });
     ctx.iq('contact', 'get', NS.discoInfo, 'query', (req) => {
       if (req.to.kind !== 'contact' || !network.getContact(req.to.id)) throw new StanzaError('item-not-found', 'not a known peer');
@@ -37,7 +40,7 @@ export const disco: Feature = {
       const node = req.payload.attr('node');
       // The caps form (XEP-0115 §6.2) is the same answer under the node the client asks about.
       if (node !== undefined && node !== `${CAPS_NODE}#${d.ver}`) throw new StanzaError('item-not-found', 'no such node');
-      return info(d.identities, d.features, node);
+      return discoInfoQuery(d.identities, d.features, node);
     });
 
     // COMPAT(profanity): at least one item, or its post-login steps (carbons, bookmarks, OMEMO) never run.
@@ -48,6 +51,7 @@ export const disco: Feature = {
         return x('query', { xmlns: NS.discoItems, node }, ...items);
       }
       noNode(req);
+      if (identity.component) return x('query', { xmlns: NS.discoItems });
       return x('query', { xmlns: NS.discoItems }, x('item', { jid: identity.peerDomain, name: PEERS_NAME }));
     });
     for (const kind of ['account', 'peers'] as const) {
@@ -68,7 +72,7 @@ function noNode(req: IqRequest): void {
   if (req.payload.attr('node') !== undefined) throw new StanzaError('item-not-found', 'no such node');
 }
 
-function info(identities: readonly DiscoIdentity[], features: readonly string[], node?: string): Element {
+export function discoInfoQuery(identities: readonly DiscoIdentity[], features: readonly string[], node?: string): Element {
   return x(
     'query',
     { xmlns: NS.discoInfo, node },

@@ -43,6 +43,8 @@ export interface FeatureHostOptions {
   featureConfig?: Record<string, Record<string, unknown>>;
   /** A get/set iq handler that has not answered after this long gets remote-server-timeout (default 30 s). */
   iqTimeoutMs?: number;
+  /** Transport mode: writes to the user's server (FeatureContext.toServer). */
+  toServer?: (stanza: Element) => boolean;
 }
 
 export class FeatureHost {
@@ -107,6 +109,7 @@ export class FeatureHost {
       },
       sessions: () => router.all(),
       deliver: (stanza) => router.deliver(stanza),
+      ...(this.opts.toServer && { toServer: this.opts.toServer }),
       discoFeatures: (kind) => [...this.disco[kind]],
     };
   }

@@ -60,6 +60,11 @@ export interface XmppIdentity {
   readonly peerDomain: string;
   /** The local user's bare JID, e.g. `me@localhost`. */
   readonly user: JID;
+  /**
+   * Transport mode (XEP-0114): we are a component of the user's own server; `domain` and
+   * `peerDomain` are both the component domain, and the gateway contact is a gateway (XEP-0100).
+   */
+  readonly component?: boolean;
 }
 
 /** Disco#info features a feature adds, per kind of entity. */
@@ -99,6 +104,11 @@ export interface FeatureContext {
    * Returns how many sessions got it (0: nobody online; the caller may store it).
    */
   deliver(stanza: Element): number;
+  /**
+   * Transport mode only: hands a stanza to the user's server whether or not the user is online
+   * (subscription requests and roster changes the server keeps for the user). False when not sent.
+   */
+  readonly toServer?: (stanza: Element) => boolean;
 
   /** Disco#info features declared by all features, for the disco feature to assemble. */
   discoFeatures(kind: 'server' | 'account' | 'contact'): string[];

@@ -1,0 +1,180 @@
+// One registered user of the transport mode: their features (the same modules as the local
+// server, one FeatureHost per user), their resources as their server reports them, and their
+// peer session, switched by presence (component.peer_session). Stanzas are handled in order.
+import type { JID } from '@xmpp/jid';
+import type { Logger } from 'pino';
+import type { PeerSessionMode } from '../config/schema.js';
+import { StanzaError } from '../xmpp/errors.js';
+import type { Feature, XmppIdentity } from '../xmpp/feature.js';
+import { FeatureHost } from '../xmpp/feature-host.js';
+import { HookBus } from '../xmpp/hook-bus.js';
+import { errorReply } from '../xmpp/stanza.js';
+import type { Session } from '../xmpp/stream/session.js';
+import type { Element } from '../xmpp/xml/element.js';
+import type { SwitchablePeerSession } from './peer-session.js';
+import { ComponentUserRouter } from './user-router.js';
+
+/** How long a user's peers stay linked after their last resource left (a client reconnecting loses nothing). */
+export const OFFLINE_GRACE_MS = 120_000;
+/** Stanzas from one user waiting to be handled; a flood beyond this is refused, not buffered. */
+const MAX_PENDING = 1000;
+
+export interface ComponentUserOptions {
+  /** The user's bare JID. */
+  user: JID;
+  /** Our component domain: the gateway contact and the peers' domain. */
+  domain: string;
+  features: Feature[];
+  network: SwitchablePeerSession;
+  /** Writes on the component stream; false while it is down. */
+  send: (stanza: Element) => boolean;
+  log: Logger;
+  peerSession: PeerSessionMode;
+  graceMs?: number;
+  iqTimeoutMs?: number;
+  /** Per-feature settings (e.g. whether the server granted us the user's roster, XEP-0356). */
+  featureConfig?: Record<string, Record<string, unknown>>;
+}
+
+export class ComponentUser {
+  readonly identity: XmppIdentity;
+  readonly router: ComponentUserRouter;
+  private readonly hooks: HookBus;
+  private readonly host: FeatureHost;
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private grace: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: ComponentUserOptions) {
+    this.identity = { domain: opts.domain, peerDomain: opts.domain, user: opts.user, component: true };
+    this.router = new ComponentUserRouter(this.identity, opts.send, opts.log);
+    this.hooks = new HookBus(opts.log.child({ part: 'hooks' }));
+    this.host = new FeatureHost({
+      identity: this.identity,
+      network: opts.network,
+      router: this.router,
+      hooks: this.hooks,
+      log: opts.log,
+      iqTimeoutMs: opts.iqTimeoutMs,
+      toServer: opts.send,
+      featureConfig: opts.featureConfig,
+    });
+  }
+
+  get jid(): string {
+    return this.opts.user.toString();
+  }
+
+  get network(): SwitchablePeerSession {
+    return this.opts.network;
+  }
+
+  /** Features first, then network events may flow; with peer_session "always" the links start now. */
+  async open(): Promise<void> {
+    await this.host.setup(this.opts.features);
+    await this.opts.network.start(this.host.sink);
+    if (this.opts.peerSession === 'always') await this.opts.network.goOnline();
+  }
+
+  /** The user just registered: links up now; if their presence never comes, the grace period ends them. */
+  async wake(): Promise<void> {
+    await this.opts.network.goOnline();
+    if (this.router.availableCount() === 0) this.startGrace();
+  }
+
+  /** Queues a stanza from the user (their server set and checked `from`); handled in arrival order. */
+  enqueue(stanza: Element, from: JID): void {
+    if (this.closed) return;
+    if (this.pending >= MAX_PENDING) {
+      this.bounce(stanza, new StanzaError('resource-constraint', 'too many stanzas at once; slow down'));
+      return;
+    }
+    this.pending++;
+    this.chain = this.chain
+      .then(() => this.handle(stanza, from))
+      .catch((err: unknown) => this.opts.log.error({ err }, 'stanza handling failed'))
+      .finally(() => void this.pending--);
+  }
+
+  /** Resolves once every stanza queued so far is handled. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  private async handle(stanza: Element, from: JID): Promise<void> {
+    const session = this.router.sessionFor(from);
+    if (!session) {
+      this.bounce(stanza, new StanzaError('resource-constraint', 'too many resources online at once'));
+      return;
+    }
+    if (stanza.name === 'presence') {
+      const type = stanza.attrs.type;
+      // Available and unavailable presence (broadcast copies and directed) only tells us who is online.
+      if (type === undefined || type === 'unavailable') {
+        if (from.resource) await this.availability(session, type === undefined ? stanza : undefined);
+        return;
+      }
+    }
+    await this.host.handleStanza(session, stanza);
+  }
+
+  private async availability(session: Session, presence: Element | undefined): Promise<void> {
+    if (presence) {
+      session.available = true;
+      session.presence = presence;
+      if (session.initialPresenceSent) return;
+      session.initialPresenceSent = true;
+      this.cancelGrace();
+      if (this.opts.peerSession === 'presence') await this.opts.network.goOnline();
+      this.opts.log.info({ resource: session.resource }, 'user online');
+      this.hooks.emit('initial-presence', session);
+      return;
+    }
+    await this.leave(session);
+    if (this.router.availableCount() === 0) this.startGrace();
+  }
+
+  private async leave(session: Session): Promise<void> {
+    const known = session.initialPresenceSent;
+    await this.host.sessionGone(session);
+    this.router.remove(session);
+    if (!known) return;
+    this.opts.log.info({ resource: session.resource }, 'user offline');
+    this.hooks.emit('session-closed', session);
+  }
+
+  /** The component stream went down: nobody of this user is reachable until their server says so again. */
+  async streamDown(): Promise<void> {
+    for (const s of this.router.all()) await this.leave(s);
+    this.startGrace();
+  }
+
+  /** With peer_session "presence", the links close a while after the last resource left. */
+  private startGrace(): void {
+    if (this.opts.peerSession !== 'presence' || this.grace || this.closed) return;
+    this.grace = setTimeout(() => {
+      this.grace = undefined;
+      if (this.router.availableCount() > 0) return;
+      this.opts.log.info('user away: closing their peer links');
+      void this.opts.network.goOffline().catch((err: unknown) => this.opts.log.error({ err }, 'closing peer links failed'));
+    }, this.opts.graceMs ?? OFFLINE_GRACE_MS);
+  }
+
+  private cancelGrace(): void {
+    clearTimeout(this.grace);
+    this.grace = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.cancelGrace();
+    await this.chain;
+    await this.opts.network.stop();
+  }
+
+  private bounce(stanza: Element, err: StanzaError): void {
+    if (stanza.attrs.type === 'error' || stanza.attrs.type === 'result') return;
+    this.opts.send(errorReply(stanza, err, stanza.attrs.from));
+  }
+}

@@ -1,0 +1,124 @@
+// A user's peer side in the transport mode, switched on and off by their presence (config
+// component.peer_session): a PeerNetwork whose links run only while a session is on. Contacts,
+// the queue and the archive live in the store, so a stopped session still answers and queues.
+import type {
+  AddContactOptions,
+  ChatState,
+  Contact,
+  GatewaySink,
+  PeerId,
+  PeerNetwork,
+  SelfInfo,
+  SendOutcome,
+} from '../bridge/contract.js';
+import type { TlsimNetwork } from '../bridge/tlsim-network.js';
+
+export class SwitchablePeerSession implements PeerNetwork {
+  private sink: GatewaySink | undefined;
+  private current: TlsimNetwork;
+  private running = false;
+  /** Start and stop in the order they were asked for. */
+  private chain: Promise<void> = Promise.resolve();
+
+  /** `make` builds a fresh network (a peer manager cannot start twice). */
+  constructor(private readonly make: () => TlsimNetwork) {
+    this.current = make();
+  }
+
+  get on(): boolean {
+    return this.running;
+  }
+
+  /** The network of the running session (or the idle one), for status and tests. */
+  get network(): TlsimNetwork {
+    return this.current;
+  }
+
+  /** Remembers where events go; links start with goOnline(). */
+  async start(sink: GatewaySink): Promise<void> {
+    this.sink = sink;
+  }
+
+  goOnline(): Promise<void> {
+    return this.queue(async () => {
+      if (this.running || !this.sink) return;
+      this.running = true;
+      await this.current.start(this.sink);
+    });
+  }
+
+  /** Closes the links (contacts go offline) and keeps everything stored. */
+  goOffline(): Promise<void> {
+    return this.queue(async () => {
+      if (!this.running) return;
+      this.running = false;
+      const old = this.current;
+      this.current = this.make();
+      await old.stop();
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.goOffline();
+    this.sink = undefined;
+  }
+
+  private queue(step: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(step);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  selfInfo(): SelfInfo {
+    return this.current.selfInfo();
+  }
+  listContacts(): Contact[] {
+    return this.current.listContacts();
+  }
+  getContact(id: PeerId): Contact | undefined {
+    return this.current.getContact(id);
+  }
+  sendText(id: PeerId, text: string, opts?: { xmppId?: string }): Promise<SendOutcome> {
+    return this.current.sendText(id, text, opts);
+  }
+  sendChatState(id: PeerId, state: ChatState): void {
+    this.current.sendChatState(id, state);
+  }
+  addContact(id: PeerId, opts?: AddContactOptions): Promise<Contact> {
+    return this.withEvents((n) => n.addContact(id, opts));
+  }
+  renameContact(id: PeerId, name: string): Promise<Contact> {
+    return this.withEvents((n) => n.renameContact(id, name));
+  }
+  removeContact(id: PeerId): Promise<void> {
+    return this.withEvents((n) => n.removeContact(id));
+  }
+  answerRequest(id: PeerId, accept: boolean): Promise<void> {
+    return this.withEvents((n) => n.answerRequest(id, accept));
+  }
+  block(id: PeerId): Promise<void> {
+    return this.withEvents((n) => n.block(id));
+  }
+  unblock(id: PeerId): Promise<void> {
+    return this.withEvents((n) => n.unblock(id));
+  }
+  listBlocked(): PeerId[] {
+    return this.current.listBlocked();
+  }
+
+  /**
+   * A change made while the links are off (an admin's CLI command, a command from a
+   * resource not yet seen available) must still reach the user's roster: the idle
+   * network is given the sink for the length of the call.
+   */
+  private async withEvents<T>(op: (n: TlsimNetwork) => Promise<T>): Promise<T> {
+    if (this.running || !this.sink) return op(this.current);
+    const idle = this.current;
+    idle.attachSink(this.sink);
+    try {
+      return await op(idle);
+    } finally {
+      if (this.current === idle && !this.running) idle.attachSink(undefined);
+    }
+  }
+}

@@ -1,0 +1,286 @@
+// The transport mode's switchboard (XEP-0114 component, XEP-0100 gateway): every stanza from the
+// server goes to the registered user who sent it, in order; strangers may only look at the
+// gateway and register. Registering and unregistering (XEP-0077, or "register" typed to the
+// gateway) create and delete the user's identity, peer session and features.
+import { randomUUID } from 'node:crypto';
+import { jid as parseJid, type JID } from '@xmpp/jid';
+import type { Logger } from 'pino';
+import type { TlsimNetwork } from '../bridge/tlsim-network.js';
+import type { PeerSessionMode } from '../config/schema.js';
+import { componentFeatures } from '../features/index.js';
+import { NS } from '../features/support/ns.js';
+import { GATEWAY_IDENTITY, discoInfoQuery } from '../features/xep-0030-disco.js';
+import {
+  REGISTER_NS,
+  answerRegistration,
+  type RegistrationOutcome,
+  type RegistrationService,
+} from '../features/xep-0077-in-band-registration.js';
+import { StanzaError } from '../xmpp/errors.js';
+import type { Feature } from '../xmpp/feature.js';
+import { toJid } from '../xmpp/router.js';
+import { errorReply, iqResult, stanzaKind } from '../xmpp/stanza.js';
+import { x, type Element } from '../xmpp/xml/element.js';
+import { ComponentUser } from './component-user.js';
+import { SwitchablePeerSession } from './peer-session.js';
+import type { RegisteredUser, UserRegistry } from './user-registry.js';
+
+/** What the transport needs of the component stream (gateway/xmpp/xep-0114-component.ts). */
+export interface ComponentStream {
+  readonly domain: string;
+  send(stanza: Element): boolean;
+}
+
+export interface TransportOptions {
+  stream: ComponentStream;
+  registry: UserRegistry;
+  /** A user's peer network (not started), over their identity and account. */
+  makeNetwork: (user: RegisteredUser, log: Logger) => TlsimNetwork;
+  peerSession: PeerSessionMode;
+  log: Logger;
+  features?: Feature[];
+  graceMs?: number;
+}
+
+const PRIVILEGE_NS = ['urn:xmpp:privilege:2', 'urn:xmpp:privilege:1'];
+const NOT_REGISTERED =
+  'You are not registered with this tlsim gateway yet. Register from your client (service discovery → Register) ' +
+  'or send "register" here; you get a tlsim identity of your own. Send "unregister" later to delete it.';
+
+export class Transport implements RegistrationService {
+  private readonly users = new Map<string, ComponentUser>();
+  /** Set when the server grants us users' rosters (XEP-0356). */
+  private privileged = false;
+  private readonly domain: string;
+
+  constructor(private readonly opts: TransportOptions) {
+    this.domain = opts.stream.domain.toLowerCase();
+  }
+
+  /** Brings up every registered user's features (and, for peer_session "always", their links). */
+  async open(): Promise<void> {
+    for (const account of this.opts.registry.accounts()) {
+      try {
+        const user = await this.opts.registry.load(account.jid);
+        if (user) await this.addUser(user);
+      } catch (err) {
+        this.opts.log.error({ err, user: account.jid }, 'a registered user could not be loaded; the others go on');
+      }
+    }
+  }
+
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  user(jid: string): ComponentUser | undefined {
+    return this.users.get(jid);
+  }
+
+  /** The stream is up: ask every user's server who is online, and show the gateway online. */
+  streamUp(): void {
+    for (const jid of this.users.keys()) {
+      this.send(x('presence', { type: 'probe', from: this.domain, to: jid }));
+      this.send(x('presence', { from: this.domain, to: jid }));
+    }
+  }
+
+  /** The stream is down: no user is known online until their server tells us again. */
+  async streamDown(): Promise<void> {
+    await Promise.all([...this.users.values()].map((u) => u.streamDown()));
+  }
+
+  async close(): Promise<void> {
+    const users = [...this.users.values()];
+    this.users.clear();
+    await Promise.all(users.map((u) => u.close()));
+  }
+
+  /** One stanza from the server. Never throws. */
+  onStanza(stanza: Element): void {
+    const kind = stanzaKind(stanza);
+    if (!kind) return;
+    let from: JID;
+    let to: JID;
+    try {
+      from = toJid(stanza.attrs.from ?? '');
+      to = toJid(stanza.attrs.to ?? '');
+    } catch {
+      this.opts.log.warn({ from: stanza.attrs.from, to: stanza.attrs.to }, 'stanza without a valid from/to dropped');
+      return;
+    }
+    if (to.domain !== this.domain) {
+      this.opts.log.warn({ to: stanza.attrs.to }, 'stanza for another domain dropped');
+      return;
+    }
+    if (!from.local) return this.fromServer(stanza);
+    const bare = from.bare().toString();
+    if (kind === 'message' && !to.local && this.registrationCommand(stanza, bare)) return;
+    const user = this.users.get(bare);
+    if (user) return user.enqueue(stanza, from);
+    void this.stranger(stanza, bare, to).catch((err: unknown) => this.opts.log.error({ err }, 'answering an unregistered user failed'));
+  }
+
+  // ---- registration (RegistrationService) ------------------------------------------
+
+  isRegistered(user: string): boolean {
+    return this.users.has(user);
+  }
+
+  async register(jid: string, existing?: { keyPem: string; certPem: string }): Promise<RegistrationOutcome> {
+    const known = this.users.get(jid);
+    if (known) return { fingerprint: known.network.selfInfo().fingerprint, share: known.network.selfInfo().share, created: false };
+    const user = await this.opts.registry.register(jid, existing);
+    const added = await this.addUser(user);
+    await added.wake();
+    const self = added.network.selfInfo();
+    this.opts.log.info({ user: jid, fingerprint: user.identity.fingerprint, imported: Boolean(existing) }, 'user registered');
+    // After the reply (XEP-0100 §4.1.1): ask to see the user's presence (it starts their peer
+    // session), show the gateway online, and say what to do next.
+    setImmediate(() => {
+      this.send(x('presence', { type: 'subscribe', from: this.domain, to: jid }));
+      this.send(x('presence', { from: this.domain, to: jid }));
+      this.say(jid, welcome(user.identity.fingerprint, self.share, this.domain));
+    });
+    return { fingerprint: user.identity.fingerprint, share: self.share, created: true };
+  }
+
+  async unregister(jid: string): Promise<void> {
+    // The user's own stanza (their <remove/>) is being answered: tear down after it.
+    setImmediate(() => void this.teardown(jid).catch((err: unknown) => this.opts.log.error({ err, user: jid }, 'unregistering failed')));
+  }
+
+  private async teardown(jid: string): Promise<void> {
+    const user = this.users.get(jid);
+    if (!user) return;
+    this.users.delete(jid);
+    const contacts = user.network.listContacts().filter((c) => c.state === 'contact');
+    await user.close();
+    // XEP-0100 §4.3: every subscription between the user and the gateway's JIDs ends.
+    for (const c of contacts) this.endSubscriptions(`${c.id}@${this.domain}`, jid);
+    this.endSubscriptions(this.domain, jid);
+    await this.opts.registry.unregister(jid);
+    this.opts.log.info({ user: jid }, 'user unregistered: identity, contacts, queue and history deleted');
+  }
+
+  private endSubscriptions(from: string, to: string): void {
+    this.send(x('presence', { type: 'unavailable', from, to }));
+    if (this.privileged && from !== this.domain) {
+      this.send(x('iq', { type: 'set', id: randomUUID(), from: this.domain, to }, x('query', { xmlns: NS.roster }, x('item', { jid: from, subscription: 'remove' }))));
+      return;
+    }
+    this.send(x('presence', { type: 'unsubscribe', from, to }));
+    this.send(x('presence', { type: 'unsubscribed', from, to }));
+  }
+
+  private async addUser(reg: RegisteredUser): Promise<ComponentUser> {
+    const jid = reg.account.jid;
+    const log = this.opts.log.child({ user: jid });
+    const network = new SwitchablePeerSession(() => this.opts.makeNetwork(reg, log.child({ component: 'bridge' })));
+    const user = new ComponentUser({
+      user: parseJid(jid),
+      domain: this.domain,
+      features: this.opts.features ?? componentFeatures,
+      network,
+      send: (s) => this.send(s),
+      log,
+      peerSession: this.opts.peerSession,
+      graceMs: this.opts.graceMs,
+      featureConfig: { registration: { service: this }, 'component-roster': { privileged: () => this.privileged } },
+    });
+    await user.open();
+    this.users.set(jid, user);
+    return user;
+  }
+
+  /** "register" / "unregister" typed to the gateway: true when it was one of them. */
+  private registrationCommand(stanza: Element, jid: string): boolean {
+    const word = stanza.getChildText('body')?.trim().toLowerCase();
+    if (word !== 'register' && word !== 'unregister') return false;
+    if (stanza.attrs.type === 'error') return true;
+    void (async () => {
+      if (word === 'register') {
+        const r = await this.register(jid);
+        if (!r.created) this.say(jid, `You are registered already. Your tlsim fingerprint: ${r.fingerprint}`);
+      } else if (!this.users.has(jid)) {
+        this.say(jid, 'You are not registered.');
+      } else {
+        this.say(jid, 'Unregistered: your tlsim identity, contacts, queued messages and history are deleted.');
+        await this.unregister(jid);
+      }
+    })().catch((err: unknown) => {
+      this.opts.log.error({ err, user: jid }, 'registration command failed');
+      this.say(jid, 'Something went wrong inside the gateway; the log has the details.');
+    });
+    return true;
+  }
+
+  // ---- strangers and the server --------------------------------------------------------
+
+  private async stranger(stanza: Element, jid: string, to: JID): Promise<void> {
+    const type = stanza.attrs.type;
+    const toGateway = !to.local && !to.resource;
+    if (stanza.name === 'iq') {
+      if (type !== 'get' && type !== 'set') return;
+      const payload = stanza.elements()[0];
+      const ns = payload?.getNS();
+      try {
+        let result: Element | undefined;
+        if (toGateway && payload?.name === 'query' && ns === REGISTER_NS) result = await answerRegistration(this, jid, type, payload);
+        else if (toGateway && type === 'get' && ns === NS.discoInfo && payload?.attr('node') === undefined) {
+          result = discoInfoQuery([GATEWAY_IDENTITY], [NS.discoInfo, NS.discoItems, REGISTER_NS, NS.ping]);
+        } else if (toGateway && type === 'get' && ns === NS.discoItems) result = x('query', { xmlns: NS.discoItems });
+        else if (toGateway && type === 'get' && ns === NS.ping) result = undefined;
+        else throw new StanzaError('registration-required', 'register with the gateway first');
+        this.send(iqResult(stanza, result, stanza.attrs.from));
+      } catch (err) {
+        const e = err instanceof StanzaError ? err : new StanzaError('internal-server-error');
+        if (!(err instanceof StanzaError)) this.opts.log.error({ err }, 'registration failed');
+        this.send(errorReply(stanza, e, stanza.attrs.from));
+      }
+      return;
+    }
+    if (stanza.name === 'message') {
+      if (type === 'error' || type === 'groupchat') return;
+      if (toGateway && stanza.getChildText('body')) this.say(jid, NOT_REGISTERED);
+      else if (!toGateway) this.send(errorReply(stanza, new StanzaError('registration-required', 'register with the gateway first'), stanza.attrs.from));
+      return;
+    }
+    // Presence: the gateway itself may be seen; peers only by registered users.
+    if (toGateway && type === 'subscribe') {
+      this.send(x('presence', { type: 'subscribed', from: this.domain, to: jid }));
+      this.send(x('presence', { from: this.domain, to: jid }));
+    } else if (toGateway && type === 'probe') this.send(x('presence', { from: this.domain, to: jid }));
+    else if (!toGateway && (type === 'subscribe' || type === 'probe')) {
+      this.send(x('presence', { type: 'unsubscribed', from: stanza.attrs.to!, to: jid }));
+    }
+  }
+
+  /** Stanzas from the server itself: the XEP-0356 grant; results of what we sent. */
+  private fromServer(stanza: Element): void {
+    if (stanza.name !== 'message') return;
+    const privilege = stanza.elements().find((e) => e.name === 'privilege' && PRIVILEGE_NS.includes(e.getNS() ?? ''));
+    if (!privilege) return;
+    const roster = privilege.getChildren('perm').find((p) => p.attr('access') === 'roster');
+    this.privileged = roster?.attr('type') === 'set' || roster?.attr('type') === 'both';
+    this.opts.log.info({ roster: roster?.attr('type') ?? 'none' }, this.privileged ? 'the server lets us write users\' rosters (XEP-0356)' : 'no roster privilege: contacts are offered by subscription');
+  }
+
+  private say(to: string, text: string): void {
+    this.send(x('message', { type: 'chat', id: randomUUID(), from: this.domain, to }, x('body', null, text)));
+  }
+
+  private send(stanza: Element): boolean {
+    return this.opts.stream.send(stanza);
+  }
+}
+
+function welcome(fingerprint: string, share: string | undefined, domain: string): string {
+  return [
+    'You are registered with the tlsim gateway.',
+    `Your tlsim fingerprint: ${fingerprint}`,
+    share ? `Peers reach you at: ${share}` : 'Peers reach you once your peer session is up (as soon as you are online).',
+    `Add a peer: send "add tlsim://<fingerprint>@<host>:<port> [name]" here, or add <fingerprint>@${domain} to your contacts.`,
+    'Send "help" for every command, "unregister" to delete your identity.',
+  ].join('\n');
+}

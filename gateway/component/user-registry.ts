@@ -1,0 +1,69 @@
+// Registered users of the transport mode: an account in the store (contacts, queue, archive are
+// keyed by it) and a directory of their own under <dataDir>/users/ with their tlsim identity
+// (key.pem 0600, cert.pem: the same files tlsd uses). Unregistering deletes both.
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { importIdentity, loadIdentity, loadOrCreateIdentity, type Identity } from '../bridge/peer-protocol.js';
+import type { Account, Store } from '../store/index.js';
+import { ensurePrivateDir } from '../xmpp/secret-file.js';
+
+export interface RegisteredUser {
+  account: Account;
+  identity: Identity;
+  /** Where their identity lives. */
+  dir: string;
+}
+
+export class UserRegistry {
+  constructor(
+    private readonly store: Store,
+    private readonly dataDir: string,
+  ) {}
+
+  /** A user's directory: named by a digest of the JID, so no JID can reach outside users/. */
+  dirOf(jid: string): string {
+    return join(this.dataDir, 'users', createHash('sha256').update(jid).digest('hex').slice(0, 32));
+  }
+
+  isRegistered(jid: string): boolean {
+    return this.store.accounts.get(jid) !== undefined;
+  }
+
+  accounts(): Account[] {
+    return this.store.accounts.list();
+  }
+
+  /** A registered user with their identity, or undefined. */
+  async load(jid: string): Promise<RegisteredUser | undefined> {
+    const account = this.store.accounts.get(jid);
+    if (!account) return undefined;
+    const dir = this.dirOf(jid);
+    return { account, identity: await loadIdentity(dir), dir };
+  }
+
+  /**
+   * Registers `jid`: a new identity, or the given tlsd key and certificate (checked to belong
+   * together before anything is written). An already registered user keeps theirs.
+   */
+  async register(jid: string, existing?: { keyPem: string; certPem: string }): Promise<RegisteredUser & { created: boolean }> {
+    const dir = this.dirOf(jid);
+    await ensurePrivateDir(join(this.dataDir, 'users'));
+    await ensurePrivateDir(dir);
+    const known = this.store.accounts.get(jid);
+    // Files left by an attempt that never reached the store belong to nobody: an import replaces them.
+    const identity =
+      existing && !known ? await importIdentity(dir, existing.keyPem, existing.certPem, { force: true }) : await loadOrCreateIdentity(dir);
+    if (!known) this.store.accounts.ensure(jid);
+    return { account: this.store.accounts.get(jid)!, identity, dir, created: !known };
+  }
+
+  /** Deletes the account (contacts, queue, history) and the identity files. */
+  async unregister(jid: string): Promise<boolean> {
+    const account = this.store.accounts.get(jid);
+    if (!account) return false;
+    this.store.accounts.remove(account.id);
+    await rm(this.dirOf(jid), { recursive: true, force: true });
+    return true;
+  }
+}
