@@ -57,10 +57,13 @@ export interface ProsodyOptions {
   logLevel?: 'debug' | 'info' | 'warn';
   /** Extra Lua appended to the global section. */
   extraConfig?: string;
+  /** XEP-0114 components: { domain: secret }, served on `componentPort` (127.0.0.1). */
+  components?: Record<string, string>;
 }
 
 export interface ProsodyServer {
-  proc: Proc;
+  /** The running prosody (a new one after restart()). */
+  readonly proc: Proc;
   dir: string;
   configFile: string;
   domain: string;
@@ -68,8 +71,12 @@ export interface ProsodyServer {
   httpPort: number;
   /** ws://127.0.0.1:httpPort/xmpp-websocket */
   websocketUrl: string;
+  /** The XEP-0114 component port; 0 when no `components` were asked for (nothing listens). */
+  componentPort: number;
   tls: LocalCa;
   register(user: string, password: string): Promise<void>;
+  /** Kills prosody and starts it again with the same config, data and ports. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,6 +108,16 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
   mkdirSync(certDir);
   const tls = await makeLocalCa(certDir, [domain]);
   const [c2sPort, httpPort] = [await freePort(), await freePort()];
+  const components = Object.entries(opts.components ?? {});
+  const componentPort = components.length > 0 ? await freePort() : undefined;
+  // A Component section after the VirtualHost; the component service binds only where told.
+  const componentConfig =
+    componentPort === undefined
+      ? ''
+      : `component_ports = { ${componentPort} }\ncomponent_interface = "127.0.0.1"\n`;
+  const componentSections = components
+    .map(([name, secret]) => `\nComponent ${lua(name)}\n    component_secret = ${lua(secret)}\n`)
+    .join('');
   const configFile = join(dir, 'prosody.cfg.lua');
   writeFileSync(
     configFile,
@@ -127,37 +144,47 @@ c2s_require_encryption = ${opts.requireEncryption ?? true}
 allow_unencrypted_plain_auth = ${opts.allowUnencryptedPlain ?? false}
 consider_websocket_secure = true
 ssl = { key = ${lua(tls.keyFile)}, certificate = ${lua(tls.certFile)} }
-${opts.extraConfig ?? ''}
+${componentConfig}${opts.extraConfig ?? ''}
 VirtualHost ${lua(domain)}
-`,
+${componentSections}`,
   );
   await run('chown', ['-R', 'prosody:prosody', dir]);
   const register = (user: string, password: string): Promise<void> =>
     prosodyctl(configFile, ['register', user, domain, password]);
   for (const [user, password] of Object.entries(opts.users ?? {})) await register(user, password);
 
-  // runuser stays the parent of prosody: signal the whole group so prosody itself gets it.
-  const proc = await spawnProc('runuser', ['-u', 'prosody', '--', 'prosody', '--config', configFile], {
-    stdin: 'ignore',
-    group: true,
-  });
-  try {
-    await waitForPort(c2sPort, 20_000);
-    await waitForPort(httpPort, 20_000);
-  } catch (err) {
-    await proc.kill();
-    throw new Error(`prosody did not listen: ${(err as Error).message}${proc.tails()}`);
-  }
+  const launch = async (): Promise<Proc> => {
+    // runuser stays the parent of prosody: signal the whole group so prosody itself gets it.
+    const p = await spawnProc('runuser', ['-u', 'prosody', '--', 'prosody', '--config', configFile], {
+      stdin: 'ignore',
+      group: true,
+    });
+    try {
+      for (const port of [c2sPort, httpPort, componentPort]) if (port !== undefined) await waitForPort(port, 20_000);
+    } catch (err) {
+      await p.kill();
+      throw new Error(`prosody did not listen: ${(err as Error).message}${p.tails()}`);
+    }
+    return p;
+  };
+  let proc = await launch();
   return {
-    proc,
+    get proc() {
+      return proc;
+    },
     dir,
     configFile,
     domain,
     c2sPort,
     httpPort,
     websocketUrl: `ws://127.0.0.1:${httpPort}/xmpp-websocket`,
+    componentPort: componentPort ?? 0,
     tls,
     register,
+    restart: async () => {
+      await proc.kill();
+      proc = await launch();
+    },
     stop: async () => {
       await proc.kill();
       rmSync(dir, { recursive: true, force: true });
