@@ -2,16 +2,36 @@
 """A slixmpp client driven over stdin/stdout with JSON lines, for interop tests.
 
 Run with Debian's /usr/bin/python3 (python3-slixmpp 1.8). One JSON object per line in:
-  {"cmd":"connect","jid","password","host","port","mechanism"?,"ca_file"?,"tls_verify"?,"starttls"?}
+  {"cmd":"connect","jid","password","host","port","mechanism"?,"ca_file"?,"tls_verify"?,"starttls"?,
+   "auto_authorize"?,"auto_subscribe"?}
+      auto_authorize: true (default) answers a subscribe with subscribed, false with unsubscribed,
+      null leaves it pending (answer with "presence"); auto_subscribe: true (default) subscribes
+      back after authorizing. slixmpp's roster.auto_authorize / auto_subscribe.
   {"cmd":"send","to","body","type"?}   {"cmd":"ping","to"?}   {"cmd":"disco_info","to","node"?}
-  {"cmd":"roster"}   {"cmd":"presence","to"?,"type"?}   {"cmd":"disconnect"}
+  {"cmd":"roster"} (the whole roster, as the server has it)   {"cmd":"presence","to"?,"type"?}
+  {"cmd":"disconnect"}
   {"cmd":"drop_tcp"} (abort the TCP connection, no </stream>: the session stays resumable)
   {"cmd":"reconnect"} (connect again; XEP-0198 resumes the session if the server allows)
-Every command may carry "id"; its answer ({"event":"result"|"error","id",...}) echoes it.
+  {"cmd":"register_form","to"} XEP-0077 get only: {instructions, fields, form, registered}
+  {"cmd":"register","to","fields"?:{name: value}} XEP-0077 get, then set: a data form of type
+      submit (FORM_TYPE, the offered fields' defaults, then "fields") if the server offered one,
+      else the legacy fields named in "fields". {instructions, fields, form, was_registered,
+      submitted: "form"|"legacy", registered: true}
+  {"cmd":"unregister","to"} XEP-0077 <remove/>
+  {"cmd":"adhoc_list","to"} XEP-0050 commands (disco#items): {items: [{jid, node, name}]}
+  {"cmd":"adhoc","to","node","fields"?:{var: value}} XEP-0050 execute; when a form comes back and
+      "fields" is given, submit it (complete). {node, sessionid, status, actions, notes, forms, steps}
+  Field values: a string (split into lines for text-multi), a list of strings, or a boolean.
+  Every iq command takes "timeout" (seconds, default 30).
+Every command may carry "id"; its answer ({"event":"result"|"error","id",...}) echoes it; a
+failing command (stanza error: condition, type, text, xml; or a Python exception) is an error
+event, never a dead driver.
 Events out, one JSON object per line: ready, connected, tls, auth {mechanism, offered},
 session_start {jid, mechanism, sm_id}, sm_enabled {id, resume}, resumed, sm_failed,
-message {from, body, type, id}, presence {from, type, show, status}, roster {items},
-failed_auth, disconnected {reason}, result, error.
+message {from, body, type, id, delay} (delay: the XEP-0203 stamp as sent, or null),
+presence {from, type, show, status} (availability only),
+subscription {from, type, nick} (subscribe/subscribed/unsubscribe/unsubscribed; nick: XEP-0172 or null),
+roster {items}, failed_auth, disconnected {reason}, result, error.
 Logs (slixmpp's SEND/RECV at --log debug) go to stderr.
 """
 import asyncio
@@ -23,6 +43,13 @@ import traceback
 
 from slixmpp import ClientXMPP
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.plugins.xep_0004.stanza import Form
+
+DELAY_NS = "urn:xmpp:delay"
+NICK_NS = "http://jabber.org/protocol/nick"
+DATA_NS = "jabber:x:data"
+REGISTER_NS = "jabber:iq:register"
+SUBSCRIPTION_TYPES = ("subscribe", "subscribed", "unsubscribe", "unsubscribed")
 
 
 def emit(event, **fields):
@@ -38,6 +65,14 @@ class Client(ClientXMPP):
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0199")
         self.register_plugin("xep_0198")
+        self.register_plugin("xep_0004")
+        self.register_plugin("xep_0050")
+        # Client side of XEP-0077 only: no "register" event handler, so it never registers at login.
+        self.register_plugin("xep_0077")
+        if "auto_authorize" in spec:
+            self.roster.auto_authorize = spec["auto_authorize"]
+        if "auto_subscribe" in spec:
+            self.roster.auto_subscribe = bool(spec["auto_subscribe"])
         if spec.get("ca_file"):
             self.ca_certs = spec["ca_file"]
         if spec.get("tls_verify") is False:
@@ -84,11 +119,116 @@ class Client(ClientXMPP):
 
     def on_message(self, msg):
         if msg["type"] in ("chat", "normal", "headline", "error"):
-            emit("message", **{"from": str(msg["from"]), "body": msg["body"], "type": msg["type"], "id": msg["id"]})
+            # The stamp as the server wrote it: tests compare it, slixmpp's datetime would reformat it.
+            delay = msg.xml.find("{%s}delay" % DELAY_NS)
+            emit("message", **{"from": str(msg["from"]), "body": msg["body"], "type": msg["type"], "id": msg["id"],
+                               "delay": delay.get("stamp") if delay is not None else None})
 
     def on_presence(self, pres):
+        if pres["type"] in SUBSCRIPTION_TYPES:
+            nick = pres.xml.find("{%s}nick" % NICK_NS)
+            emit("subscription", **{"from": str(pres["from"]), "type": pres["type"],
+                                    "nick": (nick.text or "") if nick is not None else None})
+            return
         emit("presence", **{"from": str(pres["from"]), "type": pres["type"], "show": pres["show"],
                             "status": pres["status"]})
+
+
+def data_forms(parent):
+    """The jabber:x:data forms (XEP-0004) directly under a stanza element, as slixmpp Forms."""
+    return [Form(xml=el) for el in parent.xml.findall("{%s}x" % DATA_NS)]
+
+
+def field_value(field):
+    value = field.get_value()
+    # slixmpp reads hidden fields as lists; FORM_TYPE and friends carry one value.
+    if field["type"] == "hidden" and isinstance(value, list) and len(value) == 1:
+        return value[0]
+    return value
+
+
+def form_json(form):
+    """A data form as plain JSON."""
+    fields = []
+    for var, field in form.get_fields().items():
+        fields.append({
+            "var": var or None,
+            "type": field["type"] or "text-single",
+            "label": field["label"] or None,
+            "required": bool(field["required"]),
+            "value": field_value(field),
+            "options": [{"label": o["label"] or None, "value": o["value"]} for o in field["options"]],
+        })
+    out = {"type": form["type"], "title": form["title"] or None,
+           "instructions": form["instructions"] or None, "fields": fields}
+    if form.xml.find("{%s}reported" % DATA_NS) is not None:
+        out["reported"] = list(form.get_reported().keys())
+        out["items"] = form.get_items()
+    return out
+
+
+def coerce(ftype, value):
+    """A JSON field value as slixmpp's FormField takes it for that field type."""
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, bool):
+        return value if ftype == "boolean" else ("1" if value else "0")
+    return "" if value is None else str(value)
+
+
+def submit_form(client, offered, values, form_type=None):
+    """The answer to `offered`, as sent by a client whose user filled in `values` and pressed OK:
+    each offered field with its given value or the default it came with (none: left out), then
+    given fields the form did not offer; FORM_TYPE set to `form_type` when the form lacks it."""
+    form = client["xep_0004"].make_form(ftype="submit")
+    offered_fields = offered.get_fields() if offered is not None else {}
+    for var, field in offered_fields.items():
+        ftype = field["type"] or None
+        if not var or ftype == "fixed":
+            continue
+        if var in values:
+            value = values[var]
+        else:
+            value = field.get_value(convert=False)
+            if value is None or value == []:
+                continue
+        form.add_field(var=var, ftype=ftype, value=coerce(ftype, value))
+    for var, value in values.items():
+        if var not in offered_fields:
+            ftype = "text-multi" if isinstance(value, list) else None
+            form.add_field(var=var, ftype=ftype, value=coerce(ftype, value))
+    if form_type and "FORM_TYPE" not in form.get_fields():
+        form.add_field(var="FORM_TYPE", ftype="hidden", value=form_type)
+    return form
+
+
+def register_json(iq):
+    reg = iq["register"]
+    legacy = []
+    for el in reg.xml:
+        local = el.tag.split("}", 1)[-1]
+        if el.tag.startswith("{%s}" % REGISTER_NS) and local in reg.form_fields:
+            legacy.append({"name": local, "value": el.text or ""})
+    forms = data_forms(reg)
+    return {
+        "from": str(iq["from"]),
+        "instructions": reg["instructions"] or None,
+        "fields": legacy,
+        "form": form_json(forms[0]) if forms else None,
+        "registered": bool(reg["registered"]),
+    }
+
+
+def command_json(iq):
+    command = iq["command"]
+    return {
+        "node": command["node"],
+        "sessionid": command["sessionid"] or None,
+        "status": command["status"],
+        "actions": sorted(command["actions"]),
+        "notes": [{"type": t, "text": text} for (t, text) in command["notes"]],
+        "forms": [form_json(f) for f in data_forms(command)],
+    }
 
 
 class Driver:
@@ -99,19 +239,23 @@ class Driver:
         name = cmd.get("cmd")
         rid = cmd.get("id")
         try:
-            result = await getattr(self, "cmd_" + str(name))(cmd)
-            emit("result", id=rid, cmd=name, **(result or {}))
-        except AttributeError as e:
+            handler = getattr(self, "cmd_" + str(name), None)
+            if handler is None:
+                raise ValueError(f"unknown command {name!r}")
             if self.client is None and name != "connect":
                 emit("error", id=rid, cmd=name, error="not connected")
-            else:
-                emit("error", id=rid, cmd=name, error=f"{type(e).__name__}: {e}", trace=traceback.format_exc())
+                return
+            result = await handler(cmd)
+            emit("result", id=rid, cmd=name, **(result or {}))
         except IqError as e:
             iq = e.iq
             emit("error", id=rid, cmd=name, error="iq error", condition=iq["error"]["condition"],
                  type=iq["error"]["type"], text=iq["error"]["text"], xml=str(iq))
         except IqTimeout:
             emit("error", id=rid, cmd=name, error="iq timeout")
+        except asyncio.CancelledError:
+            # A pending iq dropped at disconnect: still an answer, so no test waits forever.
+            emit("error", id=rid, cmd=name, error="cancelled")
         except Exception as e:  # noqa: BLE001 - every failure must reach the test as an event
             emit("error", id=rid, cmd=name, error=f"{type(e).__name__}: {e}", trace=traceback.format_exc())
 
@@ -147,6 +291,9 @@ class Driver:
         }
 
     async def cmd_roster(self, cmd):
+        # An empty version asks for the whole roster (RFC 6121 §2.6.3): with the version slixmpp
+        # learnt from pushes, a server with roster versioning answers "nothing new", no items.
+        self.client.client_roster.version = ""
         iq = await self.client.get_roster(timeout=cmd.get("timeout", 30))
         items = []
         for jid, item in iq["roster"]["items"].items():
@@ -154,6 +301,58 @@ class Driver:
                           "ask": item["ask"] or None, "groups": list(item["groups"])})
         emit("roster", items=items)
         return {"items": items}
+
+    async def cmd_register_form(self, cmd):
+        iq = await self.client["xep_0077"].get_registration(jid=cmd["to"], timeout=cmd.get("timeout", 30))
+        return register_json(iq)
+
+    async def cmd_register(self, cmd):
+        timeout = cmd.get("timeout", 30)
+        values = cmd.get("fields") or {}
+        got = await self.client["xep_0077"].get_registration(jid=cmd["to"], timeout=timeout)
+        offered = register_json(got)
+        iq = self.client.Iq()
+        iq["type"] = "set"
+        iq["to"] = cmd["to"]
+        reg = iq["register"]
+        forms = data_forms(got["register"])
+        if forms:
+            # XEP-0077 §6: when the server offers a data form, the filled form is the answer.
+            reg.append(submit_form(self.client, forms[0], values, form_type=REGISTER_NS))
+            submitted = "form"
+        else:
+            for name, value in values.items():
+                el = reg.xml.makeelement("{%s}%s" % (REGISTER_NS, name), {})
+                el.text = "\n".join(coerce(None, value)) if isinstance(value, list) else coerce(None, value)
+                reg.xml.append(el)
+            submitted = "legacy"
+        await iq.send(timeout=timeout)
+        return {**offered, "was_registered": offered["registered"], "submitted": submitted, "registered": True}
+
+    async def cmd_unregister(self, cmd):
+        iq = await self.client["xep_0077"].cancel_registration(jid=cmd["to"], timeout=cmd.get("timeout", 30))
+        return {"from": str(iq["from"])}
+
+    async def cmd_adhoc_list(self, cmd):
+        iq = await self.client["xep_0050"].get_commands(jid=cmd["to"], local=False, timeout=cmd.get("timeout", 30))
+        return {"items": [{"jid": str(j), "node": n, "name": name}
+                          for (j, n, name) in iq["disco_items"]["items"]]}
+
+    async def cmd_adhoc(self, cmd):
+        timeout = cmd.get("timeout", 30)
+        adhoc = self.client["xep_0050"]
+        iq = await adhoc.send_command(cmd["to"], cmd["node"], action="execute", timeout=timeout)
+        steps = 1
+        values = cmd.get("fields")
+        command = iq["command"]
+        forms = data_forms(command)
+        if command["status"] == "executing" and forms and values is not None:
+            actions = command["actions"]
+            action = "complete" if "complete" in actions or not actions else "next"
+            iq = await adhoc.send_command(cmd["to"], cmd["node"], action=action, sessionid=command["sessionid"],
+                                          payload=submit_form(self.client, forms[0], values), timeout=timeout)
+            steps += 1
+        return {**command_json(iq), "steps": steps}
 
     async def cmd_disconnect(self, cmd):
         await self.client.disconnect(wait=cmd.get("wait", 5))
@@ -189,6 +388,9 @@ async def main():
             cmd = json.loads(line)
         except ValueError as e:
             emit("error", error=f"bad JSON: {e}")
+            continue
+        if not isinstance(cmd, dict):
+            emit("error", error="bad command: not a JSON object")
             continue
         if cmd.get("cmd") == "exit":
             break

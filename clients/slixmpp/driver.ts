@@ -20,6 +20,75 @@ export interface ConnectCommand {
   tls_verify?: boolean;
   /** 'required' (default): fail without STARTTLS; 'try': use it if offered; 'off': never. */
   starttls?: 'required' | 'try' | 'off';
+  /**
+   * An incoming subscribe: true (default) approves it (what a client does once its user clicks
+   * "accept"), false refuses it (unsubscribed), null leaves it pending for a `presence` command.
+   */
+  auto_authorize?: boolean | null;
+  /** After approving, subscribe back (default true). */
+  auto_subscribe?: boolean;
+}
+
+/** A data form field value: text-multi is one string with newlines; list-multi/jid-multi a list. */
+export type FieldValue = string | string[] | boolean;
+
+export interface DataFormField {
+  var: string | null;
+  /** 'text-single' when the form gave no type. */
+  type: string;
+  label: string | null;
+  required: boolean;
+  value: FieldValue | null;
+  options: { label: string | null; value: string }[];
+}
+
+/** A XEP-0004 data form as the driver reports it. */
+export interface DataForm {
+  type: 'form' | 'submit' | 'cancel' | 'result' | (string & {});
+  title: string | null;
+  instructions: string | null;
+  fields: DataFormField[];
+  /** Multi-item results (XEP-0004 §3.4) only. */
+  reported?: string[];
+  items?: Record<string, FieldValue | null>[];
+}
+
+/** A XEP-0077 registration form (the answer to an iq get on jabber:iq:register). */
+export interface RegistrationForm {
+  from: string;
+  instructions: string | null;
+  /** Legacy fields (<username/>, <password/>, …) with the values the server filled in. */
+  fields: { name: string; value: string }[];
+  /** The x:data form, when the server offered one. */
+  form: DataForm | null;
+  /** The server said <registered/>. */
+  registered: boolean;
+}
+
+export interface RegistrationResult extends Omit<RegistrationForm, 'registered'> {
+  /** Whether the form had said <registered/> before the submission. */
+  was_registered: boolean;
+  /** The data form when one was offered, else legacy fields. */
+  submitted: 'form' | 'legacy';
+  registered: true;
+}
+
+export interface AdHocItem {
+  jid: string;
+  node: string;
+  name: string | null;
+}
+
+/** Where an ad-hoc command ended (after its execute, and the submission of its form if fields were given). */
+export interface AdHocResult {
+  node: string;
+  sessionid: string | null;
+  status: 'executing' | 'completed' | 'canceled' | (string & {});
+  actions: string[];
+  notes: { type: 'info' | 'warn' | 'error' | (string & {}); text: string | null }[];
+  forms: DataForm[];
+  /** 1: execute only; 2: the form was submitted too. */
+  steps: number;
 }
 
 export type Command =
@@ -31,7 +100,12 @@ export type Command =
   | { cmd: 'disco_info'; to: string; node?: string; timeout?: number }
   | { cmd: 'roster'; timeout?: number }
   | { cmd: 'disconnect'; wait?: number }
-  | { cmd: 'drop_tcp' };
+  | { cmd: 'drop_tcp' }
+  | { cmd: 'register_form'; to: string; timeout?: number }
+  | { cmd: 'register'; to: string; fields?: Record<string, FieldValue>; timeout?: number }
+  | { cmd: 'unregister'; to: string; timeout?: number }
+  | { cmd: 'adhoc_list'; to: string; timeout?: number }
+  | { cmd: 'adhoc'; to: string; node: string; fields?: Record<string, FieldValue>; timeout?: number };
 
 export interface RosterItem {
   jid: string;
@@ -59,24 +133,43 @@ export type SlixEvent =
   | { event: 'sm_enabled'; id: string | null; resume: boolean }
   | { event: 'sm_failed'; xml: string }
   | { event: 'resumed' }
-  | { event: 'message'; from: string; body: string; type: string; id: string }
+  /** delay: the XEP-0203 stamp exactly as the sender wrote it, null without <delay/>. */
+  | { event: 'message'; from: string; body: string; type: string; id: string; delay: string | null }
+  /** Availability only ('available', 'unavailable', 'error', 'probe'); subscriptions are `subscription`. */
   | { event: 'presence'; from: string; type: string; show: string; status: string }
+  /** nick: XEP-0172 <nick/> in the presence, or null. */
+  | { event: 'subscription'; from: string; type: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed'; nick: string | null }
   | { event: 'roster'; items: RosterItem[] }
   | { event: 'stream_error'; condition: string; text: string }
   | { event: 'connection_failed'; reason: string }
   | { event: 'disconnected'; reason: string | null }
   | { event: 'result'; id: string | null; cmd: string; [k: string]: unknown }
-  | { event: 'error'; id?: string | null; cmd?: string; error: string; condition?: string; text?: string; xml?: string; trace?: string };
+  | {
+      event: 'error';
+      id?: string | null;
+      cmd?: string;
+      /** 'iq error' (a stanza error: condition, type, text, xml), 'iq timeout', 'not connected', or a Python exception. */
+      error: string;
+      condition?: string;
+      type?: string;
+      text?: string;
+      xml?: string;
+      trace?: string;
+    };
 
-export type ResultOf<C extends Command['cmd']> = C extends 'ping'
-  ? { type: string; from: string }
-  : C extends 'disco_info'
-    ? DiscoInfo
-    : C extends 'roster'
-      ? { items: RosterItem[] }
-      : C extends 'send'
-        ? { msg_id: string }
-        : Record<string, unknown>;
+interface Results {
+  ping: { type: string; from: string };
+  disco_info: DiscoInfo;
+  roster: { items: RosterItem[] };
+  send: { msg_id: string };
+  register_form: RegistrationForm;
+  register: RegistrationResult;
+  unregister: { from: string };
+  adhoc_list: { items: AdHocItem[] };
+  adhoc: AdHocResult;
+}
+
+export type ResultOf<C extends Command['cmd']> = C extends keyof Results ? Results[C] : Record<string, unknown>;
 
 /** A failed command: the driver's error event, whole, so a test can show what the server answered. */
 export class SlixCommandError extends Error {
@@ -233,6 +326,40 @@ export class SlixmppClient {
 
   roster(): Promise<{ items: RosterItem[] }> {
     return this.request({ cmd: 'roster' });
+  }
+
+  /** XEP-0077: what `to` asks for to register (and whether we are registered already). */
+  registerForm(to: string): Promise<RegistrationForm> {
+    return this.request({ cmd: 'register_form', to });
+  }
+
+  /** XEP-0077: fetches the form and submits `fields` (as a data form when one was offered). */
+  register(to: string, fields?: Record<string, FieldValue>): Promise<RegistrationResult> {
+    return this.request(fields ? { cmd: 'register', to, fields } : { cmd: 'register', to });
+  }
+
+  /** XEP-0077 §3.2: <remove/>. */
+  unregister(to: string): Promise<{ from: string }> {
+    return this.request({ cmd: 'unregister', to });
+  }
+
+  /** XEP-0050: the commands `to` offers. */
+  adHocList(to: string): Promise<{ items: AdHocItem[] }> {
+    return this.request({ cmd: 'adhoc_list', to });
+  }
+
+  /** XEP-0050: executes `node`; if a form comes back and `fields` is given, submits it. */
+  adHoc(to: string, node: string, fields?: Record<string, FieldValue>): Promise<AdHocResult> {
+    return this.request(fields ? { cmd: 'adhoc', to, node, fields } : { cmd: 'adhoc', to, node });
+  }
+
+  /** The next subscription presence (subscribe, subscribed, …) matching, after event index `from`. */
+  nextSubscription(pred: (s: Extract<SlixEvent, { event: 'subscription' }>) => boolean = () => true, timeoutMs = 30_000, from = 0) {
+    return this.waitForEvent<Extract<SlixEvent, { event: 'subscription' }>>(
+      (e) => e.event === 'subscription' && pred(e),
+      timeoutMs,
+      from,
+    );
   }
 
   /** Closes the stream (</stream:stream>) and waits for the driver to see the disconnect. */
