@@ -211,7 +211,7 @@ export class ComponentLink extends TypedEmitter<Listeners<ComponentLinkEvents>> 
       this.log.debug({ element: el.name }, 'element before the handshake reply ignored');
       return;
     }
-    if (conn.phase !== 'online') return;
+    if (conn.phase !== 'online' || el.getNS() === STREAM_NS) return;
     // Stanzas reach the rest of the gateway namespace-free, like jabber:client ones (stanzaKind()).
     if (el.attrs.xmlns === COMPONENT_NS) delete el.attrs.xmlns;
     this.emit('stanza', el);

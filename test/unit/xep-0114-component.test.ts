@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stanzaKind } from '../../gateway/xmpp/stanza.js';
 import { x, type Element } from '../../gateway/xmpp/xml/element.js';
 import { XmlStreamParser, type StreamOpen } from '../../gateway/xmpp/xml/parser.js';
@@ -311,6 +311,30 @@ describe('XEP-0114 component link', () => {
     await waitUntil(() => t.count('online') === 3, 5_000);
     expect(t.events[3]).toEqual(['offline', expect.stringMatching(/closed the component stream for peers\.example\.org \(end of stream\)/)]);
     expect(srv.conns[1]!.clientClosed).toBe(true);
+  });
+
+  it('the backoff starts again from its first delay after 10 s online, not after a short online spell', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] }); // only the clock: sockets and timers stay real
+    try {
+      // Three refusals grow the backoff; then the server accepts.
+      const srv = await fakeServer(
+        acceptWith((c, ok) => (srv.conns.indexOf(c) < 3 || !ok ? c.streamError('not-authorized') : c.write('<handshake/>'))),
+      );
+      const t = startLink(srv.port, { backoff: { firstMs: 20, maxMs: 1_000 } });
+      const retries = () => t.lines().filter((l) => l.retryInMs !== undefined).map((l) => l.retryInMs as number);
+      await waitUntil(() => t.link.online, 5_000);
+      // Delays so far: [10, 20], [20, 40], [40, 80]. A drop after a short spell online draws [80, 160].
+      srv.conns[3]!.socket.destroy();
+      await waitUntil(() => t.count('online') === 2, 5_000);
+      expect(retries()[3]).toBeGreaterThanOrEqual(80);
+      // Online for 10 s or more: the next drop retries within the first delay again.
+      vi.setSystemTime(Date.now() + 10_000);
+      srv.conns[4]!.socket.destroy();
+      await waitUntil(() => t.count('online') === 3, 5_000);
+      expect(retries()[4]).toBeLessThanOrEqual(20);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('stop() sends </stream:stream>, waits for the server\'s, emits offline, and never reconnects', async () => {
