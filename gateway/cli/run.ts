@@ -1,6 +1,7 @@
 // `tlsim-gateway run` (the default, what `npm start` runs): start the daemon in the foreground until a signal.
 import { readFile } from 'node:fs/promises';
 import { createGatewayLogger, startGateway } from '../daemon.js';
+import { startComponentGateway } from '../component/start.js';
 import { handleSignals } from '../daemon/signals.js';
 import type { StatusJson } from '../daemon/status.js';
 import type { GatewayTor } from '../tor/gateway-tor.js';
@@ -9,7 +10,8 @@ import { loadContext, parseCommandArgs, UsageError } from './common.js';
 
 export const RUN_USAGE = `usage: tlsim-gateway [run] [options]
 
-Runs the gateway in the foreground: the XMPP server your client logs in to and the tlsim peer side.
+Runs the gateway in the foreground: the XMPP server your client logs in to and the tlsim peer side
+(or, with gateway.mode = "component", a component of your XMPP server serving each registered user).
 Stops cleanly on SIGTERM or Ctrl-C; SIGHUP reloads the log level, the unknown-peer policy and the TLS certificate.`;
 
 export async function runMain(args: string[]): Promise<number> {
@@ -18,6 +20,16 @@ export async function runMain(args: string[]): Promise<number> {
   if (parsed.positionals.length > 0) throw new UsageError(`run takes no arguments (got "${parsed.positionals[0]}")`, RUN_USAGE);
   const ctx = await loadContext(parsed.values);
   const log = createGatewayLogger(ctx.config);
+  if (ctx.config.gateway.mode === 'component') {
+    const component = await startComponentGateway({
+      config: ctx.config,
+      dataDir: ctx.dataDir,
+      configPath: ctx.configPath,
+      log,
+      reloadConfig: ctx.reloadConfig,
+    });
+    return handleSignals(component, log);
+  }
   const gw = await startGateway({
     config: ctx.config,
     dataDir: ctx.dataDir,

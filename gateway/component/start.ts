@@ -1,0 +1,204 @@
+// The transport mode's daemon (gateway.mode = "component"): one data directory (locked), the
+// store, the registered users and their peer sessions, the XEP-0114 stream to the XMPP server
+// (kept up with backoff) and the control socket; stopped in reverse.
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { TlsimNetwork } from '../bridge/tlsim-network.js';
+import type { Config } from '../config.js';
+import { startControlServer } from '../control/server.js';
+import { controlSocketPath, type ControlRequest, type ControlResponse } from '../control/protocol.js';
+import { runCleanup } from '../daemon/cleanup.js';
+import { acquireLock } from '../daemon/lock.js';
+import { removeRuntime, writeRuntime } from '../daemon/runtime.js';
+import type { StatusJson } from '../daemon/status.js';
+import { openStore } from '../store/index.js';
+import { ConfigError } from '../xmpp/errors.js';
+import { ensurePrivateDir } from '../xmpp/secret-file.js';
+import { ComponentLink } from '../xmpp/xep-0114-component.js';
+import { caCertPath } from '../xmpp/local-ca.js';
+import { Transport } from './transport.js';
+import { UserRegistry } from './user-registry.js';
+
+export interface StartComponentOptions {
+  config: Config;
+  dataDir: string;
+  configPath?: string;
+  log: Logger;
+  /** Tests: how long a user's links stay after they went offline (default 2 minutes). */
+  graceMs?: number;
+  /** How reload() gets the new config (the CLI's file + environment + flags). */
+  reloadConfig?: () => Promise<Config>;
+  /** Tests: shorter reconnect backoff toward the server. */
+  backoff?: { firstMs?: number; maxMs?: number };
+}
+
+export interface RunningComponentGateway {
+  status(): StatusJson;
+  stop(): Promise<void>;
+  reload(): Promise<void>;
+  readonly transport: Transport;
+  readonly link: ComponentLink;
+  /** Never: identities are made per user at registration. Here for `run`, which greets first starts. */
+  readonly identityCreated: false;
+}
+
+/** The component secret: TLSIM_COMPONENT_SECRET, else the file component.secret_file (trimmed). */
+export async function componentSecret(config: Config, configPath?: string): Promise<string> {
+  if (config.component.secret) return config.component.secret;
+  const file = config.component.secret_file;
+  const where = configPath ? ` (config: ${configPath})` : '';
+  if (!file) {
+    throw new ConfigError('component.secret', `component mode needs the secret the server expects: set TLSIM_COMPONENT_SECRET or component.secret_file${where}`);
+  }
+  let text: string;
+  try {
+    text = (await readFile(file, 'utf8')).trim();
+  } catch (err) {
+    throw new ConfigError('component.secret_file', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (!text) throw new ConfigError('component.secret_file', `${file} is empty`);
+  return text;
+}
+
+export async function startComponentGateway(opts: StartComponentOptions): Promise<RunningComponentGateway> {
+  const { dataDir, log } = opts;
+  const config = opts.config;
+  const secret = await componentSecret(config, opts.configPath);
+  await ensurePrivateDir(dataDir);
+  const lock = acquireLock(dataDir);
+  const cleanup: Array<() => unknown> = [() => lock.release()];
+  try {
+    if (config.tor.mode === 'launch' || config.tor.mode === 'control') {
+      log.warn({ tor: config.tor.mode }, 'Tor is not used in component mode yet: users\' peers are reached directly');
+    }
+    const store = openStore(dataDir);
+    cleanup.unshift(() => store.close());
+    const registry = new UserRegistry(store, dataDir);
+    const { component, peer } = config;
+    const link = new ComponentLink({
+      host: component.server,
+      port: component.port,
+      domain: component.domain,
+      secret,
+      log: log.child({ component: 'xep-0114' }),
+      ...(opts.backoff && { backoff: opts.backoff }),
+    });
+    const transport = new Transport({
+      stream: link,
+      registry,
+      peerSession: component.peer_session,
+      graceMs: opts.graceMs,
+      log: log.child({ component: 'transport' }),
+      // Each user listens on a port of their own, stable across restarts so their share string stays valid.
+      makeNetwork: (user, userLog) =>
+        new TlsimNetwork({
+          store,
+          accountId: user.account.id,
+          identity: user.identity,
+          log: userLog,
+          listen: { host: peer.host, port: peer.port === 0 ? 0 : peer.port + user.account.id },
+          advertiseHost: peer.advertise_host,
+          unknownPolicy: peer.unknown_policy,
+          maxMessageBytes: peer.max_message_bytes,
+        }),
+    });
+    await transport.open();
+    cleanup.unshift(() => transport.close());
+    link.on('stanza', (s) => transport.onStanza(s));
+    link.on('online', () => {
+      log.info({ domain: component.domain, server: `${component.server}:${component.port}`, users: transport.userCount }, 'component connected');
+      transport.streamUp();
+    });
+    link.on('offline', (reason) => {
+      log.warn({ reason }, 'component stream down: users are offline until it is back; messages for them are kept');
+      void transport.streamDown();
+    });
+    link.start();
+    // The stream ends after the users: their last presences still go out.
+    cleanup.splice(1, 0, () => link.stop());
+
+    const startedAt = new Date().toISOString();
+    await writeRuntime(dataDir, { pid: process.pid, c2sPort: null, peerPort: null, websocketPort: null, startedAt });
+    cleanup.unshift(() => removeRuntime(dataDir));
+
+    const status = (): StatusJson => {
+      let online = 0;
+      let queued = 0;
+      let linked = 0;
+      for (const account of registry.accounts()) {
+        const user = transport.user(account.jid);
+        if (!user) continue;
+        const self = user.network.selfInfo();
+        online += self.online;
+        queued += self.queued;
+        if (user.network.on) linked++;
+      }
+      return {
+        running: true,
+        pid: process.pid,
+        fingerprint: null,
+        share: null,
+        jid: component.domain,
+        passwordFile: '',
+        c2sPort: null,
+        peerPort: null,
+        websocketPort: null,
+        peerDomain: component.domain,
+        tor: { mode: 'off', state: 'off', bootstrap: null, onion: null, published: false, restarts: 0 },
+        dataDir,
+        configFile: opts.configPath ?? null,
+        caCertFile: caCertPath(dataDir),
+        online,
+        queued,
+        startedAt,
+        component: {
+          domain: component.domain,
+          server: `${component.server}:${component.port}`,
+          connected: link.online,
+          lastError: link.lastError ?? null,
+          users: transport.userCount,
+          usersLinked: linked,
+        },
+      };
+    };
+
+    const reload = async (): Promise<void> => {
+      if (!opts.reloadConfig) return;
+      const next = await opts.reloadConfig();
+      log.level = next.log.level;
+      log.info({ level: next.log.level }, 'reloaded: component mode applies the log level now; other changes need a restart');
+    };
+    const handle = async (req: ControlRequest): Promise<ControlResponse> => {
+      if (req.op === 'status') return { ok: true, status: status() };
+      if (req.op === 'reload') {
+        await reload();
+        return { ok: true, text: 'reloaded' };
+      }
+      return { ok: false, text: `in component mode each user runs commands from their XMPP client: send "help" to ${component.domain}` };
+    };
+    const control = await startControlServer({ path: controlSocketPath(dataDir), log: log.child({ component: 'control' }), handle });
+    cleanup.unshift(() => control.close());
+    log.info(
+      { domain: component.domain, server: `${component.server}:${component.port}`, users: transport.userCount, peerSession: component.peer_session },
+      `gateway started in component mode: ${component.domain} on ${component.server}:${component.port}`,
+    );
+
+    let stopping: Promise<void> | undefined;
+    return {
+      status,
+      stop: () =>
+        (stopping ??= (async () => {
+          log.info('gateway stopping');
+          await runCleanup(cleanup, log);
+          log.info('gateway stopped');
+        })()),
+      reload,
+      transport,
+      link,
+      identityCreated: false,
+    };
+  } catch (err) {
+    await runCleanup(cleanup, log);
+    throw err;
+  }
+}

@@ -1,0 +1,164 @@
+// Transport mode on a real Prosody: users of the server register with the gateway component
+// (XEP-0077 from slixmpp), add reference peers (openssl s_server, gnutls-serv, gnutls-cli) and
+// chat both ways; two users never see each other's peers; identity and contacts survive a
+// gateway restart; the server going away loses nothing; a wrong secret is told plainly.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SlixmppClient } from '../../clients/slixmpp/driver.js';
+import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
+import { freePort } from '../support/net.js';
+import { startProsody, type ProsodyServer } from '../support/prosody.js';
+import { interopSuite } from '../support/tools.js';
+import { startComponentE2e, type E2eComponentGateway } from './support/component-gateway.js';
+import { login, messageFrom, registerWithGateway, seesOnline, T, tellGateway, WAIT, type ComponentUser } from './support/component-users.js';
+import { gnutlsCli, gnutlsServ, opensslServer } from './support/reference-peer.js';
+
+const DOMAIN = 'peers.localhost';
+const SECRET = 'component-secret-for-tests';
+const USERS = { alice: 'alice-pw-1', bob: 'bob-pw-2', carol: 'carol-pw-3' };
+
+interopSuite('e2e: Prosody users ⇄ gateway component ⇄ reference peers', ['prosody', 'slixmpp', 'openssl', 'gnutls-serv', 'gnutls-cli'], () => {
+  let prosody: ProsodyServer;
+  let gw: E2eComponentGateway;
+  let peerPortBase: number;
+  const clients: SlixmppClient[] = [];
+  const peers: Array<{ proc: { kill(): Promise<unknown> } }> = [];
+  let alice: ComponentUser;
+
+  const startGateway = async (dataDir?: string) =>
+    startComponentE2e({ domain: DOMAIN, secret: SECRET, port: prosody.componentPort, peerPortBase, dataDir, graceMs: 5_000 });
+
+  beforeAll(async () => {
+    prosody = await startProsody({ users: USERS, components: { [DOMAIN]: SECRET } });
+    peerPortBase = (await freePort()) - 1;
+    gw = await startGateway();
+    await gw.log.waitFor((l) => l.msg === 'component connected', WAIT);
+  }, T);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
+    await Promise.all(peers.map((p) => p.proc.kill()));
+    await gw?.stop();
+    await prosody?.stop();
+    removeTmpDirs();
+  }, T);
+
+  it('a user registers, adds a listening reference peer, chats both ways, and keeps identity and contacts across a gateway restart', async () => {
+    const client = await login(prosody, 'alice', USERS.alice, clients);
+    alice = await registerWithGateway(client, 'alice', prosody.domain, DOMAIN);
+    expect(alice.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    // The user accepted the gateway's subscription (slixmpp does, as clients do once the user clicks): the gateway is online.
+    await seesOnline(client, DOMAIN);
+
+    const id = await makeOpensslIdentity(tmpDir('sam'));
+    const sam = await opensslServer(id);
+    peers.push(sam);
+    const samJid = `${id.fingerprint}@${DOMAIN}`;
+    const since = client.mark();
+    expect(await tellGateway(client, DOMAIN, `add tlsim://${id.fingerprint}@127.0.0.1:${sam.port} Sam`, /^Added /)).toContain('Added Sam');
+    // Offered by a subscription request from the peer's JID; accepted; online once the link is up.
+    await client.waitForEvent((e) => e.event === 'subscription' && e.from === samJid && e.type === 'subscribe', WAIT, since);
+    await seesOnline(client, samJid, since);
+
+    await client.request({ cmd: 'send', to: samJid, body: 'hello sam' });
+    await sam.proc.waitFor(/^hello sam$/m, WAIT, { stream: 'stdout' });
+    let from = client.mark();
+    await sam.type('hello alice\n');
+    expect((await messageFrom(client, samJid, /hello alice/, from)).body).toBe('hello alice');
+
+    // Restart: same data directory, same ports.
+    await gw.stop();
+    gw = await startGateway(gw.dataDir);
+    await gw.log.waitFor((l) => l.msg === 'component connected', WAIT);
+    const share = await tellGateway(client, DOMAIN, 'share', /tlsim:\/\//);
+    expect(share).toContain(alice.fingerprint);
+    expect(await tellGateway(client, DOMAIN, 'list', /Sam/)).toContain(id.fingerprint.slice(0, 8));
+    await seesOnline(client, samJid, from);
+    await client.request({ cmd: 'send', to: samJid, body: 'after the restart' });
+    await sam.proc.waitFor(/^after the restart$/m, WAIT, { stream: 'stdout' });
+    from = client.mark();
+    await sam.type('welcome back\n');
+    await messageFrom(client, samJid, /welcome back/, from);
+  }, T);
+
+  it('a reference peer that dials the user is a contact request the user accepts, then chats', async () => {
+    const client = alice.client;
+    const id = await makeOpensslIdentity(tmpDir('gina'));
+    const port = Number(/:(\d+)$/.exec(alice.share)![1]);
+    const since = client.mark();
+    const gina = await gnutlsCli(id, port);
+    peers.push(gina);
+    await gina.handshake;
+    const ginaJid = `${id.fingerprint}@${DOMAIN}`;
+    // Policy "ask": a subscription request from the unknown peer; slixmpp approves it, which accepts the peer.
+    await client.waitForEvent((e) => e.event === 'subscription' && e.from === ginaJid && e.type === 'subscribe', WAIT, since);
+    await seesOnline(client, ginaJid, since);
+    await gina.type('hi, this is gina\n');
+    await messageFrom(client, ginaJid, /hi, this is gina/, since);
+    await client.request({ cmd: 'send', to: ginaJid, body: 'hello gina' });
+    await expect.poll(() => gina.received(), { timeout: WAIT }).toContain('hello gina');
+  }, T);
+
+  it('two users each get their own fingerprint and peer, and never see the other\'s', async () => {
+    const client = await login(prosody, 'bob', USERS.bob, clients);
+    const bob = await registerWithGateway(client, 'bob', prosody.domain, DOMAIN);
+    expect(bob.fingerprint).not.toBe(alice.fingerprint);
+    const id = await makeOpensslIdentity(tmpDir('echo'));
+    const echo = await gnutlsServ(id);
+    peers.push(echo);
+    const echoJid = `${id.fingerprint}@${DOMAIN}`;
+    const aliceSince = alice.client.mark();
+    const since = client.mark();
+    await tellGateway(client, DOMAIN, `add tlsim://${id.fingerprint}@127.0.0.1:${echo.port} Echo`, /^Added /);
+    await seesOnline(client, echoJid, since);
+    await client.request({ cmd: 'send', to: echoJid, body: 'only for bob' });
+    await echo.proc.waitFor(/only for bob/, WAIT);
+    // gnutls-serv --echo sends the line back: it reaches Bob, and only Bob.
+    await messageFrom(client, echoJid, /only for bob/, since);
+    // Alice cannot write to Bob's peer: not her contact.
+    await alice.client.request({ cmd: 'send', to: echoJid, body: 'from alice' });
+    const refused = await alice.client.waitForEvent((e) => e.event === 'message' && e.type === 'error' && e.from.startsWith(echoJid), WAIT, aliceSince);
+    expect(refused.event).toBe('message');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(echo.proc.output('stdout')).not.toContain('from alice');
+    // Nothing of Bob's peer reached Alice but the refusal of her own message.
+    const fromEcho = await alice.client.waitForEvent((e) => e.event === 'message' && e.from.startsWith(echoJid) && e.type !== 'error', 500, aliceSince).catch(() => undefined);
+    expect(fromEcho).toBeUndefined();
+  }, T);
+
+  describe('the server and the secret', () => {
+    it('a wrong secret is told plainly and retried; the right gateway keeps serving', async () => {
+      const wrong = await startComponentE2e({ domain: DOMAIN, secret: 'not-the-secret', port: prosody.componentPort, peerPortBase: 0 });
+      try {
+        const line = await wrong.log.waitFor((l) => /refused the component secret/.test(l.msg), WAIT);
+        expect(line.msg).toContain(DOMAIN);
+        expect(JSON.stringify(wrong.log.lines)).not.toContain('not-the-secret');
+        expect(wrong.running.status().component?.connected).toBe(false);
+      } finally {
+        await wrong.stop();
+      }
+      expect(gw.running.status().component?.connected).toBe(true);
+    }, T);
+
+    it('Prosody killed and started again: the gateway reconnects and a message a peer sent meanwhile reaches the user, stamped', async () => {
+      const id = await makeOpensslIdentity(tmpDir('carl'));
+      const carl = await opensslServer(id);
+      peers.push(carl);
+      const carlJid = `${id.fingerprint}@${DOMAIN}`;
+      let since = alice.client.mark();
+      await tellGateway(alice.client, DOMAIN, `add tlsim://${id.fingerprint}@127.0.0.1:${carl.port} Carl`, /^Added /);
+      await seesOnline(alice.client, carlJid, since);
+
+      const mark = gw.log.mark();
+      await prosody.restart();
+      await gw.log.waitFor((l) => /component stream down/.test(l.msg), WAIT, mark);
+      // While the server is away, the peer writes.
+      await carl.type('sent while the server was down\n');
+      await gw.log.waitFor((l) => l.msg === 'component connected', 60_000, mark);
+      // Alice's client lost its server too; she logs in again and gets the message with its delay stamp.
+      const client = await login(prosody, 'alice', USERS.alice, clients);
+      since = 0;
+      const late = await messageFrom(client, carlJid, /sent while the server was down/, since, 60_000);
+      expect(late.delay).toMatch(/^\d{4}-\d\d-\d\dT/);
+    }, T);
+  });
+});
