@@ -1,12 +1,14 @@
 // The gateway's one door into bridge-protocol: everything the gateway uses of the peer
 // side passes through here, so the boundary stays visible and small.
 export {
+  Backoff,
   DEFAULT_ONION_VIRTUAL_PORT,
   FingerprintMismatchError,
   PeerManager,
   PeerUnreachableError,
   ProtocolError,
   TorService,
+  TypedEmitter,
   directDialer,
   importIdentity,
   isFingerprint,

@@ -4,8 +4,7 @@
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-// TODO(boundary): through gateway/bridge/peer-protocol.ts once it re-exports these two.
-import { Backoff, TypedEmitter } from '../../bridge-protocol/index.js';
+import { Backoff, TypedEmitter } from '../bridge/peer-protocol.js';
 import { describeFailure, type LinkFailure } from './component-errors.js';
 import { STREAMS_NS, StreamError } from './errors.js';
 import { CLIENT_NS, STREAM_NS, streamErrorElement } from './stanza.js';
