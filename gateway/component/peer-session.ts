@@ -13,6 +13,13 @@ import type {
 } from '../bridge/contract.js';
 import type { TlsimNetwork } from '../bridge/tlsim-network.js';
 
+export interface PeerSessionHooks {
+  /** The links and the listener are up. */
+  started?(network: TlsimNetwork): Promise<void>;
+  /** The links are about to close. */
+  stopping?(network: TlsimNetwork): Promise<void>;
+}
+
 export class SwitchablePeerSession implements PeerNetwork {
   private sink: GatewaySink | undefined;
   private current: TlsimNetwork;
@@ -20,8 +27,14 @@ export class SwitchablePeerSession implements PeerNetwork {
   /** Start and stop in the order they were asked for. */
   private chain: Promise<void> = Promise.resolve();
 
-  /** `make` builds a fresh network (a peer manager cannot start twice). */
-  constructor(private readonly make: () => TlsimNetwork) {
+  /**
+   * `make` builds a fresh network (a peer manager cannot start twice). `hooks` follow the links:
+   * e.g. a user's onion service is published once their listener is up and withdrawn before it closes.
+   */
+  constructor(
+    private readonly make: () => TlsimNetwork,
+    private readonly hooks: PeerSessionHooks = {},
+  ) {
     this.current = make();
   }
 
@@ -44,6 +57,7 @@ export class SwitchablePeerSession implements PeerNetwork {
       if (this.running || !this.sink) return;
       this.running = true;
       await this.current.start(this.sink);
+      await this.hooks.started?.(this.current);
     });
   }
 
@@ -54,6 +68,7 @@ export class SwitchablePeerSession implements PeerNetwork {
       this.running = false;
       const old = this.current;
       this.current = this.make();
+      await this.hooks.stopping?.(old);
       await old.stop();
     });
   }

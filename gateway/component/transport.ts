@@ -22,7 +22,7 @@ import { toJid } from '../xmpp/router.js';
 import { errorReply, iqResult, stanzaKind } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { ComponentUser } from './component-user.js';
-import { SwitchablePeerSession } from './peer-session.js';
+import { SwitchablePeerSession, type PeerSessionHooks } from './peer-session.js';
 import type { RegisteredUser, UserRegistry } from './user-registry.js';
 
 /** What the transport needs of the component stream (gateway/xmpp/xep-0114-component.ts). */
@@ -36,6 +36,8 @@ export interface TransportOptions {
   registry: UserRegistry;
   /** A user's peer network (not started), over their identity and account. */
   makeNetwork: (user: RegisteredUser, log: Logger) => TlsimNetwork;
+  /** What follows a user's links coming and going (their onion service). */
+  sessionHooks?: (user: RegisteredUser, log: Logger) => PeerSessionHooks;
   peerSession: PeerSessionMode;
   log: Logger;
   features?: Feature[];
@@ -176,7 +178,10 @@ export class Transport implements RegistrationService {
   private async addUser(reg: RegisteredUser): Promise<ComponentUser> {
     const jid = reg.account.jid;
     const log = this.opts.log.child({ user: jid });
-    const network = new SwitchablePeerSession(() => this.opts.makeNetwork(reg, log.child({ component: 'bridge' })));
+    const network = new SwitchablePeerSession(
+      () => this.opts.makeNetwork(reg, log.child({ component: 'bridge' })),
+      this.opts.sessionHooks?.(reg, log),
+    );
     const user = new ComponentUser({
       user: parseJid(jid),
       domain: this.domain,
