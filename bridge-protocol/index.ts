@@ -14,7 +14,7 @@ export {
   loadOrCreateIdentity,
   type Identity,
 } from './identity.js';
-export { GATEWAY_ALPN, createTlsContext, type TlsContext } from './tls-context.js';
+export { GATEWAY_ALPN, GATEWAY_ALPN_V1, createTlsContext, type TlsContext } from './tls-context.js';
 export {
   Link,
   acceptLink,
@@ -23,7 +23,9 @@ export {
   type LinkCloseInfo,
   type LinkCloseReason,
   type LinkOptions,
+  type LinkProtocol,
   type LinkSide,
+  type UnfinishedSend,
 } from './link.js';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,

@@ -1,21 +1,16 @@
 // One authenticated TLS connection with one peer: handshake (accepting or dialing),
 // fingerprint checks, lines of text both ways, and a close reason (PROTOCOL.md).
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import { TypedEmitter } from './events.js';
-import {
-  AbortError,
-  FingerprintMismatchError,
-  HandshakeError,
-  LinkClosedError,
-  TimeoutError,
-} from './errors.js';
-import { fingerprintOf } from './identity.js';
+import { FingerprintMismatchError, HandshakeError, LinkClosedError } from './errors.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
-import { GATEWAY_ALPN, type TlsContext } from './tls-context.js';
-import { encodeMessage, LineDecoder, type DecodedMessage } from './wire/line-codec.js';
+import { GATEWAY_ALPNS, type LinkProtocol, type TlsContext } from './tls-context.js';
+import { handshake, noDelay, peerFingerprint, protocolOf } from './tls-handshake.js';
+import { LinkWriter, type UnfinishedSend } from './link-writer.js';
+import { countLf, splitControl } from './wire/link-control.js';
+import { LineDecoder, type DecodedMessage } from './wire/line-codec.js';
 
 export type LinkSide = 'client' | 'server';
 
@@ -56,17 +51,18 @@ export interface DialLinkOptions extends LinkOptions {
   address?: string;
 }
 
-const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
 const CLOSE_GRACE_MS = 5_000;
+
+export type { LinkProtocol } from './tls-context.js';
+export type { UnfinishedSend } from './link-writer.js';
 
 export class Link extends TypedEmitter<LinkEvents> {
   private readonly decoder: LineDecoder;
-  /** Messages waiting for the socket: written one at a time, so each is its own TLS record. */
-  private readonly outgoing: PendingWrite[] = [];
-  /** The message handed to the socket whose write has not completed yet. */
-  private inFlight: PendingWrite | undefined;
-  /** Called once nothing is queued or in flight (close() and the peer's end wait for it). */
-  private onFlushed: (() => void) | undefined;
+  private readonly writer: LinkWriter;
+  /** The peer's END came (links with acks): it sends no more messages here. */
+  private endRead = false;
+  /** Our END answered the peer's: the peer ends the stream first (as with close_notify before), we follow. */
+  private endAnswered = false;
   private started = false;
   private closeInfo: LinkCloseInfo | undefined;
   private closing: LinkCloseReason | undefined;
@@ -79,8 +75,8 @@ export class Link extends TypedEmitter<LinkEvents> {
     readonly fingerprint: string,
     /** 'client': we dialed; 'server': the peer dialed us. */
     readonly side: LinkSide,
-    /** Both ends are tlsim-gateways (ALPN agreed); a reference peer never is. */
-    readonly gatewayPeer: boolean,
+    /** Agreed by ALPN; a reference peer offers none, so it is always 'plain'. */
+    readonly protocol: LinkProtocol,
     readonly log: Logger,
     maxMessageBytes?: number,
     /** When the handshake completed (ms since the epoch). */
@@ -88,6 +84,7 @@ export class Link extends TypedEmitter<LinkEvents> {
   ) {
     super((err, event) => log.error({ err, event }, 'link listener failed'));
     this.decoder = new LineDecoder({ maxMessageBytes });
+    this.writer = new LinkWriter(socket, this.acks, short(fingerprint), () => this.maybeEnd());
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.on('error', (error) => this.finish({ reason: this.closing ?? 'error', error }));
     socket.on('close', () => this.finish({ reason: this.closing ?? 'remote' }));
@@ -96,10 +93,23 @@ export class Link extends TypedEmitter<LinkEvents> {
       for (const m of this.decoder.end()) this.emit('message', m);
       // No more sends: a write after our end() would turn a clean close into reason 'error'.
       if (this.closing === undefined) this.closing = 'remote';
-      this.whenFlushed(() => {
+      this.writer.whenFlushed(() => {
         if (!socket.writableEnded) socket.end();
       });
     });
+  }
+
+  /** Both ends are tlsim-gateways (ALPN agreed); a reference peer never is. */
+  get gatewayPeer(): boolean {
+    return this.protocol !== 'plain';
+  }
+
+  /**
+   * The peer acknowledges what it reads, and the link ends only once both sides said they send no more
+   * (wire/link-control.ts): a send resolves when the peer has read it, and is never lost in a close.
+   */
+  get acks(): boolean {
+    return this.protocol === 'gateway/2';
   }
 
   get isOpen(): boolean {
@@ -117,83 +127,77 @@ export class Link extends TypedEmitter<LinkEvents> {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.socket.on('data', (chunk: Buffer) => {
-      for (const m of this.decoder.push(chunk)) this.emit('message', m);
-    });
+    this.socket.on('data', (chunk: Buffer) => (this.acks ? this.readWithAcks(chunk) : this.deliver(chunk)));
   }
 
   /**
-   * Resolves once the message is written to the TLS socket (handed to the kernel). Sends may be
-   * issued without waiting for each other: they go out in order, ONE TLS record each, because a
-   * reference receiver shows each record it reads as one message (PROTOCOL.md) and our decoder
-   * groups the same way. (Several socket.write() calls while a TLS write is in progress would be
-   * joined by the stream's writev into one record: one message "a\nb" instead of "a" and "b".) So
-   * the next message is written in the previous one's write callback: no loop turn of ours
-   * between messages beyond that callback.
+   * Resolves once the message is written to the TLS socket or, on a link with acks, once the peer has read it
+   * (LinkWriter.send). Rejects with LinkClosedError when the link is closing or ends first.
    */
   send(text: string): Promise<void> {
     if (!this.isOpen) return Promise.reject(new LinkClosedError(`link with ${short(this.fingerprint)} is closed`));
-    const bytes = encodeMessage(text);
-    if (!bytes) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.outgoing.push({ bytes, resolve, reject });
-      if (!this.inFlight) this.writeNext();
-    });
-  }
-
-  private writeNext(): void {
-    const w = this.outgoing.shift();
-    this.inFlight = w;
-    if (!w) {
-      const flushed = this.onFlushed;
-      this.onFlushed = undefined;
-      flushed?.();
-      return;
-    }
-    this.socket.write(w.bytes, (err) => {
-      if (this.inFlight !== w) return; // already failed by finish()
-      if (err) {
-        this.failWrites(new LinkClosedError(`write to ${short(this.fingerprint)} failed: ${err.message}`, { cause: err }));
-        return;
-      }
-      w.resolve();
-      this.writeNext();
-    });
-  }
-
-  /** The in-flight write and everything queued behind it fail (the link is gone). */
-  private failWrites(err: Error): void {
-    const failed = this.inFlight ? [this.inFlight, ...this.outgoing.splice(0)] : this.outgoing.splice(0);
-    this.inFlight = undefined;
-    for (const w of failed) w.reject(err);
-    const flushed = this.onFlushed;
-    this.onFlushed = undefined;
-    flushed?.();
-  }
-
-  private whenFlushed(fn: () => void): void {
-    if (!this.inFlight && this.outgoing.length === 0) return fn();
-    const before = this.onFlushed;
-    this.onFlushed = () => {
-      before?.();
-      fn();
-    };
+    return this.writer.send(text);
   }
 
   /**
-   * Close with TLS close_notify after everything written so far is flushed, and keep
-   * reading until the peer closes too (nothing in flight is lost); destroy after a grace period.
+   * On a link with acks, the messages not known to be delivered (written and not acknowledged, or not
+   * written yet). A 'close' listener may take them to send them on another link; what is left after the
+   * listeners is rejected. Empty on other links.
+   */
+  takeUnfinished(): UnfinishedSend[] {
+    return this.writer.takeUnfinished();
+  }
+
+  private deliver(data: Buffer): void {
+    for (const m of this.decoder.push(data)) this.emit('message', m);
+  }
+
+  private readWithAcks(chunk: Buffer): void {
+    const { data, acks, end } = splitControl(chunk);
+    if (data.length > 0) {
+      this.deliver(data);
+      // Acknowledged once delivered to our owner.
+      this.writer.owe(countLf(data));
+    }
+    if (acks > 0) this.writer.acknowledged(acks);
+    if (end && !this.endRead) {
+      this.endRead = true;
+      // The peer is retiring this link: no more sends here; our END answers after what is queued.
+      if (this.closing === undefined) this.closing = 'remote';
+      this.endAnswered = !this.writer.endQueued;
+      this.writer.end();
+    }
+    this.maybeEnd();
+  }
+
+  /**
+   * A link with acks ends (close_notify, FIN) only when neither side has anything more to say: both sent END,
+   * and all we wrote and read is acknowledged. Over Tor a FIN ends both directions at once, so nothing may be
+   * on its way by then. The side whose END came first ends the stream (both, when both came at once); the
+   * other follows on its FIN, as it did on close_notify.
+   */
+  private maybeEnd(): void {
+    if (!this.acks || this.endAnswered || !this.writer.endSent || !this.endRead || !this.writer.settled) return;
+    if (this.closeInfo || this.socket.writableEnded) return;
+    this.socket.end();
+  }
+
+  /**
+   * Close after everything written so far is flushed, and keep reading until the peer closes too (nothing in
+   * flight is lost); destroy after a grace period. On a link with acks: END after what is queued, then
+   * close_notify and FIN once the peer's END came and everything is acknowledged; otherwise close_notify now.
    */
   close(reason: LinkCloseReason = 'local'): Promise<LinkCloseInfo> {
     if (this.closeInfo) return this.closed;
     if (this.closing === undefined) {
       this.closing = reason;
       if (!this.started) this.start();
+      if (this.acks) this.writer.end();
       // Node's TLS end() calls SSL_shutdown twice, and the second call consumes and DISCARDS
       // records already received but not yet read (e.g. the first message that came with the
       // handshake on a link never started). Let the stream read them first: one turn of the loop.
       // Sends issued before close() are written first (they are ours to deliver).
-      setImmediate(() => this.whenFlushed(() => this.socket.end()));
+      else setImmediate(() => this.writer.whenFlushed(() => this.socket.end()));
       const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
       timer.unref();
       void this.closed.then(() => clearTimeout(timer));
@@ -210,66 +214,16 @@ export class Link extends TypedEmitter<LinkEvents> {
   private finish(info: LinkCloseInfo): void {
     if (this.closeInfo) return;
     this.closeInfo = info;
-    this.failWrites(new LinkClosedError(`link with ${short(this.fingerprint)} closed before the write completed`));
     this.log.debug({ reason: info.reason, err: info.error?.message }, 'link closed');
+    // Listeners first: they may take the unfinished sends to another link.
     this.emit('close', info);
+    this.writer.failAll(new LinkClosedError(`link with ${short(this.fingerprint)} closed before the message was delivered`));
     this.resolveClosed(info);
   }
 }
 
-interface PendingWrite {
-  bytes: Buffer;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
 function short(fp: string): string {
   return fp.slice(0, 12);
-}
-
-/** Waits for the TLS handshake, honouring a timeout and an abort signal. */
-function handshake(socket: TLSSocket, event: 'secure' | 'secureConnect', opts: LinkOptions): Promise<void> {
-  const ms = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  return new Promise<void>((resolve, reject) => {
-    const fail = (err: Error): void => {
-      cleanup();
-      socket.destroy();
-      reject(err);
-    };
-    const onSecure = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: Error): void => fail(new HandshakeError(`TLS handshake failed: ${err.message}`, { cause: err }));
-    const onClose = (): void => fail(new HandshakeError('the peer closed the connection during the TLS handshake'));
-    const onAbort = (): void => fail(new AbortError('TLS handshake'));
-    const timer = setTimeout(() => fail(new TimeoutError('TLS handshake', ms)), ms);
-    function cleanup(): void {
-      clearTimeout(timer);
-      socket.off(event, onSecure);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      opts.signal?.removeEventListener('abort', onAbort);
-    }
-    if (opts.signal?.aborted) return onAbort();
-    socket.once(event, onSecure);
-    socket.once('error', onError);
-    socket.once('close', onClose);
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/**
- * A chat message is one small TLS record that must leave at once: with Nagle's algorithm on (Node's
- * default) it can wait for the ACK of the previous one, which the peer delays (~20-40 ms).
- */
-function noDelay(raw: Duplex): void {
-  (raw as Partial<Socket>).setNoDelay?.(true);
-}
-
-function peerFingerprint(socket: TLSSocket): string | undefined {
-  const cert = socket.getPeerX509Certificate();
-  return cert ? fingerprintOf(cert.raw) : undefined;
 }
 
 /**
@@ -286,7 +240,7 @@ export async function acceptLink(raw: Duplex, tls: TlsContext, opts: LinkOptions
     // Select our id when a gateway offers it. A peer offering only other ids (a future
     // version, a generic TLS tool) gets its first choice echoed instead of a fatal
     // no_application_protocol alert, and the link stays plain lines.
-    ALPNCallback: ({ protocols }) => (protocols.includes(GATEWAY_ALPN) ? GATEWAY_ALPN : protocols[0]),
+    ALPNCallback: ({ protocols }) => GATEWAY_ALPNS.find((p) => protocols.includes(p)) ?? protocols[0],
   });
   // Errors before the handshake completes are reported by handshake(); keep Node quiet.
   socket.on('error', () => {});
@@ -301,7 +255,7 @@ export async function acceptLink(raw: Duplex, tls: TlsContext, opts: LinkOptions
     throw new HandshakeError('the peer presented our own certificate (a loop back to ourselves)');
   }
   const log = (opts.log ?? silentLogger).child({ link: 'in', peer: short(fingerprint) });
-  return new Link(socket, fingerprint, 'server', socket.alpnProtocol === GATEWAY_ALPN, log, opts.maxMessageBytes);
+  return new Link(socket, fingerprint, 'server', protocolOf(socket), log, opts.maxMessageBytes);
 }
 
 /**
@@ -316,7 +270,7 @@ export async function dialLink(raw: Duplex, tls: TlsContext, opts: DialLinkOptio
     rejectUnauthorized: false,
     // No SNI: a tlsim peer is not a named host, and a .onion name must not leak.
     servername: '',
-    ALPNProtocols: [GATEWAY_ALPN],
+    ALPNProtocols: GATEWAY_ALPNS,
     checkServerIdentity: () => undefined,
   });
   socket.on('error', () => {});
@@ -335,5 +289,5 @@ export async function dialLink(raw: Duplex, tls: TlsContext, opts: DialLinkOptio
     throw new HandshakeError('dialed ourselves: the peer presented our own certificate');
   }
   const log = (opts.log ?? silentLogger).child({ link: 'out', peer: short(fingerprint) });
-  return new Link(socket, fingerprint, 'client', socket.alpnProtocol === GATEWAY_ALPN, log, opts.maxMessageBytes);
+  return new Link(socket, fingerprint, 'client', protocolOf(socket), log, opts.maxMessageBytes);
 }

@@ -152,9 +152,11 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
   }
 
   /**
-   * Resolves when written to the TLS socket of the current link (during a link switch, once the
-   * old link has ended). Rejects with PeerUnreachableError (reason 'unknown') when there is no
-   * link: the gateway keeps its own persistent queue and calls connect().
+   * Resolves when the peer has read the message (a gateway: it acknowledges) or, for a reference peer, when
+   * it is written to the TLS socket of the current link (during a link switch, once the old link has ended).
+   * A gateway link that ends with messages not acknowledged sends them again, first, on the next link.
+   * Rejects with PeerUnreachableError (reason 'unknown') when there is no link: the gateway keeps its own
+   * persistent queue and calls connect().
    */
   send(fingerprint: string, text: string): Promise<void> {
     const e = this.get(fingerprint);

@@ -1,6 +1,7 @@
 // The links of ONE peer: exactly one live link (the active one), the deterministic tie-break
 // between duplicates, and a switch from an old link to a new one that loses, doubles and
-// reorders nothing (PROTOCOL.md "Presence and connections").
+// reorders nothing (PROTOCOL.md "Presence and connections"), whatever the transport does at
+// close: what a gateway did not acknowledge on a link that ended goes again on the next one.
 import { PeerUnreachableError } from '../errors.js';
 import type { Link, LinkCloseInfo } from '../link.js';
 import type { Logger } from '../logger.js';
@@ -200,12 +201,17 @@ export class PeerLinks {
   }
 
   private onClose(link: Link, info: LinkCloseInfo): void {
+    this.resendUnfinished(link);
     const timer = this.draining.get(link);
     if (timer) {
       clearTimeout(timer);
       this.draining.delete(link);
       if (this.draining.size === 0) this.release();
-      if (!this.active && this.draining.size === 0) this.hooks.idle();
+      if (!this.active && this.draining.size === 0) {
+        // Nothing will take them (closeAll, or the peer went offline meanwhile): the caller keeps them.
+        if (!this.settleTimer) this.rejectQueue();
+        this.hooks.idle();
+      }
       return;
     }
     if (link !== this.active) return; // never the peer going offline
@@ -219,6 +225,23 @@ export class PeerLinks {
       return;
     }
     this.goOffline(info);
+  }
+
+  /**
+   * Messages the peer did not acknowledge on a link that ended (a gateway link with acks) were perhaps never
+   * read: over Tor, a close drops what is still on its way. They go first on the next link, before the sends
+   * that waited for the switch, so order holds; their callers learn the outcome there. Rarely the peer had
+   * read one and its acknowledgement was lost: a duplicate, never a loss (at-least-once).
+   */
+  private resendUnfinished(link: Link): void {
+    const unfinished = link.takeUnfinished();
+    if (unfinished.length === 0) return;
+    this.opts.log.debug({ count: unfinished.length, side: link.side }, 'link ended with messages not acknowledged; sending them again');
+    this.queue.unshift(...unfinished);
+  }
+
+  private rejectQueue(): void {
+    for (const q of this.queue.splice(0)) q.reject(new PeerUnreachableError(`${this.short} is not connected`, 'unknown'));
   }
 
   /** No retired link left: start the active one, deliver what it held, flush waiting sends. */
@@ -250,7 +273,7 @@ export class PeerLinks {
   }
 
   private goOffline(info: LinkCloseInfo): void {
-    for (const q of this.queue.splice(0)) q.reject(new PeerUnreachableError(`${this.short} is not connected`, 'unknown'));
+    this.rejectQueue();
     if (!this.online) return;
     this.online = false;
     this.hooks.down(info);

@@ -56,10 +56,105 @@ class MemoryEnd extends Duplex {
   }
 }
 
-/** Two connected streams: what one writes the other reads; end and destroy reach the other side. */
-export function memoryDuplexPair(): [Duplex, Duplex] {
-  const a = new MemoryEnd();
-  const b = new MemoryEnd();
+export interface MemoryPairOptions {
+  /** Each chunk reaches the other end this much later (default: at once). */
+  latencyMs?: number;
+  /**
+   * false: like a stream through Tor, which has no half-close. When one end ends its writing (FIN) or is
+   * destroyed, its relay closes it at once and tells the other side: the other end still gets what was on
+   * its way to it, then EOF, then is closed too; what was on its way to the end that closed is dropped, and
+   * so is whatever the other end writes after. Default true (TCP: each direction ends on its own).
+   */
+  halfClose?: boolean;
+}
+
+/** One end of a pair relayed with a delay, with TCP's or Tor's way of closing; no backpressure. */
+class RelayedEnd extends Duplex {
+  peer!: RelayedEnd;
+  /** Chunks on their way to us are still delivered. */
+  private receiving = true;
+  /** What we write still reaches the peer. */
+  private sending = true;
+
+  constructor(
+    private readonly latencyMs: number,
+    private readonly halfClose: boolean,
+  ) {
+    super({ allowHalfOpen: false });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
+    if (this.sending) {
+      const copy = Buffer.from(chunk);
+      const peer = this.peer;
+      this.later(() => peer.arrive(copy));
+    }
+    // A write into a stream the relay already closed vanishes (the kernel took it).
+    callback();
+  }
+
+  override _read(): void {}
+
+  override _final(callback: (err?: Error | null) => void): void {
+    this.hangUp();
+    callback();
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.hangUp();
+    callback(err);
+  }
+
+  private later(fn: () => void): void {
+    setTimeout(fn, this.latencyMs);
+  }
+
+  private arrive(chunk: Buffer | null): void {
+    if (this.receiving && !this.destroyed) this.push(chunk);
+  }
+
+  private hangUp(): void {
+    if (!this.sending) return;
+    this.sending = false;
+    const peer = this.peer;
+    if (this.halfClose) {
+      // TCP: our FIN follows our data; the other direction goes on.
+      this.later(() => peer.arrive(null));
+      return;
+    }
+    // Tor: one END for the whole stream. What the peer has on its way to us is lost, and so is what it
+    // writes from now on; it gets our data, then EOF, then its relay closes it.
+    this.receiving = false;
+    peer.sending = false;
+    this.later(() => {
+      peer.arrive(null);
+      peer.receiving = false;
+      if (!peer.destroyed) setImmediate(() => peer.destroy());
+    });
+    // Our own relay closes our connection at once.
+    if (!this.destroyed) {
+      process.nextTick(() => {
+        this.push(null);
+        this.destroy();
+      });
+    }
+  }
+}
+
+/**
+ * Two connected streams: what one writes the other reads; end and destroy reach the other side. With
+ * options, each chunk is delayed and closing may behave like Tor's (see MemoryPairOptions).
+ */
+export function memoryDuplexPair(opts: MemoryPairOptions = {}): [Duplex, Duplex] {
+  if (opts.latencyMs === undefined && opts.halfClose === undefined) {
+    const a = new MemoryEnd();
+    const b = new MemoryEnd();
+    a.peer = b;
+    b.peer = a;
+    return [a, b];
+  }
+  const a = new RelayedEnd(opts.latencyMs ?? 0, opts.halfClose ?? true);
+  const b = new RelayedEnd(opts.latencyMs ?? 0, opts.halfClose ?? true);
   a.peer = b;
   b.peer = a;
   return [a, b];

@@ -9,7 +9,7 @@ const FLUSH_BATCH = 50;
 export interface OutboxFlusherOptions {
   store: Store;
   accountId: number;
-  /** Resolves once the text is written to the peer's current link. */
+  /** Resolves once the peer has the text: acknowledged by a gateway peer, written to a reference peer's link. */
   send(fp: string, text: string): Promise<void>;
   isOnline(fp: string): boolean;
   log: Logger;
@@ -36,9 +36,10 @@ export class OutboxFlusher {
   /**
    * Never rejects: a link that goes down mid-way leaves the rest queued for the next link. A batch is
    * written to the link without waiting for each write in turn (one TLS socket keeps the order), then
-   * the entries whose writes completed, in queue order up to the first failure, leave the queue in one
-   * transaction: a failed write leaves it and everything after it queued (at-least-once: a crash
-   * between a write and that removal sends the batch's written messages again after a restart).
+   * the entries whose sends completed (a gateway peer acknowledged them, or the write to a reference
+   * peer completed), in queue order up to the first failure, leave the queue in one transaction: a
+   * failed send leaves it and everything after it queued (at-least-once: a crash between a send and
+   * that removal sends the batch's messages again after a restart).
    */
   private async drain(fp: string): Promise<void> {
     const { store, accountId } = this.o;

@@ -250,8 +250,9 @@ export class TlsimNetwork implements PeerNetwork {
    * Queues the message on disk (with its archive entry, one commit) and, when the link is up, hands
    * it to the peer's flush without waiting for the socket: 'sent' means "handed to the link, in
    * order". The order the user wrote in is the queue's order, not the order of awaits, so the XMPP
-   * stream may go on to its next stanza at once. The entry leaves the queue only in its write
-   * callback; should the link fail first, it stays queued and goes out on the next link.
+   * stream may go on to its next stanza at once. The entry leaves the queue only once sent (a gateway
+   * peer acknowledged it; a reference peer's write completed); should the link fail first, it stays
+   * queued and goes out on the next link.
    */
   async sendText(id: PeerId, text: string, opts: { xmppId?: string } = {}): Promise<SendOutcome> {
     const fp = checkId(id);

@@ -2,7 +2,8 @@
 //
 // Delivery is at-least-once. The bridge enqueues first (the row is committed to the WAL, which survives
 // a process crash or kill -9, before the user is told anything), writes the text to the peer's TLS
-// socket, and removes the row only after the write completed (a batch at a time). A crash between the
+// socket, and removes the row only after the send completed (a batch at a time): a gateway peer
+// acknowledged it, or the write to a reference peer's socket completed. A crash between the
 // write and the removal sends those messages again after restart; losing one is worse than a duplicate.
 // Plain tlsim peers have no message ids, so they may see such duplicates (at most one batch). Between two
 // gateways, `seq` (stable across restarts) or `xmppId` is the message id that lets the receiver drop it.
@@ -83,7 +84,7 @@ export class Outbox {
     return this.head.all(accountId, fingerprint, limit).map(toItem);
   }
 
-  /** Call only after the text was written to the link; false if it was already gone. */
+  /** Call only after the text was sent (acknowledged, or written to a reference peer); false if it was already gone. */
   remove(accountId: AccountId, seq: number): boolean {
     return this.del.run(accountId, seq).changes > 0;
   }

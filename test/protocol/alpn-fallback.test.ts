@@ -1,9 +1,10 @@
 // Regression: a peer whose TLS offers an ALPN id other than ours (a future gateway version,
 // `gnutls-cli --alpn h2`) used to be refused with a fatal alert; it must get a plain link.
+// And the two gateway versions: 2 (acknowledgements) when both ends have it, else 1.
 import { connect as tlsConnect } from 'node:tls';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acceptLink, createTlsContext, generateIdentity, GATEWAY_ALPN, type Identity, type Link } from '../../bridge-protocol/index.js';
+import { acceptLink, createTlsContext, generateIdentity, GATEWAY_ALPN, GATEWAY_ALPN_V1, type Identity, type Link } from '../../bridge-protocol/index.js';
 import { closeServer, listenLocal } from '../support/net.js';
 
 let ours: Identity;
@@ -38,7 +39,7 @@ function dial(alpn: string[] | undefined): Promise<string | false> {
 describe('ALPN on accepted links', () => {
   it('a peer offering only a foreign ALPN id still gets a plain-lines link', async () => {
     links = [];
-    expect(await dial(['x-tlsim-gateway/2', 'h2'])).toBe('x-tlsim-gateway/2');
+    expect(await dial(['x-tlsim-gateway/99', 'h2'])).toBe('x-tlsim-gateway/99');
     await expect.poll(() => links.length).toBe(1);
     const link = links[0]!;
     expect(link.gatewayPeer).toBe(false);
@@ -52,5 +53,21 @@ describe('ALPN on accepted links', () => {
     expect(await dial([GATEWAY_ALPN, 'h2'])).toBe(GATEWAY_ALPN);
     await expect.poll(() => links.length).toBe(1);
     expect(links[0]!.gatewayPeer).toBe(true);
+    expect(links[0]!.protocol).toBe('gateway/2');
+  });
+
+  it('a gateway from before acknowledgements (version 1 only) gets a gateway link of plain lines', async () => {
+    links = [];
+    expect(await dial([GATEWAY_ALPN_V1])).toBe(GATEWAY_ALPN_V1);
+    await expect.poll(() => links.length).toBe(1);
+    expect(links[0]!.gatewayPeer).toBe(true);
+    expect(links[0]!.acks).toBe(false);
+  });
+
+  it('both versions offered: version 2 is chosen', async () => {
+    links = [];
+    expect(await dial([GATEWAY_ALPN_V1, GATEWAY_ALPN])).toBe(GATEWAY_ALPN);
+    await expect.poll(() => links.length).toBe(1);
+    expect(links[0]!.acks).toBe(true);
   });
 });

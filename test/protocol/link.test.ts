@@ -214,6 +214,8 @@ for (const wire of [tcpWire(), memoryWire()]) {
     it('a multi-line message stays one message', async () => {
       const { out, inn } = await linkPair();
       const atBob = inbox(inn);
+      // Alice reads too: between gateways, a send resolves on Bob's acknowledgement.
+      inbox(out);
       await out.send('first line\nsecond line\n\nfourth line');
       await atBob.waitForCount(1);
       expect(atBob.messages).toEqual([{ text: 'first line\nsecond line\n\nfourth line', truncated: false }]);

@@ -1,0 +1,184 @@
+// The writing half of a link: messages in order, ONE TLS record each; between gateways with acknowledgements
+// (wire/link-control.ts) a message is done only once the peer acknowledged it, and our acks and END go out here.
+import type { TLSSocket } from 'node:tls';
+import { LinkClosedError } from './errors.js';
+import { ackBytes, countLf, END_BYTES } from './wire/link-control.js';
+import { encodeMessage } from './wire/line-codec.js';
+
+/** A message given to send() and not known to be delivered: an owner may send it on another link. */
+export interface UnfinishedSend {
+  text: string;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface MessageWrite extends UnfinishedSend {
+  kind: 'message';
+  bytes: Buffer;
+  /** LFs in bytes not acknowledged yet. */
+  lfs: number;
+}
+
+/** A message, or our acknowledgements (all owed when it is written), or our END. */
+type Outgoing = MessageWrite | { kind: 'ack' } | { kind: 'end' };
+
+export class LinkWriter {
+  /** Writes waiting for the socket: one at a time, so each is its own TLS record. */
+  private outgoing: Outgoing[] = [];
+  /** The write handed to the socket that has not completed yet. */
+  private inFlight: Outgoing | undefined;
+  /** Written, waiting for the peer's acknowledgements (with acks only), oldest first. */
+  private unacked: MessageWrite[] = [];
+  /** Acknowledgements received beyond what was waiting for them (a write callback may come after its ack). */
+  private ackCredit = 0;
+  /** Acknowledgements we owe the peer for what we read. */
+  private acksOwed = 0;
+  /** An ack write is scheduled for the end of this loop turn, or waits in `outgoing`. */
+  private ackPending = false;
+  /** Our END is queued (or written). */
+  endQueued = false;
+  /** Our END is written: no message follows it. */
+  endSent = false;
+  /** Called once nothing is queued or in flight (close() and the peer's end wait for it). */
+  private onFlushed: (() => void) | undefined;
+
+  constructor(
+    private readonly socket: TLSSocket,
+    /** The peer acknowledges what it reads (a gateway/2 link). */
+    private readonly acks: boolean,
+    /** For error messages: whom we write to. */
+    private readonly peer: string,
+    /** Called when a write completed or acks settled: the link may be ready to end. */
+    private readonly onProgress: () => void,
+  ) {}
+
+  /** Nothing queued, in flight, owed or waiting for an acknowledgement. */
+  get settled(): boolean {
+    return !this.inFlight && this.outgoing.length === 0 && this.unacked.length === 0 && !this.ackPending;
+  }
+
+  /**
+   * Resolves once the message is written to the TLS socket (handed to the kernel) or, with acks, once the
+   * peer has read it (which we learn by reading: the link must be started). Sends may be issued without
+   * waiting for each other: they go out in order, ONE TLS record each, because a reference receiver shows
+   * each record it reads as one message (PROTOCOL.md) and our decoder groups the same way. (Several
+   * socket.write() calls while a TLS write is in progress would be joined by the stream's writev into one
+   * record: one message "a\nb" instead of "a" and "b".) So the next write is made in the previous one's
+   * write callback: no loop turn of ours between messages beyond that callback.
+   */
+  send(text: string): Promise<void> {
+    const bytes = encodeMessage(text);
+    return new Promise((resolve, reject) => {
+      this.outgoing.push({ kind: 'message', text, bytes, lfs: countLf(bytes), resolve, reject });
+      if (!this.inFlight) this.writeNext();
+    });
+  }
+
+  /** We read `lfs` LFs: acknowledged in one record at the end of this loop turn, however many came. */
+  owe(lfs: number): void {
+    this.acksOwed += lfs;
+    if (this.acksOwed === 0 || this.ackPending) return;
+    this.ackPending = true;
+    setImmediate(() => {
+      if (this.socket.destroyed || this.socket.writableEnded) return;
+      // Ahead of queued messages: the peer's sends wait for it, and order between the two does not matter.
+      this.outgoing.unshift({ kind: 'ack' });
+      if (!this.inFlight) this.writeNext();
+    });
+  }
+
+  acknowledged(count: number): void {
+    this.ackCredit += count;
+    this.settleAcks();
+    this.onProgress();
+  }
+
+  /** Our END, after every message queued so far; send() is refused from here on by the link. */
+  end(): void {
+    if (this.endQueued) return;
+    this.endQueued = true;
+    this.outgoing.push({ kind: 'end' });
+    if (!this.inFlight) this.writeNext();
+  }
+
+  whenFlushed(fn: () => void): void {
+    if (!this.inFlight && this.outgoing.length === 0) return fn();
+    const before = this.onFlushed;
+    this.onFlushed = () => {
+      before?.();
+      fn();
+    };
+  }
+
+  /**
+   * With acks: the messages written but not acknowledged, and those not written yet, taken from this writer
+   * (their promises settle wherever they are sent next). Without acks: none (their writes fail at close, as
+   * they always did: a write in progress may have reached the peer).
+   */
+  takeUnfinished(): UnfinishedSend[] {
+    if (!this.acks) return [];
+    const all = [...this.unacked, this.inFlight, ...this.outgoing.splice(0)];
+    this.unacked = [];
+    this.inFlight = undefined;
+    return all.filter((w): w is MessageWrite => w?.kind === 'message').map(({ text, resolve, reject }) => ({ text, resolve, reject }));
+  }
+
+  /** Every send not finished fails (the link is gone). */
+  failAll(err: Error): void {
+    const failed = [...this.unacked, this.inFlight, ...this.outgoing.splice(0)];
+    this.unacked = [];
+    this.inFlight = undefined;
+    for (const w of failed) if (w?.kind === 'message') w.reject(err);
+    const flushed = this.onFlushed;
+    this.onFlushed = undefined;
+    flushed?.();
+  }
+
+  private settleAcks(): void {
+    while (this.ackCredit > 0 && this.unacked.length > 0) {
+      const w = this.unacked[0]!;
+      const n = Math.min(this.ackCredit, w.lfs);
+      w.lfs -= n;
+      this.ackCredit -= n;
+      if (w.lfs > 0) break;
+      this.unacked.shift();
+      w.resolve();
+    }
+  }
+
+  private writeNext(): void {
+    const w = this.outgoing.shift();
+    this.inFlight = w;
+    if (!w) {
+      const flushed = this.onFlushed;
+      this.onFlushed = undefined;
+      flushed?.();
+      this.onProgress();
+      return;
+    }
+    let bytes: Buffer = END_BYTES;
+    if (w.kind === 'message') bytes = w.bytes;
+    else if (w.kind === 'ack') {
+      bytes = ackBytes(this.acksOwed);
+      this.acksOwed = 0;
+      this.ackPending = false;
+    }
+    this.socket.write(bytes, (err) => {
+      if (this.inFlight !== w) return; // already failed or taken at close
+      if (err) {
+        // With acks, the link's end decides what is sent again; otherwise this write and those behind it fail.
+        if (this.acks) this.socket.destroy(err);
+        else this.failAll(new LinkClosedError(`write to ${this.peer} failed: ${err.message}`, { cause: err }));
+        return;
+      }
+      if (w.kind === 'end') this.endSent = true;
+      else if (w.kind === 'message') {
+        if (this.acks) {
+          this.unacked.push(w);
+          this.settleAcks();
+        } else w.resolve();
+      }
+      this.writeNext();
+    });
+  }
+}
