@@ -214,7 +214,11 @@ export class PeerLinks {
       }
       return;
     }
-    if (link !== this.active) return; // never the peer going offline
+    if (link !== this.active) {
+      // Never the peer going offline; but what it left unacknowledged must not wait for nothing.
+      if (!this.active && !this.settleTimer && this.draining.size === 0) this.rejectQueue();
+      return;
+    }
     this.active = undefined;
     for (const m of this.held.splice(0)) this.hooks.message(m);
     this.heldBytes = 0;
