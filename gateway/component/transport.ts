@@ -23,6 +23,7 @@ import { errorReply, iqResult, stanzaKind } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { ComponentUser } from './component-user.js';
 import { SwitchablePeerSession, type PeerSessionHooks } from './peer-session.js';
+import { COMMANDS_NS, commandDone, registrationItems, registrationNode } from '../features/support/registration-commands.js';
 import type { RegisteredUser, UserRegistry } from './user-registry.js';
 
 /** What the transport needs of the component stream (gateway/xmpp/xep-0114-component.ts). */
@@ -118,6 +119,7 @@ export class Transport implements RegistrationService {
     if (!from.local) return this.fromServer(stanza);
     const bare = from.bare().toString();
     if (kind === 'message' && !to.local && this.registrationCommand(stanza, bare)) return;
+    if (kind === 'iq' && !to.local && stanza.attrs.type === 'set' && this.registrationAdHoc(stanza, bare)) return;
     const user = this.users.get(bare);
     if (user) return user.enqueue(stanza, from);
     void this.stranger(stanza, bare, to).catch((err: unknown) => this.opts.log.error({ err }, 'answering an unregistered user failed'));
@@ -198,6 +200,28 @@ export class Transport implements RegistrationService {
     return user;
   }
 
+  /** XEP-0050 "register" / "unregister" executed on the gateway: true when it was one of them. */
+  private registrationAdHoc(stanza: Element, jid: string): boolean {
+    const node = registrationNode(stanza.elements()[0]);
+    if (!node) return false;
+    const answer = (ok: boolean, text: string): void => void this.send(iqResult(stanza, commandDone(node, ok, text), stanza.attrs.from));
+    void (async () => {
+      if (node === 'register') {
+        const r = await this.register(jid);
+        answer(true, r.created ? `Registered. Your tlsim fingerprint: ${r.fingerprint}` : `You are registered already. Your tlsim fingerprint: ${r.fingerprint}`);
+      } else if (!this.users.has(jid)) {
+        answer(false, 'You are not registered.');
+      } else {
+        answer(true, 'Unregistered: your tlsim identity, contacts, queued messages and history are deleted.');
+        await this.unregister(jid);
+      }
+    })().catch((err: unknown) => {
+      this.opts.log.error({ err, user: jid }, 'registration command failed');
+      this.send(errorReply(stanza, new StanzaError('internal-server-error'), stanza.attrs.from));
+    });
+    return true;
+  }
+
   /** "register" / "unregister" typed to the gateway: true when it was one of them. */
   private registrationCommand(stanza: Element, jid: string): boolean {
     const word = stanza.getChildText('body')?.trim().toLowerCase();
@@ -233,8 +257,11 @@ export class Transport implements RegistrationService {
         let result: Element | undefined;
         if (toGateway && payload?.name === 'query' && ns === REGISTER_NS) result = await answerRegistration(this, jid, type, payload);
         else if (toGateway && type === 'get' && ns === NS.discoInfo && payload?.attr('node') === undefined) {
-          result = discoInfoQuery([GATEWAY_IDENTITY], [NS.discoInfo, NS.discoItems, REGISTER_NS, NS.ping]);
-        } else if (toGateway && type === 'get' && ns === NS.discoItems) result = x('query', { xmlns: NS.discoItems });
+          result = discoInfoQuery([GATEWAY_IDENTITY], [NS.discoInfo, NS.discoItems, REGISTER_NS, COMMANDS_NS, NS.ping]);
+        } else if (toGateway && type === 'get' && ns === NS.discoItems) {
+          const node = payload?.attr('node');
+          result = x('query', { xmlns: NS.discoItems, node }, ...(node === COMMANDS_NS ? registrationItems(this.domain, false) : []));
+        }
         else if (toGateway && type === 'get' && ns === NS.ping) result = undefined;
         else throw new StanzaError('registration-required', 'register with the gateway first');
         this.send(iqResult(stanza, result, stanza.attrs.from));

@@ -1,6 +1,7 @@
 // Service discovery for the server, the account, the peer domain and every contact.
 // XEP-0030; XEP-0115 §6.2 (the contacts' node#ver form). Features come from what modules declared.
 import { adHocItems } from '../commands/index.js';
+import { registrationItems } from './support/registration-commands.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, IqRequest } from '../xmpp/feature.js';
 import { x, type Element } from '../xmpp/xml/element.js';
@@ -48,7 +49,9 @@ export const disco: Feature = {
       const node = req.payload.attr('node');
       if (node === COMMANDS_NODE) {
         const items = adHocItems().map((c) => x('item', { jid: identity.domain, node: c.node, name: c.name }));
-        return x('query', { xmlns: NS.discoItems, node }, ...items);
+        // As a component, leaving the gateway is a command too (run by the transport, not here).
+        const extra = identity.component ? registrationItems(identity.domain, true) : [];
+        return x('query', { xmlns: NS.discoItems, node }, ...items, ...extra);
       }
       noNode(req);
       if (identity.component) return x('query', { xmlns: NS.discoItems });

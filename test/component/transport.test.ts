@@ -1,6 +1,7 @@
 // The transport mode's switchboard with a stand-in for the server's component stream (what the
 // server would deliver) and real peers on loopback: registration, presence-driven peer sessions,
 // roster offers by subscription, chat both ways, offline delivery, two users, restart, unregister.
+import { X509Certificate } from 'node:crypto';
 import { statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,13 +12,14 @@ import { UserRegistry } from '../../gateway/component/user-registry.js';
 import { openStore, type Store } from '../../gateway/store/index.js';
 import { silentLogger } from '../../gateway/xmpp/log.js';
 import { x, type Element } from '../../gateway/xmpp/xml/element.js';
-import { removeTmpDirs, tmpDir } from '../support/identities.js';
+import { removeTmpDirs, selfSigned, tmpDir } from '../support/identities.js';
 import { managerPool } from '../support/peer-managers.js';
 import { waitUntil } from '../support/proc.js';
 
 const DOMAIN = 'peers.example.org';
 const ALICE = 'alice@example.org';
 const BOB = 'bob@example.org';
+const COMMANDS = 'http://jabber.org/protocol/commands';
 const pool = managerPool();
 
 /** What the server would have received from us. */
@@ -278,5 +280,53 @@ describe('restart and unregistering', () => {
     await waitUntil(() => !existsSync(again.registry.dirOf(ALICE)), 5_000);
     expect(again.registry.isRegistered(ALICE)).toBe(false);
     expect(again.transport.user(ALICE)).toBeUndefined();
+  });
+});
+
+describe('registration as commands and with an existing identity', () => {
+  it('registers and unregisters through XEP-0050 commands listed on the gateway', async () => {
+    const { stream, transport } = setup();
+    transport.onStanza(iq('get', `${ALICE}/phone`, DOMAIN, x('query', { xmlns: 'http://jabber.org/protocol/disco#items', node: COMMANDS }), 'items'));
+    const items = (await stream.next((el) => el.attrs.id === 'items')).getChild('query')!.getChildren('item');
+    expect(items.map((i) => i.attrs.node)).toEqual(['register']);
+
+    transport.onStanza(iq('set', `${ALICE}/phone`, DOMAIN, x('command', { xmlns: COMMANDS, node: 'register', action: 'execute' }), 'run'));
+    const done = (await stream.next((el) => el.attrs.id === 'run')).getChild('command')!;
+    expect(done.attrs.status).toBe('completed');
+    expect(done.getChildText('note')).toMatch(/^Registered\. Your tlsim fingerprint: [0-9a-f]{64}$/);
+    expect(transport.isRegistered(ALICE)).toBe(true);
+
+    // Registered: the command list offers leaving, next to the gateway's own commands.
+    transport.onStanza(iq('get', `${ALICE}/phone`, DOMAIN, x('query', { xmlns: 'http://jabber.org/protocol/disco#items', node: COMMANDS }), 'items2'));
+    const nodes = (await stream.next((el) => el.attrs.id === 'items2')).getChild('query')!.getChildren('item').map((i) => i.attrs.node);
+    expect(nodes).toContain('add');
+    expect(nodes).toContain('unregister');
+    transport.onStanza(iq('set', `${ALICE}/phone`, DOMAIN, x('command', { xmlns: COMMANDS, node: 'unregister' }), 'bye'));
+    expect((await stream.next((el) => el.attrs.id === 'bye')).getChild('command')!.getChildText('note')).toMatch(/^Unregistered/);
+    await waitUntil(() => !transport.isRegistered(ALICE), 5_000);
+  });
+
+  it('keeps an identity a user already has: key and certificate pasted into the registration form', async () => {
+    const { stream, transport } = setup();
+    const { key, cert } = selfSigned('alice-tlsd');
+    const expected = new X509Certificate(cert).fingerprint256.replace(/:/g, '').toLowerCase();
+    const form = x(
+      'x',
+      { xmlns: 'jabber:x:data', type: 'submit' },
+      x('field', { var: 'FORM_TYPE', type: 'hidden' }, x('value', null, 'jabber:iq:register')),
+      x('field', { var: 'key' }, ...key.trim().split('\n').map((l) => x('value', null, l))),
+      x('field', { var: 'cert' }, ...cert.trim().split('\n').map((l) => x('value', null, l))),
+    );
+    transport.onStanza(iq('set', `${ALICE}/phone`, DOMAIN, x('query', { xmlns: 'jabber:iq:register' }, form), 'import'));
+    expect((await stream.next((el) => el.attrs.id === 'import')).attrs.type).toBe('result');
+    expect(transport.user(ALICE)!.network.selfInfo().fingerprint).toBe(expected);
+
+    // A key without its certificate is refused with a reason, and nothing is registered.
+    transport.onStanza(
+      iq('set', `${BOB}/phone`, DOMAIN, x('query', { xmlns: 'jabber:iq:register' }, x('x', { xmlns: 'jabber:x:data', type: 'submit' }, x('field', { var: 'key' }, x('value', null, 'x')))), 'half'),
+    );
+    const refused = await stream.next((el) => el.attrs.id === 'half');
+    expect(refused.getChild('error')!.getChild('not-acceptable')).toBeDefined();
+    expect(transport.isRegistered(BOB)).toBe(false);
   });
 });
