@@ -330,6 +330,37 @@ for (const wire of [tcpWire(), memoryWire()]) {
       expect(atAlice.texts()).toEqual(['last words']);
     });
 
+    it('between gateways a send resolves once the peer has read it, not when written', async () => {
+      const { out, inn } = await linkPair();
+      expect(out.acks).toBe(true);
+      inbox(out);
+      let done = false;
+      const sent = out.send('wait for me').then(() => (done = true));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(done).toBe(false); // Bob has not read anything yet
+      const atBob = inbox(inn);
+      await within(sent, 'the acknowledgement');
+      expect(atBob.texts()).toEqual(['wait for me']);
+    });
+
+    it('a gateway link that dies with messages unacknowledged hands them, in order, to whoever takes them at close', async () => {
+      const { out, inn } = await linkPair();
+      inbox(out); // Bob never reads
+      const sends = ['x1', 'x2', 'x3'].map((t) => out.send(t));
+      await new Promise((r) => setTimeout(r, 50));
+      let taken: string[] = [];
+      out.on('close', () => {
+        const unfinished = out.takeUnfinished();
+        taken = unfinished.map((u) => u.text);
+        // Delivered elsewhere, say: their senders learn it from there.
+        for (const u of unfinished) u.resolve();
+      });
+      inn.destroy();
+      await within(out.closed, "Alice's link closing");
+      expect(taken).toEqual(['x1', 'x2', 'x3']);
+      await within(Promise.all(sends), 'the sends settling');
+    });
+
     it("a reference sender's text and its separate LF make one message; a lone LF shows nothing", async () => {
       const { dialer, acceptor } = await connect();
       const accepting = acceptLink(acceptor, bobTls, { handshakeTimeoutMs: WAIT_MS });
