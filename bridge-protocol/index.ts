@@ -86,6 +86,7 @@ export {
   DEFAULT_ONION_VIRTUAL_PORT,
   TorService,
   readSocks,
+  type OnionSpec,
   type SocksEndpoint,
   type TorExitInfo,
   type TorMode,

@@ -27,6 +27,16 @@ export interface TorStatus {
 export interface TorWarning {
   source: 'bootstrap' | 'tor' | 'control' | 'onion';
   message: string;
+  /** source 'onion', about a publish()ed service (not ours): which one (`<id>.onion`). */
+  onion?: string;
+}
+
+/** An onion service on our tor: the key we keep, and the listener behind it (`host:port` or `unix:/path`). */
+export interface OnionSpec {
+  key: OnionKey;
+  target: string;
+  /** The port peers dial on the onion address (default 18765). */
+  virtualPort?: number;
 }
 
 export interface TorExitInfo {
@@ -39,6 +49,7 @@ export interface TorServiceEvents {
   [k: string]: (...args: any[]) => void;
   status: (status: TorStatus) => void;
   ready: (socks: SocksEndpoint) => void;
+  /** A descriptor of ours or of a publish()ed service reached a directory (once per service and tor session). */
   published: (onion: string) => void;
   warning: (warning: TorWarning) => void;
   /** Our tor exited (mode 'launch') or the control connection was lost (mode 'control'); a restart follows. */
@@ -54,8 +65,8 @@ export interface TorServiceOptions {
   launch?: Omit<LaunchOptions, 'logger'>;
   /** mode 'control': a running tor (TCP or Unix socket such as /run/tor/control). */
   attach?: { endpoint: ControlEndpoint; auth?: ControlAuthOptions; socks?: SocksEndpoint };
-  /** Our onion service: the key we keep, and our peer listener (`host:port` or `unix:/path`). */
-  onion?: { key: OnionKey; target: string; virtualPort?: number };
+  /** Our onion service: the key we keep, and our peer listener. More can come and go: publish()/unpublish(). */
+  onion?: OnionSpec;
   /** mode 'launch': false keeps DisableNetwork 1 (tests that must never touch a network). Default true. */
   network?: boolean;
   /** No bootstrap progress for this long is reported as a warning with tor's own words (default 60 s). */

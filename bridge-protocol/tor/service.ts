@@ -1,4 +1,4 @@
-// TorService: our onion service on a tor we launch (supervised: relaunched with backoff) or attach to; status, bootstrap, publication (research/tor.md §0.3, §2.4–2.6).
+// TorService: our onion services on a tor we launch (supervised: relaunched with backoff) or attach to; status, bootstrap, publication (research/tor.md §0.3, §2.4–2.6).
 import { Backoff } from '../peers/backoff.js';
 import { TypedEmitter } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -6,10 +6,10 @@ import { authenticate } from './control-auth.js';
 import { TorError, parseBootstrap, parseHsDesc, type BootstrapStatus, type TorEvent } from './control-parse.js';
 import { TorControl, describeEndpoint } from './control.js';
 import { isRoutineTorWarning, launchTor, type TorProcess } from './launch.js';
-import { addOnionKeyBlob } from './onion-key.js';
+import { OnionSet } from './onion-set.js';
 import {
-  DEFAULT_ONION_VIRTUAL_PORT,
   readSocks,
+  type OnionSpec,
   type SocksEndpoint,
   type TorServiceEvents,
   type TorServiceOptions,
@@ -22,19 +22,19 @@ export * from './service-types.js';
 interface Session {
   control: TorControl;
   process?: TorProcess;
-  published: boolean;
-  /** HS_DESC UPLOAD and FAILED for our address: every upload failed = not reachable (bine's rule, tor.md §2.6). */
-  uploads: number;
-  failures: number;
   /** onReady has begun (it awaits GETINFO; the 100% event and setUp may both call it). */
   readying: boolean;
 }
 
-/** A supervised tor: start() once; it keeps our onion up across tor crashes and dropped control connections until stop(). */
+/**
+ * A supervised tor: start() once; it keeps our onion (options.onion) and every publish()ed one up across
+ * tor crashes and dropped control connections until stop().
+ */
 export class TorService extends TypedEmitter<TorServiceEvents> {
   private readonly log: Logger;
   private readonly backoff: Backoff;
   private readonly stallMs: number;
+  private readonly onions: OnionSet;
   private current: TorStatus;
   private session: Session | undefined;
   private running = false;
@@ -52,6 +52,11 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
     this.stallMs = opts.bootstrapStallMs ?? 60_000;
     this.current = { mode: opts.mode, state: 'off', bootstrap: { progress: 0, summary: 'Not started' } };
     if (opts.onion) this.current.onion = `${opts.onion.key.serviceId}.onion`;
+    this.onions = new OnionSet(opts.onion, {
+      log: this.log,
+      warning: (w) => this.emit('warning', w),
+      published: (onion) => this.emit('published', onion),
+    });
   }
 
   status(): TorStatus {
@@ -73,6 +78,29 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
     return this.session?.process?.pid;
   }
 
+  /**
+   * One more onion service on this tor (a transport-mode user's): remembered, added now if tor is up, and
+   * again after every restart. Rejects only when tor refuses it; 'published' follows as for ours.
+   */
+  publish(onion: OnionSpec): Promise<void> {
+    return this.onions.publish(onion);
+  }
+
+  /** Withdraws a publish()ed service (DEL_ONION when tor is up) and forgets it; never fails for a tor that is gone. */
+  unpublish(serviceId: string): Promise<void> {
+    return this.onions.unpublish(serviceId);
+  }
+
+  /** Service ids (no `.onion`) kept on this tor: ours first, then the publish()ed ones. */
+  onionServiceIds(): string[] {
+    return this.onions.serviceIds();
+  }
+
+  /** A descriptor of this service reached a directory since tor last (re)started. */
+  isPublished(serviceId: string): boolean {
+    return this.onions.isPublished(serviceId);
+  }
+
   /** Starts (resolves after the first attempt, whatever its outcome: follow 'status' and 'ready'). */
   async start(): Promise<void> {
     if (this.running) return;
@@ -86,6 +114,7 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
     clearTimeout(this.stallTimer);
     const s = this.session;
     this.session = undefined;
+    this.onions.detach();
     if (s) {
       await s.control.close().catch(() => {});
       // Owned: closing the control connection ends tor at once; the kill is the backstop.
@@ -105,7 +134,10 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
       await this.setUp(session);
     } catch (err) {
       // Forget the session first, so its exit (which we cause here) is not taken for a crash too.
-      if (this.session === session) this.session = undefined;
+      if (this.session === session) {
+        this.session = undefined;
+        this.onions.detach();
+      }
       if (session) {
         session.control.destroy();
         await session.process?.kill();
@@ -122,7 +154,7 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
   private async open(): Promise<Session> {
     if (this.opts.mode === 'launch') {
       const launched = await launchTor({ ...this.opts.launch!, logger: this.log });
-      const session: Session = { control: launched.control, process: launched.process, published: false, readying: false, uploads: 0, failures: 0 };
+      const session: Session = { control: launched.control, process: launched.process, readying: false };
       launched.process.onLog((l) => {
         if ((l.level === 'warn' || l.level === 'err') && !isRoutineTorWarning(l.message)) this.lastTorWarning = l.message;
         this.log.debug({ level: l.level, msg: l.message }, 'tor says');
@@ -140,7 +172,7 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
       control.destroy();
       throw err;
     }
-    const session: Session = { control, published: false, readying: false, uploads: 0, failures: 0 };
+    const session: Session = { control, readying: false };
     control.on('close', (err?: Error) => this.onSessionEnd(session, `lost the control connection to ${describeEndpoint(endpoint)}: ${err?.message ?? 'closed'}`));
     return session;
   }
@@ -151,15 +183,8 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
     await control.setEvents(['STATUS_CLIENT', 'HS_DESC', 'WARN']);
     this.lastBootstrapWarning = undefined;
     this.onBootstrap(s, await control.bootstrapStatus());
-    const onion = this.opts.onion;
-    if (onion) {
-      // Not detached: the service dies with this connection (and an owned tor with it); we re-add it every time.
-      const { serviceId } = await control.addOnion({
-        key: addOnionKeyBlob(onion.key),
-        ports: [{ virt: onion.virtualPort ?? DEFAULT_ONION_VIRTUAL_PORT, target: onion.target }],
-      });
-      if (serviceId !== onion.key.serviceId) throw new TorError('protocol', `tor made ${serviceId}.onion, expected ${onion.key.serviceId}.onion`);
-    }
+    // Before the network is on, so tor publishes them as soon as it can.
+    await this.onions.attach(control);
     if (this.opts.mode === 'launch' && this.opts.network !== false) await control.setConf({ DisableNetwork: '0' });
     if (this.current.bootstrap.progress >= 100) await this.onReady(s);
     else this.armStall(s);
@@ -173,16 +198,7 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
       else if (/^\S+ CIRCUIT_NOT_ESTABLISHED/.test(ev.body)) this.emit('warning', { source: 'tor', message: `tor: ${ev.body}` });
     } else if (ev.type === 'HS_DESC') {
       const d = parseHsDesc(ev.body);
-      if (!d || d.address !== this.opts.onion?.key.serviceId) return;
-      if (d.action === 'UPLOAD') s.uploads++;
-      else if (d.action === 'FAILED' && ++s.failures >= s.uploads && !s.published) {
-        const message = `tor could not publish our onion service descriptor to any directory (${d.reason ?? 'no reason given'}); it will retry`;
-        this.emit('warning', { source: 'onion', message });
-      } else if (d.action === 'UPLOADED' && !s.published) {
-        s.published = true;
-        this.log.info({ onion: this.current.onion }, 'onion service published');
-        this.emit('published', this.current.onion!);
-      }
+      if (d) this.onions.onHsDesc(d);
     } else if (ev.type === 'WARN' && !isRoutineTorWarning(ev.body)) {
       this.lastTorWarning = ev.body;
     }
@@ -246,6 +262,7 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
   private onSessionEnd(s: Session, reason: string): void {
     if (s !== this.session || !this.running) return;
     this.session = undefined;
+    this.onions.detach();
     clearTimeout(this.stallTimer);
     s.control.destroy();
     const exit = s.process?.exitInfo;
