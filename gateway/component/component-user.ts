@@ -10,7 +10,7 @@ import { FeatureHost } from '../xmpp/feature-host.js';
 import { HookBus } from '../xmpp/hook-bus.js';
 import { errorReply } from '../xmpp/stanza.js';
 import type { Session } from '../xmpp/stream/session.js';
-import type { Element } from '../xmpp/xml/element.js';
+import { x, type Element } from '../xmpp/xml/element.js';
 import type { SwitchablePeerSession } from './peer-session.js';
 import { ComponentUserRouter } from './user-router.js';
 
@@ -115,6 +115,10 @@ export class ComponentUser {
         if (from.resource) await this.availability(session, type === undefined ? stanza : undefined);
         return;
       }
+    } else if (from.resource && !session.initialPresenceSent && stanza.attrs.type !== 'error') {
+      // A user who never let us see their presence is online all the same when one of their
+      // resources writes to us: their contacts' presence and waiting messages go to them.
+      await this.availability(session, x('presence', { from: from.toString() }));
     }
     await this.host.handleStanza(session, stanza);
   }

@@ -144,7 +144,7 @@ export class FeatureHost {
     if (!isRequest) {
       // Never answer a result or an error (RFC 6120 §8.2.3); nobody here waits for one.
       if (type !== 'result' && type !== 'error') this.bounce(session, stanza, new StanzaError('bad-request', 'iq type'));
-      else session.log.debug({ id: stanza.attrs.id, type }, 'iq response dropped');
+      else session.log.debug({ id: stanza.attrs.id, type, error: stanza.getChild('error')?.elements()[0]?.name }, 'iq response dropped');
       return;
     }
     const children = stanza.elements();

@@ -16,7 +16,7 @@ const DOMAIN = 'peers.localhost';
 const SECRET = 'component-secret-for-tests';
 const USERS = { alice: 'alice-pw-1', bob: 'bob-pw-2', carol: 'carol-pw-3' };
 
-interopSuite('e2e: Prosody users ⇄ gateway component ⇄ reference peers', ['prosody', 'slixmpp', 'openssl', 'gnutls-serv', 'gnutls-cli'], () => {
+interopSuite('e2e: Prosody users ⇄ gateway component ⇄ reference peers', ['prosody', 'prosody-modules', 'slixmpp', 'openssl', 'gnutls-serv', 'gnutls-cli'], () => {
   let prosody: ProsodyServer;
   let gw: E2eComponentGateway;
   let peerPortBase: number;
@@ -124,6 +124,44 @@ interopSuite('e2e: Prosody users ⇄ gateway component ⇄ reference peers', ['p
     const fromEcho = await alice.client.waitForEvent((e) => e.event === 'message' && e.from.startsWith(echoJid) && e.type !== 'error', 500, aliceSince).catch(() => undefined);
     expect(fromEcho).toBeUndefined();
   }, T);
+
+  describe('a server that grants the gateway its users\' rosters (XEP-0356, mod_privilege)', () => {
+    const PRIV = 'tlsim.localhost';
+    let server: ProsodyServer;
+    let privGw: E2eComponentGateway;
+    beforeAll(async () => {
+      server = await startProsody({ users: { dana: 'dana-pw' }, components: { [PRIV]: SECRET }, privileged: [PRIV] });
+      privGw = await startComponentE2e({ domain: PRIV, secret: SECRET, port: server.componentPort, peerPortBase: (await freePort()) - 1 });
+      await privGw.log.waitFor((l) => /rosters \(XEP-0356\)/.test(l.msg), WAIT);
+    }, T);
+    afterAll(async () => {
+      await privGw?.stop();
+      await server?.stop();
+    }, T);
+
+    it('writes a new peer straight into the roster, named, with no subscription request to accept', async () => {
+      // This user's client accepts nothing by itself: the roster item must come from the gateway's privilege.
+      const client = await login(server, 'dana', 'dana-pw', clients, { auto_authorize: null, auto_subscribe: false });
+      await registerWithGateway(client, 'dana', server.domain, PRIV);
+      const id = await makeOpensslIdentity(tmpDir('priya'));
+      const priya = await opensslServer(id);
+      peers.push(priya);
+      const peerJid = `${id.fingerprint}@${PRIV}`;
+      const since = client.mark();
+      await tellGateway(client, PRIV, `add tlsim://${id.fingerprint}@127.0.0.1:${priya.port} Priya`, /^Added /);
+      await seesOnline(client, peerJid, since);
+      await expect
+        .poll(async () => (await client.request({ cmd: 'roster' })).items.find((i) => i.jid === peerJid), { timeout: WAIT })
+        .toMatchObject({ name: 'Priya', subscription: 'both' });
+      const asked = await client
+        .waitForEvent((e) => e.event === 'subscription' && e.from === peerJid && e.type === 'subscribe', 1_000, since)
+        .catch(() => undefined);
+      expect(asked).toBeUndefined();
+      // Removing the contact takes it out of the roster the same way.
+      await tellGateway(client, PRIV, `remove ${id.fingerprint}`, /Removed|removed/);
+      await expect.poll(async () => (await client.request({ cmd: 'roster' })).items.some((i) => i.jid === peerJid), { timeout: WAIT }).toBe(false);
+    }, T);
+  });
 
   describe('the server and the secret', () => {
     it('a wrong secret is told plainly and retried; the right gateway keeps serving', async () => {

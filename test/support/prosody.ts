@@ -59,6 +59,8 @@ export interface ProsodyOptions {
   extraConfig?: string;
   /** XEP-0114 components: { domain: secret }, served on `componentPort` (127.0.0.1). */
   components?: Record<string, string>;
+  /** Components granted users' rosters and outgoing messages (XEP-0356, mod_privilege from prosody-modules). */
+  privileged?: string[];
 }
 
 export interface ProsodyServer {
@@ -115,9 +117,19 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
     componentPort === undefined
       ? ''
       : `component_ports = { ${componentPort} }\ncomponent_interface = "127.0.0.1"\n`;
+  const privileged = opts.privileged ?? [];
   const componentSections = components
-    .map(([name, secret]) => `\nComponent ${lua(name)}\n    component_secret = ${lua(secret)}\n`)
+    .map(
+      ([name, secret]) =>
+        `\nComponent ${lua(name)}\n    component_secret = ${lua(secret)}\n` +
+        (privileged.includes(name) ? '    modules_enabled = { "privilege" }\n' : ''),
+    )
     .join('');
+  const hostPrivileges = privileged.length
+    ? '    modules_enabled = { "privilege" }\n    privileged_entities = {\n' +
+      privileged.map((d) => `        [${lua(d)}] = { roster = "both"; message = "outgoing" };\n`).join('') +
+      '    }\n'
+    : '';
   const configFile = join(dir, 'prosody.cfg.lua');
   writeFileSync(
     configFile,
@@ -146,7 +158,7 @@ consider_websocket_secure = true
 ssl = { key = ${lua(tls.keyFile)}, certificate = ${lua(tls.certFile)} }
 ${componentConfig}${opts.extraConfig ?? ''}
 VirtualHost ${lua(domain)}
-${componentSections}`,
+${hostPrivileges}${componentSections}`,
   );
   await run('chown', ['-R', 'prosody:prosody', dir]);
   const register = (user: string, password: string): Promise<void> =>

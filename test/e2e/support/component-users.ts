@@ -1,7 +1,7 @@
 // Real XMPP users (slixmpp on Prosody or ejabberd) who use the gateway as a component of their
 // server: log in, register with the gateway, add a peer by typing to it, read what arrives.
 import { expect } from 'vitest';
-import { SlixmppClient, type SlixEvent } from '../../../clients/slixmpp/driver.js';
+import { SlixmppClient, type ConnectCommand, type SlixEvent } from '../../../clients/slixmpp/driver.js';
 
 export const T = 120_000;
 export const WAIT = 30_000;
@@ -28,10 +28,16 @@ export function bare(jid: string): string {
 }
 
 /** Logs `name` in to their server with the real slixmpp client (STARTTLS, the server's own CA). */
-export async function login(server: UserServer, name: string, password: string, clients: SlixmppClient[]): Promise<SlixmppClient> {
+export async function login(
+  server: UserServer,
+  name: string,
+  password: string,
+  clients: SlixmppClient[],
+  opts: Pick<ConnectCommand, 'auto_authorize' | 'auto_subscribe'> = {},
+): Promise<SlixmppClient> {
   const client = await SlixmppClient.start();
   clients.push(client);
-  await client.connect({ jid: `${name}@${server.domain}`, password, port: server.c2sPort, ca_file: server.tls.caCertFile });
+  await client.connect({ jid: `${name}@${server.domain}`, password, port: server.c2sPort, ca_file: server.tls.caCertFile, ...opts });
   return client;
 }
 
