@@ -74,6 +74,7 @@ export {
   generateOnionKey,
   isOnionV3Address,
   loadOrCreateOnionKey,
+  loadOrCreateOnionKeySync,
   onionKeyFromPem,
   onionServiceId,
   parseOnionAddress,

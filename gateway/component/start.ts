@@ -1,6 +1,7 @@
 // The transport mode's daemon (gateway.mode = "component"): one data directory (locked), the
-// store, the registered users and their peer sessions, the XEP-0114 stream to the XMPP server
-// (kept up with backoff) and the control socket; stopped in reverse.
+// store, the registered users and their peer sessions (with Tor: each behind an onion of their
+// own on one tor), the XEP-0114 stream to the XMPP server (kept up with backoff) and the control
+// socket; stopped in reverse.
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { TlsimNetwork } from '../bridge/tlsim-network.js';
@@ -16,7 +17,10 @@ import { ConfigError } from '../xmpp/errors.js';
 import { ensurePrivateDir } from '../xmpp/secret-file.js';
 import { ComponentLink } from '../xmpp/xep-0114-component.js';
 import { caCertPath } from '../xmpp/local-ca.js';
+import type { GatewayTorHooks, TorStatusJson } from '../tor/gateway-tor.js';
+import { chooseTorMode, type ChooseTorModeOptions } from '../tor/mode.js';
 import { Transport } from './transport.js';
+import { UserOnions } from './user-onions.js';
 import { UserRegistry } from './user-registry.js';
 
 export interface StartComponentOptions {
@@ -30,6 +34,8 @@ export interface StartComponentOptions {
   reloadConfig?: () => Promise<Config>;
   /** Tests: shorter reconnect backoff toward the server. */
   backoff?: { firstMs?: number; maxMs?: number };
+  /** Tests and embedders only, never config: options for our tor (a private test network), where "auto" looks for tor. */
+  tor?: GatewayTorHooks & ChooseTorModeOptions;
 }
 
 export interface RunningComponentGateway {
@@ -38,6 +44,8 @@ export interface RunningComponentGateway {
   reload(): Promise<void>;
   readonly transport: Transport;
   readonly link: ComponentLink;
+  /** The gateway's one tor and the users' onions on it (undefined when Tor is not used). */
+  readonly tor: UserOnions | undefined;
   /** Never: identities are made per user at registration. Here for `run`, which greets first starts. */
   readonly identityCreated: false;
 }
@@ -68,9 +76,12 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
   const lock = acquireLock(dataDir);
   const cleanup: Array<() => unknown> = [() => lock.release()];
   try {
-    if (config.tor.mode === 'launch' || config.tor.mode === 'control') {
-      log.warn({ tor: config.tor.mode }, 'Tor is not used in component mode yet: users\' peers are reached directly');
-    }
+    const torChoice = await chooseTorMode(config.tor, opts.tor);
+    if (torChoice.notice) log.warn({ tor: 'off' }, torChoice.notice);
+    const tor =
+      torChoice.mode === 'off'
+        ? undefined
+        : new UserOnions({ choice: { ...torChoice, mode: torChoice.mode }, tor: config.tor, dataDir, log: log.child({ component: 'tor' }), hooks: opts.tor });
     const store = openStore(dataDir);
     cleanup.unshift(() => store.close());
     const registry = new UserRegistry(store, dataDir);
@@ -100,8 +111,17 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
           advertiseHost: peer.advertise_host,
           unknownPolicy: peer.unknown_policy,
           maxMessageBytes: peer.max_message_bytes,
+          // With Tor: the share string names the user's onion, and onions are dialed through our tor.
+          ...(tor && tor.networkOptions(user)),
         }),
+      ...(tor && { sessionHooks: (user, userLog) => tor.sessionHooks(user, userLog) }),
     });
+    if (tor) {
+      // Tor stops after the users: their links close (close_notify) while tor still carries them.
+      cleanup.unshift(() => tor.stop());
+      // Not awaited: users register and chat with direct peers at once; tor's progress is in the log and in status.
+      void tor.start().catch((err: unknown) => log.error({ err }, 'tor could not be started'));
+    }
     await transport.open();
     cleanup.unshift(() => transport.close());
     link.on('stanza', (s) => transport.onStanza(s));
@@ -121,6 +141,16 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
     await writeRuntime(dataDir, { pid: process.pid, c2sPort: null, peerPort: null, websocketPort: null, startedAt });
     cleanup.unshift(() => removeRuntime(dataDir));
 
+    const torStatus = (): TorStatusJson =>
+      tor?.status() ?? {
+        mode: torChoice.mode === 'off' ? 'off' : config.tor.mode,
+        state: 'off',
+        bootstrap: null,
+        onion: null,
+        published: false,
+        restarts: 0,
+        ...(torChoice.notice && { notice: torChoice.notice }),
+      };
     const status = (): StatusJson => {
       let online = 0;
       let queued = 0;
@@ -144,7 +174,7 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
         peerPort: null,
         websocketPort: null,
         peerDomain: component.domain,
-        tor: { mode: 'off', state: 'off', bootstrap: null, onion: null, published: false, restarts: 0 },
+        tor: torStatus(),
         dataDir,
         configFile: opts.configPath ?? null,
         caCertFile: caCertPath(dataDir),
@@ -179,8 +209,9 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
     const control = await startControlServer({ path: controlSocketPath(dataDir), log: log.child({ component: 'control' }), handle });
     cleanup.unshift(() => control.close());
     log.info(
-      { domain: component.domain, server: `${component.server}:${component.port}`, users: transport.userCount, peerSession: component.peer_session },
-      `gateway started in component mode: ${component.domain} on ${component.server}:${component.port}`,
+      { domain: component.domain, server: `${component.server}:${component.port}`, users: transport.userCount, peerSession: component.peer_session, tor: torChoice.mode },
+      `gateway started in component mode: ${component.domain} on ${component.server}:${component.port}` +
+        (tor ? `; Tor: ${torChoice.mode === 'launch' ? 'our own tor' : 'the running tor'} carries each user's onion service (bootstrapping in the background)` : '; Tor not used (direct mode)'),
     );
 
     let stopping: Promise<void> | undefined;
@@ -195,6 +226,7 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
       reload,
       transport,
       link,
+      tor,
       identityCreated: false,
     };
   } catch (err) {

@@ -1,5 +1,6 @@
 // The gateway's Tor: a TorService (our own tor, or a running one's control port) publishing our onion in
 // front of the peer listener, its progress told in the log, in `status` and, when it goes wrong, to the user.
+// In component mode it has no onion of its own: each user's is publish()ed on its service (user-onions.ts).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -14,6 +15,7 @@ import {
   type TorStatus,
   type TorWarning,
 } from '../bridge/peer-protocol.js';
+import { formatAddress, parseAddress } from '../bridge/share-string.js';
 import type { TorDialState } from '../bridge/tor-dialer.js';
 import type { Config } from '../config.js';
 import { describeControlEndpoint, type TorModeChoice } from './mode.js';
@@ -39,7 +41,7 @@ export interface TorStatusJson {
   mode: Config['tor']['mode'];
   state: TorStateJson;
   bootstrap: { progress: number; summary: string; warning?: string } | null;
-  /** `<56 chars>.onion`; known from our key, before tor even runs. */
+  /** `<56 chars>.onion`; known from our key, before tor even runs. Null in component mode (users have their own). */
   onion: string | null;
   /** Our onion service descriptor reached a directory since tor last (re)started. */
   published: boolean;
@@ -49,6 +51,15 @@ export interface TorStatusJson {
   restarts: number;
   /** Why Tor is not used ("auto" found none), or the last thing that went wrong. */
   notice?: string;
+  /** Component mode: users' onion services on our tor (one per user whose links are up), and how many are published. */
+  onions?: { kept: number; published: number };
+}
+
+/** ADD_ONION's target for a peer listener ("0.0.0.0:port" → "127.0.0.1:port": tor connects locally). */
+export function onionTarget(listening: string): string {
+  const a = parseAddress(listening);
+  const host = a.host === '0.0.0.0' ? '127.0.0.1' : a.host === '::' ? '::1' : a.host;
+  return formatAddress({ host, port: a.port });
 }
 
 export function onionKeyPath(dataDir: string): string {
@@ -63,12 +74,13 @@ export interface GatewayTorOptions {
   choice: TorModeChoice & { mode: 'launch' | 'control' };
   tor: Config['tor'];
   dataDir: string;
-  key: OnionKey;
-  /** Our peer listener as ADD_ONION's target: "127.0.0.1:port". */
-  target: string;
+  /** Our onion service's key; without it (component mode) tor runs for the onions publish()ed on `service`. */
+  key?: OnionKey;
+  /** Our peer listener as ADD_ONION's target: "127.0.0.1:port" (with `key`). */
+  target?: string;
   log: Logger;
-  /** A line to the XMPP user from the gateway contact. */
-  notify: (text: string) => void;
+  /** A line to the XMPP user(s) from the gateway contact; `onion` when it is about that service only. */
+  notify: (text: string, onion?: string) => void;
   /** Tor is (again) ready to dial through. */
   onReady?: () => void;
   hooks?: GatewayTorHooks;
@@ -106,7 +118,7 @@ export class GatewayTor implements TorDialState {
               auth: o.tor.control_password_file ? { passwordFile: o.tor.control_password_file } : {},
             },
           }),
-      onion: { key: o.key, target: o.target, virtualPort: o.tor.virtual_port },
+      ...(o.key && o.target !== undefined && { onion: { key: o.key, target: o.target, virtualPort: o.tor.virtual_port } }),
       ...(hooks.network !== undefined && { network: hooks.network }),
       ...(hooks.bootstrapStallMs !== undefined && { bootstrapStallMs: hooks.bootstrapStallMs }),
       ...(hooks.restart !== undefined && { restart: hooks.restart }),
@@ -119,14 +131,15 @@ export class GatewayTor implements TorDialState {
     this.service.on('exited', (e) => this.onExited(e));
   }
 
-  get onion(): string {
-    return `${this.o.key.serviceId}.onion`;
+  /** Our own onion (`<56 chars>.onion`), if we have one. */
+  get onion(): string | undefined {
+    return this.o.key && `${this.o.key.serviceId}.onion`;
   }
 
   /** Resolves after the first attempt to start tor, whatever its outcome (the service keeps retrying). */
   async start(): Promise<void> {
     const where = this.o.choice.mode === 'launch' ? `our own tor (${this.o.choice.torPath ?? 'tor'})` : `the tor at ${describeControlEndpoint(this.o.choice.endpoint!)}`;
-    this.log.info({ onion: this.onion, mode: this.o.choice.mode, target: this.o.target }, `starting Tor: ${where}`);
+    this.log.info({ onion: this.onion ?? null, mode: this.o.choice.mode, target: this.o.target ?? null }, `starting Tor: ${where}`);
     await this.service.start();
   }
 
@@ -151,7 +164,7 @@ export class GatewayTor implements TorDialState {
       mode: s.mode,
       state: s.state,
       bootstrap: s.bootstrap,
-      onion: this.onion,
+      onion: this.onion ?? null,
       published: this.published,
       ...(s.socks && { socks: `${s.socks.host}:${s.socks.port}` }),
       restarts: this.restarts,
@@ -175,6 +188,7 @@ export class GatewayTor implements TorDialState {
   }
 
   private onPublished(onion: string): void {
+    if (onion !== this.onion) return; // another service on our tor: its owner tells
     const again = this.published || this.restarts > 0;
     this.published = true;
     this.log.info({ onion }, again ? 'onion service published again (same address)' : 'onion service published: peers can reach us');
@@ -186,7 +200,7 @@ export class GatewayTor implements TorDialState {
     if (this.toldUser) return;
     this.toldUser = true;
     const what = w.source === 'bootstrap' ? 'Tor is not connecting' : 'Tor has a problem';
-    this.o.notify(`${what}: ${w.message}. Onion peers cannot be reached until it recovers; I keep trying.`);
+    this.o.notify(`${what}: ${w.message}. Onion peers cannot be reached until it recovers; I keep trying.`, w.onion);
   }
 
   private onExited(e: TorExitInfo): void {
@@ -194,7 +208,8 @@ export class GatewayTor implements TorDialState {
     this.published = false;
     this.lastProgress = -1;
     this.lastProblem = e.reason;
-    this.log.warn({ code: e.code, signal: e.signal, restarts: this.restarts }, `tor stopped unexpectedly (${e.reason}); starting it again, same onion address`);
+    const after = this.onion ? 'same onion address' : 'the onion services are added again';
+    this.log.warn({ code: e.code, signal: e.signal, restarts: this.restarts }, `tor stopped unexpectedly (${e.reason}); starting it again, ${after}`);
   }
 }
 

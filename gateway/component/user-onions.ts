@@ -1,0 +1,132 @@
+// Transport mode over Tor: one tor for the whole gateway (a GatewayTor without an onion of its own) and, for each
+// registered user, an onion service of their own in front of their peer listener, up while their links are up.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { isOnionHost, loadOrCreateOnionKeySync, type OnionKey } from '../bridge/peer-protocol.js';
+import type { TlsimNetwork, TlsimNetworkOptions } from '../bridge/tlsim-network.js';
+import { ONION_DIAL_TIMEOUT_MS, torAwareDialerFor } from '../bridge/tor-dialer.js';
+import type { Config } from '../config.js';
+import { GatewayTor, ONION_KEY_FILE, onionTarget, type GatewayTorHooks, type TorStatusJson } from '../tor/gateway-tor.js';
+import type { TorModeChoice } from '../tor/mode.js';
+import type { PeerSessionHooks } from './peer-session.js';
+import type { RegisteredUser } from './user-registry.js';
+
+export interface UserOnionsOptions {
+  choice: TorModeChoice & { mode: 'launch' | 'control' };
+  tor: Config['tor'];
+  /** The gateway's data directory: our tor's own lives in `tor/` there. */
+  dataDir: string;
+  log: Logger;
+  hooks?: GatewayTorHooks;
+}
+
+/** What makes a user's network reachable at their onion and able to dial onions. */
+export type UserTorNetworkOptions = Required<Pick<TlsimNetworkOptions, 'advertise' | 'transport' | 'dialerFor' | 'peerOptions'>>;
+
+interface LiveUser {
+  jid: string;
+  network: TlsimNetwork;
+  log: Logger;
+}
+
+export class UserOnions {
+  readonly tor: GatewayTor;
+  /** Users whose links, and so whose onion services, are up: by service id. */
+  private readonly live = new Map<string, LiveUser>();
+
+  constructor(private readonly o: UserOnionsOptions) {
+    this.tor = new GatewayTor({
+      choice: o.choice,
+      tor: o.tor,
+      dataDir: o.dataDir,
+      log: o.log,
+      notify: (text, onion) => this.notify(text, onion),
+      // Dials that failed while tor was away have grown long backoffs: try them again now.
+      onReady: () => {
+        for (const u of this.live.values()) u.network.redial((a) => o.tor.all || isOnionHost(a.host));
+      },
+      ...(o.hooks && { hooks: o.hooks }),
+    });
+    this.tor.service.on('published', (onion) => this.onPublished(onion));
+  }
+
+  /** Resolves after the first attempt to start tor (never awaited for bootstrap: the component works meanwhile). */
+  start(): Promise<void> {
+    return this.tor.start();
+  }
+
+  stop(): Promise<void> {
+    return this.tor.stop();
+  }
+
+  /** Tor as it runs (no onion of the gateway's own), and how many users' onions it carries. */
+  status(): TorStatusJson {
+    const ids = this.tor.service.onionServiceIds();
+    return { ...this.tor.status(), onions: { kept: ids.length, published: ids.filter((id) => this.tor.service.isPublished(id)).length } };
+  }
+
+  /**
+   * The user's onion key, `<their directory>/onion-key.pem` (0600): made the first time, which is at their
+   * registration; deleted with the directory when they unregister. Synchronous: a network is built so.
+   */
+  keyOf(user: RegisteredUser): OnionKey {
+    return loadOrCreateOnionKeySync(join(user.dir, ONION_KEY_FILE));
+  }
+
+  /** Share string `tlsim://<fp>@<their onion>:<virtual_port>`; onions dialed through our tor. */
+  networkOptions(user: RegisteredUser): UserTorNetworkOptions {
+    const key = this.keyOf(user);
+    return {
+      advertise: { host: `${key.serviceId}.onion`, port: this.o.tor.virtual_port },
+      transport: 'tor',
+      dialerFor: torAwareDialerFor({ tor: this.tor, all: this.o.tor.all }),
+      // The dialer keeps direct connects at 30 s; onions get tor's own SocksTimeout.
+      peerOptions: { dialTimeoutMs: ONION_DIAL_TIMEOUT_MS + 5_000 },
+    };
+  }
+
+  /** The user's onion follows their links: added once their listener is up, withdrawn before it closes. */
+  sessionHooks(user: RegisteredUser, log: Logger): PeerSessionHooks {
+    let serviceId: string | undefined;
+    return {
+      started: async (network) => {
+        const listening = network.selfInfo().listening[0];
+        if (!listening) {
+          log.warn('no peer listener: the onion service is not published');
+          return;
+        }
+        const key = this.keyOf(user);
+        const target = onionTarget(listening);
+        const onion = `${key.serviceId}.onion`;
+        serviceId = key.serviceId;
+        this.live.set(serviceId, { jid: user.account.jid, network, log });
+        try {
+          await this.tor.service.publish({ key, target, virtualPort: this.o.tor.virtual_port });
+          log.info({ onion, target }, 'onion service kept on our tor: published once tor has uploaded its descriptor');
+        } catch (err) {
+          // Remembered all the same: tried again whenever tor restarts.
+          log.warn({ onion, err: (err as Error).message }, 'tor refused the onion service: peers cannot reach this user for now');
+        }
+      },
+      stopping: async () => {
+        if (!serviceId) return;
+        const id = serviceId;
+        serviceId = undefined;
+        this.live.delete(id);
+        await this.tor.service.unpublish(id);
+        log.info({ onion: `${id}.onion` }, 'onion service withdrawn');
+      },
+    };
+  }
+
+  private onPublished(onion: string): void {
+    const u = this.live.get(onion.replace(/\.onion$/, ''));
+    u?.log.info({ onion }, 'onion service published: peers can reach this user');
+  }
+
+  /** Tor trouble: to the user whose onion it is about, else to every user whose links are up. */
+  private notify(text: string, onion?: string): void {
+    const only = onion && this.live.get(onion.replace(/\.onion$/, ''));
+    for (const u of only ? [only] : this.live.values()) u.network.notice(text);
+  }
+}
