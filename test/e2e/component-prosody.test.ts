@@ -177,6 +177,20 @@ interopSuite('e2e: Prosody users ⇄ gateway component ⇄ reference peers', ['p
       expect(gw.running.status().component?.connected).toBe(true);
     }, T);
 
+    it('a second gateway for a domain already served is told so and retried; the first keeps serving', async () => {
+      const second = await startComponentE2e({ domain: DOMAIN, secret: SECRET, port: prosody.componentPort, peerPortBase: 0 });
+      try {
+        const line = await second.log.waitFor((l) => /already serves/.test(l.msg), WAIT);
+        expect(line.msg).toContain(`another connection already serves ${DOMAIN}`);
+        expect(second.running.status().component?.connected).toBe(false);
+      } finally {
+        await second.stop();
+      }
+      expect(gw.running.status().component?.connected).toBe(true);
+      // And still works: the gateway answers Alice.
+      expect(await tellGateway(alice.client, DOMAIN, 'share', /tlsim:\/\//)).toContain(alice.fingerprint);
+    }, T);
+
     it('Prosody killed and started again: the gateway reconnects and a message a peer sent meanwhile reaches the user, stamped', async () => {
       const id = await makeOpensslIdentity(tmpDir('carl'));
       const carl = await opensslServer(id);
@@ -185,6 +199,14 @@ interopSuite('e2e: Prosody users ⇄ gateway component ⇄ reference peers', ['p
       let since = alice.client.mark();
       await tellGateway(alice.client, DOMAIN, `add tlsim://${id.fingerprint}@127.0.0.1:${carl.port} Carl`, /^Added /);
       await seesOnline(alice.client, carlJid, since);
+
+      // A peer that is away: what Alice writes to it waits in the gateway's queue across everything below.
+      const dora = await makeOpensslIdentity(tmpDir('dora'));
+      const doraPort = await freePort();
+      const doraJid = `${dora.fingerprint}@${DOMAIN}`;
+      await tellGateway(alice.client, DOMAIN, `add tlsim://${dora.fingerprint}@127.0.0.1:${doraPort} Dora`, /^Added /);
+      await alice.client.request({ cmd: 'send', to: doraJid, body: 'queued for dora' });
+      await messageFrom(alice.client, DOMAIN, /Not sent yet/, since);
 
       const mark = gw.log.mark();
       await prosody.restart();
@@ -197,6 +219,12 @@ interopSuite('e2e: Prosody users ⇄ gateway component ⇄ reference peers', ['p
       since = 0;
       const late = await messageFrom(client, carlJid, /sent while the server was down/, since, 60_000);
       expect(late.delay).toMatch(/^\d{4}-\d\d-\d\dT/);
+      // Dora comes up: the message queued before the server went away reaches her, once.
+      const doraServer = await opensslServer(dora, doraPort);
+      peers.push(doraServer);
+      await doraServer.proc.waitFor(/^queued for dora$/m, 60_000, { stream: 'stdout' });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(doraServer.proc.output('stdout').match(/queued for dora/g)).toHaveLength(1);
     }, T);
   });
 });
