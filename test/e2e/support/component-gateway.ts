@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../../gateway/config.js';
-import { startComponentGateway, type RunningComponentGateway } from '../../../gateway/component/start.js';
+import { startComponentGateway, type RunningComponentGateway, type StartComponentOptions } from '../../../gateway/component/start.js';
 import { tmpDir } from '../../support/identities.js';
 import { LogCapture } from './gateway.js';
 
@@ -17,6 +17,8 @@ export interface ComponentGatewayOptions {
   dataDir?: string;
   peerSession?: 'presence' | 'always';
   graceMs?: number;
+  /** Our own tor (tor.mode = "launch") with these hooks (a private network's options); default Tor off. */
+  tor?: NonNullable<StartComponentOptions['tor']>;
 }
 
 export interface E2eComponentGateway {
@@ -33,7 +35,7 @@ export async function startComponentE2e(opts: ComponentGatewayOptions): Promise<
     configPath,
     `mode = "component"\n[component]\nserver = "127.0.0.1"\nport = ${opts.port}\ndomain = "${opts.domain}"\n` +
       `peer_session = "${opts.peerSession ?? 'presence'}"\n[peer]\nport = ${opts.peerPortBase}\nunknown_policy = "ask"\n` +
-      '[tor]\nmode = "off"\n[log]\nlevel = "debug"\n',
+      `[tor]\nmode = "${opts.tor ? 'launch' : 'off'}"\n[log]\nlevel = "debug"\n`,
   );
   const config = await loadConfig({ configPath, env: { TLSIM_COMPONENT_SECRET: opts.secret } });
   const log = new LogCapture();
@@ -44,6 +46,7 @@ export async function startComponentE2e(opts: ComponentGatewayOptions): Promise<
     log: log.logger,
     graceMs: opts.graceMs,
     backoff: { firstMs: 200, maxMs: 2_000 },
+    ...(opts.tor && { tor: opts.tor }),
   });
   return { running, dataDir, log, stop: () => running.stop() };
 }
