@@ -27,7 +27,6 @@ export {
   type DialTarget,
   type Identity,
   type OnionKey,
-  type OnionSpec,
   type SocksEndpoint,
   type TorExitInfo,
   type TorServiceOptions,

@@ -100,13 +100,12 @@ export class UserOnions {
         const onion = `${key.serviceId}.onion`;
         serviceId = key.serviceId;
         this.live.set(serviceId, { jid: user.account.jid, network, log });
-        try {
-          await this.tor.service.publish({ key, target, virtualPort: this.o.tor.virtual_port });
-          log.info({ onion, target }, 'onion service kept on our tor: published once tor has uploaded its descriptor');
-        } catch (err) {
+        // Not awaited: a registration is answered without waiting on tor (a wedged one takes 30 s to time out).
+        this.tor.service.publish({ key, target, virtualPort: this.o.tor.virtual_port }).then(
+          () => log.info({ onion, target }, 'onion service kept on our tor: published once tor has uploaded its descriptor'),
           // Remembered all the same: tried again whenever tor restarts.
-          log.warn({ onion, err: (err as Error).message }, 'tor refused the onion service: peers cannot reach this user for now');
-        }
+          (err: Error) => log.warn({ onion, err: err.message }, 'tor refused the onion service: peers cannot reach this user for now'),
+        );
       },
       stopping: async () => {
         if (!serviceId) return;
