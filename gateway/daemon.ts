@@ -3,7 +3,7 @@
 import { jid } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import { isOnionHost, loadOrCreateIdentity, type OnionKey } from './bridge/peer-protocol.js';
-import { formatAddress, parseAddress } from './bridge/share-string.js';
+import { parseAddress } from './bridge/share-string.js';
 import { TlsimNetwork } from './bridge/tlsim-network.js';
 import { ONION_DIAL_TIMEOUT_MS, torAwareDialerFor } from './bridge/tor-dialer.js';
 import { runCommandLine } from './commands/index.js';
@@ -22,7 +22,7 @@ import { loadOrCreateServerTls, type ServerTls } from './xmpp/local-ca.js';
 import { createRootLogger } from './xmpp/log.js';
 import { ensurePrivateDir } from './xmpp/secret-file.js';
 import { createXmppServer, type XmppServer } from './xmpp/server.js';
-import { GatewayTor, loadGatewayOnionKey, type GatewayTorHooks, type TorStatusJson } from './tor/gateway-tor.js';
+import { GatewayTor, loadGatewayOnionKey, onionTarget, type GatewayTorHooks, type TorStatusJson } from './tor/gateway-tor.js';
 import { chooseTorMode, type ChooseTorModeOptions, type TorModeChoice } from './tor/mode.js';
 
 export type { StatusJson } from './daemon/status.js';
@@ -266,13 +266,6 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     await runCleanup(cleanup, log);
     throw err;
   }
-}
-
-/** ADD_ONION's target: our peer listener, by loopback when it listens on every address. */
-function onionTarget(listening: string): string {
-  const a = parseAddress(listening);
-  const host = a.host === '0.0.0.0' ? '127.0.0.1' : a.host === '::' ? '::1' : a.host;
-  return formatAddress({ host, port: a.port });
 }
 
 function changedKeys(a: Config, b: Config): ConfigKey[] {

@@ -57,6 +57,7 @@ function describe(s: StatusJson): string {
       `running (PID ${s.pid}${s.startedAt ? `, since ${s.startedAt}` : ''}) in component mode`,
       `component:    ${c.domain} on ${c.server}, ${c.connected ? 'connected' : `not connected${c.lastError ? `: ${c.lastError}` : ''}`}`,
       `users:        ${c.users} registered, ${c.usersLinked} with their peer links up; ${s.online} peers online, ${s.queued} messages queued`,
+      `Tor:          ${torLine(s.tor)}`,
       `data:         ${s.dataDir}`,
       `config:       ${s.configFile ?? '(defaults)'}`,
       '',
