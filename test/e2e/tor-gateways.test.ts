@@ -153,7 +153,13 @@ interopSuite('e2e over Tor: two gateways and a reference peer on a private Tor n
     expect(await command(b, `add ${a.share} Alice`, /^Added Alice/)).toContain('Alice');
     const ab = await chat(a, b, 'hello Bob, over Tor');
     const ba = await chat(b, a, 'hello Alice, through two onion services');
-    timeline.push(`A→B ${ab} ms (incl. dial), B→A ${ba} ms, at ${at()}`);
+    // Both usually dial at once: say whether a link was retired (its messages must survive that) and resent from.
+    const count = (g: TorGateway, re: RegExp): number => g.log.lines.filter((l) => re.test(l.msg)).length;
+    const switches = (g: TorGateway): number => count(g, /^(new link replaces the current one|duplicate link closed)/);
+    const resent = (g: TorGateway): number => count(g, /^link ended with messages not acknowledged/);
+    timeline.push(
+      `A→B ${ab} ms (incl. dial), B→A ${ba} ms, at ${at()}; links retired A ${switches(a)} B ${switches(b)}, resent from A ${resent(a)} B ${resent(b)}`,
+    );
     expect(a.running.network.getContact(b.fingerprint)).toMatchObject({ online: true, address: `${b.onion}:18765` });
   }, 180_000);
 
