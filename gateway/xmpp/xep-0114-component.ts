@@ -49,7 +49,10 @@ const CLOSE_GRACE_MS = 2_000;
 /** After our `</stream:stream>` following a failure, how long the socket may linger. */
 const LINGER_MS = 1_000;
 
-type Phase = 'connecting' | 'opening' | 'handshake' | 'online' | 'closing';
+/** How a server that answered without a stream id (and then no stream error) is described. */
+const NO_STREAM_ID = { kind: 'bad-header', what: 'a stream header without an id' } as const;
+/** 'headerless': the server answered without a stream id, and its stream error (the reason) may follow. */
+type Phase = 'connecting' | 'opening' | 'headerless' | 'handshake' | 'online' | 'closing';
 
 /** One TCP connection and its stream; a new one (with a new parser) per attempt. */
 interface Conn {
@@ -191,7 +194,11 @@ export class ComponentLink extends TypedEmitter<Listeners<ComponentLinkEvents>> 
     if (open.defaultNs !== COMPONENT_NS) {
       return this.fail(conn, { kind: 'stream-error', condition: 'invalid-namespace' }, '</stream:stream>');
     }
-    if (!id) return this.fail(conn, { kind: 'bad-header', what: 'a stream header without an id' }, '</stream:stream>');
+    if (!id) {
+      // Prosody refuses an undeclared domain this way: a header without an id, then <host-unknown/>.
+      conn.phase = 'headerless';
+      return;
+    }
     conn.phase = 'handshake';
     // XEP-0114 §3: lower-case hex SHA-1 of the stream id followed by the secret.
     const digest = createHash('sha1').update(id + this.opts.secret, 'utf8').digest('hex');
@@ -205,6 +212,7 @@ export class ComponentLink extends TypedEmitter<Listeners<ComponentLinkEvents>> 
       const text = el.getChildText('text', STREAMS_NS);
       return this.fail(conn, { kind: 'stream-error', condition, ...(text ? { text } : {}) }, '</stream:stream>');
     }
+    if (conn.phase === 'headerless') return this.fail(conn, NO_STREAM_ID, '</stream:stream>');
     if (conn.phase === 'handshake') {
       if (el.name === 'handshake' && el.getNS() === COMPONENT_NS) return this.goOnline(conn);
       this.log.debug({ element: el.name }, 'element before the handshake reply ignored');
@@ -219,6 +227,7 @@ export class ComponentLink extends TypedEmitter<Listeners<ComponentLinkEvents>> 
   private onServerClose(conn: Conn): void {
     if (conn.phase === 'closing') return conn.closed?.();
     if (conn.done) return;
+    if (conn.phase === 'headerless') return this.fail(conn, NO_STREAM_ID, '</stream:stream>');
     if (conn.phase === 'handshake') return this.fail(conn, { kind: 'refused-handshake', reason: 'end of stream' }, '</stream:stream>');
     this.fail(conn, { kind: 'closed', reason: 'end of stream' }, '</stream:stream>');
   }
@@ -227,6 +236,7 @@ export class ComponentLink extends TypedEmitter<Listeners<ComponentLinkEvents>> 
     if (conn.phase === 'closing') return conn.closed?.();
     if (conn.done) return;
     if (conn.phase === 'connecting') return this.fail(conn, { kind: 'unreachable', code: reason });
+    if (conn.phase === 'headerless') return this.fail(conn, NO_STREAM_ID);
     if (conn.phase === 'handshake') return this.fail(conn, { kind: 'refused-handshake', reason });
     this.fail(conn, { kind: 'closed', reason });
   }

@@ -39,7 +39,7 @@ interopSuite('XEP-0114 component link against Prosody', ['prosody'], () => {
     removeTmpDirs();
   });
 
-  function link(secret = SECRET) {
+  function link(secret = SECRET, domain = DOMAIN) {
     const out: string[] = [];
     const sink = new Writable({
       write(chunk, _enc, cb) {
@@ -50,7 +50,7 @@ interopSuite('XEP-0114 component link against Prosody', ['prosody'], () => {
     const l = new ComponentLink({
       host: '127.0.0.1',
       port: prosody.componentPort,
-      domain: DOMAIN,
+      domain,
       secret,
       log: pino({ level: 'debug' }, sink),
       backoff: { firstMs: 100, maxMs: 1_000 },
@@ -116,6 +116,15 @@ interopSuite('XEP-0114 component link against Prosody', ['prosody'], () => {
     expect(c.events).toEqual([]);
     expect(c.link.lastError).toBe(errors[0]!.msg);
     expect(c.raw()).not.toContain('not-the-secret');
+  }, T);
+
+  it('a domain the server does not serve: told which domain to declare, and retried', async () => {
+    const c = link(SECRET, 'undeclared.localhost');
+    const refused = (l: Record<string, any>) => l.level >= 40 && /undeclared\.localhost/.test(l.msg);
+    await waitUntil(() => c.lines().some(refused), 20_000);
+    const line = c.lines().find(refused)!;
+    expect(line.msg).toMatch(/does not know the component domain undeclared\.localhost/);
+    expect(c.events).toEqual([]);
   }, T);
 
   it('a second link for the same domain: the conflict line (Prosody kicks the new one by default)', async () => {
