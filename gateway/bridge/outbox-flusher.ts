@@ -3,8 +3,13 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/index.js';
 import { short } from './names.js';
 
-/** Messages written to a link per round before the queue is read again. */
-const FLUSH_BATCH = 50;
+/** Acknowledged messages leave the queue in transactions of up to this many. */
+const FLUSH_BATCH = 100;
+/**
+ * Messages handed to a link and not yet acknowledged. A gateway peer acknowledges each message;
+ * keeping several batches on the way keeps the link busy instead of waiting a round trip per batch.
+ */
+const WINDOW = 4 * FLUSH_BATCH;
 
 export interface OutboxFlusherOptions {
   store: Store;
@@ -34,26 +39,42 @@ export class OutboxFlusher {
   }
 
   /**
-   * Never rejects: a link that goes down mid-way leaves the rest queued for the next link. A batch is
-   * written to the link without waiting for each write in turn (one TLS socket keeps the order), then
-   * the entries whose sends completed (a gateway peer acknowledged them, or the write to a reference
-   * peer completed), in queue order up to the first failure, leave the queue in one transaction: a
-   * failed send leaves it and everything after it queued (at-least-once: a crash between a send and
-   * that removal sends the batch's messages again after a restart).
+   * Never rejects: a link that goes down mid-way leaves the rest queued for the next link. Up to
+   * WINDOW messages are on the link at once (one TLS socket keeps the order); as the oldest ones
+   * are acknowledged by a gateway peer (or written, to a reference peer) they leave the queue, in
+   * queue order up to the first failure, in one transaction per batch. A failed send leaves it and
+   * everything after it queued (at-least-once: a crash between a send and its removal, or a link
+   * lost with later messages acknowledged, sends them again on the next link).
    */
   private async drain(fp: string): Promise<void> {
     const { store, accountId } = this.o;
+    const onLink: Array<{ seq: number; sent: Promise<boolean> }> = [];
+    let after = 0;
+    let failure: unknown;
     try {
       for (;;) {
-        const items = store.outbox.peek(accountId, fp, FLUSH_BATCH);
-        if (items.length === 0 || !this.o.isOnline(fp)) return;
-        const results = await Promise.allSettled(items.map((item) => this.o.send(fp, item.text)));
-        const failed = results.findIndex((r) => r.status === 'rejected');
-        const written = failed < 0 ? items : items.slice(0, failed);
+        if (onLink.length < WINDOW && this.o.isOnline(fp)) {
+          for (const item of store.outbox.peek(accountId, fp, WINDOW - onLink.length, after)) {
+            const sent = this.o.send(fp, item.text).then(
+              () => true,
+              (err: unknown) => {
+                failure ??= err;
+                return false;
+              },
+            );
+            onLink.push({ seq: item.seq, sent });
+            after = item.seq;
+          }
+        }
+        if (onLink.length === 0) return;
+        const batch = onLink.splice(0, FLUSH_BATCH);
+        const ok = await Promise.all(batch.map((m) => m.sent));
+        const bad = ok.indexOf(false);
+        const done = bad < 0 ? batch : batch.slice(0, bad);
         store.transaction(() => {
-          for (const item of written) store.outbox.remove(accountId, item.seq);
+          for (const m of done) store.outbox.remove(accountId, m.seq);
         });
-        if (failed >= 0) throw (results[failed] as PromiseRejectedResult).reason;
+        if (bad >= 0) throw failure;
       }
     } catch (err) {
       this.o.log.debug({ peer: short(fp), err: (err as Error).message }, 'flush interrupted');

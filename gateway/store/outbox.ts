@@ -53,8 +53,8 @@ export class Outbox {
     this.insert = db.prepare<[number, string, string, string | null, number], Row>(
       `INSERT INTO outbox (account_id, fingerprint, text, xmpp_id, queued_at) VALUES (?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
     );
-    this.head = db.prepare<[number, string, number], Row>(
-      `SELECT ${COLUMNS} FROM outbox WHERE account_id = ? AND fingerprint = ? ORDER BY seq LIMIT ?`,
+    this.head = db.prepare<[number, string, number, number], Row>(
+      `SELECT ${COLUMNS} FROM outbox WHERE account_id = ? AND fingerprint = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
     this.del = db.prepare<[number, number]>('DELETE FROM outbox WHERE account_id = ? AND seq = ?');
     this.count = db.prepare<[number, string], { n: number }>(
@@ -79,9 +79,12 @@ export class Outbox {
     );
   }
 
-  /** The oldest `limit` messages for the peer, in the order they must be sent; nothing is removed. */
-  peek(accountId: AccountId, fingerprint: string, limit = 1): OutboxItem[] {
-    return this.head.all(accountId, fingerprint, limit).map(toItem);
+  /**
+   * The oldest `limit` messages for the peer (after `afterSeq`: those not handed to a link yet),
+   * in the order they must be sent; nothing is removed.
+   */
+  peek(accountId: AccountId, fingerprint: string, limit = 1, afterSeq = 0): OutboxItem[] {
+    return this.head.all(accountId, fingerprint, afterSeq, limit).map(toItem);
   }
 
   /** Call only after the text was sent (acknowledged, or written to a reference peer); false if it was already gone. */
