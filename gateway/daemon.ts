@@ -21,6 +21,7 @@ import { loadOrCreateLocalAccount } from './xmpp/local-account.js';
 import { loadOrCreateServerTls, type ServerTls } from './xmpp/local-ca.js';
 import { createRootLogger } from './xmpp/log.js';
 import { ensurePrivateDir } from './xmpp/secret-file.js';
+import { storeOfflineBox } from './xmpp/offline-box.js';
 import { createXmppServer, type XmppServer } from './xmpp/server.js';
 import { GatewayTor, loadGatewayOnionKey, onionTarget, type GatewayTorHooks, type TorStatusJson } from './tor/gateway-tor.js';
 import { chooseTorMode, type ChooseTorModeOptions, type TorModeChoice } from './tor/mode.js';
@@ -125,6 +126,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         allowedOrigins: [...config.websocket.allowed_origins],
       },
       allowPlainWithoutTls: config.c2s.allow_plain_without_tls,
+      offline: storeOfflineBox(store, accountId, log.child({ component: 'xmpp' })),
     });
     // Tor stops after the server: peer links close (close_notify) while tor still carries them.
     cleanup.unshift(() => tor?.stop());

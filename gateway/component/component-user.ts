@@ -8,6 +8,7 @@ import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, XmppIdentity } from '../xmpp/feature.js';
 import { FeatureHost } from '../xmpp/feature-host.js';
 import { HookBus } from '../xmpp/hook-bus.js';
+import type { OfflineBox } from '../xmpp/offline-box.js';
 import { errorReply } from '../xmpp/stanza.js';
 import type { Session } from '../xmpp/stream/session.js';
 import { x, type Element } from '../xmpp/xml/element.js';
@@ -34,6 +35,8 @@ export interface ComponentUserOptions {
   iqTimeoutMs?: number;
   /** Per-feature settings (e.g. whether the server granted us the user's roster, XEP-0356). */
   featureConfig?: Record<string, Record<string, unknown>>;
+  /** Where stanzas wait for the user's next login; default in memory. */
+  offline?: OfflineBox;
 }
 
 export class ComponentUser {
@@ -59,6 +62,7 @@ export class ComponentUser {
       iqTimeoutMs: opts.iqTimeoutMs,
       toServer: opts.send,
       featureConfig: opts.featureConfig,
+      offline: opts.offline,
     });
   }
 

@@ -14,6 +14,7 @@ import { removeRuntime, writeRuntime } from '../daemon/runtime.js';
 import type { StatusJson } from '../daemon/status.js';
 import { openStore } from '../store/index.js';
 import { ConfigError } from '../xmpp/errors.js';
+import { storeOfflineBox } from '../xmpp/offline-box.js';
 import { ensurePrivateDir } from '../xmpp/secret-file.js';
 import { ComponentLink } from '../xmpp/xep-0114-component.js';
 import { caCertPath } from '../xmpp/local-ca.js';
@@ -101,6 +102,7 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
       graceMs: opts.graceMs,
       log: log.child({ component: 'transport' }),
       // Each user listens on a port of their own, stable across restarts so their share string stays valid.
+      offlineFor: (user, userLog) => storeOfflineBox(store, user.account.id, userLog),
       makeNetwork: (user, userLog) =>
         new TlsimNetwork({
           store,

@@ -18,6 +18,7 @@ import {
 } from '../features/xep-0077-in-band-registration.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type { Feature } from '../xmpp/feature.js';
+import type { OfflineBox } from '../xmpp/offline-box.js';
 import { toJid } from '../xmpp/router.js';
 import { errorReply, iqResult, stanzaKind } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
@@ -37,6 +38,8 @@ export interface TransportOptions {
   registry: UserRegistry;
   /** A user's peer network (not started), over their identity and account. */
   makeNetwork: (user: RegisteredUser, log: Logger) => TlsimNetwork;
+  /** Where a user's stanzas wait for their next login (the store, in the daemon); default in memory. */
+  offlineFor?: (user: RegisteredUser, log: Logger) => OfflineBox;
   /** What follows a user's links coming and going (their onion service). */
   sessionHooks?: (user: RegisteredUser, log: Logger) => PeerSessionHooks;
   peerSession: PeerSessionMode;
@@ -194,6 +197,7 @@ export class Transport implements RegistrationService {
       peerSession: this.opts.peerSession,
       graceMs: this.opts.graceMs,
       featureConfig: { registration: { service: this }, 'component-roster': { privileged: () => this.privileged } },
+      offline: this.opts.offlineFor?.(reg, log),
     });
     await user.open();
     this.users.set(jid, user);

@@ -8,12 +8,11 @@ import { randomUUID } from 'node:crypto';
 import type { ChatState, PeerId } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type { Feature } from '../xmpp/feature.js';
+import { OFFLINE_LIMIT } from '../xmpp/offline-box.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { NS } from './support/ns.js';
 import { peerFullJid } from './support/peer-jid.js';
 
-/** Messages kept for a user with no session online; the oldest go first beyond this. */
-const OFFLINE_LIMIT = 500;
 const TRUNCATED_MARK = ' [message cut: longer than the link limit]';
 const CHAT_STATES: ReadonlySet<string> = new Set<ChatState>(['active', 'composing', 'paused', 'inactive', 'gone']);
 
@@ -22,7 +21,6 @@ export const messages: Feature = {
   setup(ctx) {
     const { identity, network } = ctx;
     const user = identity.user.toString();
-    const offline: Element[] = [];
     let dropped = 0;
     // Contacts the user was told are offline: one notice per absence, not one per message.
     const toldQueued = new Set<PeerId>();
@@ -31,14 +29,10 @@ export const messages: Feature = {
     const chat = (from: string, to: string, text: string): Element =>
       x('message', { type: 'chat', id: randomUUID(), from, to }, x('body', null, text));
 
-    /** Kept until the next login, stamped with the time it arrived unless it already has a stamp. */
+    /** Kept until the next login (across restarts), stamped with the time it arrived unless it already has a stamp. */
     const keep = (msg: Element): void => {
       if (!msg.getChild('delay', NS.delay)) msg.append(delay(new Date()));
-      offline.push(msg);
-      if (offline.length > OFFLINE_LIMIT) {
-        offline.shift();
-        dropped++;
-      }
+      dropped += ctx.offline.keep(msg);
     };
     /** To every available session, or kept. */
     const toUser = (msg: Element): void => {
@@ -55,7 +49,7 @@ export const messages: Feature = {
         session.send(chat(identity.domain, user, `${dropped} older messages were dropped while you were offline (only ${OFFLINE_LIMIT} are kept).`));
         dropped = 0;
       }
-      for (const msg of offline.splice(0)) session.send(msg);
+      for (const msg of ctx.offline.takeAll()) session.send(msg);
     });
 
     ctx.onNetwork('onText', (id, m) => {

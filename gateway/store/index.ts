@@ -11,6 +11,7 @@ import { Contacts } from './contacts.js';
 import { Held } from './held.js';
 import { migrate, type MigrationResult } from './migrations.js';
 import { Outbox } from './outbox.js';
+import { Undelivered } from './undelivered.js';
 
 export type { Account, AccountId } from './accounts.js';
 export type { ArchiveEntry, ArchiveInput, Direction } from './archive.js';
@@ -20,7 +21,7 @@ export { StoreError, type StoreErrorCode } from './errors.js';
 export type { HeldMessage } from './held.js';
 export { MIGRATIONS, type Migration, type MigrationResult } from './migrations.js';
 export type { OutboxItem } from './outbox.js';
-export { Accounts, Archive, Contacts, Held, Outbox };
+export { Accounts, Archive, Contacts, Held, Outbox, Undelivered };
 
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch; default Date.now. */
@@ -37,6 +38,7 @@ export interface Store {
   readonly outbox: Outbox;
   readonly archive: Archive;
   readonly held: Held;
+  readonly undelivered: Undelivered;
   /** Runs `fn` in one transaction (e.g. accept a request: set the state and take the held messages). Keep it short. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -67,6 +69,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       outbox: new Outbox(ctx),
       archive: new Archive(ctx),
       held: new Held(ctx),
+      undelivered: new Undelivered(ctx),
       transaction: <T>(fn: () => T): T => db.transaction(fn)(),
       close: () => {
         if (db.open) db.close();

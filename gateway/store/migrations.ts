@@ -67,7 +67,21 @@ CREATE TABLE held (
 CREATE INDEX held_by_peer ON held(account_id, fingerprint, seq);
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, sql: V1 }];
+// Stanzas kept for a user who is offline, so that a restart of the gateway does not lose them.
+const V2 = `
+CREATE TABLE undelivered (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  stanza TEXT NOT NULL,
+  stored_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX undelivered_by_account ON undelivered(account_id, seq);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, sql: V1 },
+  { version: 2, sql: V2 },
+];
 
 export interface MigrationResult {
   readonly from: number;

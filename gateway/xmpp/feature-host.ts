@@ -15,6 +15,7 @@ import {
   type XmppIdentity,
 } from './feature.js';
 import type { HookBus } from './hook-bus.js';
+import { memoryOfflineBox, type OfflineBox } from './offline-box.js';
 import type { Resolved, StanzaRouter } from './router.js';
 import { errorReply, iqResult, stanzaKind } from './stanza.js';
 import type { Session } from './stream/session.js';
@@ -45,6 +46,8 @@ export interface FeatureHostOptions {
   iqTimeoutMs?: number;
   /** Transport mode: writes to the user's server (FeatureContext.toServer). */
   toServer?: (stanza: Element) => boolean;
+  /** Where stanzas wait for the user's next login; default in memory. */
+  offline?: OfflineBox;
 }
 
 export class FeatureHost {
@@ -56,7 +59,10 @@ export class FeatureHost {
   /** The core's side of the bridge contract: each event goes to every subscribed feature. */
   readonly sink: GatewaySink;
 
+  private readonly offline: OfflineBox;
+
   constructor(private readonly opts: FeatureHostOptions) {
+    this.offline = opts.offline ?? memoryOfflineBox();
     const sink: Partial<Record<keyof GatewaySink, (...args: never[]) => void>> = {};
     for (const event of Object.keys(SINK_EVENTS) as Array<keyof GatewaySink>) {
       sink[event] = (...args: never[]) => {
@@ -109,6 +115,7 @@ export class FeatureHost {
       },
       sessions: () => router.all(),
       deliver: (stanza) => router.deliver(stanza),
+      offline: this.offline,
       ...(this.opts.toServer && { toServer: this.opts.toServer }),
       discoFeatures: (kind) => [...this.disco[kind]],
     };

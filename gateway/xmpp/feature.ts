@@ -6,6 +6,7 @@ import type { JID } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import type { GatewaySink, PeerId, PeerNetwork } from '../bridge/contract.js';
 import type { Hooks, SessionInfo } from './hooks.js';
+import type { OfflineBox } from './offline-box.js';
 import type { Element } from './xml/element.js';
 
 /** Who a stanza from the user is addressed to, resolved once by the core. */
@@ -104,6 +105,8 @@ export interface FeatureContext {
    * Returns how many sessions got it (0: nobody online; the caller may store it).
    */
   deliver(stanza: Element): number;
+  /** Stanzas waiting for the user's next login (persistent in the gateway, in memory in tests). */
+  readonly offline: OfflineBox;
   /**
    * Transport mode only: hands a stanza to the user's server whether or not the user is online
    * (subscription requests and roster changes the server keeps for the user). False when not sent.

@@ -7,6 +7,7 @@ import type { Feature, XmppIdentity } from './feature.js';
 import { FeatureHost } from './feature-host.js';
 import { HookBus } from './hook-bus.js';
 import type { LocalAccount } from './local-account.js';
+import type { OfflineBox } from './offline-box.js';
 import type { ServerTls } from './local-ca.js';
 import { connectionLogger, silentLogger } from './log.js';
 import { LoginRateLimiter } from './login-rate-limit.js';
@@ -45,6 +46,8 @@ export interface XmppServerOptions {
   maxAuthFailuresPerStream?: number;
   /** (Additive) stanzas kept unacknowledged per XEP-0198 session (default 5000). */
   smMaxUnacked?: number;
+  /** Where stanzas wait for the user's next login; default in memory (the daemon keeps them in the store). */
+  offline?: OfflineBox;
 }
 
 export interface XmppServer {
@@ -73,6 +76,7 @@ export function createXmppServer(opts: XmppServerOptions): XmppServer {
     log,
     featureConfig: opts.featureConfig,
     iqTimeoutMs: opts.timeouts?.handlerMs,
+    offline: opts.offline,
   });
   const sessions = new SessionManager({ identity: opts.identity, router, hooks, features, log });
   const sm = new StreamManagement({

@@ -11,6 +11,7 @@ import { Transport } from '../../gateway/component/transport.js';
 import { UserRegistry } from '../../gateway/component/user-registry.js';
 import { openStore, type Store } from '../../gateway/store/index.js';
 import { silentLogger } from '../../gateway/xmpp/log.js';
+import { storeOfflineBox } from '../../gateway/xmpp/offline-box.js';
 import { x, type Element } from '../../gateway/xmpp/xml/element.js';
 import { removeTmpDirs, selfSigned, tmpDir } from '../support/identities.js';
 import { managerPool } from '../support/peer-managers.js';
@@ -57,6 +58,7 @@ function setup(dataDir = tmpDir('component'), opts: { peerSession?: 'presence' |
     peerSession: opts.peerSession ?? 'presence',
     graceMs: opts.graceMs ?? 60_000,
     log: silentLogger(),
+    offlineFor: (user, log) => storeOfflineBox(store, user.account.id, log),
     makeNetwork: (user, log) =>
       new TlsimNetwork({
         store,
@@ -328,5 +330,33 @@ describe('registration as commands and with an existing identity', () => {
     const refused = await stream.next((el) => el.attrs.id === 'half');
     expect(refused.getChild('error')!.getChild('not-acceptable')).toBeDefined();
     expect(transport.isRegistered(BOB)).toBe(false);
+  });
+});
+
+describe('messages for an offline user', () => {
+  it('wait in the store across a restart of the gateway and arrive, stamped, at the next login', async () => {
+    const first = setup(undefined, { peerSession: 'always' });
+    const fp = await register(first.transport, first.stream, ALICE);
+    const a = await peer(peerA, fp);
+    online(first.transport, ALICE);
+    first.transport.onStanza(chat(`${ALICE}/phone`, DOMAIN, `add tlsim://${peerA.fingerprint}@${a.addr}`));
+    await waitUntil(() => a.m.isOnline(fp), 15_000);
+    first.transport.onStanza(x('presence', { type: 'unavailable', from: `${ALICE}/phone`, to: DOMAIN }));
+    await first.transport.user(ALICE)!.idle();
+    a.m.send(fp, 'kept on disk');
+    await waitUntil(() => first.store.undelivered.countFor(first.registry.accounts()[0]!.id) === 1, 5_000);
+    await first.transport.close();
+    first.store.close();
+    stores = stores.filter((s) => s !== first.store);
+
+    const again = setup(first.dataDir, { peerSession: 'always' });
+    await again.transport.open();
+    online(again.transport, ALICE, 'laptop');
+    const late = await again.stream.next((el) => body(el) === 'kept on disk');
+    expect(to(ALICE)(late)).toBe(true);
+    expect(late.attrs.from).toBe(`${peerA.fingerprint}@${DOMAIN}/tlsim`);
+    expect(late.getChild('delay', 'urn:xmpp:delay')?.attrs.stamp).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // Handed out once.
+    expect(again.store.undelivered.countFor(again.registry.accounts()[0]!.id)).toBe(0);
   });
 });

@@ -1,0 +1,48 @@
+// Where stanzas for a user with no session online wait for their next login: in the store, so a
+// restart of the gateway loses none (messages from peers, the gateway's notices); in memory for tests.
+import type { Logger } from 'pino';
+import type { Store } from '../store/index.js';
+import { parseFramedElement } from './xml/parser.js';
+import type { Element } from './xml/element.js';
+
+/** Kept per user; beyond this the oldest go first, and the user is told how many. */
+export const OFFLINE_LIMIT = 500;
+
+export interface OfflineBox {
+  /** Keeps a stanza for the next login; returns how many older ones were dropped to make room. */
+  keep(stanza: Element): number;
+  /** Everything kept, oldest first, handed out once. */
+  takeAll(): Element[];
+}
+
+export function memoryOfflineBox(limit = OFFLINE_LIMIT): OfflineBox {
+  const kept: Element[] = [];
+  return {
+    keep(stanza) {
+      kept.push(stanza);
+      return kept.length > limit ? kept.splice(0, kept.length - limit).length : 0;
+    },
+    takeAll: () => kept.splice(0),
+  };
+}
+
+/** The account's box in the store (table `undelivered`). */
+export function storeOfflineBox(store: Pick<Store, 'undelivered'>, accountId: number, log: Logger, limit = OFFLINE_LIMIT): OfflineBox {
+  return {
+    keep: (stanza) => store.undelivered.keep(accountId, stanza.toString(), limit),
+    takeAll() {
+      const out: Element[] = [];
+      for (const xml of store.undelivered.take(accountId)) {
+        try {
+          const el = parseFramedElement(xml);
+          // Stored without a namespace (the stream's default): parsing alone gives it an empty one.
+          if (el.attrs.xmlns === '') delete el.attrs.xmlns;
+          out.push(el);
+        } catch (err) {
+          log.error({ err }, 'a stored message for the user could not be read back; skipped');
+        }
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// Local mode: a message from a peer that arrives while no XMPP client is logged in waits in the
+// store; the gateway restarts meanwhile; the user's next login gets it, stamped, once.
+import { afterAll, expect, it } from 'vitest';
+import { generateIdentity } from '../../bridge-protocol/index.js';
+import type { XmppJsClient } from '../../clients/xmppjs/client.js';
+import { removeTmpDirs } from '../support/identities.js';
+import { managerPool } from '../support/peer-managers.js';
+import { waitUntil } from '../support/proc.js';
+import { startInProcessGateway, type E2eGateway } from './support/gateway.js';
+import { xmppObserver } from './support/users.js';
+
+const pool = managerPool();
+const running: E2eGateway[] = [];
+const clients: XmppJsClient[] = [];
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
+  await Promise.all(running.map((g) => g.stop()));
+  await pool.stopAll();
+  removeTmpDirs();
+});
+
+it('a message for an offline user survives a gateway restart and is delivered once, with its delay stamp', async () => {
+  const gw = await startInProcessGateway({ policy: 'accept' });
+  running.push(gw);
+  const peerId = await generateIdentity();
+  const peer = pool.manager(peerId);
+  await peer.start();
+  peer.setPeer(gw.fingerprint, { host: '127.0.0.1', port: gw.peerPort });
+  peer.connect(gw.fingerprint);
+  await waitUntil(() => peer.isOnline(gw.fingerprint), 15_000);
+  await peer.send(gw.fingerprint, 'while nobody was logged in');
+  await waitUntil(() => gw.running.network.listContacts().length === 1, 5_000);
+  await new Promise((r) => setTimeout(r, 300));
+
+  await gw.stop();
+  running.splice(running.indexOf(gw), 1);
+  const again = await startInProcessGateway({ policy: 'accept', dataDir: gw.dataDir });
+  running.push(again);
+  const user = await xmppObserver(again);
+  clients.push(user);
+  const msg = await user.waitFor((el) => el.is('message') && el.getChildText('body') === 'while nobody was logged in', 15_000);
+  expect(msg.attrs.from).toBe(`${peerId.fingerprint}@peers.localhost/tlsim`);
+  expect(msg.getChild('delay', 'urn:xmpp:delay')?.attrs.stamp).toMatch(/^\d{4}-\d\d-\d\dT/);
+  // Once: a second login gets nothing more.
+  const second = await xmppObserver(again, 'second');
+  clients.push(second);
+  await new Promise((r) => setTimeout(r, 500));
+  expect(second.stanzas.filter((el) => el.getChildText('body') === 'while nobody was logged in')).toEqual([]);
+}, 60_000);
