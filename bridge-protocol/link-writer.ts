@@ -19,6 +19,13 @@ interface MessageWrite extends UnfinishedSend {
   lfs: number;
 }
 
+/**
+ * How long the oldest written message may wait for the peer's acknowledgement before the link is
+ * taken for dead (a Tor circuit that died without a word): it is cut, and what was not acknowledged
+ * goes out again on the next link. Generous: Tor round trips take seconds under load.
+ */
+export const ACK_TIMEOUT_MS = 90_000;
+
 /** A message, or our acknowledgements (all owed when it is written), or our END. */
 type Outgoing = MessageWrite | { kind: 'ack' } | { kind: 'end' };
 
@@ -41,6 +48,8 @@ export class LinkWriter {
   endSent = false;
   /** Called once nothing is queued or in flight (close() and the peer's end wait for it). */
   private onFlushed: (() => void) | undefined;
+  /** Runs while messages wait for acknowledgements; restarted by each acknowledgement. */
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: TLSSocket,
@@ -90,6 +99,12 @@ export class LinkWriter {
   acknowledged(count: number): void {
     this.ackCredit += count;
     this.settleAcks();
+    // Only the write in progress may be acknowledged ahead of its callback; more is a broken peer.
+    const inFlightLfs = this.inFlight?.kind === 'message' ? this.inFlight.lfs : 0;
+    if (this.ackCredit > inFlightLfs) {
+      this.socket.destroy(new Error(`${this.peer} acknowledged more than we sent`));
+      return;
+    }
     this.onProgress();
   }
 
@@ -120,6 +135,7 @@ export class LinkWriter {
     const all = [...this.unacked, this.inFlight, ...this.outgoing.splice(0)];
     this.unacked = [];
     this.inFlight = undefined;
+    this.watchAcks();
     return all.filter((w): w is MessageWrite => w?.kind === 'message').map(({ text, resolve, reject }) => ({ text, resolve, reject }));
   }
 
@@ -128,6 +144,7 @@ export class LinkWriter {
     const failed = [...this.unacked, this.inFlight, ...this.outgoing.splice(0)];
     this.unacked = [];
     this.inFlight = undefined;
+    this.watchAcks();
     for (const w of failed) if (w?.kind === 'message') w.reject(err);
     const flushed = this.onFlushed;
     this.onFlushed = undefined;
@@ -135,6 +152,7 @@ export class LinkWriter {
   }
 
   private settleAcks(): void {
+    const credit = this.ackCredit;
     while (this.ackCredit > 0 && this.unacked.length > 0) {
       const w = this.unacked[0]!;
       const n = Math.min(this.ackCredit, w.lfs);
@@ -144,6 +162,24 @@ export class LinkWriter {
       this.unacked.shift();
       w.resolve();
     }
+    // Restarted only by acknowledgements: a peer that reads nothing while we keep writing is still caught.
+    this.watchAcks(this.ackCredit < credit);
+  }
+
+  /** Keeps the acknowledgement watchdog running exactly while messages wait; `progress` restarts it. */
+  private watchAcks(progress = false): void {
+    if (this.unacked.length === 0) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
+      return;
+    }
+    if (this.ackTimer && !progress) return;
+    clearTimeout(this.ackTimer);
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      if (this.unacked.length > 0) this.socket.destroy(new Error(`no acknowledgement from ${this.peer} for ${ACK_TIMEOUT_MS / 1000} s`));
+    }, ACK_TIMEOUT_MS);
+    this.ackTimer.unref();
   }
 
   private writeNext(): void {
