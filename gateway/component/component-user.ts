@@ -19,6 +19,11 @@ import { ComponentUserRouter } from './user-router.js';
 export const OFFLINE_GRACE_MS = 120_000;
 /** Stanzas from one user waiting to be handled; a flood beyond this is refused, not buffered. */
 const MAX_PENDING = 1000;
+/**
+ * A resource we know only because it wrote to us (its presence is not ours to see) counts as
+ * online this long after its last stanza: nothing will ever tell us it left.
+ */
+const IMPLIED_PRESENCE_MS = 10 * 60_000;
 
 export interface ComponentUserOptions {
   /** The user's bare JID. */
@@ -29,6 +34,8 @@ export interface ComponentUserOptions {
   network: SwitchablePeerSession;
   /** Writes on the component stream; false while it is down. */
   send: (stanza: Element) => boolean;
+  /** The component stream is up (what is handed to a session now reaches the user's server). */
+  streamOnline: () => boolean;
   log: Logger;
   peerSession: PeerSessionMode;
   graceMs?: number;
@@ -48,6 +55,8 @@ export class ComponentUser {
   private pending = 0;
   private grace: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Resources online by implication (see IMPLIED_PRESENCE_MS), each with its expiry. */
+  private readonly implied = new Map<Session, NodeJS.Timeout>();
 
   constructor(private readonly opts: ComponentUserOptions) {
     this.identity = { domain: opts.domain, peerDomain: opts.domain, user: opts.user, component: true };
@@ -95,10 +104,14 @@ export class ComponentUser {
       return;
     }
     this.pending++;
-    this.chain = this.chain
-      .then(() => this.handle(stanza, from))
-      .catch((err: unknown) => this.opts.log.error({ err }, 'stanza handling failed'))
-      .finally(() => void this.pending--);
+    this.run(() => this.handle(stanza, from)).finally(() => void this.pending--);
+  }
+
+  /** One step after all before it: stanzas, the stream going down and presence expiry never interleave. */
+  private run(step: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(step).catch((err: unknown) => this.opts.log.error({ err }, 'stanza handling failed'));
+    this.chain = next;
+    return next;
   }
 
   /** Resolves once every stanza queued so far is handled. */
@@ -119,22 +132,46 @@ export class ComponentUser {
         if (from.resource) await this.availability(session, type === undefined ? stanza : undefined);
         return;
       }
-    } else if (from.resource && !session.initialPresenceSent && stanza.attrs.type !== 'error') {
+    } else if (from.resource && stanza.attrs.type !== 'error' && (!session.initialPresenceSent || this.implied.has(session))) {
       // A user who never let us see their presence is online all the same when one of their
       // resources writes to us: their contacts' presence and waiting messages go to them.
-      await this.availability(session, x('presence', { from: from.toString() }));
+      this.implyPresence(session);
+      if (!session.initialPresenceSent) await this.availability(session, x('presence', { from: from.toString() }), true);
     }
     await this.host.handleStanza(session, stanza);
   }
 
-  private async availability(session: Session, presence: Element | undefined): Promise<void> {
+  /** (Re)starts the expiry of a resource that is online only by implication. */
+  private implyPresence(session: Session): void {
+    clearTimeout(this.implied.get(session));
+    const timer = setTimeout(() => {
+      if (this.implied.get(session) !== timer) return;
+      void this.run(async () => {
+        await this.leave(session);
+        if (this.router.availableCount() === 0) this.startGrace();
+      });
+    }, IMPLIED_PRESENCE_MS);
+    timer.unref();
+    this.implied.set(session, timer);
+  }
+
+  private async availability(session: Session, presence: Element | undefined, implied = false): Promise<void> {
     if (presence) {
+      // Real presence from a resource we had only implied: its own unavailable will come.
+      if (!implied) this.forgetImplied(session);
       session.available = true;
       session.presence = presence;
       if (session.initialPresenceSent) return;
       session.initialPresenceSent = true;
       this.cancelGrace();
-      if (this.opts.peerSession === 'presence') await this.opts.network.goOnline();
+      if (this.opts.peerSession === 'presence') {
+        await this.opts.network.goOnline().catch((err: unknown) => this.opts.log.error({ err }, 'the peer session could not start; tried again at the next presence'));
+      }
+      // Gone meanwhile (the stream dropped): what the hook hands out (waiting messages) would be lost.
+      if (session.ended || !this.opts.streamOnline()) {
+        session.initialPresenceSent = false;
+        return;
+      }
       this.opts.log.info({ resource: session.resource }, 'user online');
       this.hooks.emit('initial-presence', session);
       return;
@@ -143,7 +180,13 @@ export class ComponentUser {
     if (this.router.availableCount() === 0) this.startGrace();
   }
 
+  private forgetImplied(session: Session): void {
+    clearTimeout(this.implied.get(session));
+    this.implied.delete(session);
+  }
+
   private async leave(session: Session): Promise<void> {
+    this.forgetImplied(session);
     const known = session.initialPresenceSent;
     await this.host.sessionGone(session);
     this.router.remove(session);
@@ -153,9 +196,11 @@ export class ComponentUser {
   }
 
   /** The component stream went down: nobody of this user is reachable until their server says so again. */
-  async streamDown(): Promise<void> {
-    for (const s of this.router.all()) await this.leave(s);
-    this.startGrace();
+  streamDown(): Promise<void> {
+    return this.run(async () => {
+      for (const s of this.router.all()) await this.leave(s);
+      this.startGrace();
+    });
   }
 
   /** With peer_session "presence", the links close a while after the last resource left. */
@@ -177,6 +222,8 @@ export class ComponentUser {
   async close(): Promise<void> {
     this.closed = true;
     this.cancelGrace();
+    for (const timer of this.implied.values()) clearTimeout(timer);
+    this.implied.clear();
     await this.chain;
     await this.opts.network.stop();
   }

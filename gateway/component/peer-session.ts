@@ -55,8 +55,16 @@ export class SwitchablePeerSession implements PeerNetwork {
   goOnline(): Promise<void> {
     return this.queue(async () => {
       if (this.running || !this.sink) return;
+      try {
+        await this.current.start(this.sink);
+      } catch (err) {
+        // A network that failed to start (a port taken) cannot start again: the next try gets a fresh one.
+        const failed = this.current;
+        this.current = this.make();
+        await failed.stop().catch(() => undefined);
+        throw err;
+      }
       this.running = true;
-      await this.current.start(this.sink);
       await this.hooks.started?.(this.current);
     });
   }

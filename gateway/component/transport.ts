@@ -30,6 +30,7 @@ import type { RegisteredUser, UserRegistry } from './user-registry.js';
 /** What the transport needs of the component stream (gateway/xmpp/xep-0114-component.ts). */
 export interface ComponentStream {
   readonly domain: string;
+  readonly online: boolean;
   send(stanza: Element): boolean;
 }
 
@@ -46,18 +47,27 @@ export interface TransportOptions {
   log: Logger;
   features?: Feature[];
   graceMs?: number;
+  /** Milliseconds since the epoch (tests); default Date.now. */
+  now?: () => number;
 }
 
 const PRIVILEGE_NS = ['urn:xmpp:privilege:2', 'urn:xmpp:privilege:1'];
+/** New registrations accepted per minute, all users together. */
+export const REGISTRATIONS_PER_MINUTE = 20;
 const NOT_REGISTERED =
   'You are not registered with this tlsim gateway yet. Register from your client (service discovery → Register) ' +
   'or send "register" here; you get a tlsim identity of your own. Send "unregister" later to delete it.';
 
 export class Transport implements RegistrationService {
   private readonly users = new Map<string, ComponentUser>();
-  /** Set when the server grants us users' rosters (XEP-0356). */
-  private privileged = false;
+  /** Registrations under way: a retried form and a typed "register" make one user, not two. */
+  private readonly registering = new Map<string, Promise<RegistrationOutcome>>();
+  /** Registrations in the current minute: a flood of strangers cannot make keys and listeners without end. */
+  private readonly recent = { minute: 0, count: 0 };
+  /** Servers that let us write their users' rosters (XEP-0356): each grants it for its own users only. */
+  private readonly privilegedHosts = new Set<string>();
   private readonly domain: string;
+  private closed = false;
 
   constructor(private readonly opts: TransportOptions) {
     this.domain = opts.stream.domain.toLowerCase();
@@ -97,6 +107,7 @@ export class Transport implements RegistrationService {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const users = [...this.users.values()];
     this.users.clear();
     await Promise.all(users.map((u) => u.close()));
@@ -105,7 +116,7 @@ export class Transport implements RegistrationService {
   /** One stanza from the server. Never throws. */
   onStanza(stanza: Element): void {
     const kind = stanzaKind(stanza);
-    if (!kind) return;
+    if (!kind || this.closed) return;
     let from: JID;
     let to: JID;
     try {
@@ -119,7 +130,7 @@ export class Transport implements RegistrationService {
       this.opts.log.warn({ to: stanza.attrs.to }, 'stanza for another domain dropped');
       return;
     }
-    if (!from.local) return this.fromServer(stanza);
+    if (!from.local) return this.fromServer(stanza, from.domain);
     const bare = from.bare().toString();
     if (kind === 'message' && !to.local && this.registrationCommand(stanza, bare)) return;
     if (kind === 'iq' && !to.local && stanza.attrs.type === 'set' && this.registrationAdHoc(stanza, bare)) return;
@@ -134,9 +145,27 @@ export class Transport implements RegistrationService {
     return this.users.has(user);
   }
 
-  async register(jid: string, existing?: { keyPem: string; certPem: string }): Promise<RegistrationOutcome> {
+  register(jid: string, existing?: { keyPem: string; certPem: string }): Promise<RegistrationOutcome> {
     const known = this.users.get(jid);
-    if (known) return { fingerprint: known.network.selfInfo().fingerprint, share: known.network.selfInfo().share, created: false };
+    if (known) {
+      const self = known.network.selfInfo();
+      return Promise.resolve({ fingerprint: self.fingerprint, share: self.share, created: false });
+    }
+    let running = this.registering.get(jid);
+    if (!running) {
+      running = this.registerNew(jid, existing).finally(() => this.registering.delete(jid));
+      this.registering.set(jid, running);
+    }
+    return running;
+  }
+
+  private async registerNew(jid: string, existing?: { keyPem: string; certPem: string }): Promise<RegistrationOutcome> {
+    const minute = Math.floor((this.opts.now ?? Date.now)() / 60_000);
+    if (this.recent.minute !== minute) Object.assign(this.recent, { minute, count: 0 });
+    if (++this.recent.count > REGISTRATIONS_PER_MINUTE) {
+      this.opts.log.warn({ user: jid }, 'registration refused: too many in this minute');
+      throw new StanzaError('resource-constraint', 'too many registrations right now; try again in a minute');
+    }
     const user = await this.opts.registry.register(jid, existing);
     const added = await this.addUser(user);
     await added.wake();
@@ -172,7 +201,7 @@ export class Transport implements RegistrationService {
 
   private endSubscriptions(from: string, to: string): void {
     this.send(x('presence', { type: 'unavailable', from, to }));
-    if (this.privileged && from !== this.domain) {
+    if (this.isPrivilegedFor(to) && from !== this.domain) {
       this.send(x('iq', { type: 'set', id: randomUUID(), from: this.domain, to }, x('query', { xmlns: NS.roster }, x('item', { jid: from, subscription: 'remove' }))));
       return;
     }
@@ -193,10 +222,11 @@ export class Transport implements RegistrationService {
       features: this.opts.features ?? componentFeatures,
       network,
       send: (s) => this.send(s),
+      streamOnline: () => this.opts.stream.online,
       log,
       peerSession: this.opts.peerSession,
       graceMs: this.opts.graceMs,
-      featureConfig: { registration: { service: this }, 'component-roster': { privileged: () => this.privileged } },
+      featureConfig: { registration: { service: this }, 'component-roster': { privileged: () => this.isPrivilegedFor(jid) } },
       offline: this.opts.offlineFor?.(reg, log),
     });
     await user.open();
@@ -208,21 +238,10 @@ export class Transport implements RegistrationService {
   private registrationAdHoc(stanza: Element, jid: string): boolean {
     const node = registrationNode(stanza.elements()[0]);
     if (!node) return false;
-    const answer = (ok: boolean, text: string): void => void this.send(iqResult(stanza, commandDone(node, ok, text), stanza.attrs.from));
-    void (async () => {
-      if (node === 'register') {
-        const r = await this.register(jid);
-        answer(true, r.created ? `Registered. Your tlsim fingerprint: ${r.fingerprint}` : `You are registered already. Your tlsim fingerprint: ${r.fingerprint}`);
-      } else if (!this.users.has(jid)) {
-        answer(false, 'You are not registered.');
-      } else {
-        answer(true, 'Unregistered: your tlsim identity, contacts, queued messages and history are deleted.');
-        await this.unregister(jid);
-      }
-    })().catch((err: unknown) => {
-      this.opts.log.error({ err, user: jid }, 'registration command failed');
-      this.send(errorReply(stanza, new StanzaError('internal-server-error'), stanza.attrs.from));
-    });
+    void this.registrationAction(node, jid).then(
+      (r) => this.send(iqResult(stanza, commandDone(node, r.ok, r.text), stanza.attrs.from)),
+      (err: unknown) => this.send(errorReply(stanza, this.registrationError(err, jid), stanza.attrs.from)),
+    );
     return true;
   }
 
@@ -231,21 +250,30 @@ export class Transport implements RegistrationService {
     const word = stanza.getChildText('body')?.trim().toLowerCase();
     if (word !== 'register' && word !== 'unregister') return false;
     if (stanza.attrs.type === 'error') return true;
-    void (async () => {
-      if (word === 'register') {
-        const r = await this.register(jid);
-        if (!r.created) this.say(jid, `You are registered already. Your tlsim fingerprint: ${r.fingerprint}`);
-      } else if (!this.users.has(jid)) {
-        this.say(jid, 'You are not registered.');
-      } else {
-        this.say(jid, 'Unregistered: your tlsim identity, contacts, queued messages and history are deleted.');
-        await this.unregister(jid);
-      }
-    })().catch((err: unknown) => {
-      this.opts.log.error({ err, user: jid }, 'registration command failed');
-      this.say(jid, 'Something went wrong inside the gateway; the log has the details.');
-    });
+    void this.registrationAction(word, jid).then(
+      // A new user's welcome says it all.
+      (r) => !r.created && this.say(jid, r.text),
+      (err: unknown) => this.say(jid, this.registrationError(err, jid).text ?? 'Something went wrong inside the gateway; the log has the details.'),
+    );
     return true;
+  }
+
+  /** Registering or unregistering as a command (ad-hoc or typed): what to tell the user. */
+  private async registrationAction(what: 'register' | 'unregister', jid: string): Promise<{ ok: boolean; text: string; created?: boolean }> {
+    if (what === 'register') {
+      const r = await this.register(jid);
+      const text = r.created ? `Registered. Your tlsim fingerprint: ${r.fingerprint}` : `You are registered already. Your tlsim fingerprint: ${r.fingerprint}`;
+      return { ok: true, text, created: r.created };
+    }
+    if (!this.users.has(jid)) return { ok: false, text: 'You are not registered.' };
+    await this.unregister(jid);
+    return { ok: true, text: 'Unregistered: your tlsim identity, contacts, queued messages and history are deleted.' };
+  }
+
+  private registrationError(err: unknown, jid: string): StanzaError {
+    if (err instanceof StanzaError) return err;
+    this.opts.log.error({ err, user: jid }, 'registration command failed');
+    return new StanzaError('internal-server-error', 'Something went wrong inside the gateway; the log has the details.');
   }
 
   // ---- strangers and the server --------------------------------------------------------
@@ -292,14 +320,29 @@ export class Transport implements RegistrationService {
     }
   }
 
-  /** Stanzas from the server itself: the XEP-0356 grant; results of what we sent. */
-  private fromServer(stanza: Element): void {
+  /** Stanzas from a server itself: its XEP-0356 grant; requests (none are served); results of what we sent. */
+  private fromServer(stanza: Element, server: string): void {
+    const type = stanza.attrs.type;
+    if (stanza.name === 'iq' && (type === 'get' || type === 'set')) {
+      this.send(errorReply(stanza, new StanzaError('service-unavailable'), stanza.attrs.from));
+      return;
+    }
     if (stanza.name !== 'message') return;
     const privilege = stanza.elements().find((e) => e.name === 'privilege' && PRIVILEGE_NS.includes(e.getNS() ?? ''));
     if (!privilege) return;
-    const roster = privilege.getChildren('perm').find((p) => p.attr('access') === 'roster');
-    this.privileged = roster?.attr('type') === 'set' || roster?.attr('type') === 'both';
-    this.opts.log.info({ roster: roster?.attr('type') ?? 'none' }, this.privileged ? 'the server lets us write users\' rosters (XEP-0356)' : 'no roster privilege: contacts are offered by subscription');
+    const roster = privilege.getChildren('perm').find((p) => p.attr('access') === 'roster')?.attr('type');
+    const granted = roster === 'set' || roster === 'both';
+    if (granted) this.privilegedHosts.add(server);
+    else this.privilegedHosts.delete(server);
+    this.opts.log.info(
+      { server, roster: roster ?? 'none' },
+      granted ? `${server} lets us write its users' rosters (XEP-0356)` : `no roster privilege from ${server}: contacts are offered by subscription`,
+    );
+  }
+
+  /** The user's own server granted us their roster. */
+  private isPrivilegedFor(jid: string): boolean {
+    return this.privilegedHosts.has(jid.slice(jid.indexOf('@') + 1));
   }
 
   private say(to: string, text: string): void {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, type Identity, type PeerManager } from '../../bridge-protocol/index.js';
 import { TlsimNetwork } from '../../gateway/bridge/tlsim-network.js';
-import { Transport } from '../../gateway/component/transport.js';
+import { REGISTRATIONS_PER_MINUTE, Transport } from '../../gateway/component/transport.js';
 import { UserRegistry } from '../../gateway/component/user-registry.js';
 import { openStore, type Store } from '../../gateway/store/index.js';
 import { silentLogger } from '../../gateway/xmpp/log.js';
@@ -28,6 +28,9 @@ class FakeStream {
   readonly domain = DOMAIN;
   readonly sent: Element[] = [];
   up = true;
+  get online(): boolean {
+    return this.up;
+  }
   send(stanza: Element): boolean {
     if (!this.up) return false;
     this.sent.push(stanza);
@@ -47,7 +50,7 @@ class FakeStream {
 let stores: Store[] = [];
 const transports: Transport[] = [];
 
-function setup(dataDir = tmpDir('component'), opts: { peerSession?: 'presence' | 'always'; graceMs?: number } = {}) {
+function setup(dataDir = tmpDir('component'), opts: { peerSession?: 'presence' | 'always'; graceMs?: number; now?: () => number } = {}) {
   const store = openStore(dataDir);
   stores.push(store);
   const stream = new FakeStream();
@@ -57,6 +60,7 @@ function setup(dataDir = tmpDir('component'), opts: { peerSession?: 'presence' |
     registry,
     peerSession: opts.peerSession ?? 'presence',
     graceMs: opts.graceMs ?? 60_000,
+    now: opts.now,
     log: silentLogger(),
     offlineFor: (user, log) => storeOfflineBox(store, user.account.id, log),
     makeNetwork: (user, log) =>
@@ -359,4 +363,51 @@ describe('messages for an offline user', () => {
     // Handed out once.
     expect(again.store.undelivered.countFor(again.registry.accounts()[0]!.id)).toBe(0);
   });
+});
+
+describe('robustness', () => {
+  it('one user, one identity when registration is asked twice at once', async () => {
+    const { transport, registry } = setup();
+    const [a, b] = await Promise.all([transport.register(ALICE), transport.register(ALICE)]);
+    expect(a.fingerprint).toBe(b.fingerprint);
+    expect((await registry.load(ALICE))!.identity.fingerprint).toBe(a.fingerprint);
+    expect(registry.accounts()).toHaveLength(1);
+  });
+
+  it('writes rosters only for users of the server that granted it (XEP-0356), and answers a server\'s requests', async () => {
+    const { stream, transport } = setup();
+    await register(transport, stream, ALICE);
+    online(transport, ALICE);
+    const a = await peer(peerA, transport.user(ALICE)!.network.selfInfo().fingerprint);
+    const privilege = (server: string, type: string) =>
+      x('message', { from: server, to: DOMAIN }, x('privilege', { xmlns: 'urn:xmpp:privilege:2' }, x('perm', { access: 'roster', type })));
+    // Another server's grant is about its own users, not Alice.
+    transport.onStanza(privilege('evil.example', 'both'));
+    transport.onStanza(chat(`${ALICE}/phone`, DOMAIN, `add tlsim://${peerA.fingerprint}@${a.addr} Anna`));
+    const peerJid = `${peerA.fingerprint}@${DOMAIN}`;
+    await stream.next((el) => el.attrs.type === 'subscribe' && from(peerJid)(el));
+    transport.onStanza(privilege('example.org', 'both'));
+    transport.onStanza(chat(`${ALICE}/phone`, DOMAIN, `rename Anna Annie`));
+    const set = await stream.next((el) => el.name === 'iq' && el.attrs.type === 'set' && to(ALICE)(el));
+    expect(set.getChild('query', 'jabber:iq:roster')!.getChild('item')!.attrs).toMatchObject({ jid: peerJid, name: 'Annie', subscription: 'both' });
+
+    transport.onStanza(x('iq', { type: 'get', id: 'srv', from: 'example.org', to: DOMAIN }, x('query', { xmlns: 'jabber:iq:version' })));
+    const answer = await stream.next((el) => el.attrs.id === 'srv');
+    expect(answer.getChild('error')!.getChild('service-unavailable')).toBeDefined();
+  });
+
+  it(`refuses registrations beyond ${REGISTRATIONS_PER_MINUTE} a minute, with a reason`, async () => {
+    let clock = 1_000 * 60_000;
+    const { transport } = setup(undefined, { now: () => clock });
+    const results = await Promise.allSettled(
+      Array.from({ length: REGISTRATIONS_PER_MINUTE + 1 }, (_, i) => transport.register(`user${i}@example.org`)),
+    );
+    const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(refused).toHaveLength(1);
+    expect(String(refused[0]!.reason)).toMatch(/too many registrations/);
+    expect(transport.isRegistered(`user${REGISTRATIONS_PER_MINUTE}@example.org`)).toBe(false);
+    // The next minute, registering works again.
+    clock += 60_000;
+    expect((await transport.register('late@example.org')).created).toBe(true);
+  }, 60_000);
 });
