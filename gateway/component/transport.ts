@@ -24,7 +24,7 @@ import { errorReply, iqResult, stanzaKind } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { ComponentUser } from './component-user.js';
 import { SwitchablePeerSession, type PeerSessionHooks } from './peer-session.js';
-import { COMMANDS_NS, commandDone, registrationItems, registrationNode } from '../features/support/registration-commands.js';
+import { commandDone, registrationItems, registrationNode } from '../features/support/registration-commands.js';
 import type { RegisteredUser, UserRegistry } from './user-registry.js';
 
 /** What the transport needs of the component stream (gateway/xmpp/xep-0114-component.ts). */
@@ -289,10 +289,10 @@ export class Transport implements RegistrationService {
         let result: Element | undefined;
         if (toGateway && payload?.name === 'query' && ns === REGISTER_NS) result = await answerRegistration(this, jid, type, payload);
         else if (toGateway && type === 'get' && ns === NS.discoInfo && payload?.attr('node') === undefined) {
-          result = discoInfoQuery([GATEWAY_IDENTITY], [NS.discoInfo, NS.discoItems, REGISTER_NS, COMMANDS_NS, NS.ping]);
+          result = discoInfoQuery([GATEWAY_IDENTITY], [NS.discoInfo, NS.discoItems, REGISTER_NS, NS.commands, NS.ping]);
         } else if (toGateway && type === 'get' && ns === NS.discoItems) {
           const node = payload?.attr('node');
-          result = x('query', { xmlns: NS.discoItems, node }, ...(node === COMMANDS_NS ? registrationItems(this.domain, false) : []));
+          result = x('query', { xmlns: NS.discoItems, node }, ...(node === NS.commands ? registrationItems(this.domain, false) : []));
         }
         else if (toGateway && type === 'get' && ns === NS.ping) result = undefined;
         else throw new StanzaError('registration-required', 'register with the gateway first');

@@ -123,9 +123,12 @@ export class UserOnions {
     u?.log.info({ onion }, 'onion service published: peers can reach this user');
   }
 
-  /** Tor trouble: to the user whose onion it is about, else to every user whose links are up. */
+  /** Tor trouble: to the user whose onion it is about (nobody, if their links are down), else to every user whose links are up. */
   private notify(text: string, onion?: string): void {
-    const only = onion && this.live.get(onion.replace(/\.onion$/, ''));
-    for (const u of only ? [only] : this.live.values()) u.network.notice(text);
+    if (onion === undefined) {
+      for (const u of this.live.values()) u.network.notice(text);
+      return;
+    }
+    this.live.get(onion.replace(/\.onion$/, ''))?.network.notice(text);
   }
 }

@@ -10,7 +10,6 @@ import { NS } from './support/ns.js';
 
 const SERVER_NAME = 'tlsim gateway';
 const PEERS_NAME = 'tlsim peers';
-const COMMANDS_NODE = 'http://jabber.org/protocol/commands';
 /** The transport's identity (XEP-0100 §6.3: category gateway; the type names the legacy network). */
 export const GATEWAY_IDENTITY: DiscoIdentity = { category: 'gateway', type: 'tlsim', name: SERVER_NAME };
 
@@ -47,7 +46,7 @@ export const disco: Feature = {
     // COMPAT(profanity): at least one item, or its post-login steps (carbons, bookmarks, OMEMO) never run.
     ctx.iq('server', 'get', NS.discoItems, 'query', (req) => {
       const node = req.payload.attr('node');
-      if (node === COMMANDS_NODE) {
+      if (node === NS.commands) {
         const items = adHocItems().map((c) => x('item', { jid: identity.domain, node: c.node, name: c.name }));
         // As a component, leaving the gateway is a command too (run by the transport, not here).
         const extra = identity.component ? registrationItems(identity.domain, true) : [];

@@ -8,8 +8,8 @@ import { HANDLED, type Feature, type FeatureContext, type IqRequest } from '../x
 import { errorReply } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { dataForm, DATA_FORMS_NS, submittedValues, type FormField } from './support/data-forms.js';
+import { NS } from './support/ns.js';
 
-export const COMMANDS_NS = 'http://jabber.org/protocol/commands';
 /** A user rarely has more than one or two dialogs open; abandoned ones must not pile up. */
 const MAX_SESSIONS = 32;
 const SESSION_TTL_MS = 10 * 60_000;
@@ -27,7 +27,7 @@ const AD_HOC: readonly CommandSpec[] = COMMANDS.filter((c) => !c.chatOnly);
 export const adHocCommands: Feature = {
   name: 'ad-hoc-commands',
   // COMPAT(pidgin): only with this on the domain does it fetch the command list for the account menu.
-  disco: { server: [COMMANDS_NS, DATA_FORMS_NS] },
+  disco: { server: [NS.commands, DATA_FORMS_NS] },
   setup(ctx) {
     const { identity, network } = ctx;
     const commands = { network, peerDomain: identity.peerDomain };
@@ -55,7 +55,7 @@ export const adHocCommands: Feature = {
       return reply(spec, sessionid, 'completed', x('note', { type: result.ok ? 'info' : 'error' }, result.text), result.ok && resultForm(spec, result));
     };
 
-    ctx.iq('server', 'set', COMMANDS_NS, 'command', async (req) => {
+    ctx.iq('server', 'set', NS.commands, 'command', async (req) => {
       const node = req.payload.attr('node');
       const spec = AD_HOC.find((c) => c.name === node);
       if (!spec) throw new StanzaError('item-not-found', 'no such command');
@@ -99,13 +99,13 @@ export const adHocCommands: Feature = {
 };
 
 function reply(spec: CommandSpec, sessionid: string, status: string, ...children: Array<Element | false | undefined>): Element {
-  return x('command', { xmlns: COMMANDS_NS, node: spec.name, sessionid, status }, ...children);
+  return x('command', { xmlns: NS.commands, node: spec.name, sessionid, status }, ...children);
 }
 
 /** XEP-0050 §4.6: errors carry a commands-specific condition next to the stanza one, so we build the reply. */
 function commandError(req: IqRequest, condition: 'bad-request', specific: string, text: string): typeof HANDLED {
   const err = errorReply(req.stanza, new StanzaError(condition, text), req.from.toString());
-  err.getChild('error')!.append(x(specific, { xmlns: COMMANDS_NS }));
+  err.getChild('error')!.append(x(specific, { xmlns: NS.commands }));
   req.session.send(err);
   return HANDLED;
 }

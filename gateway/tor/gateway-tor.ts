@@ -94,7 +94,8 @@ export class GatewayTor implements TorDialState {
   private published = false;
   private lastProgress = -1;
   /** One XMPP notice per trouble until tor is ready again (a stuck bootstrap repeats every minute). */
-  private toldUser = false;
+  /** Troubles users were told about (an onion's service id, or '' for tor itself), until tor is ready again. */
+  private readonly told = new Set<string>();
   private lastProblem: string | undefined;
 
   constructor(private readonly o: GatewayTorOptions) {
@@ -181,7 +182,7 @@ export class GatewayTor implements TorDialState {
   }
 
   private onReady(socks: SocksEndpoint): void {
-    this.toldUser = false;
+    this.told.clear();
     this.lastProblem = undefined;
     this.log.info({ socks: `${socks.host}:${socks.port}` }, 'tor is ready: onion peers can be dialed');
     this.o.onReady?.();
@@ -197,8 +198,9 @@ export class GatewayTor implements TorDialState {
   private onWarning(w: TorWarning): void {
     this.lastProblem = w.message;
     this.log.warn({ source: w.source }, w.message);
-    if (this.toldUser) return;
-    this.toldUser = true;
+    const about = w.onion ?? '';
+    if (this.told.has(about)) return;
+    this.told.add(about);
     const what = w.source === 'bootstrap' ? 'Tor is not connecting' : 'Tor has a problem';
     this.o.notify(`${what}: ${w.message}. Onion peers cannot be reached until it recovers; I keep trying.`, w.onion);
   }

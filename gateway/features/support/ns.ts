@@ -10,4 +10,5 @@ export const NS = {
   blocking: 'urn:xmpp:blocking',
   vcard: 'vcard-temp',
   ping: 'urn:xmpp:ping',
+  commands: 'http://jabber.org/protocol/commands',
 } as const;

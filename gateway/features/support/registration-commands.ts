@@ -3,8 +3,8 @@
 // One step each: no form to fill in (an existing tlsd key is imported through XEP-0077's form).
 import { randomUUID } from 'node:crypto';
 import { x, type Element } from '../../xmpp/xml/element.js';
+import { NS } from './ns.js';
 
-export const COMMANDS_NS = 'http://jabber.org/protocol/commands';
 
 export const REGISTRATION_COMMANDS = [
   { node: 'register', name: 'Register with the tlsim gateway' },
@@ -15,14 +15,14 @@ export type RegistrationNode = (typeof REGISTRATION_COMMANDS)[number]['node'];
 
 /** The registration command a `<command/>` payload runs, if it is one. */
 export function registrationNode(payload: Element | undefined): RegistrationNode | undefined {
-  if (!payload || payload.name !== 'command' || payload.getNS() !== COMMANDS_NS) return undefined;
+  if (!payload || payload.name !== 'command' || payload.getNS() !== NS.commands) return undefined;
   const node = payload.attr('node');
   return REGISTRATION_COMMANDS.find((c) => c.node === node)?.node;
 }
 
 /** The completed command with one note (XEP-0050 §4.4). */
 export function commandDone(node: RegistrationNode, ok: boolean, text: string): Element {
-  return x('command', { xmlns: COMMANDS_NS, node, status: 'completed', sessionid: randomUUID() }, x('note', { type: ok ? 'info' : 'error' }, text));
+  return x('command', { xmlns: NS.commands, node, status: 'completed', sessionid: randomUUID() }, x('note', { type: ok ? 'info' : 'error' }, text));
 }
 
 /** disco#items of the commands node, for a user who is (or is not yet) registered. */
