@@ -16,7 +16,7 @@ import type { SwitchablePeerSession } from './peer-session.js';
 import { ComponentUserRouter } from './user-router.js';
 
 /** How long a user's peers stay linked after their last resource left (a client reconnecting loses nothing). */
-export const OFFLINE_GRACE_MS = 120_000;
+const OFFLINE_GRACE_MS = 120_000;
 /** Stanzas from one user waiting to be handled; a flood beyond this is refused, not buffered. */
 const MAX_PENDING = 1000;
 /**

@@ -52,7 +52,7 @@ export interface RunningComponentGateway {
 }
 
 /** The component secret: TLSIM_COMPONENT_SECRET, else the file component.secret_file (trimmed). */
-export async function componentSecret(config: Config, configPath?: string): Promise<string> {
+async function componentSecret(config: Config, configPath?: string): Promise<string> {
   if (config.component.secret) return config.component.secret;
   const file = config.component.secret_file;
   const where = configPath ? ` (config: ${configPath})` : '';

@@ -21,7 +21,7 @@ export interface UserOnionsOptions {
 }
 
 /** What makes a user's network reachable at their onion and able to dial onions. */
-export type UserTorNetworkOptions = Required<Pick<TlsimNetworkOptions, 'advertise' | 'transport' | 'dialerFor' | 'peerOptions'>>;
+type UserTorNetworkOptions = Required<Pick<TlsimNetworkOptions, 'advertise' | 'transport' | 'dialerFor' | 'peerOptions'>>;
 
 interface LiveUser {
   jid: string;

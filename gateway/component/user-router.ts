@@ -10,7 +10,7 @@ import { Session } from '../xmpp/stream/session.js';
 import type { Element } from '../xmpp/xml/element.js';
 
 /** Resources tracked per user; a client that invents resources without end cannot grow this. */
-export const MAX_RESOURCES = 32;
+const MAX_RESOURCES = 32;
 
 export class ComponentUserRouter implements StanzaRouter {
   private readonly sessions = new Map<string, Session>();

@@ -30,7 +30,7 @@ const INSTRUCTIONS =
   'To keep an identity you already use with tlsd, paste its private key and certificate (PEM); otherwise leave them empty.';
 
 /** The iq get answer: a form to fill in, or <registered/> (XEP-0077 §3.1, §3.2). */
-export function registrationForm(registered: boolean): Element {
+function registrationForm(registered: boolean): Element {
   return x(
     'query',
     { xmlns: REGISTER_NS },

@@ -13,7 +13,7 @@ import { peerBareJid, peerFullJid } from './support/peer-jid.js';
 const GROUP = 'tlsim';
 
 /** What the transport tells this feature (featureConfig['component-roster']). */
-export interface ComponentRosterConfig {
+interface ComponentRosterConfig {
   /** True when the server lets us write the user's roster (XEP-0356). */
   privileged?: () => boolean;
 }

@@ -6,12 +6,12 @@ import { x, type Element } from '../../xmpp/xml/element.js';
 import { NS } from './ns.js';
 
 
-export const REGISTRATION_COMMANDS = [
+const REGISTRATION_COMMANDS = [
   { node: 'register', name: 'Register with the tlsim gateway' },
   { node: 'unregister', name: 'Unregister (deletes your tlsim identity)' },
 ] as const;
 
-export type RegistrationNode = (typeof REGISTRATION_COMMANDS)[number]['node'];
+type RegistrationNode = (typeof REGISTRATION_COMMANDS)[number]['node'];
 
 /** The registration command a `<command/>` payload runs, if it is one. */
 export function registrationNode(payload: Element | undefined): RegistrationNode | undefined {
