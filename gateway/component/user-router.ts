@@ -14,6 +14,8 @@ const MAX_RESOURCES = 32;
 
 export class ComponentUserRouter implements StanzaRouter {
   private readonly sessions = new Map<string, Session>();
+  /** The user's server speaking for the user (probes, subscriptions): one session, never available. */
+  private bareSession: Session | undefined;
   private counter = 0;
 
   constructor(
@@ -52,7 +54,7 @@ export class ComponentUserRouter implements StanzaRouter {
    * Undefined when the user already has MAX_RESOURCES resources.
    */
   sessionFor(from: JID): Session | undefined {
-    if (!from.resource) return this.makeSession(makeJid(from.local, from.domain));
+    if (!from.resource) return (this.bareSession ??= this.makeSession(makeJid(from.local, from.domain)));
     const known = this.sessions.get(from.resource);
     if (known) return known;
     if (this.sessions.size >= MAX_RESOURCES) {
