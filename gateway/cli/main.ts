@@ -9,6 +9,7 @@ import { CliError, GLOBAL_HELP, splitCommand, UsageError } from './common.js';
 import { importIdentityMain } from './import-identity.js';
 import { initMain } from './init.js';
 import { peerMain } from './peer.js';
+import { usersMain } from './users.js';
 import { runMain } from './run.js';
 import { shareMain, statusMain } from './status.js';
 
@@ -22,6 +23,7 @@ Commands:
   status [--json]     is it running, which ports, your account and share string
   share               print your share string
   peer ...            add, list, rename, remove, block, unblock peers (peer --help)
+  users [--json]      component mode: the registered XMPP users and their fingerprints
   import-identity     keep an existing tlsim key and certificate (import-identity --help)
 
 Run "tlsim-gateway <command> --help" for a command's options.`;
@@ -35,6 +37,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   status: statusMain,
   share: shareMain,
   peer: peerMain,
+  users: usersMain,
   'import-identity': importIdentityMain,
 };
 

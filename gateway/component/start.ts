@@ -21,6 +21,7 @@ import { caCertPath } from '../xmpp/local-ca.js';
 import type { GatewayTorHooks, TorStatusJson } from '../tor/gateway-tor.js';
 import { chooseTorMode, type ChooseTorModeOptions } from '../tor/mode.js';
 import { Transport } from './transport.js';
+import { listUsers, usersText } from './user-list.js';
 import { UserOnions } from './user-onions.js';
 import { UserRegistry } from './user-registry.js';
 
@@ -205,6 +206,10 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
       if (req.op === 'reload') {
         await reload();
         return { ok: true, text: 'reloaded' };
+      }
+      if (req.line.trim() === 'users') {
+        const users = await listUsers(store, registry, transport);
+        return { ok: true, text: usersText(users), data: users };
       }
       return { ok: false, text: `in component mode each user runs commands from their XMPP client: send "help" to ${component.domain}` };
     };
