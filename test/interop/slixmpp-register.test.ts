@@ -1,17 +1,15 @@
 // The slixmpp driver's commands for transport-mode tests, against real servers: XEP-0077 registration
 // (legacy fields with Prosody's own mod_register; a data form with a stand-in gateway component),
 // XEP-0100-style contact offers by subscription (XEP-0172 nick, the auto_authorize switch),
-// XEP-0050 ad-hoc commands (Prosody's admin commands; the gateway's), XEP-0203 delay stamps.
+// XEP-0050 ad-hoc commands (Prosody's admin commands), XEP-0203 delay stamps (the gateway's own in slixmpp.test.ts).
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SlixCommandError, SlixmppClient, type ConnectCommand } from '../../clients/slixmpp/driver.js';
-import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import { removeTmpDirs, tmpDir } from '../support/identities.js';
 import { killAll } from '../support/proc.js';
 import { startProsody, type ProsodyServer } from '../support/prosody.js';
 import { interopSuite } from '../support/tools.js';
-import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
 
 /** Real programs under load: generous, never a timed assertion. */
 const T = 120_000;
@@ -316,63 +314,5 @@ interopSuite('slixmpp registration, subscriptions and ad-hoc commands against Pr
     await c.proc.write('{not json\n');
     expect(await c.ping('localhost')).toMatchObject({ type: 'result' });
     expect(c.events.filter((e) => e.event === 'error' && /bad (JSON|command)/.test(e.error))).toHaveLength(2);
-  }, T);
-});
-
-interopSuite('slixmpp delay stamps and ad-hoc commands against the gateway', ['slixmpp'], () => {
-  let gw: TestGateway;
-  let fake: FakePeerNetwork;
-  const clients: SlixmppClient[] = [];
-
-  beforeEach(async () => {
-    gw = await startTestGateway({ tcp: true });
-    fake = gw.fake!;
-  });
-
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-    await gw?.stop();
-  });
-
-  afterAll(async () => {
-    await killAll();
-  });
-
-  async function login(): Promise<SlixmppClient> {
-    const c = await SlixmppClient.start();
-    clients.push(c);
-    await c.connect({ jid: gw.userJid, password: gw.password, port: gw.c2sPort!, ca_file: gw.tls.caCertFile });
-    return c;
-  }
-
-  it('sees the delay stamps of messages kept while the user was offline, and none on live ones', async () => {
-    const peer = fake.addFakeContact({ name: 'Early', online: true });
-    const peerJid = `${peer.id}@${gw.peerDomain}`;
-    fake.peerSays(peer.id, 'kept, stamped by the gateway');
-    fake.peerSays(peer.id, 'kept, stamped by the peer', { stamp: new Date('2024-05-06T07:08:09Z') });
-    const c = await login();
-    const kept = await c.nextMessage((m) => m.body === 'kept, stamped by the gateway', W);
-    expect(bare(kept.from)).toBe(peerJid);
-    expect(kept.delay).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-    expect((await c.nextMessage((m) => m.body === 'kept, stamped by the peer', W)).delay).toBe('2024-05-06T07:08:09.000Z');
-    const from = c.mark();
-    fake.peerSays(peer.id, 'live');
-    expect((await c.nextMessage((m) => m.body === 'live', W, from)).delay).toBeNull();
-  }, T);
-
-  it("lists and runs the gateway's ad-hoc commands, one-step and with a form", async () => {
-    const peer = fake.addFakeContact({ name: 'Before', online: true });
-    const c = await login();
-    const list = await c.adHocList(gw.domain);
-    expect(list.items.map((i) => i.node)).toEqual(expect.arrayContaining(['add', 'list', 'rename']));
-
-    const listed = await c.adHoc(gw.domain, 'list');
-    expect(listed).toMatchObject({ node: 'list', status: 'completed', steps: 1 });
-    expect(listed.notes[0]!.text).toContain('Before');
-
-    const renamed = await c.adHoc(gw.domain, 'rename', { contact: peer.id, name: 'After' });
-    expect(renamed).toMatchObject({ node: 'rename', status: 'completed', steps: 2 });
-    expect(renamed.notes[0]!.type).toBe('info');
-    expect(fake.getContact(peer.id)?.name).toBe('After');
   }, T);
 });

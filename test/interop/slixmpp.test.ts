@@ -1,6 +1,6 @@
 // slixmpp (a real Python XMPP client) against our gateway: SCRAM-SHA-1/-256 over STARTTLS
 // verified against the gateway's CA, chat with a fake peer, ping, disco, and XEP-0198
-// resumption after the TCP connection drops.
+// resumption after the TCP connection drops; delay stamps on what waited, and the gateway's ad-hoc commands.
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
 import { SlixmppClient, type ConnectCommand } from '../../clients/slixmpp/driver.js';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
@@ -10,6 +10,8 @@ import { startTestGateway, type TestGateway } from '../support/xmpp-harness.js';
 
 /** Real programs under load: generous, never a timed assertion. */
 const T = 120_000;
+const W = 30_000;
+const bare = (jid: string): string => jid.split('/')[0]!;
 
 interopSuite('slixmpp against the gateway', ['slixmpp'], () => {
   let gw: TestGateway;
@@ -118,5 +120,39 @@ interopSuite('slixmpp against the gateway', ['slixmpp'], () => {
     // And the resumed stream still works both ways.
     await c.send(peerJid, 'after resumption');
     await expect.poll(() => fake.sent.some((s) => s.id === peer.id && s.text === 'after resumption'), { timeout: 30_000 }).toBe(true);
+  }, T);
+
+  // Delay stamps (XEP-0203) and ad-hoc commands (XEP-0050) through the driver's own commands.
+
+
+  it('sees the delay stamps of messages kept while the user was offline, and none on live ones', async () => {
+    const peer = fake.addFakeContact({ name: 'Early', online: true });
+    const peerJid = `${peer.id}@${gw.peerDomain}`;
+    fake.peerSays(peer.id, 'kept, stamped by the gateway');
+    fake.peerSays(peer.id, 'kept, stamped by the peer', { stamp: new Date('2024-05-06T07:08:09Z') });
+    const c = (await login()).c;
+    const kept = await c.nextMessage((m) => m.body === 'kept, stamped by the gateway', W);
+    expect(bare(kept.from)).toBe(peerJid);
+    expect(kept.delay).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    expect((await c.nextMessage((m) => m.body === 'kept, stamped by the peer', W)).delay).toBe('2024-05-06T07:08:09.000Z');
+    const from = c.mark();
+    fake.peerSays(peer.id, 'live');
+    expect((await c.nextMessage((m) => m.body === 'live', W, from)).delay).toBeNull();
+  }, T);
+
+  it("lists and runs the gateway's ad-hoc commands, one-step and with a form", async () => {
+    const peer = fake.addFakeContact({ name: 'Before', online: true });
+    const c = (await login()).c;
+    const list = await c.adHocList(gw.domain);
+    expect(list.items.map((i) => i.node)).toEqual(expect.arrayContaining(['add', 'list', 'rename']));
+
+    const listed = await c.adHoc(gw.domain, 'list');
+    expect(listed).toMatchObject({ node: 'list', status: 'completed', steps: 1 });
+    expect(listed.notes[0]!.text).toContain('Before');
+
+    const renamed = await c.adHoc(gw.domain, 'rename', { contact: peer.id, name: 'After' });
+    expect(renamed).toMatchObject({ node: 'rename', status: 'completed', steps: 2 });
+    expect(renamed.notes[0]!.type).toBe('info');
+    expect(fake.getContact(peer.id)?.name).toBe('After');
   }, T);
 });
