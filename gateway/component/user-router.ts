@@ -5,7 +5,7 @@
 import { jid as makeJid, type JID } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import type { XmppIdentity } from '../xmpp/feature.js';
-import { resolveAddress, toJid, type Resolved, type StanzaRouter } from '../xmpp/router.js';
+import { deliveryTarget, resolveAddress, type Resolved, type StanzaRouter } from '../xmpp/router.js';
 import { Session } from '../xmpp/stream/session.js';
 import type { Element } from '../xmpp/xml/element.js';
 
@@ -74,18 +74,9 @@ export class ComponentUserRouter implements StanzaRouter {
   }
 
   deliver(stanza: Element): number {
-    let target: JID;
-    try {
-      target = stanza.attrs.to ? toJid(stanza.attrs.to) : this.identity.user;
-    } catch {
-      this.log.warn({ to: stanza.attrs.to }, 'deliver: malformed to');
-      return 0;
-    }
     const user = this.identity.user;
-    if (target.local !== user.local || target.domain !== user.domain) {
-      this.log.warn({ to: stanza.attrs.to }, 'deliver: not addressed to the user');
-      return 0;
-    }
+    const target = deliveryTarget(user, stanza, this.log);
+    if (!target) return 0;
     if (target.resource) {
       const s = this.sessions.get(target.resource);
       if (!s?.available) return 0;

@@ -60,6 +60,22 @@ export function resolveAddress(identity: XmppIdentity, to: string | undefined): 
   return { to: { kind: 'unknown', jid: j } };
 }
 
+/** Whom a stanza for the user is for (no `to`: the user); undefined, and logged, when it is not the user. */
+export function deliveryTarget(user: JID, stanza: Element, log: Logger): JID | undefined {
+  let target: JID;
+  try {
+    target = stanza.attrs.to ? toJid(stanza.attrs.to) : user;
+  } catch {
+    log.warn({ to: stanza.attrs.to }, 'deliver: malformed to');
+    return undefined;
+  }
+  if (target.local !== user.local || target.domain !== user.domain.toLowerCase()) {
+    log.warn({ to: stanza.attrs.to }, 'deliver: not addressed to the user');
+    return undefined;
+  }
+  return target;
+}
+
 export class Router implements StanzaRouter {
   private readonly sessions = new Map<string, Session>();
 
@@ -94,18 +110,8 @@ export class Router implements StanzaRouter {
    * full `to` to that session. Returns how many sessions got it.
    */
   deliver(stanza: Element): number {
-    let target: JID;
-    try {
-      target = stanza.attrs.to ? toJid(stanza.attrs.to) : this.identity.user;
-    } catch {
-      this.log.warn({ to: stanza.attrs.to }, 'deliver: malformed to');
-      return 0;
-    }
-    const user = this.identity.user;
-    if (target.local !== user.local || target.domain !== user.domain.toLowerCase()) {
-      this.log.warn({ to: stanza.attrs.to }, 'deliver: not addressed to the user');
-      return 0;
-    }
+    const target = deliveryTarget(this.identity.user, stanza, this.log);
+    if (!target) return 0;
     if (target.resource) {
       const s = this.sessions.get(target.resource);
       if (!s) return 0;
