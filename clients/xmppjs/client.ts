@@ -68,7 +68,9 @@ export class XmppJsClient {
 
   constructor(readonly opts: XmppJsOptions) {
     const { resource, username, password, domain } = opts;
-    const entity = new Client({ service: opts.service, domain });
+    // xmpp.js waits 2 s by default for a stream header or a reply: too short on a loaded test machine
+    // (a stream restart after STARTTLS timed out under two suites at once). Our waits are our own.
+    const entity = new Client({ service: opts.service, domain, timeout: 30_000 });
     entity.jid = jid(username, domain);
     this.xmpp = entity;
     const reconnect = _reconnect({ entity });

@@ -201,6 +201,19 @@ function exitFirst(proc: Proc): Promise<never> {
  * needed; a running epmd does no harm (the node just registers its unique name there).
  */
 export async function startEjabberd(opts: EjabberdOptions = {}): Promise<EjabberdServer> {
+  // A free port is only free until someone binds it (another suite's server): start again on new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEjabberdOnce(opts);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startEjabberdOnce(opts: EjabberdOptions): Promise<EjabberdServer> {
   const domain = opts.domain ?? 'localhost';
   const node = `tlsim${randomBytes(6).toString('hex')}@localhost`;
   if (process.getuid?.() !== 0) {
@@ -288,6 +301,11 @@ export HOME=${sh(homeDir)}
     const output = proc.exitInfo ? '' : proc.tails(6_000); // an early exit's message has them already
     await stop().catch(() => {});
     throw new Error(`ejabberd did not start: ${(err as Error).message}${output}`);
+  }
+  // The ports answer, but are they ours? A listener that could not bind is logged.
+  if (/eaddrinuse|address already in use/i.test(proc.output())) {
+    await stop().catch(() => {});
+    throw new PortTakenError('a port of ejabberd was taken by another program');
   }
   return { proc, dir, configFile, domain, node, c2sPort, componentPort, tls, startupMs, register, stop };
 }

@@ -101,6 +101,20 @@ async function prosodyctl(configFile: string, args: string[]): Promise<void> {
  * roster, disco, ping, stream management and WebSocket at /xmpp-websocket.
  */
 export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyServer> {
+  // A free port is only free until someone binds it: another suite's server may take it between our
+  // look and Prosody's bind. Prosody then runs without that port (it says so): start again on new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startProsodyOnce(opts);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startProsodyOnce(opts: ProsodyOptions): Promise<ProsodyServer> {
   const domain = opts.domain ?? 'localhost';
   const dir = tmpDir('prosody');
   chmodSync(dir, 0o755);
@@ -177,9 +191,21 @@ ${hostPrivileges}${componentSections}`,
       await p.kill();
       throw new Error(`prosody did not listen: ${(err as Error).message}${p.tails()}`);
     }
+    // The ports answer, but are they Prosody's? A port taken by someone else is logged at start.
+    await new Promise((r) => setTimeout(r, 200));
+    if (/Failed to open server port/.test(p.output())) {
+      await p.kill();
+      throw new PortTakenError(`a port of prosody was taken by another program${p.tails()}`);
+    }
     return p;
   };
-  let proc = await launch();
+  let proc: Proc;
+  try {
+    proc = await launch();
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     get proc() {
       return proc;
