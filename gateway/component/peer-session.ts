@@ -18,7 +18,12 @@ export interface PeerSessionHooks {
   started?(network: TlsimNetwork): Promise<void>;
   /** The links are about to close. */
   stopping?(network: TlsimNetwork): Promise<void>;
+  /** The user's own listening port was taken: they listen elsewhere for now (their share string changes). */
+  portTaken?(err: Error): void;
 }
+
+/** How a fresh network is made; `anyPort`: not the user's own port (another program holds it). */
+export type MakeNetwork = (o?: { anyPort?: boolean }) => TlsimNetwork;
 
 export class SwitchablePeerSession implements PeerNetwork {
   private sink: GatewaySink | undefined;
@@ -32,7 +37,7 @@ export class SwitchablePeerSession implements PeerNetwork {
    * e.g. a user's onion service is published once their listener is up and withdrawn before it closes.
    */
   constructor(
-    private readonly make: () => TlsimNetwork,
+    private readonly make: MakeNetwork,
     private readonly hooks: PeerSessionHooks = {},
   ) {
     this.current = make();
@@ -58,11 +63,15 @@ export class SwitchablePeerSession implements PeerNetwork {
       try {
         await this.current.start(this.sink);
       } catch (err) {
-        // A network that failed to start (a port taken) cannot start again: the next try gets a fresh one.
+        // A network that failed to start cannot start again: the next try gets a fresh one. When the
+        // user's own port is taken by another program, that one listens on any free port meanwhile.
+        const portTaken = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
         const failed = this.current;
-        this.current = this.make();
+        this.current = this.make({ anyPort: portTaken });
         await failed.stop().catch(() => undefined);
-        throw err;
+        if (!portTaken) throw err;
+        this.hooks.portTaken?.(err as Error);
+        await this.current.start(this.sink);
       }
       this.running = true;
       await this.hooks.started?.(this.current);

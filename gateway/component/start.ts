@@ -104,13 +104,13 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
       log: log.child({ component: 'transport' }),
       // Each user listens on a port of their own, stable across restarts so their share string stays valid.
       offlineFor: (user, userLog) => storeOfflineBox(store, user.account.id, userLog),
-      makeNetwork: (user, userLog) =>
+      makeNetwork: (user, userLog, o) =>
         new TlsimNetwork({
           store,
           accountId: user.account.id,
           identity: user.identity,
           log: userLog,
-          listen: { host: peer.host, port: peer.port === 0 ? 0 : peer.port + user.account.id },
+          listen: { host: peer.host, port: peer.port === 0 || o?.anyPort ? 0 : peer.port + user.account.id },
           advertiseHost: peer.advertise_host,
           unknownPolicy: peer.unknown_policy,
           maxMessageBytes: peer.max_message_bytes,

@@ -38,7 +38,7 @@ export interface TransportOptions {
   stream: ComponentStream;
   registry: UserRegistry;
   /** A user's peer network (not started), over their identity and account. */
-  makeNetwork: (user: RegisteredUser, log: Logger) => TlsimNetwork;
+  makeNetwork: (user: RegisteredUser, log: Logger, o?: { anyPort?: boolean }) => TlsimNetwork;
   /** Where a user's stanzas wait for their next login (the store, in the daemon); default in memory. */
   offlineFor?: (user: RegisteredUser, log: Logger) => OfflineBox;
   /** What follows a user's links coming and going (their onion service). */
@@ -168,7 +168,8 @@ export class Transport implements RegistrationService {
     }
     const user = await this.opts.registry.register(jid, existing);
     const added = await this.addUser(user);
-    await added.wake();
+    // Registered even if the links cannot start now: they start again at the user's next presence.
+    await added.wake().catch((err: unknown) => this.opts.log.error({ err, user: jid }, 'the new user\'s peer session could not start'));
     const self = added.network.selfInfo();
     this.opts.log.info({ user: jid, fingerprint: user.identity.fingerprint, imported: Boolean(existing) }, 'user registered');
     // After the reply (XEP-0100 §4.1.1): ask to see the user's presence (it starts their peer
@@ -212,10 +213,10 @@ export class Transport implements RegistrationService {
   private async addUser(reg: RegisteredUser): Promise<ComponentUser> {
     const jid = reg.account.jid;
     const log = this.opts.log.child({ user: jid });
-    const network = new SwitchablePeerSession(
-      () => this.opts.makeNetwork(reg, log.child({ component: 'bridge' })),
-      this.opts.sessionHooks?.(reg, log),
-    );
+    const network = new SwitchablePeerSession((o) => this.opts.makeNetwork(reg, log.child({ component: 'bridge' }), o), {
+      ...this.opts.sessionHooks?.(reg, log),
+      portTaken: (err) => log.warn({ err: err.message }, "the user's peer port is taken by another program: listening on a free one for now (their share string changes)"),
+    });
     const user = new ComponentUser({
       user: parseJid(jid),
       domain: this.domain,

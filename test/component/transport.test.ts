@@ -2,6 +2,7 @@
 // server would deliver) and real peers on loopback: registration, presence-driven peer sessions,
 // roster offers by subscription, chat both ways, offline delivery, two users, restart, unregister.
 import { X509Certificate } from 'node:crypto';
+import { createServer } from 'node:net';
 import { statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { silentLogger } from '../../gateway/xmpp/log.js';
 import { storeOfflineBox } from '../../gateway/xmpp/offline-box.js';
 import { x, type Element } from '../../gateway/xmpp/xml/element.js';
 import { removeTmpDirs, selfSigned, tmpDir } from '../support/identities.js';
+import { closeServer, listenLocal } from '../support/net.js';
 import { managerPool } from '../support/peer-managers.js';
 import { waitUntil } from '../support/proc.js';
 
@@ -50,7 +52,10 @@ class FakeStream {
 let stores: Store[] = [];
 const transports: Transport[] = [];
 
-function setup(dataDir = tmpDir('component'), opts: { peerSession?: 'presence' | 'always'; graceMs?: number; now?: () => number } = {}) {
+function setup(
+  dataDir = tmpDir('component'),
+  opts: { peerSession?: 'presence' | 'always'; graceMs?: number; now?: () => number; port?: number } = {},
+) {
   const store = openStore(dataDir);
   stores.push(store);
   const stream = new FakeStream();
@@ -63,13 +68,13 @@ function setup(dataDir = tmpDir('component'), opts: { peerSession?: 'presence' |
     now: opts.now,
     log: silentLogger(),
     offlineFor: (user, log) => storeOfflineBox(store, user.account.id, log),
-    makeNetwork: (user, log) =>
+    makeNetwork: (user, log, o) =>
       new TlsimNetwork({
         store,
         accountId: user.account.id,
         identity: user.identity,
         log,
-        listen: { host: '127.0.0.1', port: 0 },
+        listen: { host: '127.0.0.1', port: o?.anyPort ? 0 : (opts.port ?? 0) },
         unknownPolicy: 'ask',
         peerOptions: { backoff: { initialMs: 100, maxMs: 500 } },
       }),
@@ -366,6 +371,21 @@ describe('messages for an offline user', () => {
 });
 
 describe('robustness', () => {
+  it('registers and listens elsewhere when another program holds the user\'s own port', async () => {
+    const squatter = createServer();
+    const port = await listenLocal(squatter);
+    try {
+      const { transport } = setup(undefined, { port });
+      const r = await transport.register(ALICE);
+      expect(r.created).toBe(true);
+      expect(transport.user(ALICE)!.network.on).toBe(true);
+      expect(r.share).toMatch(/^tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:\d+$/);
+      expect(r.share!.endsWith(`:${port}`)).toBe(false);
+    } finally {
+      await closeServer(squatter);
+    }
+  });
+
   it('one user, one identity when registration is asked twice at once', async () => {
     const { transport, registry } = setup();
     const [a, b] = await Promise.all([transport.register(ALICE), transport.register(ALICE)]);
