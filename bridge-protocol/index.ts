@@ -74,7 +74,6 @@ export {
   generateOnionKey,
   isOnionV3Address,
   loadOrCreateOnionKey,
-  loadOrCreateOnionKeySync,
   onionKeyFromPem,
   onionServiceId,
   parseOnionAddress,

@@ -2,10 +2,8 @@
 //
 // We keep the key, not tor: tor's DataDirectory can then be wiped at any time, and the
 // address is known (and shown to the user) before tor even runs. research/tor.md §2.7.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { writeSecretFile } from '../secret-file.js';
 
 export interface OnionKey {
@@ -106,34 +104,12 @@ export async function loadOrCreateOnionKey(path: string): Promise<OnionKey> {
   return onionKeyFromPem(pem);
 }
 
-/**
- * The same, synchronously, for code that must know the address at once (a transport-mode user's network
- * is built synchronously). The directory must exist (0700); the file is written 0600 via a rename.
- */
-export function loadOrCreateOnionKeySync(path: string): OnionKey {
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    const key = generateOnionKey();
-    const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-    writeFileSync(tmp, onionKeyToPem(key), { mode: 0o600 });
-    renameSync(tmp, path);
-    return key;
-  }
-  return onionKeyFromPem(pem);
-}
-
 /** PKCS#8 PEM, the format every ed25519 tool reads (`openssl pkey -in FILE`). */
 export async function saveOnionKey(path: string, key: OnionKey): Promise<void> {
-  await writeSecretFile(path, onionKeyToPem(key));
-}
-
-export function onionKeyToPem(key: Pick<OnionKey, 'seed'>): string {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, key.seed]), format: 'der', type: 'pkcs8' })
+  const pem = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, key.seed]), format: 'der', type: 'pkcs8' })
     .export({ format: 'pem', type: 'pkcs8' })
     .toString();
+  await writeSecretFile(path, pem);
 }
 
 export function onionKeyFromPem(pem: string): OnionKey {

@@ -14,7 +14,6 @@ export {
   isFingerprint,
   isOnionHost,
   loadOrCreateOnionKey,
-  loadOrCreateOnionKeySync,
   onionKeyFromPem,
   parseOnionAddress,
   socks5Dialer,

@@ -1,5 +1,6 @@
 // What an administrator sees of the transport mode's users (`tlsim-gateway users`): each registered
 // JID with its tlsim fingerprint, contacts, queued messages and whether its peer links are up.
+import { loadIdentity } from '../bridge/peer-protocol.js';
 import { queuedCount } from '../daemon/status.js';
 import type { Store } from '../store/index.js';
 import type { Transport } from './transport.js';
@@ -22,7 +23,8 @@ export async function listUsers(store: Store, registry: UserRegistry, transport?
     const live = transport?.user(account.jid);
     const fingerprint = live
       ? live.network.selfInfo().fingerprint
-      : await registry.load(account.jid).then((u) => u?.identity.fingerprint ?? null, () => null);
+      : // Read only: loading the whole user would make a missing onion key.
+        await loadIdentity(registry.dirOf(account.jid)).then((id) => id.fingerprint, () => null);
     lines.push({
       jid: account.jid,
       fingerprint,

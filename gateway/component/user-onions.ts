@@ -1,12 +1,11 @@
 // Transport mode over Tor: one tor for the whole gateway (a GatewayTor without an onion of its own) and, for each
 // registered user, an onion service of their own in front of their peer listener, up while their links are up.
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { isOnionHost, loadOrCreateOnionKeySync, type OnionKey } from '../bridge/peer-protocol.js';
+import { isOnionHost } from '../bridge/peer-protocol.js';
 import type { TlsimNetwork, TlsimNetworkOptions } from '../bridge/tlsim-network.js';
 import { ONION_DIAL_TIMEOUT_MS, torAwareDialerFor } from '../bridge/tor-dialer.js';
 import type { Config } from '../config.js';
-import { GatewayTor, ONION_KEY_FILE, onionTarget, type GatewayTorHooks, type TorStatusJson } from '../tor/gateway-tor.js';
+import { GatewayTor, onionTarget, type GatewayTorHooks, type TorStatusJson } from '../tor/gateway-tor.js';
 import type { TorModeChoice } from '../tor/mode.js';
 import type { PeerSessionHooks } from './peer-session.js';
 import type { RegisteredUser } from './user-registry.js';
@@ -65,17 +64,9 @@ export class UserOnions {
     return { ...this.tor.status(), onions: { kept: ids.length, published: ids.filter((id) => this.tor.service.isPublished(id)).length } };
   }
 
-  /**
-   * The user's onion key, `<their directory>/onion-key.pem` (0600): made the first time, which is at their
-   * registration; deleted with the directory when they unregister. Synchronous: a network is built so.
-   */
-  keyOf(user: RegisteredUser): OnionKey {
-    return loadOrCreateOnionKeySync(join(user.dir, ONION_KEY_FILE));
-  }
-
   /** Share string `tlsim://<fp>@<their onion>:<virtual_port>`; onions dialed through our tor. */
   networkOptions(user: RegisteredUser): UserTorNetworkOptions {
-    const key = this.keyOf(user);
+    const key = user.onionKey;
     return {
       advertise: { host: `${key.serviceId}.onion`, port: this.o.tor.virtual_port },
       transport: 'tor',
@@ -95,7 +86,7 @@ export class UserOnions {
           log.warn('no peer listener: the onion service is not published');
           return;
         }
-        const key = this.keyOf(user);
+        const key = user.onionKey;
         const target = onionTarget(listening);
         const onion = `${key.serviceId}.onion`;
         serviceId = key.serviceId;

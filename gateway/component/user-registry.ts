@@ -1,16 +1,27 @@
 // Registered users of the transport mode: an account in the store (contacts, queue, archive are
 // keyed by it) and a directory of their own under <dataDir>/users/ with their tlsim identity
-// (key.pem 0600, cert.pem: the same files tlsd uses). Unregistering deletes both.
+// (key.pem 0600, cert.pem: the same files tlsd uses) and their onion key (onion-key.pem 0600, used
+// when Tor is: the same onion whenever it is). Unregistering deletes both.
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { importIdentity, loadIdentity, loadOrCreateIdentity, type Identity } from '../bridge/peer-protocol.js';
+import {
+  importIdentity,
+  loadIdentity,
+  loadOrCreateIdentity,
+  loadOrCreateOnionKey,
+  type Identity,
+  type OnionKey,
+} from '../bridge/peer-protocol.js';
 import type { Account, Store } from '../store/index.js';
+import { ONION_KEY_FILE } from '../tor/gateway-tor.js';
 import { ensurePrivateDir } from '../xmpp/secret-file.js';
 
 export interface RegisteredUser {
   account: Account;
   identity: Identity;
+  /** Their onion service's key (read once here, not at every start of their links). */
+  onionKey: OnionKey;
   /** Where their identity lives. */
   dir: string;
 }
@@ -39,7 +50,8 @@ export class UserRegistry {
     const account = this.store.accounts.get(jid);
     if (!account) return undefined;
     const dir = this.dirOf(jid);
-    return { account, identity: await loadIdentity(dir), dir };
+    // A user registered while Tor was off gets their onion key at the first start after.
+    return { account, identity: await loadIdentity(dir), onionKey: await loadOrCreateOnionKey(join(dir, ONION_KEY_FILE)), dir };
   }
 
   /**
@@ -54,8 +66,9 @@ export class UserRegistry {
     // Files left by an attempt that never reached the store belong to nobody: an import replaces them.
     const identity =
       existing && !known ? await importIdentity(dir, existing.keyPem, existing.certPem, { force: true }) : await loadOrCreateIdentity(dir);
+    const onionKey = await loadOrCreateOnionKey(join(dir, ONION_KEY_FILE));
     if (!known) this.store.accounts.ensure(jid);
-    return { account: this.store.accounts.get(jid)!, identity, dir, created: !known };
+    return { account: this.store.accounts.get(jid)!, identity, onionKey, dir, created: !known };
   }
 
   /** Deletes the account (contacts, queue, history) and the identity files. */

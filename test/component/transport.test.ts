@@ -162,6 +162,9 @@ describe('a registered user', () => {
     expect(sub.attrs.to).toBe(ALICE);
     const key = join(registry.dirOf(ALICE), 'key.pem');
     expect(statSync(key).mode & 0o777).toBe(0o600);
+    // Their onion key too, made once at registration, the same one whenever Tor is used.
+    expect(statSync(join(registry.dirOf(ALICE), 'onion-key.pem')).mode & 0o777).toBe(0o600);
+    expect((await registry.load(ALICE))!.onionKey.serviceId).toMatch(/^[a-z2-7]{56}$/);
     expect(key.startsWith(dataDir)).toBe(true);
     // Registering while online starts the links at once: the share string is there.
     expect(transport.user(ALICE)!.network.selfInfo().share).toMatch(/^tlsim:\/\//);

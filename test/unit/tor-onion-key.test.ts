@@ -9,7 +9,6 @@ import {
   generateOnionKey,
   isOnionV3Address,
   loadOrCreateOnionKey,
-  loadOrCreateOnionKeySync,
   onionKeyFromSeed,
   onionServiceId,
   parseOnionAddress,
@@ -80,16 +79,5 @@ describe('storage', () => {
     const loaded = await loadOrCreateOnionKey(path);
     expect(loaded.serviceId).toBe(made.serviceId);
     expect(loaded.seed).toEqual(made.seed);
-  });
-
-  it('the synchronous variant (a transport-mode user\'s key) writes the same format 0600 and reads what the other wrote', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tlsim-onion-'));
-    dirs.push(dir);
-    const path = join(dir, 'onion-key.pem');
-    const made = loadOrCreateOnionKeySync(path);
-    expect((await stat(path)).mode & 0o777).toBe(0o600);
-    expect((await loadOrCreateOnionKey(path)).serviceId).toBe(made.serviceId);
-    expect(loadOrCreateOnionKeySync(path).seed).toEqual(made.seed);
-    expect(() => loadOrCreateOnionKeySync(join(dir, 'missing', 'onion-key.pem'))).toThrow(/ENOENT/);
   });
 });
