@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { TlsimNetwork } from '../bridge/tlsim-network.js';
 import type { Config } from '../config.js';
+import type { StartGatewayOptions } from '../daemon.js';
 import { startControlServer } from '../control/server.js';
 import { controlSocketPath, type ControlRequest, type ControlResponse } from '../control/protocol.js';
 import { runCleanup } from '../daemon/cleanup.js';
@@ -18,26 +19,19 @@ import { storeOfflineBox } from '../xmpp/offline-box.js';
 import { ensurePrivateDir } from '../xmpp/secret-file.js';
 import { ComponentLink } from '../xmpp/xep-0114-component.js';
 import { caCertPath } from '../xmpp/local-ca.js';
-import type { GatewayTorHooks, TorStatusJson } from '../tor/gateway-tor.js';
-import { chooseTorMode, type ChooseTorModeOptions } from '../tor/mode.js';
+import type { TorStatusJson } from '../tor/gateway-tor.js';
+import { chooseTorMode } from '../tor/mode.js';
 import { Transport } from './transport.js';
 import { listUsers, usersText } from './user-list.js';
 import { UserOnions } from './user-onions.js';
 import { UserRegistry } from './user-registry.js';
 
-export interface StartComponentOptions {
-  config: Config;
-  dataDir: string;
-  configPath?: string;
+export interface StartComponentOptions extends Omit<StartGatewayOptions, 'log'> {
   log: Logger;
   /** Tests: how long a user's links stay after they went offline (default 2 minutes). */
   graceMs?: number;
-  /** How reload() gets the new config (the CLI's file + environment + flags). */
-  reloadConfig?: () => Promise<Config>;
   /** Tests: shorter reconnect backoff toward the server. */
   backoff?: { firstMs?: number; maxMs?: number };
-  /** Tests and embedders only, never config: options for our tor (a private test network), where "auto" looks for tor. */
-  tor?: GatewayTorHooks & ChooseTorModeOptions;
 }
 
 export interface RunningComponentGateway {

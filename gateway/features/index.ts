@@ -47,22 +47,8 @@ export const features: Feature[] = [
 /**
  * Transport mode (XEP-0114 component): one set per registered user. The user's own server keeps
  * their roster, blocklist, private storage and PEP, so those modules are not here; peers reach
- * the roster through subscriptions or XEP-0356 instead.
+ * the roster through subscriptions or XEP-0356 instead (first, for the same reason as roster above),
+ * and registering (XEP-0077) is one more.
  */
-export const componentFeatures: Feature[] = [
-  // Before presence, as roster above: the subscription request goes out before the contact's presence.
-  componentRoster,
-  presence,
-  messages,
-  chatStates,
-  entityCaps,
-  disco,
-  ping,
-  vcardTemp,
-  softwareVersion,
-  entityTime,
-  lastActivity,
-  gatewayBot,
-  adHocCommands,
-  inBandRegistration,
-];
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep]);
+export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];
