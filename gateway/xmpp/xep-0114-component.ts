@@ -355,7 +355,8 @@ function domainOf(jid: string): string {
 /** The stanza without its own namespace: it inherits the stream's jabber:component:accept. */
 function serializeStanza(stanza: Element): string {
   const { xmlns, ...attrs } = stanza.attrs;
-  if (xmlns !== undefined && xmlns !== CLIENT_NS && xmlns !== COMPONENT_NS) return stanza.toString();
+  // Most stanzas carry no namespace (the stream's default): written as they are, no copy.
+  if (xmlns === undefined || (xmlns !== CLIENT_NS && xmlns !== COMPONENT_NS)) return stanza.toString();
   const copy = new Element(stanza.name, attrs);
   copy.children.push(...stanza.children); // shared, not re-parented: only serialized
   return copy.toString();
