@@ -16,9 +16,34 @@ export interface Contact {
   readonly online: boolean;
   /** Where we dial the peer ("host:port" or "x.onion:port"), if known. */
   readonly address?: string;
+  /**
+   * The peer is a tlsim-gateway that speaks the extension (x-tlsim-gateway/3, learned at the last link):
+   * receipts, chat markers and chat states reach its user's client. A reference peer (tlsd, std2fifo)
+   * never is: it cannot say it received anything, so nothing may be promised for it.
+   */
+  readonly gateway?: boolean;
 }
 
 export type ChatState = 'active' | 'composing' | 'paused' | 'inactive' | 'gone';
+
+/**
+ * What the other user's client said about a message (between two gateways only, never faked):
+ * `receipt` is XEP-0184 <received/>; the others are XEP-0333 chat markers.
+ */
+export type Marker = 'receipt' | 'received' | 'displayed' | 'acknowledged';
+
+/** What the sender asked of the receiving client (XEP-0184 <request/>, XEP-0333 <markable/>). */
+export interface MessageRequests {
+  readonly receipt?: boolean;
+  readonly markable?: boolean;
+}
+
+export interface SendTextOptions extends MessageRequests {
+  /** The id the user's client gave the message: receipts and markers for it come back naming it. */
+  readonly xmppId?: string;
+  /** The client's XEP-0359 origin-id, kept in the archive so clients recognise their own message in MAM. */
+  readonly originId?: string;
+}
 
 /** What became of a message handed to the network. */
 export type SendOutcome =
@@ -26,9 +51,9 @@ export type SendOutcome =
    * Queued on disk and handed to the peer's live link, in order; it leaves the queue once the
    * write to the TLS socket completed (if the link dies first, it goes out on the next one).
    */
-  | { status: 'sent' }
+  | { status: 'sent'; stanzaId?: string }
   /** Kept in the outgoing queue; goes out, in order, when a link is up. */
-  | { status: 'queued'; reason: string };
+  | { status: 'queued'; reason: string; stanzaId?: string };
 
 export interface AddContactOptions {
   name?: string;
@@ -63,9 +88,15 @@ export interface PeerNetwork {
   getContact(id: PeerId): Contact | undefined;
 
   /** Send a chat message. Throws a StanzaError-mappable error for unknown or blocked peers. */
-  sendText(id: PeerId, text: string, opts?: { xmppId?: string }): Promise<SendOutcome>;
-  /** Typing notifications; a plain tlsim peer never sees them. */
+  /** Send a chat message. `stanzaId` in the outcome: the archive's id for it (XEP-0359), when archived. */
+  sendText(id: PeerId, text: string, opts?: SendTextOptions): Promise<SendOutcome>;
+  /** Typing notifications; only a gateway peer gets them (a state never becomes a line of text). */
   sendChatState(id: PeerId, state: ChatState): void;
+  /**
+   * The user's client got (or displayed) the peer's message `msgId` (IncomingText.id). Only a gateway peer is
+   * told; for any other peer this does nothing.
+   */
+  sendMarker(id: PeerId, marker: Marker, msgId: string): void;
 
   addContact(id: PeerId, opts?: AddContactOptions): Promise<Contact>;
   renameContact(id: PeerId, name: string): Promise<Contact>;
@@ -83,11 +114,22 @@ export interface IncomingText {
   stamp?: Date;
   /** The peer's message was longer than the link limit and was cut. */
   truncated?: boolean;
+  /**
+   * The sending gateway's id for this message (gateway peers only): the XMPP id to deliver it with, and what
+   * sendMarker() names. Absent for a reference peer.
+   */
+  id?: string;
+  /** What the sender asked of our user's client (gateway peers only). */
+  requests?: MessageRequests;
+  /** The archive's id of this message (XEP-0359 stanza-id), when it was archived. */
+  stanzaId?: string;
 }
 
 export interface GatewaySink {
   onText(id: PeerId, message: IncomingText): void;
   onChatState(id: PeerId, state: ChatState): void;
+  /** The peer's user's client got (or displayed) our message; `xmppId`: the id our user's client gave it. */
+  onMarker(id: PeerId, marker: Marker, ref: { xmppId: string }): void;
   onPeerOnline(id: PeerId): void;
   onPeerOffline(id: PeerId, reason?: string): void;
   /** An unknown peer wants to talk (policy "ask"): shown as a subscription request. */

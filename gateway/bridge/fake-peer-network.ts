@@ -5,6 +5,7 @@ import type {
   AddContactOptions,
   ChatState,
   Contact,
+  Marker,
   ContactState,
   GatewaySink,
   PeerId,
@@ -49,6 +50,8 @@ export class FakePeerNetwork implements PeerNetwork {
   /** What the user sent and the fake network "wrote to a link", in order. */
   readonly sent: Array<{ id: PeerId; text: string }> = [];
   readonly chatStates: Array<{ id: PeerId; state: ChatState }> = [];
+  /** Markers the user's client sent for peers' messages, in order. */
+  readonly markers: Array<{ id: PeerId; marker: Marker; msgId: string }> = [];
 
   constructor(init: FakeContactInit[] = []) {
     for (const c of init) this.addFakeContact(c);
@@ -136,6 +139,10 @@ export class FakePeerNetwork implements PeerNetwork {
 
   sendChatState(id: PeerId, state: ChatState): void {
     this.chatStates.push({ id, state });
+  }
+
+  sendMarker(id: PeerId, marker: Marker, msgId: string): void {
+    this.markers.push({ id, marker, msgId });
   }
 
   async addContact(id: PeerId, opts: AddContactOptions = {}): Promise<Contact> {

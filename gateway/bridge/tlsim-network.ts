@@ -9,10 +9,12 @@ import type {
   ChatState,
   Contact,
   GatewaySink,
+  Marker,
   PeerId,
   PeerNetwork,
   SelfInfo,
   SendOutcome,
+  SendTextOptions,
 } from './contract.js';
 import { libpurpleToPlain, looksLikeMarkup } from './markup.js';
 import {
@@ -254,7 +256,7 @@ export class TlsimNetwork implements PeerNetwork {
    * peer acknowledged it; a reference peer's write completed); should the link fail first, it stays
    * queued and goes out on the next link.
    */
-  async sendText(id: PeerId, text: string, opts: { xmppId?: string } = {}): Promise<SendOutcome> {
+  async sendText(id: PeerId, text: string, opts: SendTextOptions = {}): Promise<SendOutcome> {
     const fp = checkId(id);
     const c = this.opts.store.contacts.get(this.acct, fp);
     if (!c || c.state === 'requested') throw new StanzaError('item-not-found', 'not a contact: add the peer first');
@@ -281,6 +283,10 @@ export class TlsimNetwork implements PeerNetwork {
 
   sendChatState(_id: PeerId, _state: ChatState): void {
     // A plain tlsim link carries only lines of text; typing between two gateways comes later.
+  }
+
+  sendMarker(_id: PeerId, _marker: Marker, _msgId: string): void {
+    // Only a gateway peer can be told; the extension that carries markers comes later.
   }
 
   // ---- peer events -----------------------------------------------------------------

@@ -6,10 +6,12 @@ import type {
   ChatState,
   Contact,
   GatewaySink,
+  Marker,
   PeerId,
   PeerNetwork,
   SelfInfo,
   SendOutcome,
+  SendTextOptions,
 } from '../bridge/contract.js';
 import type { TlsimNetwork } from '../bridge/tlsim-network.js';
 
@@ -110,11 +112,14 @@ export class SwitchablePeerSession implements PeerNetwork {
   getContact(id: PeerId): Contact | undefined {
     return this.current.getContact(id);
   }
-  sendText(id: PeerId, text: string, opts?: { xmppId?: string }): Promise<SendOutcome> {
+  sendText(id: PeerId, text: string, opts?: SendTextOptions): Promise<SendOutcome> {
     return this.current.sendText(id, text, opts);
   }
   sendChatState(id: PeerId, state: ChatState): void {
     this.current.sendChatState(id, state);
+  }
+  sendMarker(id: PeerId, marker: Marker, msgId: string): void {
+    this.current.sendMarker(id, marker, msgId);
   }
   addContact(id: PeerId, opts?: AddContactOptions): Promise<Contact> {
     return this.withEvents((n) => n.addContact(id, opts));

@@ -27,6 +27,7 @@ type SinkHandlers = { [K in keyof GatewaySink]: Array<GatewaySink[K]> };
 const SINK_EVENTS = {
   onText: true,
   onChatState: true,
+  onMarker: true,
   onPeerOnline: true,
   onPeerOffline: true,
   onContactRequest: true,

@@ -21,6 +21,7 @@ class RecordingSink implements GatewaySink {
   private waiters: Array<() => void> = [];
   onText(id: PeerId, m: IncomingText): void { this.texts.push({ id, ...m }); this.poke(); }
   onChatState(): void {}
+  onMarker(): void {}
   onPeerOnline(id: PeerId): void { this.online.add(id); this.poke(); }
   onPeerOffline(id: PeerId): void { this.online.delete(id); this.poke(); }
   onContactRequest(id: PeerId): void { this.requests.push(id); this.poke(); }
