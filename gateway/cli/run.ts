@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { createGatewayLogger, startGateway } from '../daemon.js';
 import { startComponentGateway } from '../component/start.js';
+import { opensslConfigWarning } from '../daemon/openssl-config.js';
 import { handleSignals } from '../daemon/signals.js';
 import type { StatusJson } from '../daemon/status.js';
 import type { GatewayTor } from '../tor/gateway-tor.js';
@@ -20,6 +21,8 @@ export async function runMain(args: string[]): Promise<number> {
   if (parsed.positionals.length > 0) throw new UsageError(`run takes no arguments (got "${parsed.positionals[0]}")`, RUN_USAGE);
   const ctx = await loadContext(parsed.values);
   const log = createGatewayLogger(ctx.config);
+  const openssl = opensslConfigWarning();
+  if (openssl) log.warn(openssl);
   if (ctx.config.gateway.mode === 'component') {
     const component = await startComponentGateway({
       config: ctx.config,

@@ -5,6 +5,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll } from 'vitest';
+import { OPENSSL_CONFIG_FLAG } from '../../gateway/daemon/openssl-config.js';
 import { tmpDir } from './identities.js';
 
 const runFile = promisify(execFile);
@@ -26,7 +27,15 @@ export function cliHome(prefix = 'tlsim-cli'): CliHome {
     configFile: join(root, 'config', 'tlsim-gateway', 'config.toml'),
     // Nothing from the developer's own setup (TLSIM_* settings, XDG dirs) may leak in.
     // TLSIM_TOR_MODE=off: no tor reaching the public network from a test ("auto" is the default).
-    env: { PATH: process.env.PATH, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config'), TLSIM_TOR_MODE: 'off' },
+    // NODE_OPTIONS: the OpenSSL settings bin/tlsim-gateway starts node with.
+    env: {
+      PATH: process.env.PATH,
+      HOME: root,
+      XDG_DATA_HOME: join(root, 'data'),
+      XDG_CONFIG_HOME: join(root, 'config'),
+      TLSIM_TOR_MODE: 'off',
+      NODE_OPTIONS: OPENSSL_CONFIG_FLAG,
+    },
   };
 }
 
