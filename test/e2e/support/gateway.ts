@@ -80,6 +80,8 @@ export interface InProcessGatewayOptions {
   peerPort?: number;
   /** Reuse a data directory (a restart); default a new temp dir. */
   dataDir?: string;
+  /** Also listen for XMPP over WebSocket (RFC 7395) on a free port; default off. */
+  websocket?: boolean;
 }
 
 export interface E2eGateway {
@@ -108,7 +110,7 @@ export async function startInProcessGateway(opts: InProcessGatewayOptions = {}):
   const config = parseConfigText(
     `[c2s]\nport = 0\n[peer]\nport = ${opts.peerPort ?? 0}\nunknown_policy = "${opts.policy ?? 'ask'}"\n` +
       // Never a tor reaching the public network from a test (tor.mode "auto" is the default).
-      '[websocket]\nenabled = false\n[tor]\nmode = "off"\n[log]\nlevel = "debug"\n',
+      `[websocket]\nenabled = ${opts.websocket ? 'true\nport = 0' : 'false'}\n[tor]\nmode = "off"\n[log]\nlevel = "debug"\n`,
   );
   const log = new LogCapture();
   const running = await startGateway({ config, dataDir, log: log.logger });
