@@ -164,3 +164,46 @@ async function openConversation(dir: string): Promise<TlsdConversation> {
     },
   };
 }
+
+export interface TlsdChat {
+  port: number;
+  /** `<fingerprint> <alias>` lines fp2alias keeps. */
+  aliasFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The reference chat room (examples/chat, tlsd.texi "Sample chat"): `ncat -l --broker` and
+ * `tlsd -p PORT -- fp2alias -a -- tlsd-chat.sh`, the example's script pointed at our broker's port.
+ */
+export async function startTlsdChat(id: OpensslIdentity): Promise<TlsdChat> {
+  const b = await referenceTlsd();
+  const root = tmpDir('tlsd-chat');
+  const brokerPort = await freePort();
+  const broker = await spawnProc('ncat', ['-l', '--broker', '127.0.0.1', String(brokerPort)], { cwd: root });
+  await waitForPort(brokerPort, 20_000);
+  const example = readFileSync(join(b.src, 'examples', 'chat', 'tlsd-chat.sh'), 'utf8');
+  if (!example.includes('nc localhost 7000')) throw new Error('examples/chat/tlsd-chat.sh no longer talks to nc localhost 7000');
+  const script = join(root, 'tlsd-chat.sh');
+  writeFileSync(script, example.replaceAll('nc localhost 7000', `ncat 127.0.0.1 ${brokerPort}`), { mode: 0o755 });
+  const aliasFile = join(root, 'aliases');
+  writeFileSync(aliasFile, '');
+  const port = await freePort();
+  const tlsd = await spawnProc(b.tlsd, ['-e', '-k', id.keyFile, '-c', id.certFile, '-b', '127.0.0.1', '-p', String(port), '--', b.fp2alias, '-a', '-f', aliasFile, '--', script], {
+    cwd: root,
+    stdin: 'ignore',
+  });
+  try {
+    await waitForPort(port, 20_000);
+  } catch (err) {
+    await Promise.all([tlsd.kill(), broker.kill()]);
+    throw new Error(`tlsd (chat) did not listen on ${port}: ${(err as Error).message}${tlsd.tails()}`);
+  }
+  return {
+    port,
+    aliasFile,
+    async stop() {
+      await Promise.all([tlsd.kill(), broker.kill()]);
+    },
+  };
+}
