@@ -31,7 +31,7 @@ function expectedLines(input: Buffer, limit: number): Array<{ text: string; trun
 }
 
 function actualLines(messages: DecodedMessage[]): Array<{ text: string; truncated: boolean }> {
-  return messages.flatMap((m) =>
+  return messages.flatMap((m): Array<{ text: string; truncated: boolean }> =>
     m.truncated ? [{ text: m.text, truncated: true }] : m.text.split('\n').filter((l) => l !== '').map((text) => ({ text, truncated: false })),
   );
 }
