@@ -33,11 +33,18 @@ export interface FuzzTarget {
     check: (...args: Ts) => boolean | void,
     opts?: FuzzOptions,
   ): void;
+  /** The same for a check that returns a promise (e.g. a loader that reads files). */
+  asyncProperty<Ts extends [unknown, ...unknown[]]>(
+    name: string,
+    arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
+    check: (...args: Ts) => Promise<boolean | void>,
+    opts?: FuzzOptions,
+  ): void;
 }
 
 interface Definition {
   name: string;
-  property: fc.IProperty<unknown>;
+  property: fc.IRawProperty<unknown>;
   opts: FuzzOptions;
 }
 
@@ -51,7 +58,11 @@ export function fuzzTarget(target: string, define: (t: FuzzTarget) => void): voi
   define({
     property(name, arbitraries, check, opts = {}) {
       const prop = fc.property(...(arbitraries as unknown as [fc.Arbitrary<unknown>]), check as (...a: unknown[]) => boolean | void);
-      defs.push({ name, property: prop as fc.IProperty<unknown>, opts });
+      defs.push({ name, property: prop as fc.IRawProperty<unknown>, opts });
+    },
+    asyncProperty(name, arbitraries, check, opts = {}) {
+      const prop = fc.asyncProperty(...(arbitraries as unknown as [fc.Arbitrary<unknown>]), check as (...a: unknown[]) => Promise<boolean | void>);
+      defs.push({ name, property: prop as fc.IRawProperty<unknown>, opts });
     },
   });
   const totalWeight = defs.reduce((sum, d) => sum + (d.opts.weight ?? 1), 0);
@@ -63,8 +74,8 @@ export function fuzzTarget(target: string, define: (t: FuzzTarget) => void): voi
       const numRuns = LONG ? Math.max(short, Math.ceil((BUDGET * (def.opts.weight ?? 1)) / totalWeight)) : short;
       it(
         def.name,
-        () => {
-          const details = fc.check(def.property, { numRuns, seed: SEED });
+        async () => {
+          const details = await fc.check(def.property, { numRuns, seed: SEED });
           inputs += details.numRuns;
           if (details.failed) {
             failures++;
