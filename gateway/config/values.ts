@@ -55,7 +55,8 @@ export function oneOf<T extends string>(values: readonly T[], later: Readonly<Re
     if (typeof v === 'string') {
       const s = v.trim();
       if ((values as readonly string[]).includes(s)) return s as T;
-      if (s in later) throw new Invalid(`${JSON.stringify(s)} is not available yet: ${later[s]}`);
+      // Own keys only: "constructor" or "toString" must not find Object.prototype's.
+      if (Object.hasOwn(later, s)) throw new Invalid(`${JSON.stringify(s)} is not available yet: ${later[s]}`);
     }
     throw new Invalid(`must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}, got ${show(v)}`);
   };

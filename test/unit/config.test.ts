@@ -225,6 +225,14 @@ describe('config: errors name the key, the reason and the source', () => {
     expect(err.message).toBe('config tor.mode: must be one of "auto", "launch", "control", "off", got "on" (from --tor)');
   });
 
+  // Found by test/fuzz/config: `s in later` found Object.prototype's members.
+  it('refuses "constructor" or "__proto__" as a mode like any other word (bug: "is not available yet: function ...")', async () => {
+    for (const word of ['constructor', '__proto__', 'toString']) {
+      const err = await failure(loadConfig({ configPath: missing, argvFlags: { tor: word } }));
+      expect(err.message).toBe(`config tor.mode: must be one of "auto", "launch", "control", "off", got "${word}" (from --tor)`);
+    }
+  });
+
   it('rejects a misspelt TLSIM_ variable instead of ignoring it', async () => {
     const err = await failure(loadConfig({ configPath: missing, env: { TLSIM_C2S_PROT: '1' } }));
     expect(err.message).toBe('config TLSIM_C2S_PROT: unknown variable (did you mean TLSIM_C2S_PORT?) (in environment)');

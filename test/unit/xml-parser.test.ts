@@ -90,6 +90,13 @@ describe('XmlStreamParser', () => {
     expect(back.getChildText('body')).toBe('x < y && z > "w" \'q\' ]]>');
   });
 
+  // Found by test/fuzz/xml-parser: a literal CR in text is read back as LF (XML 1.0 §2.11).
+  it('keeps a CR in text through serialize and parse (bug: it came back as LF)', () => {
+    const el = x('message', { xmlns: 'jabber:client' }, x('body', null, 'a\r\nb\rc'));
+    expect(el.toString()).toContain('a&#13;\nb&#13;c');
+    expect(parseFramedElement(el.toString()).getChildText('body')).toBe('a\r\nb\rc');
+  });
+
   it.each([
     ['DOCTYPE', "<?xml version='1.0'?><!DOCTYPE stream [<!ENTITY a 'b'>]>" + HEADER.slice(21)],
     ['billion laughs', `${HEADER}<message><body>&lol9;</body></message>`],
@@ -160,6 +167,15 @@ describe('XmlStreamParser', () => {
   it('rejects text between stanzas', () => {
     const { parser } = collect();
     expect(conditionOf(() => parser.write(`${HEADER}hello<presence/>`))).toBe('bad-format');
+  });
+
+  // Found by test/fuzz/xml-parser: the condition depended on where a read ended inside the text.
+  it('text after the stream end is not-well-formed however the reads are cut (bug: bad-format in one read)', () => {
+    const whole = collect();
+    expect(conditionOf(() => whole.parser.write(`${HEADER}</stream:stream>junk<a>`))).toBe('not-well-formed');
+    const split = collect();
+    expect(conditionOf(() => split.parser.write(`${HEADER}</stream:stream>ju`))).toBe('not-well-formed');
+    expect(split.out.closed).toBe(true);
   });
 });
 

@@ -92,15 +92,17 @@ export function x(
 // Characters XML 1.0 cannot carry at all (not even escaped) are replaced with U+FFFD.
 const ILLEGAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+// A literal CR is read back as LF (XML 1.0 §2.11 end-of-line handling); the reference &#13; stays a CR.
 export function escapeText(s: string): string {
-  return s.replace(ILLEGAL, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return s
+    .replace(ILLEGAL, '\uFFFD')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\r/g, '&#13;');
 }
 
 export function escapeAttr(s: string): string {
-  return escapeText(s)
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
-    .replace(/\t/g, '&#9;')
-    .replace(/\n/g, '&#10;')
-    .replace(/\r/g, '&#13;');
+  // CR is already a reference (escapeText); TAB and LF would become spaces (XML 1.0 §3.3.3).
+  return escapeText(s).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;');
 }

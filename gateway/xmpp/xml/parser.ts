@@ -142,6 +142,7 @@ export class XmlStreamParser {
   private readonly tree: TreeBuilder;
   private readonly limits: XmlLimits;
   private opened = false;
+  private closed = false;
   private failure: StreamError | undefined;
   private totalBytes = 0;
   private boundaryBytes = 0;
@@ -168,6 +169,8 @@ export class XmlStreamParser {
     });
     this.sax.on('text', (t) => {
       if (this.tree.depth > 0) this.tree.text(t);
+      // After the root's end it is saxes's own error, which a read ending inside the text reports first.
+      else if (this.closed && t.trim() !== '') throw new StreamError('not-well-formed', 'text data outside of root node');
       else if (this.opened && t.trim() !== '') throw new StreamError('bad-format', 'text between stanzas');
     });
     this.sax.on('cdata', (t) => {
@@ -176,6 +179,7 @@ export class XmlStreamParser {
     });
     this.sax.on('closetag', () => {
       if (this.tree.depth === 0) {
+        this.closed = true;
         this.handlers.close();
         return;
       }

@@ -1,0 +1,134 @@
+// Run counts, seeds and the per-target summary line for the parser fuzz targets (issue 16 §1), shared so
+// every target runs short under `npm test` and long under `npm run fuzz` the same way. See test/fuzz/README.md.
+import fc from 'fast-check';
+import { afterAll, describe, it } from 'vitest';
+
+/** `npm run fuzz` sets FUZZ_LONG=1: each target then gets FUZZ_INPUTS inputs (default 1 000 000). */
+export const LONG = process.env.FUZZ_LONG === '1';
+const BUDGET = positive(process.env.FUZZ_INPUTS) ?? 1_000_000;
+/** Overrides every property's short run count (e.g. FUZZ_RUNS=20 while writing a property). */
+const RUNS = positive(process.env.FUZZ_RUNS);
+/** One seed per run, printed in the summary and in any failure report; FUZZ_SEED replays a run. */
+const SEED = positive(process.env.FUZZ_SEED) ?? Math.floor(Math.random() * 0x7fffffff);
+
+function positive(v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`expected a non-negative integer, got ${v}`);
+  return n;
+}
+
+export interface FuzzOptions {
+  /** Inputs in the short run (`npm test`); keep the whole file to a few seconds on a slow machine. */
+  runs?: number;
+  /** Share of the target's long-run budget, relative to its other properties (default 1). */
+  weight?: number;
+}
+
+export interface FuzzTarget {
+  /** One property: `check` returns false or throws to fail. Inputs are counted towards the target. */
+  property<Ts extends [unknown, ...unknown[]]>(
+    name: string,
+    arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
+    check: (...args: Ts) => boolean | void,
+    opts?: FuzzOptions,
+  ): void;
+  /** The same for a check that returns a promise (e.g. a loader that reads files). */
+  asyncProperty<Ts extends [unknown, ...unknown[]]>(
+    name: string,
+    arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
+    check: (...args: Ts) => Promise<boolean | void>,
+    opts?: FuzzOptions,
+  ): void;
+}
+
+interface Definition {
+  name: string;
+  property: fc.IRawProperty<unknown>;
+  opts: FuzzOptions;
+}
+
+/**
+ * Declares one fuzz target (one parser): a describe block with one test per property, then prints
+ * "<target>: N inputs, F failures (seed S)". Short run: each property's `runs` (default 1000) or
+ * FUZZ_RUNS; long run: FUZZ_INPUTS spread over the properties by weight.
+ */
+export function fuzzTarget(target: string, define: (t: FuzzTarget) => void): void {
+  const defs: Definition[] = [];
+  define({
+    property(name, arbitraries, check, opts = {}) {
+      const prop = fc.property(...(arbitraries as unknown as [fc.Arbitrary<unknown>]), check as (...a: unknown[]) => boolean | void);
+      defs.push({ name, property: prop as fc.IRawProperty<unknown>, opts });
+    },
+    asyncProperty(name, arbitraries, check, opts = {}) {
+      const prop = fc.asyncProperty(...(arbitraries as unknown as [fc.Arbitrary<unknown>]), check as (...a: unknown[]) => Promise<boolean | void>);
+      defs.push({ name, property: prop as fc.IRawProperty<unknown>, opts });
+    },
+  });
+  const totalWeight = defs.reduce((sum, d) => sum + (d.opts.weight ?? 1), 0);
+  let inputs = 0;
+  let failures = 0;
+  describe(`fuzz ${target}`, () => {
+    for (const def of defs) {
+      const short = RUNS ?? def.opts.runs ?? 1000;
+      const numRuns = LONG ? Math.max(short, Math.ceil((BUDGET * (def.opts.weight ?? 1)) / totalWeight)) : short;
+      it(
+        def.name,
+        async () => {
+          const details = await fc.check(def.property, { numRuns, seed: SEED });
+          inputs += details.numRuns;
+          if (details.failed) {
+            failures++;
+            throw new Error(`${target} / ${def.name}: ${fc.defaultReportMessage(details)}\n(replay: FUZZ_SEED=${SEED})`);
+          }
+        },
+        // A long run takes minutes; a short one is bounded by vitest's usual timeout.
+        LONG ? 6 * 3600_000 : undefined,
+      );
+    }
+    afterAll(() => {
+      console.log(`${target}: ${inputs} inputs, ${failures} failures (seed ${SEED})`);
+    });
+  });
+}
+
+/** Cut points for a byte string: use with `chunks` to feed one input in random reads. */
+export const cuts = (): fc.Arbitrary<number[]> => fc.array(fc.nat(), { maxLength: 24 });
+
+/** Splits `bytes` at the given cut points (taken modulo its length, any order, duplicates giving empty reads). */
+export function chunks(bytes: Uint8Array, at: readonly number[]): Buffer[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const points = [...new Set(at.map((c) => (buf.length === 0 ? 0 : c % (buf.length + 1))))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let from = 0;
+  for (const p of points) {
+    out.push(buf.subarray(from, p));
+    from = p;
+  }
+  out.push(buf.subarray(from));
+  return out;
+}
+
+/** Every way of cutting `bytes` in two, for "the same result whatever the split" properties. */
+export function* splitsInTwo(bytes: Uint8Array): Generator<[Buffer, Buffer]> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i <= buf.length; i++) yield [buf.subarray(0, i), buf.subarray(i)];
+}
+
+/** Byte strings that are mostly `alphabet` tokens (the grammar's own pieces) with some raw bytes mixed in. */
+export function tokenBytes(alphabet: readonly string[], opts: { maxTokens?: number } = {}): fc.Arbitrary<Buffer> {
+  const token = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...alphabet).map((s) => Buffer.from(s, 'utf8')) },
+    { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 4 }).map((b) => Buffer.from(b)) },
+  );
+  return fc.array(token, { maxLength: opts.maxTokens ?? 40 }).map((parts) => Buffer.concat(parts));
+}
+
+/** Outcome of a call: its value, or the error's class name (and `code`/`condition`/`reason` when it has one). */
+export function outcome<T>(fn: () => T): { ok: true; value: T } | { ok: false; error: unknown } {
+  try {
+    return { ok: true, value: fn() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
