@@ -11,7 +11,8 @@ import { x, type Element } from '../xmpp/xml/element.js';
 import { archiveIds, shownText } from './support/archived-message.js';
 import { DATA_FORMS_NS, dataForm } from './support/data-forms.js';
 import { NS } from './support/ns.js';
-import { parseJid, peerBareJid, peerFullJid, peerIdOf } from './support/peer-jid.js';
+import { peerBareJid, peerFullJid, peerIdOf } from './support/peer-jid.js';
+import { toJid } from '../xmpp/router.js';
 import { parseRsm, rsmResult } from './support/xep-0059-rsm.js';
 
 export const MAM_NS = 'urn:xmpp:mam:2';
@@ -89,8 +90,7 @@ export const mam: Feature = {
       // A JID in both lists is never archived (never is read last).
       for (const rule of ['always', 'never'] as const) {
         for (const el of req.payload.getChild(rule)?.getChildren('jid') ?? []) {
-          const j = parseJid(el.text().trim());
-          if (!j) throw new StanzaError('jid-malformed', `not a JID: ${el.text().slice(0, 100)}`);
+          const j = toJid(el.text().trim());
           const jid = j.bare().toString();
           const peer = peerIdOf(identity, j);
           rules.set(jid, { jid, rule, ...(peer && { peer }) });
@@ -208,9 +208,7 @@ function filters(query: Element): Filters {
       out.ids = ids;
     } else if (!v) continue;
     else if (name === 'with') {
-      const j = parseJid(v);
-      if (!j) throw new StanzaError('jid-malformed', `with: not a JID: ${v.slice(0, 100)}`);
-      out.with = j.bare().toString();
+      out.with = toJid(v).bare().toString();
     } else if (name === 'start' || name === 'end') {
       if (!DATETIME.test(v) || Number.isNaN(Date.parse(v))) throw new StanzaError('bad-request', `${name}: not an XEP-0082 date and time: ${v.slice(0, 100)}`);
       out[name] = new Date(v);
