@@ -13,6 +13,7 @@ import { controlSocketPath, type ControlRequest, type ControlResponse } from './
 import { explainListenError } from './daemon/listen-errors.js';
 import { runCleanup } from './daemon/cleanup.js';
 import { acquireLock } from './daemon/lock.js';
+import { startArchiveRetention } from './daemon/archive-retention.js';
 import { removeRuntime, writeRuntime } from './daemon/runtime.js';
 import { accountJid, queuedCount, type StatusJson } from './daemon/status.js';
 import { features } from './features/index.js';
@@ -80,6 +81,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   try {
     const store = openStore(dataDir);
     cleanup.unshift(() => store.close());
+    const retention = startArchiveRetention({ store, days: config.archive.retention_days, log: log.child({ component: 'archive' }) });
+    cleanup.unshift(() => retention.stop());
     const jidText = accountJid(config);
     const accountId = store.accounts.ensure(jidText);
     const identity = await loadOrCreateIdentity(dataDir);
