@@ -13,6 +13,7 @@ import { controlSocketPath, type ControlRequest, type ControlResponse } from './
 import { explainListenError } from './daemon/listen-errors.js';
 import { runCleanup } from './daemon/cleanup.js';
 import { acquireLock } from './daemon/lock.js';
+import { startArchiveRetention } from './daemon/archive-retention.js';
 import { removeRuntime, writeRuntime } from './daemon/runtime.js';
 import { accountJid, queuedCount, type StatusJson } from './daemon/status.js';
 import { features } from './features/index.js';
@@ -22,6 +23,7 @@ import { loadOrCreateServerTls, type ServerTls } from './xmpp/local-ca.js';
 import { createRootLogger } from './xmpp/log.js';
 import { ensurePrivateDir } from './xmpp/secret-file.js';
 import { storeOfflineBox } from './xmpp/offline-box.js';
+import { storeMessageArchive } from './xmpp/message-archive.js';
 import { createXmppServer, type XmppServer } from './xmpp/server.js';
 import { GatewayTor, loadGatewayOnionKey, onionTarget, type GatewayTorHooks, type TorStatusJson } from './tor/gateway-tor.js';
 import { chooseTorMode, type ChooseTorModeOptions, type TorModeChoice } from './tor/mode.js';
@@ -79,6 +81,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
   try {
     const store = openStore(dataDir);
     cleanup.unshift(() => store.close());
+    const retention = startArchiveRetention({ store, days: config.archive.retention_days, log: log.child({ component: 'archive' }) });
+    cleanup.unshift(() => retention.stop());
     const jidText = accountJid(config);
     const accountId = store.accounts.ensure(jidText);
     const identity = await loadOrCreateIdentity(dataDir);
@@ -127,6 +131,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       },
       allowPlainWithoutTls: config.c2s.allow_plain_without_tls,
       offline: storeOfflineBox(store, accountId, log.child({ component: 'xmpp' })),
+      archive: storeMessageArchive(store, accountId),
     });
     // Tor stops after the server: peer links close (close_notify) while tor still carries them.
     cleanup.unshift(() => tor?.stop());

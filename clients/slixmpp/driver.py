@@ -21,6 +21,13 @@ Run with Debian's /usr/bin/python3 (python3-slixmpp 1.8). One JSON object per li
   {"cmd":"adhoc_list","to"} XEP-0050 commands (disco#items): {items: [{jid, node, name}]}
   {"cmd":"adhoc","to","node","fields"?:{var: value}} XEP-0050 execute; when a form comes back and
       "fields" is given, submit it (complete). {node, sessionid, status, actions, notes, forms, steps}
+  {"cmd":"mam","jid"?,"with"?,"start"?,"end"?,"max"?,"reverse"?,"max_pages"?} XEP-0313 with slixmpp's
+      xep_0313 paging (RSM after/before, "max" per page, default 10; "jid" default the account): every
+      page as {first, last, count, complete, results: [{id, queryid, stamp, from, to, type, msg_id,
+      body, origin_id, stanza_id, stanza_id_by}]}, in the order received.
+  connect also takes "origin_id" (true: slixmpp adds XEP-0359 <origin-id/> to every message) and
+  "initial_presence" (default true; false: no presence at session start, send it with "presence").
+  A message event also carries stanza_id and stanza_id_by (XEP-0359 <stanza-id/>, or null).
   Field values: a string (split into lines for text-multi), a list of strings, or a boolean.
   Every iq command takes "timeout" (seconds, default 30).
 Every command may carry "id"; its answer ({"event":"result"|"error","id",...}) echoes it; a
@@ -50,6 +57,11 @@ NICK_NS = "http://jabber.org/protocol/nick"
 DATA_NS = "jabber:x:data"
 REGISTER_NS = "jabber:iq:register"
 SUBSCRIPTION_TYPES = ("subscribe", "subscribed", "unsubscribe", "unsubscribed")
+SID_NS = "urn:xmpp:sid:0"
+MAM_NS = "urn:xmpp:mam:2"
+RSM_NS = "http://jabber.org/protocol/rsm"
+FORWARD_NS = "urn:xmpp:forward:0"
+CLIENT_NS = "jabber:client"
 
 
 def emit(event, **fields):
@@ -69,6 +81,10 @@ class Client(ClientXMPP):
         self.register_plugin("xep_0050")
         # Client side of XEP-0077 only: no "register" event handler, so it never registers at login.
         self.register_plugin("xep_0077")
+        self.register_plugin("xep_0359")
+        self.register_plugin("xep_0313")
+        if spec.get("origin_id"):
+            self.use_origin_id = True
         if "auto_authorize" in spec:
             self.roster.auto_authorize = spec["auto_authorize"]
         if "auto_subscribe" in spec:
@@ -115,14 +131,18 @@ class Client(ClientXMPP):
         mech = self["feature_mechanisms"].mech
         emit("session_start", jid=str(self.boundjid), mechanism=mech.name if mech else None,
              sm_id=self["xep_0198"].sm_id)
-        self.send_presence()
+        if self.spec.get("initial_presence", True):
+            self.send_presence()
 
     def on_message(self, msg):
         if msg["type"] in ("chat", "normal", "headline", "error"):
             # The stamp as the server wrote it: tests compare it, slixmpp's datetime would reformat it.
             delay = msg.xml.find("{%s}delay" % DELAY_NS)
+            sid = msg.xml.find("{%s}stanza-id" % SID_NS)
             emit("message", **{"from": str(msg["from"]), "body": msg["body"], "type": msg["type"], "id": msg["id"],
-                               "delay": delay.get("stamp") if delay is not None else None})
+                               "delay": delay.get("stamp") if delay is not None else None,
+                               "stanza_id": sid.get("id") if sid is not None else None,
+                               "stanza_id_by": sid.get("by") if sid is not None else None})
 
     def on_presence(self, pres):
         if pres["type"] in SUBSCRIPTION_TYPES:
@@ -229,6 +249,38 @@ def command_json(iq):
         "notes": [{"type": t, "text": text} for (t, text) in command["notes"]],
         "forms": [form_json(f) for f in data_forms(command)],
     }
+
+
+def mam_page_json(page):
+    """One XEP-0313 page (the iq result with its <fin/>, and the result messages slixmpp collected)."""
+    fin = page.xml.find("{%s}fin" % MAM_NS)
+    rsm_set = fin.find("{%s}set" % RSM_NS) if fin is not None else None
+
+    def rsm(tag):
+        el = rsm_set.find("{%s}%s" % (RSM_NS, tag)) if rsm_set is not None else None
+        return el.text if el is not None else None
+
+    results = []
+    for msg in page["mam_fin"]["results"]:
+        res = msg.xml.find("{%s}result" % MAM_NS)
+        fwd = res.find("{%s}forwarded" % FORWARD_NS)
+        delay = fwd.find("{%s}delay" % DELAY_NS)
+        inner = fwd.find("{%s}message" % CLIENT_NS)
+        body = inner.find("{%s}body" % CLIENT_NS)
+        origin = inner.find("{%s}origin-id" % SID_NS)
+        sid = inner.find("{%s}stanza-id" % SID_NS)
+        results.append({
+            "id": res.get("id"), "queryid": res.get("queryid"),
+            "stamp": delay.get("stamp") if delay is not None else None,
+            "from": inner.get("from"), "to": inner.get("to"), "type": inner.get("type"), "msg_id": inner.get("id"),
+            "body": body.text if body is not None else None,
+            "origin_id": origin.get("id") if origin is not None else None,
+            "stanza_id": sid.get("id") if sid is not None else None,
+            "stanza_id_by": sid.get("by") if sid is not None else None,
+        })
+    count = rsm("count")
+    return {"first": rsm("first"), "last": rsm("last"), "count": int(count) if count is not None else None,
+            "complete": fin is not None and fin.get("complete") in ("true", "1"), "results": results}
 
 
 class Driver:
@@ -353,6 +405,20 @@ class Driver:
                                           payload=submit_form(self.client, forms[0], values), timeout=timeout)
             steps += 1
         return {**command_json(iq), "steps": steps}
+
+    async def cmd_mam(self, cmd):
+        client = self.client
+        archive = cmd.get("jid") or client.boundjid.bare
+        pages = []
+        iterator = client["xep_0313"].retrieve(
+            jid=archive, start=cmd.get("start"), end=cmd.get("end"),
+            with_jid=cmd.get("with"), reverse=bool(cmd.get("reverse")), iterator=True,
+            rsm={"max": int(cmd.get("max", 10))})
+        async for page in iterator:
+            pages.append(mam_page_json(page))
+            if len(pages) >= int(cmd.get("max_pages", 100)):
+                break
+        return {"pages": pages}
 
     async def cmd_disconnect(self, cmd):
         await self.client.disconnect(wait=cmd.get("wait", 5))

@@ -27,6 +27,48 @@ export interface ConnectCommand {
   auto_authorize?: boolean | null;
   /** After approving, subscribe back (default true). */
   auto_subscribe?: boolean;
+  /** (Additive) slixmpp puts a XEP-0359 <origin-id/> (= the message id) in every message it sends. */
+  origin_id?: boolean;
+  /** (Additive) false: no presence at session start (a client that syncs history first); default true. */
+  initial_presence?: boolean;
+}
+
+/** One XEP-0313 result as the driver reports it: the archive id and the forwarded message. */
+export interface MamResultItem {
+  id: string;
+  queryid: string | null;
+  stamp: string | null;
+  from: string | null;
+  to: string | null;
+  type: string | null;
+  msg_id: string | null;
+  body: string | null;
+  origin_id: string | null;
+  stanza_id: string | null;
+  stanza_id_by: string | null;
+}
+
+/** One page: the <fin/>'s RSM set and complete flag, and its results in the order received. */
+export interface MamPage {
+  first: string | null;
+  last: string | null;
+  count: number | null;
+  complete: boolean;
+  results: MamResultItem[];
+}
+
+export interface MamCommand {
+  /** The archive (default the account's bare JID). */
+  jid?: string;
+  with?: string;
+  start?: string;
+  end?: string;
+  /** Results per page (default 10). */
+  max?: number;
+  /** Page backwards from the newest (RSM <before/>). */
+  reverse?: boolean;
+  max_pages?: number;
+  timeout?: number;
 }
 
 /** A data form field value: text-multi is one string with newlines; list-multi/jid-multi a list. */
@@ -105,7 +147,8 @@ export type Command =
   | { cmd: 'register'; to: string; fields?: Record<string, FieldValue>; timeout?: number }
   | { cmd: 'unregister'; to: string; timeout?: number }
   | { cmd: 'adhoc_list'; to: string; timeout?: number }
-  | { cmd: 'adhoc'; to: string; node: string; fields?: Record<string, FieldValue>; timeout?: number };
+  | { cmd: 'adhoc'; to: string; node: string; fields?: Record<string, FieldValue>; timeout?: number }
+  | ({ cmd: 'mam' } & MamCommand);
 
 export interface RosterItem {
   jid: string;
@@ -134,7 +177,17 @@ export type SlixEvent =
   | { event: 'sm_failed'; xml: string }
   | { event: 'resumed' }
   /** delay: the XEP-0203 stamp exactly as the sender wrote it, null without <delay/>. */
-  | { event: 'message'; from: string; body: string; type: string; id: string; delay: string | null }
+  | {
+      event: 'message';
+      from: string;
+      body: string;
+      type: string;
+      id: string;
+      delay: string | null;
+      /** (Additive) The XEP-0359 <stanza-id/> the server gave it, or null. */
+      stanza_id?: string | null;
+      stanza_id_by?: string | null;
+    }
   /** Availability only ('available', 'unavailable', 'error', 'probe'); subscriptions are `subscription`. */
   | { event: 'presence'; from: string; type: string; show: string; status: string }
   /** nick: XEP-0172 <nick/> in the presence, or null. */
@@ -167,6 +220,7 @@ interface Results {
   unregister: { from: string };
   adhoc_list: { items: AdHocItem[] };
   adhoc: AdHocResult;
+  mam: { pages: MamPage[] };
 }
 
 export type ResultOf<C extends Command['cmd']> = C extends keyof Results ? Results[C] : Record<string, unknown>;
@@ -351,6 +405,11 @@ export class SlixmppClient {
   /** XEP-0050: executes `node`; if a form comes back and `fields` is given, submits it. */
   adHoc(to: string, node: string, fields?: Record<string, FieldValue>): Promise<AdHocResult> {
     return this.request(fields ? { cmd: 'adhoc', to, node, fields } : { cmd: 'adhoc', to, node });
+  }
+
+  /** XEP-0313: pages through the archive with slixmpp's xep_0313 plugin; every page it got. */
+  mam(query: MamCommand = {}, timeoutMs = 120_000): Promise<{ pages: MamPage[] }> {
+    return this.request({ cmd: 'mam', ...query }, timeoutMs);
   }
 
   /** The next subscription presence (subscribe, subscribed, …) matching, after event index `from`. */

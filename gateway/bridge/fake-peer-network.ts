@@ -11,7 +11,9 @@ import type {
   PeerId,
   PeerNetwork,
   SendOutcome,
+  SendTextOptions,
 } from './contract.js';
+import type { History } from './history.js';
 
 export interface FakeContactInit {
   id?: PeerId;
@@ -52,12 +54,19 @@ export class FakePeerNetwork implements PeerNetwork {
   readonly chatStates: Array<{ id: PeerId; state: ChatState }> = [];
   /** Markers the user's client sent for peers' messages, in order. */
   readonly markers: Array<{ id: PeerId; marker: Marker; msgId: string }> = [];
+  /** Where messages both ways are archived, as the real network does (see useHistory). */
+  private history: History | undefined;
 
   constructor(init: FakeContactInit[] = []) {
     for (const c of init) this.addFakeContact(c);
   }
 
   // ---- test controls -------------------------------------------------------
+
+  /** Archive every message in and out here (the XEP-0313 archive), giving each its stanza id. */
+  useHistory(history: History): void {
+    this.history = history;
+  }
 
   addFakeContact(init: FakeContactInit): Contact {
     const c: FakeContact = {
@@ -88,8 +97,9 @@ export class FakePeerNetwork implements PeerNetwork {
 
   /** The peer sends a message to the user. */
   peerSays(id: PeerId, text: string, opts: { stamp?: Date; truncated?: boolean } = {}): void {
-    this.must(id);
-    this.sink?.onText(id, { text, ...opts });
+    const c = this.must(id);
+    const stanzaId = this.history?.record({ fingerprint: id, direction: 'in', text, truncated: opts.truncated }, c.state === 'contact');
+    this.sink?.onText(id, { text, ...opts, ...(stanzaId !== undefined && { stanzaId }) });
   }
 
   peerTypes(id: PeerId, state: ChatState): void {
@@ -126,15 +136,17 @@ export class FakePeerNetwork implements PeerNetwork {
     return c && view(c);
   }
 
-  async sendText(id: PeerId, text: string): Promise<SendOutcome> {
+  async sendText(id: PeerId, text: string, opts: SendTextOptions = {}): Promise<SendOutcome> {
     const c = this.must(id);
     if (c.state === 'blocked') throw new UnknownPeerError(id);
+    const stanzaId = this.history?.record({ fingerprint: id, direction: 'out', text, xmppId: opts.xmppId, originId: opts.originId }, true);
+    const archived = stanzaId !== undefined ? { stanzaId } : {};
     if (!c.online) {
       c.queue.push(text);
-      return { status: 'queued', reason: `${c.name} is offline; the message goes out when the peer is back` };
+      return { status: 'queued', ...archived, reason: `${c.name} is offline; the message goes out when the peer is back` };
     }
     this.deliverToPeer(c, text);
-    return { status: 'sent' };
+    return { status: 'sent', ...archived };
   }
 
   sendChatState(id: PeerId, state: ChatState): void {
@@ -207,7 +219,7 @@ export class FakePeerNetwork implements PeerNetwork {
 
   private deliverToPeer(c: FakeContact, text: string): void {
     this.sent.push({ id: c.id, text });
-    if (c.echo) setImmediate(() => this.sink?.onText(c.id, { text }));
+    if (c.echo) setImmediate(() => this.contacts.has(c.id) && this.peerSays(c.id, text));
   }
 
   private must(id: PeerId): FakeContact {

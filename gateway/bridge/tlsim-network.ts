@@ -32,6 +32,7 @@ import { formatAddress, formatShareString, parseAddress } from './share-string.j
 import { LinkNotices } from './link-notices.js';
 import { displayName, short } from './names.js';
 import { OutboxFlusher } from './outbox-flusher.js';
+import { History } from './history.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -62,14 +63,19 @@ export class TlsimNetwork implements PeerNetwork {
   private readonly peers: PeerManager;
   private readonly outbox: OutboxFlusher;
   private readonly notices: LinkNotices;
-  /** Received messages to archive at the end of this loop turn. */
-  private readonly toArchive: ArchiveInput[] = [];
+  /**
+   * Received messages to archive at the end of this loop turn, in one commit, and then hand to the user
+   * with their archive ids: no message goes out with an id the archive does not hold.
+   */
+  private readonly received: ArchiveInput[] = [];
+  private readonly history: History;
   private readonly acct: number;
   private unknownPolicy: UnknownPeerPolicy;
 
   constructor(private readonly opts: TlsimNetworkOptions) {
     this.acct = opts.accountId;
     this.unknownPolicy = opts.unknownPolicy;
+    this.history = new History(opts.store, opts.accountId);
     const direct = directDialer();
     this.peers = new PeerManager({
       tls: createTlsContext(opts.identity),
@@ -118,7 +124,7 @@ export class TlsimNetwork implements PeerNetwork {
 
   async stop(): Promise<void> {
     await this.peers.stop();
-    this.archiveReceived();
+    this.deliverReceived();
     this.sink = undefined;
   }
 
@@ -263,18 +269,20 @@ export class TlsimNetwork implements PeerNetwork {
     if (c.state === 'blocked') throw new StanzaError('not-acceptable', 'this peer is blocked');
     // On disk first: from here on the message survives a crash of the gateway.
     const { store } = this.opts;
-    store.transaction(() => {
+    const stanzaId = store.transaction(() => {
       store.outbox.enqueue(this.acct, fp, text, opts);
-      store.archive.append(this.acct, { fingerprint: fp, direction: 'out', text, xmppId: opts.xmppId });
+      return this.history.record({ fingerprint: fp, direction: 'out', text, xmppId: opts.xmppId, originId: opts.originId }, true);
     });
+    const archived = stanzaId !== undefined ? { stanzaId } : {};
     if (this.peers.isOnline(fp)) {
       void this.outbox.flush(fp);
-      return { status: 'sent' };
+      return { status: 'sent', ...archived };
     }
     this.peers.connect(fp);
     const name = displayName(c);
     return {
       status: 'queued',
+      ...archived,
       reason: c.address
         ? `${name} is offline; your messages are kept and go out in order as soon as the link is up (dialing now).`
         : `${name} is offline and I have no address to dial; your messages are kept and go out when the peer connects.`,
@@ -317,6 +325,8 @@ export class TlsimNetwork implements PeerNetwork {
   }
 
   private onLinkDown(fp: string, reason: string): void {
+    // What the peer said before the link went down reaches the user before its going offline.
+    this.deliverReceived();
     const c = this.opts.store.contacts.get(this.acct, fp);
     if (c?.state === 'contact') this.sink?.onPeerOffline(fp, reason);
   }
@@ -328,30 +338,33 @@ export class TlsimNetwork implements PeerNetwork {
     if (!c || c.state === 'blocked') return;
     if (c.state === 'requested') {
       this.opts.store.transaction(() => {
-        this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'in', text, truncated });
-        this.opts.store.held.add(this.acct, fp, text, { truncated });
+        const stanzaId = this.history.record({ fingerprint: fp, direction: 'in', text, truncated }, false);
+        this.opts.store.held.add(this.acct, fp, text, { truncated, stanzaId });
       });
       return;
     }
-    // History only (the message itself goes to the user now): written with the others of this
-    // loop turn in one commit instead of one commit each.
-    if (this.toArchive.push({ fingerprint: fp, direction: 'in', text, truncated }) === 1) {
-      setImmediate(() => this.archiveReceived());
+    // Archived with the others of this loop turn in one commit instead of one commit each, then delivered.
+    if (this.received.push({ fingerprint: fp, direction: 'in', text, truncated }) === 1) {
+      setImmediate(() => this.deliverReceived());
     }
-    this.sink?.onText(fp, { text, truncated });
   }
 
-  private archiveReceived(): void {
-    const batch = this.toArchive.splice(0);
+  /** Archives what arrived this loop turn (one commit) and hands it to the user, in order, with its ids. */
+  private deliverReceived(): void {
+    const batch = this.received.splice(0);
     if (batch.length === 0) return;
     const { store } = this.opts;
+    let ids: Array<string | undefined> = [];
     try {
-      store.transaction(() => {
-        for (const m of batch) store.archive.append(this.acct, m);
-      });
+      ids = store.transaction(() => batch.map((m) => this.history.record(m, true)));
     } catch (err) {
+      // Delivered all the same, without ids: the message matters more than its history.
       this.opts.log.error({ err, count: batch.length }, 'archiving received messages failed');
     }
+    batch.forEach((m, i) => {
+      const stanzaId = ids[i];
+      this.sink?.onText(m.fingerprint, { text: m.text, truncated: m.truncated, ...(stanzaId !== undefined && { stanzaId }) });
+    });
   }
 
   // ---- internals -------------------------------------------------------------------
@@ -363,7 +376,9 @@ export class TlsimNetwork implements PeerNetwork {
     }));
     this.peers.setPeer(fp, addressOf(contact));
     this.sink?.onContactChanged(this.view(contact));
-    for (const m of held) this.sink?.onText(fp, { text: m.text, stamp: m.stamp, truncated: m.truncated });
+    for (const m of held) {
+      this.sink?.onText(fp, { text: m.text, stamp: m.stamp, truncated: m.truncated, ...(m.stanzaId !== undefined && { stanzaId: m.stanzaId }) });
+    }
     if (this.peers.isOnline(fp)) {
       this.sink?.onPeerOnline(fp);
       void this.outbox.flush(fp);

@@ -16,6 +16,7 @@ import type { StatusJson } from '../daemon/status.js';
 import { openStore } from '../store/index.js';
 import { ConfigError } from '../xmpp/errors.js';
 import { storeOfflineBox } from '../xmpp/offline-box.js';
+import { startArchiveRetention } from '../daemon/archive-retention.js';
 import { ensurePrivateDir } from '../xmpp/secret-file.js';
 import { ComponentLink } from '../xmpp/xep-0114-component.js';
 import { caCertPath } from '../xmpp/local-ca.js';
@@ -80,6 +81,8 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
         : new UserOnions({ choice: { ...torChoice, mode: torChoice.mode }, tor: config.tor, dataDir, log: log.child({ component: 'tor' }), hooks: opts.tor });
     const store = openStore(dataDir);
     cleanup.unshift(() => store.close());
+    const retention = startArchiveRetention({ store, days: config.archive.retention_days, log: log.child({ component: 'archive' }) });
+    cleanup.unshift(() => retention.stop());
     const registry = new UserRegistry(store, dataDir);
     const { component, peer } = config;
     const link = new ComponentLink({

@@ -77,6 +77,9 @@ export interface Config {
     readonly level: LogLevel;
     readonly format: LogFormat;
   };
+  readonly archive: {
+    readonly retention_days: number;
+  };
 }
 
 export type Section = keyof Config;
@@ -112,6 +115,7 @@ export const SECTION_DOCS: Readonly<Record<Section, string>> = {
     'Transport mode (gateway.mode = "component"): attached to an XMPP server (Prosody, ejabberd) as an XEP-0114 ' +
     'component, so every user of that server (and of federated ones) can register and reach tlsim peers.',
   log: 'Logging.',
+  archive: 'The message history every client can page through (XEP-0313), kept in the database.',
 };
 
 export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
@@ -245,6 +249,12 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
     doc: '"pretty" (for people), "json" (for machines) or "auto" (pretty on a terminal).',
     default: 'auto',
     check: oneOf(LOG_FORMATS),
+  },
+
+  'archive.retention_days': {
+    doc: 'Days messages stay in the history; older ones are deleted (at start and every hour). 0 keeps them forever.',
+    default: 0,
+    check: integer(0, 36500),
   },
 };
 

@@ -19,6 +19,7 @@ import { gatewayBot } from './gateway-bot.js';
 import { adHocCommands } from './xep-0050-ad-hoc-commands.js';
 import { inBandRegistration } from './xep-0077-in-band-registration.js';
 import { componentRoster } from './xep-0356-component-roster.js';
+import { mam } from './xep-0313-mam.js';
 
 export const features: Feature[] = [
   // Before presence: on a contact change the roster push must reach clients before the
@@ -39,6 +40,7 @@ export const features: Feature[] = [
   softwareVersion,
   entityTime,
   lastActivity,
+  mam,
   // The gateway contact's text commands and the same actions as XEP-0050 commands.
   gatewayBot,
   adHocCommands,
@@ -46,9 +48,9 @@ export const features: Feature[] = [
 
 /**
  * Transport mode (XEP-0114 component): one set per registered user. The user's own server keeps
- * their roster, blocklist, private storage and PEP, so those modules are not here; peers reach
+ * their roster, blocklist, private storage, PEP and message archive, so those modules are not here; peers reach
  * the roster through subscriptions or XEP-0356 instead (first, for the same reason as roster above),
  * and registering (XEP-0077) is one more.
  */
-const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep]);
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam]);
 export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];

@@ -1,5 +1,5 @@
 // One-to-one chat between the user and peers, gateway notices and storage while the user
-// is offline. RFC 6121 §5; XEP-0085 (states going out); XEP-0203 (delay).
+// is offline. RFC 6121 §5; XEP-0085 (states going out); XEP-0203 (delay); XEP-0359 (the archive's ids).
 //
 // One message handler exists per addressee kind, so everything the user sends to a contact
 // goes through here, chat states included (network.sendChatState). xep-0085-chat-states.ts
@@ -7,13 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatState, PeerId } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
+import { SID_NS } from '../xmpp/stanza.js';
 import type { Feature } from '../xmpp/feature.js';
 import { OFFLINE_LIMIT } from '../xmpp/offline-box.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { NS } from './support/ns.js';
 import { peerFullJid } from './support/peer-jid.js';
+import { archiveIds, shownText } from './support/archived-message.js';
 
-const TRUNCATED_MARK = ' [message cut: longer than the link limit]';
 const CHAT_STATES: ReadonlySet<string> = new Set<ChatState>(['active', 'composing', 'paused', 'inactive', 'gone']);
 
 export const messages: Feature = {
@@ -45,6 +46,8 @@ export const messages: Feature = {
     });
 
     ctx.on('initial-presence', (session) => {
+      // As Prosody's mod_mam: a client that synced from the archive has these already; they wait for one that did not.
+      if (session.archiveQueried) return;
       if (dropped > 0) {
         session.send(chat(identity.domain, user, `${dropped} older messages were dropped while you were offline (only ${OFFLINE_LIMIT} are kept).`));
         dropped = 0;
@@ -53,11 +56,12 @@ export const messages: Feature = {
     });
 
     ctx.onNetwork('onText', (id, m) => {
-      const text = m.truncated ? m.text + TRUNCATED_MARK : m.text;
+      const text = shownText(m.text, m.truncated === true);
       const msg = x(
         'message',
-        { type: 'chat', id: randomUUID(), from: peerFullJid(identity, id), to: user },
+        { type: 'chat', id: m.id ?? m.stanzaId ?? randomUUID(), from: peerFullJid(identity, id), to: user },
         x('body', null, text),
+        ...archiveIds(identity, m.stanzaId),
         // COMPAT(pidgin): a contact message without a chat state turns typing notifications off for that contact.
         x('active', { xmlns: NS.chatStates }),
         m.stamp && delay(m.stamp),
@@ -83,7 +87,10 @@ export const messages: Feature = {
       }
       if (!c) throw new StanzaError('item-not-found', 'not a contact: add the peer to your contacts first');
       if (c.state === 'blocked') throw new StanzaError('not-acceptable', 'this peer is blocked: unblock it to write');
-      const outcome = await network.sendText(id, body, { xmppId: req.stanza.attr('id') });
+      const originId = req.stanza.getChild('origin-id', SID_NS)?.attr('id');
+      const outcome = await network.sendText(id, body, { xmppId: req.stanza.attr('id'), ...(originId && { originId }) });
+      // What later copies of the user's message (carbons) carry, as Prosody does: the archive's id for it.
+      req.stanza.append(...archiveIds(identity, outcome.stanzaId));
       if (state) network.sendChatState(id, state);
       if (outcome.status === 'queued' && !toldQueued.has(id)) {
         toldQueued.add(id);

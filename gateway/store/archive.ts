@@ -1,6 +1,11 @@
-// The message history of an account: every message in and out, per peer.
+// The message history of an account: every message in and out, per peer, with the stable id clients page
+// by (XEP-0359 stanza-id, XEP-0313 archive UID), the archiving preferences and the retention pruning.
+// The order is (stamp, id), and stamps never go back within an account, so "after this id" stays right.
+import { randomUUID } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import type { AccountId } from './accounts.js';
 import { checkFingerprint, cutText, toDate, toMs, type StoreContext } from './common.js';
+import { StoreError } from './errors.js';
 
 export type Direction = 'in' | 'out';
 
@@ -8,59 +13,144 @@ export interface ArchiveInput {
   readonly fingerprint: string;
   readonly direction: Direction;
   readonly text: string;
-  /** When it was sent or received; default now. */
+  /** When it was sent or received; default now. Never earlier than the account's last entry (clock steps). */
   readonly stamp?: Date | number;
   readonly xmppId?: string;
+  /** The client's XEP-0359 origin-id (outgoing). */
+  readonly originId?: string;
+  /** An id chosen before the write (newArchiveId()); default a fresh one. */
+  readonly stanzaId?: string;
   /** The text was already cut (e.g. by the link's size limit). */
   readonly truncated?: boolean;
 }
 
 export interface ArchiveEntry {
   readonly id: number;
+  /** Stable, unique per account, never reused: the XEP-0359 stanza-id and the MAM result id. */
+  readonly stanzaId: string;
   readonly fingerprint: string;
   readonly direction: Direction;
   readonly text: string;
   readonly stamp: Date;
   readonly xmppId?: string;
+  readonly originId?: string;
   readonly truncated: boolean;
 }
 
+export interface ArchiveQuery {
+  /** Only messages with this peer. */
+  readonly fingerprint?: string;
+  /** Inclusive time range. */
+  readonly start?: Date;
+  readonly end?: Date;
+  /** Exclusive bounds, by stanza id; an unknown id is StoreError 'unknown-id'. */
+  readonly afterId?: string;
+  readonly beforeId?: string;
+  /** Only these (every one must exist, else 'unknown-id'). */
+  readonly ids?: readonly string[];
+  /** From the newest end of the range backwards (RSM <before/>). */
+  readonly reverse?: boolean;
+  /** Entries to skip first (RSM <index/>). */
+  readonly offset?: number;
+  readonly limit: number;
+  /** Also count everything the filters match (ignoring the id bounds, the offset and the limit). */
+  readonly count?: boolean;
+}
+
+export interface ArchivePage {
+  /** In the order read: oldest first, or newest first when `reverse`. */
+  readonly entries: ArchiveEntry[];
+  /** More entries lie beyond the page in the direction read. */
+  readonly more: boolean;
+  readonly total?: number;
+}
+
+export type ArchiveDefault = 'always' | 'never' | 'roster';
+export interface ArchiveRule {
+  /** The bare JID as the user gave it (shown back as it was). */
+  readonly jid: string;
+  /** The peer it names, if it names one. */
+  readonly peer?: string;
+  readonly rule: 'always' | 'never';
+}
+export interface ArchivePrefs {
+  readonly default: ArchiveDefault;
+  readonly rules: readonly ArchiveRule[];
+}
+
+/** Without preferences everything is archived, as before there were any. */
+export const DEFAULT_PREFS: ArchivePrefs = { default: 'always', rules: [] };
+/** Rules kept per account. */
+export const MAX_ARCHIVE_RULES = 1000;
+
+/** A fresh stanza id: what append() gives an entry, for callers that need it before the write. */
+export const newArchiveId = (): string => randomUUID();
+
 interface Row {
   id: number;
+  stanza_id: string;
   fingerprint: string;
   direction: Direction;
   text: string;
   stamp: number;
   xmpp_id: string | null;
+  origin_id: string | null;
   truncated: number;
 }
 
-const COLUMNS = 'id, fingerprint, direction, text, stamp, xmpp_id, truncated';
+const COLUMNS = 'id, stanza_id, fingerprint, direction, text, stamp, xmpp_id, origin_id, truncated';
 
 function toEntry(r: Row): ArchiveEntry {
   return {
     id: r.id,
+    stanzaId: r.stanza_id,
     fingerprint: r.fingerprint,
     direction: r.direction,
     text: r.text,
     stamp: toDate(r.stamp),
     truncated: r.truncated === 1,
     ...(r.xmpp_id !== null && { xmppId: r.xmpp_id }),
+    ...(r.origin_id !== null && { originId: r.origin_id }),
   };
 }
+
+type Param = string | number;
 
 export class Archive {
   private readonly insert;
   private readonly latest;
+  private readonly lastStamp;
+  private readonly byStanzaId;
+  private readonly prune;
+  private readonly prefsGet;
+  private readonly prefsSet;
+  /** Statements of query(), by their SQL (a handful of shapes). */
+  private readonly queries = new Map<string, Statement<Param[]>>();
+  private readonly newest = new Map<AccountId, number>();
+  private readonly prefsCache = new Map<AccountId, ArchivePrefs>();
 
   constructor(private readonly ctx: StoreContext) {
     const { db } = ctx;
-    this.insert = db.prepare<[number, string, string, string, number, string | null, number], Row>(
-      `INSERT INTO archive (account_id, fingerprint, direction, text, stamp, xmpp_id, truncated)
-       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    this.insert = db.prepare<[number, string, string, string, number, string | null, string | null, number, string], Row>(
+      `INSERT INTO archive (account_id, fingerprint, direction, text, stamp, xmpp_id, origin_id, truncated, stanza_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
     );
     this.latest = db.prepare<[number, string, number], Row>(
-      `SELECT ${COLUMNS} FROM archive WHERE account_id = ? AND fingerprint = ? ORDER BY id DESC LIMIT ?`,
+      `SELECT ${COLUMNS} FROM archive WHERE account_id = ? AND fingerprint = ? ORDER BY stamp DESC, id DESC LIMIT ?`,
+    );
+    this.lastStamp = db.prepare<[number], { s: number | null }>('SELECT max(stamp) AS s FROM archive WHERE account_id = ?');
+    this.byStanzaId = db.prepare<[number, string], { id: number; stamp: number }>(
+      'SELECT id, stamp FROM archive WHERE account_id = ? AND stanza_id = ?',
+    );
+    this.prune = db.prepare<[number, number, number]>(
+      'DELETE FROM archive WHERE id IN (SELECT id FROM archive WHERE account_id = ? AND stamp < ? ORDER BY stamp LIMIT ?)',
+    );
+    this.prefsGet = db.prepare<[number], { default_rule: ArchiveDefault; rules: string }>(
+      'SELECT default_rule, rules FROM archive_prefs WHERE account_id = ?',
+    );
+    this.prefsSet = db.prepare<[number, string, string]>(
+      `INSERT INTO archive_prefs (account_id, default_rule, rules) VALUES (?, ?, ?)
+       ON CONFLICT (account_id) DO UPDATE SET default_rule = excluded.default_rule, rules = excluded.rules`,
     );
   }
 
@@ -69,12 +159,121 @@ export class Archive {
     checkFingerprint(m.fingerprint);
     const { text, cut } = cutText(m.text, this.ctx.limits.maxTextBytes);
     const truncated = cut || m.truncated === true ? 1 : 0;
-    const stamp = toMs(m.stamp, this.ctx.now);
-    return toEntry(this.insert.get(accountId, m.fingerprint, m.direction, text, stamp, m.xmppId ?? null, truncated)!);
+    // A clock stepping back must not put a new message before one a client already paged past.
+    const stamp = Math.max(toMs(m.stamp, this.ctx.now), this.newestStamp(accountId));
+    const row = this.insert.get(
+      accountId,
+      m.fingerprint,
+      m.direction,
+      text,
+      stamp,
+      m.xmppId ?? null,
+      m.originId ?? null,
+      truncated,
+      m.stanzaId ?? newArchiveId(),
+    )!;
+    this.newest.set(accountId, stamp);
+    return toEntry(row);
   }
 
   /** The last `limit` messages with the peer, oldest first (the order a client shows them). */
   recent(accountId: AccountId, fingerprint: string, limit = 50): ArchiveEntry[] {
     return this.latest.all(accountId, fingerprint, limit).map(toEntry).reverse();
+  }
+
+  /** One page of the history (XEP-0313 queries): filters, id bounds, direction, limit. */
+  query(accountId: AccountId, q: ArchiveQuery): ArchivePage {
+    const where: string[] = ['account_id = ?'];
+    const args: Param[] = [accountId];
+    if (q.fingerprint !== undefined) {
+      where.push('fingerprint = ?');
+      args.push(q.fingerprint);
+    }
+    if (q.start) {
+      where.push('stamp >= ?');
+      args.push(q.start.getTime());
+    }
+    if (q.end) {
+      where.push('stamp <= ?');
+      args.push(q.end.getTime());
+    }
+    if (q.ids) {
+      const known = q.ids.filter((id) => this.byStanzaId.get(accountId, id));
+      if (known.length !== q.ids.length) throw new StoreError('unknown-id', 'no such message in the archive');
+      where.push(`stanza_id IN (${q.ids.map(() => '?').join(', ')})`);
+      args.push(...q.ids);
+    }
+    const total = q.count ? (this.statement(`SELECT count(*) AS n FROM archive WHERE ${where.join(' AND ')}`).get(...args) as { n: number }).n : undefined;
+    // Exclusive bounds on the (stamp, id) order; the plain stamp bound lets the index range start there.
+    for (const [id, op] of [
+      [q.afterId, '>'],
+      [q.beforeId, '<'],
+    ] as const) {
+      if (id === undefined) continue;
+      const at = this.byStanzaId.get(accountId, id);
+      if (!at) throw new StoreError('unknown-id', 'no such message in the archive');
+      where.push(`stamp ${op}= ? AND (stamp, id) ${op} (?, ?)`);
+      args.push(at.stamp, at.stamp, at.id);
+    }
+    const dir = q.reverse ? 'DESC' : 'ASC';
+    const sql = `SELECT ${COLUMNS} FROM archive WHERE ${where.join(' AND ')} ORDER BY stamp ${dir}, id ${dir} LIMIT ? OFFSET ?`;
+    const rows = this.statement(sql).all(...args, q.limit + 1, q.offset ?? 0) as Row[];
+    const more = rows.length > q.limit;
+    return { entries: rows.slice(0, q.limit).map(toEntry), more, ...(total !== undefined && { total }) };
+  }
+
+  /** The oldest and the newest entry of the account, for the archive metadata. */
+  ends(accountId: AccountId): { first?: ArchiveEntry; last?: ArchiveEntry } {
+    const one = (reverse: boolean) => this.query(accountId, { limit: 1, reverse }).entries[0];
+    const first = one(false);
+    return first ? { first, last: one(true)! } : {};
+  }
+
+  /** Deletes up to `limit` of the account's entries older than `before`; returns how many. One short statement. */
+  pruneOlderThan(accountId: AccountId, before: Date | number, limit: number): number {
+    return this.prune.run(accountId, toMs(before, this.ctx.now), limit).changes;
+  }
+
+  prefs(accountId: AccountId): ArchivePrefs {
+    let p = this.prefsCache.get(accountId);
+    if (!p) {
+      const row = this.prefsGet.get(accountId);
+      p = row ? { default: row.default_rule, rules: JSON.parse(row.rules) as ArchiveRule[] } : DEFAULT_PREFS;
+      this.prefsCache.set(accountId, p);
+    }
+    return p;
+  }
+
+  setPrefs(accountId: AccountId, prefs: ArchivePrefs): ArchivePrefs {
+    if (prefs.rules.length > MAX_ARCHIVE_RULES) throw new StoreError('too-large', `at most ${MAX_ARCHIVE_RULES} archiving rules`);
+    const rules = prefs.rules.map((r) => ({ jid: r.jid, rule: r.rule, ...(r.peer !== undefined && { peer: checkFingerprint(r.peer) }) }));
+    this.prefsSet.run(accountId, prefs.default, JSON.stringify(rules));
+    this.prefsCache.delete(accountId);
+    return this.prefs(accountId);
+  }
+
+  /** Whether a new message with the peer is archived: the peer's rule, else the default ('roster': a contact). */
+  wants(accountId: AccountId, fingerprint: string, isContact: boolean): boolean {
+    const p = this.prefs(accountId);
+    const rule = p.rules.find((r) => r.peer === fingerprint)?.rule ?? p.default;
+    return rule === 'always' || (rule === 'roster' && isContact);
+  }
+
+  private newestStamp(accountId: AccountId): number {
+    let s = this.newest.get(accountId);
+    if (s === undefined) {
+      s = this.lastStamp.get(accountId)!.s ?? 0;
+      this.newest.set(accountId, s);
+    }
+    return s;
+  }
+
+  private statement(sql: string): Statement<Param[]> {
+    let st = this.queries.get(sql);
+    if (!st) {
+      st = this.ctx.db.prepare<Param[]>(sql);
+      this.queries.set(sql, st);
+    }
+    return st;
   }
 }

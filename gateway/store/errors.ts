@@ -12,7 +12,9 @@ export type StoreErrorCode =
   /** A text or name over the store's size limit. */
   | 'too-large'
   /** The per-peer outgoing queue is full. */
-  | 'queue-full';
+  | 'queue-full'
+  /** No archived message has this stanza id (XEP-0313 item-not-found). */
+  | 'unknown-id';
 
 export class StoreError extends Error {
   constructor(

@@ -9,12 +9,15 @@ export interface HeldMessage {
   /** When it arrived: delivered later with this stamp (XEP-0203 delay). */
   readonly stamp: Date;
   readonly truncated: boolean;
+  /** Its archive entry's id, when it was archived (delivered with it, XEP-0359). */
+  readonly stanzaId?: string;
 }
 
 interface Row {
   text: string;
   stamp: number;
   truncated: number;
+  stanza_id: string | null;
 }
 
 export class Held {
@@ -26,21 +29,26 @@ export class Held {
 
   constructor(private readonly ctx: StoreContext) {
     const { db } = ctx;
-    this.insert = db.prepare<[number, string, string, number, number]>(
-      'INSERT INTO held (account_id, fingerprint, text, stamp, truncated) VALUES (?, ?, ?, ?, ?)',
+    this.insert = db.prepare<[number, string, string, number, number, string | null]>(
+      'INSERT INTO held (account_id, fingerprint, text, stamp, truncated, stanza_id) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.usage = db.prepare<[number, string], { n: number; bytes: number }>(
       'SELECT count(*) AS n, coalesce(sum(length(CAST(text AS BLOB))), 0) AS bytes FROM held WHERE account_id = ? AND fingerprint = ?',
     );
     this.select = db.prepare<[number, string], Row>(
-      'SELECT text, stamp, truncated FROM held WHERE account_id = ? AND fingerprint = ? ORDER BY seq',
+      'SELECT text, stamp, truncated, stanza_id FROM held WHERE account_id = ? AND fingerprint = ? ORDER BY seq',
     );
     this.del = db.prepare<[number, string]>('DELETE FROM held WHERE account_id = ? AND fingerprint = ?');
     // Read and delete in one transaction, so a message is handed out exactly once.
     this.takeTx = db.transaction((accountId: number, fingerprint: string): HeldMessage[] => {
       const rows = this.select.all(accountId, fingerprint);
       this.del.run(accountId, fingerprint);
-      return rows.map((r) => ({ text: r.text, stamp: toDate(r.stamp), truncated: r.truncated === 1 }));
+      return rows.map((r) => ({
+        text: r.text,
+        stamp: toDate(r.stamp),
+        truncated: r.truncated === 1,
+        ...(r.stanza_id !== null && { stanzaId: r.stanza_id }),
+      }));
     });
   }
 
@@ -48,7 +56,7 @@ export class Held {
    * Keeps a message; false when the peer's cap is reached and the message was not kept (the first ones
    * are kept: they introduce the stranger, and a flood cannot push them out).
    */
-  add(accountId: AccountId, fingerprint: string, text: string, opts: { stamp?: Date | number; truncated?: boolean } = {}): boolean {
+  add(accountId: AccountId, fingerprint: string, text: string, opts: { stamp?: Date | number; truncated?: boolean; stanzaId?: string } = {}): boolean {
     checkFingerprint(fingerprint);
     const { limits } = this.ctx;
     const cut = cutText(text, Math.min(limits.maxTextBytes, limits.maxHeldBytesPerPeer));
@@ -57,7 +65,7 @@ export class Held {
     if (used.bytes + Buffer.byteLength(cut.text) > limits.maxHeldBytesPerPeer) return false;
     const truncated = cut.cut || opts.truncated === true ? 1 : 0;
     withForeignKey('no-contact', `${fingerprint} is not a contact (or request) of account ${accountId}`, () =>
-      this.insert.run(accountId, fingerprint, cut.text, toMs(opts.stamp, this.ctx.now), truncated),
+      this.insert.run(accountId, fingerprint, cut.text, toMs(opts.stamp, this.ctx.now), truncated, opts.stanzaId ?? null),
     );
     return true;
   }

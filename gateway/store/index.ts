@@ -14,7 +14,8 @@ import { Outbox } from './outbox.js';
 import { Undelivered } from './undelivered.js';
 
 export type { Account, AccountId } from './accounts.js';
-export type { ArchiveEntry, ArchiveInput, Direction } from './archive.js';
+export type { ArchiveDefault, ArchiveEntry, ArchiveInput, ArchivePage, ArchivePrefs, ArchiveQuery, ArchiveRule, Direction } from './archive.js';
+export { DEFAULT_PREFS, MAX_ARCHIVE_RULES, newArchiveId } from './archive.js';
 export { DEFAULT_LIMITS, type StoreLimits } from './common.js';
 export type { ContactFields, StoredContact } from './contacts.js';
 export { StoreError, type StoreErrorCode } from './errors.js';

@@ -78,9 +78,50 @@ CREATE TABLE undelivered (
 CREATE INDEX undelivered_by_account ON undelivered(account_id, seq);
 `;
 
+// History on every device (XEP-0359, XEP-0313): each archived message gets a stable id, unique per account
+// and never reused, that clients page by; existing rows get theirs here. The table is rebuilt (SQLite cannot
+// add a NOT NULL column without a default), keeping every row id, so the history keeps its order.
+// The archive's order is (stamp, id): the indexes serve "last page", "with + time range" and id paging
+// as index range scans over a year of history, without a sort.
+const RANDOM_UUID = `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
+  substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`;
+const V3 = `
+CREATE TABLE archive_v3 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
+  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+  text TEXT NOT NULL,
+  stamp INTEGER NOT NULL,
+  xmpp_id TEXT,
+  truncated INTEGER NOT NULL DEFAULT 0 CHECK (truncated IN (0, 1)),
+  stanza_id TEXT NOT NULL CHECK (length(stanza_id) BETWEEN 1 AND 128),
+  origin_id TEXT
+) STRICT;
+INSERT INTO archive_v3 (id, account_id, fingerprint, direction, text, stamp, xmpp_id, truncated, stanza_id)
+  SELECT id, account_id, fingerprint, direction, text, stamp, xmpp_id, truncated, ${RANDOM_UUID} FROM archive ORDER BY id;
+DROP TABLE archive;
+ALTER TABLE archive_v3 RENAME TO archive;
+CREATE UNIQUE INDEX archive_by_stanza_id ON archive(account_id, stanza_id);
+CREATE INDEX archive_by_time ON archive(account_id, stamp);
+CREATE INDEX archive_by_peer_time ON archive(account_id, fingerprint, stamp);
+
+-- Held messages are archived when they arrive: delivered on acceptance with the same id.
+ALTER TABLE held ADD COLUMN stanza_id TEXT;
+
+-- What the user asked to archive (XEP-0441 preferences): a default and per-JID rules, each with the peer it
+-- names (null for any other JID: kept and shown, never matched, as only peers' messages are archived).
+CREATE TABLE archive_prefs (
+  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  default_rule TEXT NOT NULL CHECK (default_rule IN ('always', 'never', 'roster')),
+  rules TEXT NOT NULL DEFAULT '[]'
+) STRICT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
+  { version: 3, sql: V3 },
 ];
 
 export interface MigrationResult {

@@ -17,7 +17,8 @@ import {
 import type { HookBus } from './hook-bus.js';
 import { memoryOfflineBox, type OfflineBox } from './offline-box.js';
 import type { Resolved, StanzaRouter } from './router.js';
-import { errorReply, iqResult, stanzaKind } from './stanza.js';
+import type { MessageArchive } from './message-archive.js';
+import { errorReply, iqResult, stanzaKind, stripOwnStanzaIds } from './stanza.js';
 import type { Session } from './stream/session.js';
 import { Element, x } from './xml/element.js';
 
@@ -49,6 +50,8 @@ export interface FeatureHostOptions {
   toServer?: (stanza: Element) => boolean;
   /** Where stanzas wait for the user's next login; default in memory. */
   offline?: OfflineBox;
+  /** The account's message history, for XEP-0313 (none: no archive queries). */
+  archive?: MessageArchive;
 }
 
 export class FeatureHost {
@@ -117,6 +120,7 @@ export class FeatureHost {
       sessions: () => router.all(),
       deliver: (stanza) => router.deliver(stanza),
       offline: this.offline,
+      ...(this.opts.archive && { archive: this.opts.archive }),
       ...(this.opts.toServer && { toServer: this.opts.toServer }),
       discoFeatures: (kind) => [...this.disco[kind]],
     };
@@ -136,7 +140,11 @@ export class FeatureHost {
       return;
     }
     if (kind === 'iq') return this.handleIq(session, stanza, resolved);
-    if (kind === 'message') return this.handleMessage(session, stanza, resolved);
+    // XEP-0359 §4: a stanza-id naming the user's archive is ours to give; one a client wrote is forged.
+    if (kind === 'message') {
+      stripOwnStanzaIds(stanza, this.opts.identity.user.bare().toString());
+      return this.handleMessage(session, stanza, resolved);
+    }
     return this.handlePresence(session, stanza, resolved);
   }
 

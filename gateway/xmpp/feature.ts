@@ -6,6 +6,7 @@ import type { JID } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import type { GatewaySink, PeerId, PeerNetwork } from '../bridge/contract.js';
 import type { Hooks, SessionInfo } from './hooks.js';
+import type { MessageArchive } from './message-archive.js';
 import type { OfflineBox } from './offline-box.js';
 import type { Element } from './xml/element.js';
 
@@ -107,6 +108,8 @@ export interface FeatureContext {
   deliver(stanza: Element): number;
   /** Stanzas waiting for the user's next login (persistent in the gateway, in memory in tests). */
   readonly offline: OfflineBox;
+  /** The account's message history (XEP-0313), when the gateway keeps one. */
+  readonly archive?: MessageArchive;
   /**
    * Transport mode only: hands a stanza to the user's server whether or not the user is online
    * (subscription requests and roster changes the server keeps for the user). False when not sent.

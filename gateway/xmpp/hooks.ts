@@ -12,6 +12,11 @@ export interface SessionInfo {
   readonly available: boolean;
   /** The last available presence the client sent, if any. */
   readonly presence: Element | undefined;
+  /**
+   * The client queried the archive (XEP-0313) on this session: like Prosody's mod_mam, stored offline
+   * messages are then not pushed at its initial presence (it has them from the archive); set by the MAM feature.
+   */
+  archiveQueried?: boolean;
   /** Send a stanza to this one client (it gets SM counting and queueing). */
   send(stanza: Element): void;
 }

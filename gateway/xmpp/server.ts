@@ -7,6 +7,7 @@ import type { Feature, XmppIdentity } from './feature.js';
 import { FeatureHost } from './feature-host.js';
 import { HookBus } from './hook-bus.js';
 import type { LocalAccount } from './local-account.js';
+import type { MessageArchive } from './message-archive.js';
 import type { OfflineBox } from './offline-box.js';
 import type { ServerTls } from './local-ca.js';
 import { connectionLogger, silentLogger } from './log.js';
@@ -48,6 +49,8 @@ export interface XmppServerOptions {
   smMaxUnacked?: number;
   /** Where stanzas wait for the user's next login; default in memory (the daemon keeps them in the store). */
   offline?: OfflineBox;
+  /** The account's message history, for XEP-0313 (the daemon's is the store's archive). */
+  archive?: MessageArchive;
 }
 
 export interface XmppServer {
@@ -77,6 +80,7 @@ export function createXmppServer(opts: XmppServerOptions): XmppServer {
     featureConfig: opts.featureConfig,
     iqTimeoutMs: opts.timeouts?.handlerMs,
     offline: opts.offline,
+    archive: opts.archive,
   });
   const sessions = new SessionManager({ identity: opts.identity, router, hooks, features, log });
   const sm = new StreamManagement({

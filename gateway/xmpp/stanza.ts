@@ -7,6 +7,18 @@ export const STREAM_NS = 'http://etherx.jabber.org/streams';
 
 export type StanzaKind = 'iq' | 'message' | 'presence';
 
+/** XEP-0359 unique and stable stanza ids. */
+export const SID_NS = 'urn:xmpp:sid:0';
+
+/** Removes every <stanza-id/> that claims to come from `by` (XEP-0359 §4: the archive's own ids are never taken from a sender). */
+export function stripOwnStanzaIds(stanza: Element, by: string): void {
+  const own = by.toLowerCase();
+  const keep = stanza.children.filter(
+    (c) => typeof c === 'string' || !(c.name === 'stanza-id' && c.getNS() === SID_NS && (c.attrs.by ?? '').toLowerCase() === own),
+  );
+  if (keep.length !== stanza.children.length) stanza.children.splice(0, stanza.children.length, ...keep);
+}
+
 export function stanzaKind(el: Element): StanzaKind | undefined {
   const ns = el.getNS();
   // RFC 7395 clients must declare jabber:client; a missing namespace is tolerated.

@@ -88,7 +88,7 @@ describe('TlsimNetwork', () => {
     await a.sink.until(() => a.sink.online.has(bob.fingerprint), 'alice sees bob online');
     await b.sink.until(() => b.sink.requests.includes(alice.fingerprint), 'bob sees a request');
 
-    expect(await a.net.sendText(bob.fingerprint, 'hello bob')).toEqual({ status: 'sent' });
+    expect(await a.net.sendText(bob.fingerprint, 'hello bob')).toEqual({ status: 'sent', stanzaId: expect.any(String) });
     await new Promise((r) => setTimeout(r, 300));
     expect(b.sink.texts).toEqual([]); // held, not shown to bob before he accepts
 
@@ -100,6 +100,12 @@ describe('TlsimNetwork', () => {
     await b.net.sendText(alice.fingerprint, 'hi alice\nsecond line');
     await a.sink.until(() => a.sink.texts.length === 1, 'alice gets the reply');
     expect(a.sink.texts[0]!.text).toBe('hi alice\nsecond line');
+
+    // XEP-0359: each side hands a message over with the id its archive holds it under (the held one too).
+    const [held] = b.store.archive.recent(b.store.accounts.list()[0]!.id, alice.fingerprint).filter((e) => e.direction === 'in');
+    expect(b.sink.texts[0]!.stanzaId).toBe(held!.stanzaId);
+    const inA = a.store.archive.recent(a.store.accounts.list()[0]!.id, bob.fingerprint).filter((e) => e.direction === 'in');
+    expect(inA.map((e) => [e.text, e.stanzaId])).toEqual([['hi alice\nsecond line', a.sink.texts[0]!.stanzaId]]);
   });
 
   it('queues messages for an offline peer, survives a restart of both sides, and delivers in order once', async () => {
@@ -133,7 +139,7 @@ describe('TlsimNetwork', () => {
     await a.sink.until(() => a.sink.online.has(bob.fingerprint), 'alice sees bob online');
     const n = 500;
     // Like the XMPP stream: each sendText is awaited, but it returns once the message is queued on disk.
-    for (let i = 0; i < n; i++) expect(await a.net.sendText(bob.fingerprint, `m${i}`)).toEqual({ status: 'sent' });
+    for (let i = 0; i < n; i++) expect(await a.net.sendText(bob.fingerprint, `m${i}`)).toEqual({ status: 'sent', stanzaId: expect.any(String) });
     await b.sink.until(() => b.sink.texts.length >= n, 'bob receives the burst');
     // One message each, not runs of them joined into one multi-line message.
     expect(b.sink.texts.map((t) => t.text)).toEqual(Array.from({ length: n }, (_, i) => `m${i}`));

@@ -13,6 +13,9 @@ import { pino } from 'pino';
 import { memoryDuplexPair } from '../../bridge-protocol/transport/memory.js';
 import type { PeerNetwork } from '../../gateway/bridge/contract.js';
 import { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
+import { History } from '../../gateway/bridge/history.js';
+import { openStore, type Store } from '../../gateway/store/index.js';
+import { storeMessageArchive } from '../../gateway/xmpp/message-archive.js';
 import { features as defaultFeatures } from '../../gateway/features/index.js';
 import type { Feature } from '../../gateway/xmpp/feature.js';
 import { loadOrCreateLocalAccount } from '../../gateway/xmpp/local-account.js';
@@ -36,6 +39,11 @@ export interface TestGatewayOptions {
   /** Listen for RFC 7395 on 127.0.0.1:0. */
   websocket?: boolean;
   server?: Partial<XmppServerOptions>;
+  /**
+   * (Additive) Keep the history in a store in the gateway's data directory (default true): the fake
+   * network archives there and XEP-0313 queries read it, as in the daemon. false: no archive at all.
+   */
+  archive?: boolean;
 }
 
 export interface LoginOptions {
@@ -59,6 +67,9 @@ export interface TestGateway {
   userJid: string;
   dataDir: string;
   tls: ServerTls;
+  /** (Additive) The store holding the history (unless archive: false), and the account's id in it. */
+  store?: Store;
+  accountId?: number;
   c2sPort?: number;
   websocketPort?: number;
   /** A raw in-memory transport; the stream is not opened. */
@@ -131,6 +142,9 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   const { tls } = await sharedTls();
   const network = opts.network ?? new FakePeerNetwork();
   const domain = 'localhost';
+  const store = opts.archive === false ? undefined : openStore(dataDir);
+  const accountId = store?.accounts.ensure(`${username}@${domain}`);
+  if (store && network instanceof FakePeerNetwork) network.useHistory(new History(store, accountId!));
   const peerDomain = 'peers.localhost';
   const server = createXmppServer({
     identity: { domain, peerDomain, user: jid(username, domain) },
@@ -139,6 +153,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     account,
     tls,
     log: testLogger(),
+    ...(store && { archive: storeMessageArchive(store, accountId!) }),
     c2s: opts.tcp ? { host: '127.0.0.1', port: 0 } : false,
     websocket: opts.websocket ? { host: '127.0.0.1', port: 0 } : false,
     ...opts.server,
@@ -161,6 +176,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     userJid: `${username}@${domain}`,
     dataDir,
     tls,
+    ...(store && { store, accountId }),
     c2sPort: server.c2sPort,
     websocketPort: server.websocketPort,
     async connect() {
@@ -212,6 +228,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     async stop() {
       for (const c of clients) c.kill();
       await server.stop();
+      store?.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

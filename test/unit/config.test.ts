@@ -88,6 +88,7 @@ describe('config: defaults', () => {
       tor: { mode: 'auto', control: '/run/tor/control', control_password_file: '', all: false, virtual_port: 18765 },
       component: { server: '127.0.0.1', port: 5347, domain: 'peers.localhost', secret: '', secret_file: '', peer_session: 'presence' },
       log: { level: 'info', format: 'auto' },
+      archive: { retention_days: 0 },
     });
   });
 
