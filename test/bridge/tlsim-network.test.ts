@@ -3,42 +3,14 @@
 // peer across a restart, and warn about a wrong fingerprint at a known address.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import type { ChatState, Contact, GatewaySink, IncomingText, Marker, PeerId } from '../../gateway/bridge/contract.js';
 import { TlsimNetwork, type UnknownPeerPolicy } from '../../gateway/bridge/tlsim-network.js';
 import { generateIdentity, type Identity } from '../../bridge-protocol/index.js';
 import { openStore, type Store } from '../../gateway/store/index.js';
 import { removeTmpDirs, tmpDir } from '../support/identities.js';
 import { freePort } from '../support/net.js';
+import { RecordingSink } from '../support/recording-sink.js';
 
 const log = pino({ level: 'silent' });
-
-class RecordingSink implements GatewaySink {
-  texts: Array<{ id: PeerId } & IncomingText> = [];
-  online = new Set<PeerId>();
-  requests: PeerId[] = [];
-  notices: string[] = [];
-  changed: Contact[] = [];
-  private waiters: Array<() => void> = [];
-  onText(id: PeerId, m: IncomingText): void { this.texts.push({ id, ...m }); this.poke(); }
-  states: Array<{ id: PeerId; state: ChatState }> = [];
-  markers: Array<{ id: PeerId; marker: Marker; xmppId: string }> = [];
-  onChatState(id: PeerId, state: ChatState): void { this.states.push({ id, state }); this.poke(); }
-  onMarker(id: PeerId, marker: Marker, ref: { xmppId: string }): void { this.markers.push({ id, marker, xmppId: ref.xmppId }); this.poke(); }
-  onPeerOnline(id: PeerId): void { this.online.add(id); this.poke(); }
-  onPeerOffline(id: PeerId): void { this.online.delete(id); this.poke(); }
-  onContactRequest(id: PeerId): void { this.requests.push(id); this.poke(); }
-  onContactChanged(c: Contact): void { this.changed.push(c); this.poke(); }
-  onContactRemoved(): void {}
-  onNotice(text: string): void { this.notices.push(text); this.poke(); }
-  private poke(): void { for (const w of this.waiters.splice(0)) w(); }
-  async until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 100); });
-    }
-  }
-}
 
 interface Gw { net: TlsimNetwork; sink: RecordingSink; store: Store; identity: Identity; port: number; dir: string }
 
@@ -224,7 +196,7 @@ describe('TlsimNetwork between two gateways (x-tlsim-gateway/3)', () => {
     await a.net.sendText(bob.fingerprint, 'plain one');
     await b.sink.until(() => b.sink.texts.length === 1, 'bob gets it');
     expect(b.sink.texts[0]!.requests).toBeUndefined();
-    expect(b.sink.texts[0]!.id).toBeDefined();
+    expect(b.sink.texts[0]!.id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('chat states go over the link while it is up, and are dropped (never queued) while it is down', async () => {
