@@ -20,6 +20,8 @@ export interface ArchiveInput {
   readonly originId?: string;
   /** An id chosen before the write (newArchiveId()); default a fresh one. */
   readonly stanzaId?: string;
+  /** The id the message had on a gateway/3 link (ours going out, the peer's coming in). */
+  readonly linkId?: string;
   /** The text was already cut (e.g. by the link's size limit). */
   readonly truncated?: boolean;
 }
@@ -34,6 +36,7 @@ export interface ArchiveEntry {
   readonly stamp: Date;
   readonly xmppId?: string;
   readonly originId?: string;
+  readonly linkId?: string;
   readonly truncated: boolean;
 }
 
@@ -95,10 +98,11 @@ interface Row {
   stamp: number;
   xmpp_id: string | null;
   origin_id: string | null;
+  link_id: string | null;
   truncated: number;
 }
 
-const COLUMNS = 'id, stanza_id, fingerprint, direction, text, stamp, xmpp_id, origin_id, truncated';
+const COLUMNS = 'id, stanza_id, fingerprint, direction, text, stamp, xmpp_id, origin_id, link_id, truncated';
 
 function toEntry(r: Row): ArchiveEntry {
   return {
@@ -111,6 +115,7 @@ function toEntry(r: Row): ArchiveEntry {
     truncated: r.truncated === 1,
     ...(r.xmpp_id !== null && { xmppId: r.xmpp_id }),
     ...(r.origin_id !== null && { originId: r.origin_id }),
+    ...(r.link_id !== null && { linkId: r.link_id }),
   };
 }
 
@@ -121,6 +126,7 @@ export class Archive {
   private readonly latest;
   private readonly lastStamp;
   private readonly byStanzaId;
+  private readonly byLinkId;
   private readonly prune;
   private readonly prefsGet;
   private readonly prefsSet;
@@ -131,9 +137,12 @@ export class Archive {
 
   constructor(private readonly ctx: StoreContext) {
     const { db } = ctx;
-    this.insert = db.prepare<[number, string, string, string, number, string | null, string | null, number, string], Row>(
-      `INSERT INTO archive (account_id, fingerprint, direction, text, stamp, xmpp_id, origin_id, truncated, stanza_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    this.insert = db.prepare<[number, string, string, string, number, string | null, string | null, string | null, number, string], Row>(
+      `INSERT INTO archive (account_id, fingerprint, direction, text, stamp, xmpp_id, origin_id, link_id, truncated, stanza_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    );
+    this.byLinkId = db.prepare<[number, string, string, string], Row>(
+      `SELECT ${COLUMNS} FROM archive WHERE account_id = ? AND fingerprint = ? AND direction = ? AND link_id = ? ORDER BY id DESC LIMIT 1`,
     );
     this.latest = db.prepare<[number, string, number], Row>(
       `SELECT ${COLUMNS} FROM archive WHERE account_id = ? AND fingerprint = ? ORDER BY stamp DESC, id DESC LIMIT ?`,
@@ -169,11 +178,18 @@ export class Archive {
       stamp,
       m.xmppId ?? null,
       m.originId ?? null,
+      m.linkId ?? null,
       truncated,
       m.stanzaId ?? newArchiveId(),
     )!;
     this.newest.set(accountId, stamp);
     return toEntry(row);
+  }
+
+  /** The message with the peer that had this link id (a marker names it), however old; the latest if several. */
+  findByLinkId(accountId: AccountId, fingerprint: string, direction: Direction, linkId: string): ArchiveEntry | undefined {
+    const row = this.byLinkId.get(accountId, fingerprint, direction, linkId);
+    return row && toEntry(row);
   }
 
   /** The last `limit` messages with the peer, oldest first (the order a client shows them). */
