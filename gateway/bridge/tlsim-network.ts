@@ -76,7 +76,7 @@ export class TlsimNetwork implements PeerNetwork {
    * Received messages to archive at the end of this loop turn, in one commit, and then hand to the user
    * with their archive ids: no message goes out with an id the archive does not hold.
    */
-  private readonly received: Array<{ archived: ArchiveInput; requests?: MessageRequests }> = [];
+  private readonly received: Array<{ archived: ArchiveInput; requests?: MessageRequests } | { fingerprint: string; state: ChatState }> = [];
   private readonly history: History;
   private readonly markers: MarkerRelay;
   private readonly acct: number;
@@ -109,7 +109,7 @@ export class TlsimNetwork implements PeerNetwork {
     this.peers.on('link-down', ({ fingerprint, reason }) => this.onLinkDown(fingerprint, reason));
     this.peers.on('message', (fp, m) => this.onPeerText(fp, m));
     this.peers.on('marker', (fp, marker, id) => this.isContact(fp) && this.markers.received(fp, marker, id));
-    this.peers.on('chat-state', (fp, state) => this.isContact(fp) && this.sink?.onChatState(fp, state));
+    this.peers.on('chat-state', (fp, state) => this.isContact(fp) && this.onPeerState(fp, state));
     this.peers.on('dial-failed', ({ fingerprint, address, error, retryInMs }) => {
       if (error instanceof FingerprintMismatchError) this.notices.mismatch(fingerprint, address, error);
       else {
@@ -377,6 +377,12 @@ export class TlsimNetwork implements PeerNetwork {
     }
   }
 
+  /** A peer's chat state: after the messages it sent before it, which may still wait for their archive commit. */
+  private onPeerState(fp: string, state: ChatState): void {
+    if (this.received.length === 0) this.sink?.onChatState(fp, state);
+    else this.received.push({ fingerprint: fp, state });
+  }
+
   /** Archives what arrived this loop turn (one commit) and hands it to the user, in order, with its ids. */
   private deliverReceived(): void {
     const batch = this.received.splice(0);
@@ -384,12 +390,14 @@ export class TlsimNetwork implements PeerNetwork {
     const { store } = this.opts;
     let ids: Array<string | undefined> = [];
     try {
-      ids = store.transaction(() => batch.map((m) => this.history.record(m.archived, true)));
+      ids = store.transaction(() => batch.map((m) => ('archived' in m ? this.history.record(m.archived, true) : undefined)));
     } catch (err) {
       // Delivered all the same, without ids: the message matters more than its history.
       this.opts.log.error({ err, count: batch.length }, 'archiving received messages failed');
     }
-    batch.forEach(({ archived: m, requests }, i) => {
+    batch.forEach((item, i) => {
+      if (!('archived' in item)) return void this.sink?.onChatState(item.fingerprint, item.state);
+      const { archived: m, requests } = item;
       const stanzaId = ids[i];
       this.sink?.onText(m.fingerprint, {
         text: m.text,
