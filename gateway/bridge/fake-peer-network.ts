@@ -8,9 +8,11 @@ import type {
   Marker,
   ContactState,
   GatewaySink,
+  MessageRequests,
   PeerId,
   PeerNetwork,
   SendOutcome,
+  SendTextOptions,
 } from './contract.js';
 
 export interface FakeContactInit {
@@ -21,6 +23,8 @@ export interface FakeContactInit {
   address?: string;
   /** Answer every message with the same text. */
   echo?: boolean;
+  /** The peer is a tlsim-gateway (Contact.gateway): its user's client can send receipts, markers, states. */
+  gateway?: boolean;
 }
 
 interface FakeContact {
@@ -30,6 +34,7 @@ interface FakeContact {
   state: ContactState;
   address?: string;
   echo: boolean;
+  gateway: boolean;
   queue: string[];
 }
 
@@ -52,6 +57,8 @@ export class FakePeerNetwork implements PeerNetwork {
   readonly chatStates: Array<{ id: PeerId; state: ChatState }> = [];
   /** Markers the user's client sent for peers' messages, in order. */
   readonly markers: Array<{ id: PeerId; marker: Marker; msgId: string }> = [];
+  /** The options of every sendText call (delivered or queued), in order. */
+  readonly sendOptions: Array<{ id: PeerId; text: string; opts: SendTextOptions }> = [];
 
   constructor(init: FakeContactInit[] = []) {
     for (const c of init) this.addFakeContact(c);
@@ -67,6 +74,7 @@ export class FakePeerNetwork implements PeerNetwork {
       state: init.state ?? 'contact',
       address: init.address,
       echo: init.echo ?? false,
+      gateway: init.gateway ?? false,
       queue: [],
     };
     this.contacts.set(c.id, c);
@@ -86,10 +94,30 @@ export class FakePeerNetwork implements PeerNetwork {
     }
   }
 
-  /** The peer sends a message to the user. */
-  peerSays(id: PeerId, text: string, opts: { stamp?: Date; truncated?: boolean } = {}): void {
+  /**
+   * The peer sends a message to the user; a gateway peer's carries its gateway's `id` and what its
+   * user's client asks (`requests`).
+   */
+  peerSays(id: PeerId, text: string, opts: { stamp?: Date; truncated?: boolean; id?: string; requests?: MessageRequests } = {}): void {
     this.must(id);
     this.sink?.onText(id, { text, ...opts });
+  }
+
+  /**
+   * The peer's gateway reports what its user's client said about the user's message `xmppId` (the id
+   * the user's client gave it). A real network does this for gateway peers only; the fake does it for
+   * any, so tests can check the XMPP side believes only gateway contacts.
+   */
+  peerMarks(id: PeerId, marker: Marker, xmppId: string): void {
+    this.must(id);
+    this.sink?.onMarker(id, marker, { xmppId });
+  }
+
+  /** The peer becomes (or stops being) a tlsim-gateway, as learnt at a new link. */
+  setGateway(id: PeerId, gateway: boolean): void {
+    const c = this.must(id);
+    c.gateway = gateway;
+    this.sink?.onContactChanged(view(c));
   }
 
   peerTypes(id: PeerId, state: ChatState): void {
@@ -98,7 +126,7 @@ export class FakePeerNetwork implements PeerNetwork {
 
   /** An unknown peer connects and asks to talk (policy "ask"). */
   requestFrom(id: PeerId, name?: string): void {
-    const c: FakeContact = { id, name: name ?? id.slice(0, 12), online: true, state: 'requested', echo: false, queue: [] };
+    const c: FakeContact = { id, name: name ?? id.slice(0, 12), online: true, state: 'requested', echo: false, gateway: false, queue: [] };
     this.contacts.set(id, c);
     this.sink?.onContactRequest(id, { name });
   }
@@ -126,9 +154,10 @@ export class FakePeerNetwork implements PeerNetwork {
     return c && view(c);
   }
 
-  async sendText(id: PeerId, text: string): Promise<SendOutcome> {
+  async sendText(id: PeerId, text: string, opts: SendTextOptions = {}): Promise<SendOutcome> {
     const c = this.must(id);
     if (c.state === 'blocked') throw new UnknownPeerError(id);
+    this.sendOptions.push({ id, text, opts });
     if (!c.online) {
       c.queue.push(text);
       return { status: 'queued', reason: `${c.name} is offline; the message goes out when the peer is back` };
@@ -182,7 +211,7 @@ export class FakePeerNetwork implements PeerNetwork {
   }
 
   async block(id: PeerId): Promise<void> {
-    const c = this.contacts.get(id) ?? { id, name: id.slice(0, 12), online: false, state: 'blocked' as const, echo: false, queue: [] };
+    const c = this.contacts.get(id) ?? { id, name: id.slice(0, 12), online: false, state: 'blocked' as const, echo: false, gateway: false, queue: [] };
     c.state = 'blocked';
     if (c.online) {
       c.online = false;
@@ -218,5 +247,5 @@ export class FakePeerNetwork implements PeerNetwork {
 }
 
 function view(c: FakeContact): Contact {
-  return { id: c.id, name: c.name, state: c.state, online: c.online, address: c.address };
+  return { id: c.id, name: c.name, state: c.state, online: c.online, address: c.address, ...(c.gateway && { gateway: true }) };
 }
