@@ -127,6 +127,8 @@ interopSuite('e2e: receipts, chat markers and typing between two gateways, and n
 
     // 3. B's client offline (its gateway stays up): the message reaches B's gateway, no receipt comes;
     //    when B's user logs in (slixmpp answering by itself now), the receipt does.
+    // Logged out (a closed stream: a dropped one would stay resumable and hold the message meanwhile).
+    await bob.disconnect();
     await bob.stop();
     bob = undefined;
     from = alice.mark();
