@@ -73,6 +73,8 @@ export class TlsimNetwork implements PeerNetwork {
   private readonly markers: MarkerRelay;
   /** Received messages to archive at the end of this loop turn. */
   private readonly toArchive: ArchiveInput[] = [];
+  /** "<fp> <id>" of the gateway messages in toArchive: a repeat in the same turn is caught too. */
+  private readonly toArchiveIds = new Set<string>();
   private readonly acct: number;
   private unknownPolicy: UnknownPeerPolicy;
 
@@ -351,9 +353,15 @@ export class TlsimNetwork implements PeerNetwork {
     const text = id === undefined && looksLikeMarkup(m.text) ? libpurpleToPlain(m.text) : m.text;
     const c = this.opts.store.contacts.get(this.acct, fp);
     if (!c || c.state === 'blocked') return;
+    if (id !== undefined && this.seenBefore(fp, id)) {
+      // At-least-once between gateways: a message read just before a link died, whose acknowledgement was lost,
+      // comes again on the next link with the same id. Shown once.
+      this.opts.log.debug({ peer: short(fp) }, 'message received again; dropped');
+      return;
+    }
     if (c.state === 'requested') {
       this.opts.store.transaction(() => {
-        this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'in', text, truncated });
+        this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'in', text, truncated, linkId: id });
         this.opts.store.held.add(this.acct, fp, text, { truncated });
       });
       return;
@@ -363,11 +371,18 @@ export class TlsimNetwork implements PeerNetwork {
     if (this.toArchive.push({ fingerprint: fp, direction: 'in', text, truncated, linkId: id }) === 1) {
       setImmediate(() => this.archiveReceived());
     }
+    if (id !== undefined) this.toArchiveIds.add(`${fp} ${id}`);
     const requests = m.receipt || m.markable ? { ...(m.receipt && { receipt: true }), ...(m.markable && { markable: true }) } : undefined;
     this.sink?.onText(fp, { text, truncated, ...(id !== undefined && { id }), ...(requests && { requests }) });
   }
 
+  /** The peer's message `id` is in the archive already, or on its way there (this loop turn). */
+  private seenBefore(fp: string, id: string): boolean {
+    return this.toArchiveIds.has(`${fp} ${id}`) || this.opts.store.archive.findByLinkId(this.acct, fp, 'in', id) !== undefined;
+  }
+
   private archiveReceived(): void {
+    this.toArchiveIds.clear();
     const batch = this.toArchive.splice(0);
     if (batch.length === 0) return;
     const { store } = this.opts;
