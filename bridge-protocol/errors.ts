@@ -5,6 +5,7 @@ export type ProtocolErrorCode =
   | 'FINGERPRINT_MISMATCH'
   | 'PEER_UNREACHABLE'
   | 'FRAME_TOO_LARGE'
+  | 'MALFORMED_FRAME'
   | 'TIMEOUT'
   | 'LINK_CLOSED'
   | 'IDENTITY'
@@ -87,6 +88,11 @@ export class FrameTooLargeError extends ProtocolError {
   ) {
     super(`message of ${size} bytes exceeds the limit of ${limit} bytes`);
   }
+}
+
+/** A gateway link frame (wire/link-frames.ts) that is not of the grammar: the link that sent it is closed. */
+export class MalformedFrameError extends ProtocolError {
+  readonly code = 'MALFORMED_FRAME' as const;
 }
 
 export class TimeoutError extends ProtocolError {

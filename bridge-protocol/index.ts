@@ -14,13 +14,14 @@ export {
   loadOrCreateIdentity,
   type Identity,
 } from './identity.js';
-export { GATEWAY_ALPN, GATEWAY_ALPN_V1, createTlsContext, type TlsContext } from './tls-context.js';
+export { GATEWAY_ALPN, GATEWAY_ALPN_V1, GATEWAY_ALPN_V2, GATEWAY_ALPNS, createTlsContext, type TlsContext } from './tls-context.js';
 export {
   Link,
   acceptLink,
   dialLink,
   type DialLinkOptions,
   type LinkCloseInfo,
+  type LinkMessage,
   type LinkCloseReason,
   type LinkOptions,
   type LinkProtocol,
@@ -34,6 +35,17 @@ export {
   sanitizeForXml,
   type DecodedMessage,
 } from './wire/line-codec.js';
+export {
+  FrameDecoder,
+  LINK_CHAT_STATES,
+  LINK_MARKERS,
+  MAX_FRAME_BYTES,
+  encodeFrame,
+  isLinkId,
+  type LinkChatState,
+  type LinkMarker,
+  type LinkRecord,
+} from './wire/link-frames.js';
 export { formatAddress, isOnionHost, type DialOptions, type DialTarget, type Dialer } from './transport/types.js';
 export { directDialer, type DirectDialerDefaults } from './transport/direct.js';
 export { socks5Dialer, SOCKS5_REPLIES, describeSocksReply, type Socks5DialerDefaults, type Socks5Proxy } from './transport/socks5.js';
@@ -43,6 +55,7 @@ export {
   PeerManager,
   keepNewLink,
   type LinkUpInfo,
+  type OutgoingMessage,
   type PeerAddress,
   type PeerManagerEvents,
   type PeerManagerOptions,

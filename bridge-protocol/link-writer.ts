@@ -1,16 +1,30 @@
-// The writing half of a link: messages in order, ONE TLS record each; between gateways with acknowledgements
-// (wire/link-control.ts) a message is done only once the peer acknowledged it, and our acks and END go out here.
+// The writing half of a link: messages (and gateway frames) in order, ONE TLS record each; between gateways with
+// acknowledgements (wire/link-control.ts) a message is done only once the peer acknowledged it, and our acks and
+// END go out here.
 import type { TLSSocket } from 'node:tls';
 import { LinkClosedError } from './errors.js';
 import { ackBytes, countLf, END_BYTES } from './wire/link-control.js';
 import { encodeMessage } from './wire/line-codec.js';
+import type { LinkRecord } from './wire/link-frames.js';
 
-/** A message given to send() and not known to be delivered: an owner may send it on another link. */
+/**
+ * A message (or marker) given to send and not known to be delivered: an owner may send it on another link.
+ * A chat state is never one: it is dropped with its link.
+ */
 export interface UnfinishedSend {
+  /** The message's text ('' for a marker). */
   text: string;
-  resolve: () => void;
+  record: LinkRecord;
+  /** `delivered` false: the link it went to cannot carry it (a marker to a peer without frames), it was dropped. */
+  resolve: (delivered?: boolean) => void;
   reject: (err: Error) => void;
 }
+
+/** How a link writes a record: its bytes, or undefined when this link cannot carry it (then it is dropped). */
+export type RecordEncoder = (record: LinkRecord) => Buffer | undefined;
+
+/** Plain lines (a reference peer, a gateway before version 3): a message's text, and nothing else. */
+export const plainEncoder: RecordEncoder = (r) => (r.type === 'message' ? encodeMessage(r.text) : undefined);
 
 interface MessageWrite extends UnfinishedSend {
   kind: 'message';
@@ -59,6 +73,7 @@ export class LinkWriter {
     private readonly peer: string,
     /** Called when a write completed or acks settled: the link may be ready to end. */
     private readonly onProgress: () => void,
+    private readonly encode: RecordEncoder = plainEncoder,
   ) {}
 
   /** Nothing queued, in flight, owed or waiting for an acknowledgement. */
@@ -76,9 +91,19 @@ export class LinkWriter {
    * write callback: no loop turn of ours between messages beyond that callback.
    */
   send(text: string): Promise<void> {
-    const bytes = encodeMessage(text);
+    return this.sendRecord({ type: 'message', text }).then(() => undefined);
+  }
+
+  /**
+   * As send(), for any record: resolves true once delivered, false at once when this link cannot carry it (it
+   * is dropped: never a marker or chat state as a line of text).
+   */
+  sendRecord(record: LinkRecord): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.outgoing.push({ kind: 'message', text, bytes, lfs: countLf(bytes), resolve, reject });
+      const bytes = this.encode(record);
+      if (!bytes) return resolve(false);
+      const text = record.type === 'message' ? record.text : '';
+      this.outgoing.push({ kind: 'message', text, record, bytes, lfs: countLf(bytes), resolve: (d = true) => resolve(d), reject });
       if (!this.inFlight) this.writeNext();
     });
   }
@@ -136,7 +161,14 @@ export class LinkWriter {
     this.unacked = [];
     this.inFlight = undefined;
     this.watchAcks();
-    return all.filter((w): w is MessageWrite => w?.kind === 'message').map(({ text, resolve, reject }) => ({ text, resolve, reject }));
+    const taken: UnfinishedSend[] = [];
+    for (const w of all) {
+      if (w?.kind !== 'message') continue;
+      // A chat state is of the moment: not sent again on another link.
+      if (w.record.type === 'state') w.resolve(false);
+      else taken.push({ text: w.text, record: w.record, resolve: w.resolve, reject: w.reject });
+    }
+    return taken;
   }
 
   /** Every send not finished fails (the link is gone). */
@@ -160,7 +192,7 @@ export class LinkWriter {
       this.ackCredit -= n;
       if (w.lfs > 0) break;
       this.unacked.shift();
-      w.resolve();
+      w.resolve(true);
     }
     // Restarted only by acknowledgements: a peer that reads nothing while we keep writing is still caught.
     this.watchAcks(this.ackCredit < credit);
@@ -212,7 +244,7 @@ export class LinkWriter {
         if (this.acks) {
           this.unacked.push(w);
           this.settleAcks();
-        } else w.resolve();
+        } else w.resolve(true);
       }
       this.writeNext();
     });

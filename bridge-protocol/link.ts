@@ -1,5 +1,5 @@
 // One authenticated TLS connection with one peer: handshake (accepting or dialing),
-// fingerprint checks, lines of text both ways, and a close reason (PROTOCOL.md).
+// fingerprint checks, lines of text both ways (typed frames with another gateway), and a close reason (PROTOCOL.md).
 import type { Duplex } from 'node:stream';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import { TypedEmitter } from './events.js';
@@ -8,9 +8,10 @@ import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { GATEWAY_ALPNS, type LinkProtocol, type TlsContext } from './tls-context.js';
 import { handshake, noDelay, peerFingerprint, protocolOf } from './tls-handshake.js';
-import { LinkWriter, type UnfinishedSend } from './link-writer.js';
+import { LinkWriter, plainEncoder, type UnfinishedSend } from './link-writer.js';
 import { countLf, splitControl } from './wire/link-control.js';
-import { LineDecoder, type DecodedMessage } from './wire/line-codec.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, type DecodedMessage } from './wire/line-codec.js';
+import { FrameDecoder, encodeFrame, type LinkChatState, type LinkMarker, type LinkRecord } from './wire/link-frames.js';
 
 export type LinkSide = 'client' | 'server';
 
@@ -30,9 +31,23 @@ export interface LinkCloseInfo {
   error?: Error;
 }
 
+/** A message as a link delivers it; id and requests come only from a gateway link with frames (gateway/3). */
+export interface LinkMessage extends DecodedMessage {
+  /** The sending gateway's id for it: what a marker about it names. */
+  id?: string;
+  /** The sender asks for a receipt (XEP-0184). */
+  receipt?: boolean;
+  /** The sender's message is markable (XEP-0333). */
+  markable?: boolean;
+}
+
 export interface LinkEvents {
   [event: string]: (...args: any[]) => void;
-  message: (message: DecodedMessage) => void;
+  message: (message: LinkMessage) => void;
+  /** gateway/3 only: the peer's user's client got (or displayed) our message `id`. */
+  marker: (marker: LinkMarker, id: string) => void;
+  /** gateway/3 only: the peer's user is typing, paused, ... */
+  'chat-state': (state: LinkChatState) => void;
   close: (info: LinkCloseInfo) => void;
 }
 
@@ -41,6 +56,11 @@ export interface LinkOptions {
   signal?: AbortSignal;
   /** Longest message accepted before it is cut (bytes). */
   maxMessageBytes?: number;
+  /**
+   * The gateway ALPN ids we offer (dialing) or select (accepting), best first; default GATEWAY_ALPNS. Fewer
+   * make an older gateway (tests; an operator's way back).
+   */
+  gatewayAlpns?: readonly string[];
   log?: Logger;
 }
 
@@ -58,6 +78,8 @@ export type { UnfinishedSend } from './link-writer.js';
 
 export class Link extends TypedEmitter<LinkEvents> {
   private readonly decoder: LineDecoder;
+  /** gateway/3: what the peer sends is frames, not lines. */
+  private readonly frameDecoder: FrameDecoder | undefined;
   private readonly writer: LinkWriter;
   /** The peer's END came (links with acks): it sends no more messages here. */
   private endRead = false;
@@ -84,13 +106,17 @@ export class Link extends TypedEmitter<LinkEvents> {
   ) {
     super((err, event) => log.error({ err, event }, 'link listener failed'));
     this.decoder = new LineDecoder({ maxMessageBytes });
-    this.writer = new LinkWriter(socket, this.acks, short(fingerprint), () => this.maybeEnd());
+    const maxTextBytes = maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    if (this.frames) this.frameDecoder = new FrameDecoder({ maxTextBytes });
+    const encode = this.frames ? (r: LinkRecord) => encodeFrame(r, { maxTextBytes }) : plainEncoder;
+    this.writer = new LinkWriter(socket, this.acks, short(fingerprint), () => this.maybeEnd(), encode);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.on('error', (error) => this.finish({ reason: this.closing ?? 'error', error }));
     socket.on('close', () => this.finish({ reason: this.closing ?? 'remote' }));
     socket.on('end', () => {
-      // The peer is done writing. Deliver a last unterminated line, then finish our half.
-      for (const m of this.decoder.end()) this.emit('message', m);
+      // The peer is done writing. Deliver a last unterminated line (not a frame: a partial one was never
+      // acknowledged, so its sender has it still), then finish our half.
+      if (!this.frameDecoder) for (const m of this.decoder.end()) this.emit('message', m);
       // No more sends: a write after our end() would turn a clean close into reason 'error'.
       if (this.closing === undefined) this.closing = 'remote';
       this.writer.whenFlushed(() => {
@@ -109,7 +135,12 @@ export class Link extends TypedEmitter<LinkEvents> {
    * (wire/link-control.ts): a send resolves when the peer has read it, and is never lost in a close.
    */
   get acks(): boolean {
-    return this.protocol === 'gateway/2';
+    return this.protocol === 'gateway/2' || this.protocol === 'gateway/3';
+  }
+
+  /** Typed frames both ways (wire/link-frames.ts): message ids, markers, chat states. */
+  get frames(): boolean {
+    return this.protocol === 'gateway/3';
   }
 
   get isOpen(): boolean {
@@ -140,6 +171,16 @@ export class Link extends TypedEmitter<LinkEvents> {
   }
 
   /**
+   * A message with an id and requests, a marker or a chat state. Resolves true once delivered (as send()), false
+   * at once when this link cannot carry it: a marker or chat state is never written to a link without frames
+   * (it must not become a line of text at a reference peer), and a message goes there as its text alone.
+   */
+  sendRecord(record: LinkRecord): Promise<boolean> {
+    if (!this.isOpen) return Promise.reject(new LinkClosedError(`link with ${short(this.fingerprint)} is closed`));
+    return this.writer.sendRecord(record);
+  }
+
+  /**
    * On a link with acks, the messages not known to be delivered (written and not acknowledged, or not
    * written yet). A 'close' listener may take them to send them on another link; what is left after the
    * listeners is rejected. Empty on other links.
@@ -149,13 +190,33 @@ export class Link extends TypedEmitter<LinkEvents> {
   }
 
   private deliver(data: Buffer): void {
-    for (const m of this.decoder.push(data)) this.emit('message', m);
+    if (!this.frameDecoder) {
+      for (const m of this.decoder.push(data)) this.emit('message', m);
+      return;
+    }
+    let records: LinkRecord[];
+    try {
+      records = this.frameDecoder.push(data);
+    } catch (err) {
+      // A broken frame (too large, not of the grammar) closes this link only, with the codec's error as reason.
+      this.log.info({ err: (err as Error).message }, 'bad frame from the peer; closing the link');
+      this.destroy(err as Error);
+      return;
+    }
+    for (const r of records) {
+      if (r.type === 'message') {
+        const { text, id, receipt, markable } = r;
+        this.emit('message', { text, truncated: r.truncated === true, ...(id !== undefined && { id }), ...(receipt && { receipt }), ...(markable && { markable }) });
+      } else if (r.type === 'marker') this.emit('marker', r.marker, r.id);
+      else this.emit('chat-state', r.state);
+    }
   }
 
   private readWithAcks(chunk: Buffer): void {
     const { data, acks, end } = splitControl(chunk);
     if (data.length > 0) {
       this.deliver(data);
+      if (this.closeInfo || this.socket.destroyed) return;
       // Acknowledged once delivered to our owner.
       this.writer.owe(countLf(data));
     }
@@ -240,7 +301,7 @@ export async function acceptLink(raw: Duplex, tls: TlsContext, opts: LinkOptions
     // Select our id when a gateway offers it. A peer offering only other ids (a future
     // version, a generic TLS tool) gets its first choice echoed instead of a fatal
     // no_application_protocol alert, and the link stays plain lines.
-    ALPNCallback: ({ protocols }) => GATEWAY_ALPNS.find((p) => protocols.includes(p)) ?? protocols[0],
+    ALPNCallback: ({ protocols }) => (opts.gatewayAlpns ?? GATEWAY_ALPNS).find((p) => protocols.includes(p)) ?? protocols[0],
   });
   // Errors before the handshake completes are reported by handshake(); keep Node quiet.
   socket.on('error', () => {});
@@ -255,7 +316,7 @@ export async function acceptLink(raw: Duplex, tls: TlsContext, opts: LinkOptions
     throw new HandshakeError('the peer presented our own certificate (a loop back to ourselves)');
   }
   const log = (opts.log ?? silentLogger).child({ link: 'in', peer: short(fingerprint) });
-  return new Link(socket, fingerprint, 'server', protocolOf(socket), log, opts.maxMessageBytes);
+  return new Link(socket, fingerprint, 'server', protocolOf(socket, opts.gatewayAlpns), log, opts.maxMessageBytes);
 }
 
 /**
@@ -270,7 +331,7 @@ export async function dialLink(raw: Duplex, tls: TlsContext, opts: DialLinkOptio
     rejectUnauthorized: false,
     // No SNI: a tlsim peer is not a named host, and a .onion name must not leak.
     servername: '',
-    ALPNProtocols: GATEWAY_ALPNS,
+    ALPNProtocols: [...(opts.gatewayAlpns ?? GATEWAY_ALPNS)],
     checkServerIdentity: () => undefined,
   });
   socket.on('error', () => {});
@@ -289,5 +350,5 @@ export async function dialLink(raw: Duplex, tls: TlsContext, opts: DialLinkOptio
     throw new HandshakeError('dialed ourselves: the peer presented our own certificate');
   }
   const log = (opts.log ?? silentLogger).child({ link: 'out', peer: short(fingerprint) });
-  return new Link(socket, fingerprint, 'client', protocolOf(socket), log, opts.maxMessageBytes);
+  return new Link(socket, fingerprint, 'client', protocolOf(socket, opts.gatewayAlpns), log, opts.maxMessageBytes);
 }

@@ -8,10 +8,14 @@ import { dialPeer, type PeerAddress } from './peers/dial.js';
 import { InboundListeners } from './peers/listener.js';
 import { PeerLinks } from './peers/peer-links.js';
 import type { PeerManagerEvents, PeerManagerOptions } from './peers/types.js';
+import type { LinkChatState, LinkMarker, MessageRecord } from './wire/link-frames.js';
 
 export type { PeerAddress } from './peers/dial.js';
 export { keepNewLink } from './peers/peer-links.js';
 export type { LinkUpInfo, PeerManagerEvents, PeerManagerOptions } from './peers/types.js';
+
+/** A message to send with what a gateway/3 link carries beside its text (other links carry the text alone). */
+export type OutgoingMessage = Omit<MessageRecord, 'type' | 'truncated'>;
 
 interface PeerEntry {
   fingerprint: string;
@@ -58,6 +62,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       firstByteTimeoutMs: positive(opts.firstByteTimeoutMs ?? 5_000, 'firstByteTimeoutMs'),
       handshakeTimeoutMs: this.handshakeTimeoutMs,
       maxMessageBytes: opts.maxMessageBytes,
+      gatewayAlpns: opts.gatewayAlpns,
       onLink: (link) => this.onInbound(link),
       onRejected: (info) => this.emit('inbound-rejected', info),
     });
@@ -165,6 +170,36 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
   }
 
   /**
+   * As send(), with the message's id and requests on a gateway/3 link (what markers about it name); on any
+   * other link only its text goes, exactly as send() writes it.
+   */
+  sendMessage(fingerprint: string, message: OutgoingMessage): Promise<void> {
+    const e = this.get(fingerprint);
+    if (!e) return Promise.reject(new PeerUnreachableError(`peer ${fingerprint.slice(0, 12)} is not connected`, 'unknown'));
+    return e.links.sendRecord({ type: 'message', ...message }).then(() => undefined);
+  }
+
+  /**
+   * Tells the peer's gateway that our user's client got (or displayed) its message `id`, in order with our
+   * messages and acknowledged like them (sent again on the next link if the link ends first). Resolves true once
+   * acknowledged, false when the link cannot carry it (a reference peer, a gateway before version 3): dropped,
+   * never written. Rejects with PeerUnreachableError when there is no link: the caller may keep it for later.
+   */
+  sendMarker(fingerprint: string, marker: LinkMarker, id: string): Promise<boolean> {
+    const e = this.get(fingerprint);
+    if (!e) return Promise.reject(new PeerUnreachableError(`peer ${fingerprint.slice(0, 12)} is not connected`, 'unknown'));
+    return e.links.sendRecord({ type: 'marker', marker, id });
+  }
+
+  /**
+   * A chat state to the peer now, on a gateway/3 link that is up; otherwise dropped (never queued, never stored,
+   * never a line of text). True when written; not acknowledged, not sent again.
+   */
+  sendChatState(fingerprint: string, state: LinkChatState): boolean {
+    return this.get(fingerprint)?.links.sendChatState(state) ?? false;
+  }
+
+  /**
    * Close the peer's links now (e.g. on block). A known peer is NOT redialed until connect() or
    * setPeer() is called again; an inbound link is still accepted unless authorize() rejects it.
    */
@@ -213,6 +248,8 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
         up: (link) => this.onUp(created, link),
         down: (info) => this.onDown(created, info),
         message: (m) => this.emit('message', fp, m),
+        marker: (marker, id) => this.emit('marker', fp, marker, id),
+        chatState: (state) => this.emit('chat-state', fp, state),
         replacementPending: () => created.dial !== undefined || this.inbound.pendingHandshakes > 0,
         idle: () => this.forgetIfIdle(created),
       },
@@ -264,6 +301,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       dialTimeoutMs: this.dialTimeoutMs,
       handshakeTimeoutMs: this.handshakeTimeoutMs,
       maxMessageBytes: this.opts.maxMessageBytes,
+      gatewayAlpns: this.opts.gatewayAlpns,
       signal: ac.signal,
       log: this.log,
     }).then(
@@ -316,6 +354,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       fingerprint: e.fingerprint,
       side: link.side,
       gatewayPeer: link.gatewayPeer,
+      protocol: link.protocol,
       remoteAddress: link.remoteAddress,
     });
   }

@@ -6,16 +6,22 @@ import type { Identity } from './identity.js';
 /**
  * ALPN id by which two tlsim-gateways recognise each other. A reference peer offers and
  * selects no ALPN, so with it the link stays plain lines (PROTOCOL.md "Extensions").
- * Version 2 adds acknowledgements and an end of messages (wire/link-control.ts).
+ * Version 3 carries typed frames: messages with ids, receipts and chat markers, chat states
+ * (wire/link-frames.ts), with the acknowledgements and end of version 2.
  */
-export const GATEWAY_ALPN = 'x-tlsim-gateway/2';
+export const GATEWAY_ALPN = 'x-tlsim-gateway/3';
+/** Acknowledgements and an end of messages (wire/link-control.ts) on lines of text. */
+export const GATEWAY_ALPN_V2 = 'x-tlsim-gateway/2';
 /** Gateways before acknowledgements: gateway links of plain lines. */
 export const GATEWAY_ALPN_V1 = 'x-tlsim-gateway/1';
-/** What a dialer offers, best first. */
-export const GATEWAY_ALPNS = [GATEWAY_ALPN, GATEWAY_ALPN_V1];
+/** What a dialer offers, and an acceptor selects, best first. */
+export const GATEWAY_ALPNS: readonly string[] = [GATEWAY_ALPN, GATEWAY_ALPN_V2, GATEWAY_ALPN_V1];
 
-/** What a link speaks: plain lines (a reference peer), or a gateway's, with acknowledgements from version 2. */
-export type LinkProtocol = 'plain' | 'gateway/1' | 'gateway/2';
+/**
+ * What a link speaks: plain lines (a reference peer), or a gateway's: with acknowledgements from version 2,
+ * typed frames from version 3.
+ */
+export type LinkProtocol = 'plain' | 'gateway/1' | 'gateway/2' | 'gateway/3';
 
 export interface TlsContext {
   readonly identity: Identity;

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { AbortError, HandshakeError, TimeoutError } from './errors.js';
 import { fingerprintOf } from './identity.js';
-import { GATEWAY_ALPN, GATEWAY_ALPN_V1, type LinkProtocol } from './tls-context.js';
+import { GATEWAY_ALPN, GATEWAY_ALPNS, GATEWAY_ALPN_V1, GATEWAY_ALPN_V2, type LinkProtocol } from './tls-context.js';
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
 
@@ -54,9 +54,13 @@ export function noDelay(raw: Duplex): void {
   (raw as Partial<Socket>).setNoDelay?.(true);
 }
 
-export function protocolOf(socket: TLSSocket): LinkProtocol {
-  if (socket.alpnProtocol === GATEWAY_ALPN) return 'gateway/2';
-  return socket.alpnProtocol === GATEWAY_ALPN_V1 ? 'gateway/1' : 'plain';
+/** The protocol agreed; an id we did not offer (an acceptor echoes a foreign first choice) is plain lines. */
+export function protocolOf(socket: TLSSocket, ours: readonly string[] = GATEWAY_ALPNS): LinkProtocol {
+  const id = socket.alpnProtocol;
+  if (typeof id !== 'string' || !ours.includes(id)) return 'plain';
+  if (id === GATEWAY_ALPN) return 'gateway/3';
+  if (id === GATEWAY_ALPN_V2) return 'gateway/2';
+  return id === GATEWAY_ALPN_V1 ? 'gateway/1' : 'plain';
 }
 
 export function peerFingerprint(socket: TLSSocket): string | undefined {

@@ -19,6 +19,8 @@ export interface DialPeerOptions {
   dialTimeoutMs: number;
   handshakeTimeoutMs: number;
   maxMessageBytes?: number;
+  /** Gateway ALPN ids, best first (default GATEWAY_ALPNS). */
+  gatewayAlpns?: readonly string[];
   signal: AbortSignal;
   log: Logger;
 }
@@ -43,6 +45,7 @@ export async function dialPeer(o: DialPeerOptions): Promise<Link> {
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       signal: o.signal,
       maxMessageBytes: o.maxMessageBytes,
+      gatewayAlpns: o.gatewayAlpns,
       log: o.log,
     });
   } catch (err) {

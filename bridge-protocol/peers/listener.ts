@@ -19,6 +19,8 @@ export interface InboundOptions {
   /** A connection that sends nothing (no ClientHello) this long after accept is dropped. */
   firstByteTimeoutMs: number;
   maxMessageBytes?: number;
+  /** Gateway ALPN ids, best first (default GATEWAY_ALPNS). */
+  gatewayAlpns?: readonly string[];
   /** An authenticated, unstarted link: its owner decides whether it may live. */
   onLink: (link: Link) => void;
   onRejected: (info: { reason: string; error?: Error }) => void;
@@ -158,6 +160,7 @@ export class InboundListeners {
     acceptLink(socket, this.o.tls, {
       handshakeTimeoutMs: timeoutMs,
       maxMessageBytes: this.o.maxMessageBytes,
+      gatewayAlpns: this.o.gatewayAlpns,
       signal: this.abort.signal,
       log: this.o.log,
     }).then(

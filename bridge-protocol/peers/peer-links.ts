@@ -3,16 +3,19 @@
 // reorders nothing (PROTOCOL.md "Presence and connections"), whatever the transport does at
 // close: what a gateway did not acknowledge on a link that ended goes again on the next one.
 import { PeerUnreachableError } from '../errors.js';
-import type { Link, LinkCloseInfo } from '../link.js';
+import type { Link, LinkCloseInfo, LinkMessage } from '../link.js';
 import type { Logger } from '../logger.js';
-import type { DecodedMessage } from '../wire/line-codec.js';
+import type { LinkChatState, LinkMarker, LinkRecord } from '../wire/link-frames.js';
 
 export interface PeerLinksHooks {
   /** The peer came online (its first link); not called again when a link replaces another. */
   up(link: Link): void;
   /** The peer has no link left. */
   down(info: LinkCloseInfo): void;
-  message(message: DecodedMessage): void;
+  message(message: LinkMessage): void;
+  /** gateway/3 links only. */
+  marker?(marker: LinkMarker, id: string): void;
+  chatState?(state: LinkChatState): void;
   /**
    * The active gateway link ended: may another link for this peer still be on its way (a
    * dial in flight, inbound handshakes pending)? Then we wait a moment before going offline.
@@ -36,8 +39,8 @@ export interface PeerLinksOptions {
 }
 
 interface QueuedSend {
-  text: string;
-  resolve: () => void;
+  record: LinkRecord;
+  resolve: (delivered?: boolean) => void;
   reject: (err: Error) => void;
 }
 
@@ -73,8 +76,8 @@ export class PeerLinks {
   /** Links we have written on: after a switch away from one, sends wait until it has ended. */
   private readonly written = new WeakSet<Link>();
   private queue: QueuedSend[] = [];
-  /** Messages of a started active link that arrived while older links drained. */
-  private held: DecodedMessage[] = [];
+  /** What a started active link delivered while older links drained (messages, markers, states, in order). */
+  private held: Array<() => void> = [];
   private heldBytes = 0;
   private settleTimer: NodeJS.Timeout | undefined;
   private closingAll = false;
@@ -96,7 +99,9 @@ export class PeerLinks {
 
   /** A new authenticated link for this peer: it becomes active, or it is retired at once. */
   add(link: Link): void {
-    link.on('message', (m) => this.onMessage(link, m));
+    link.on('message', (m) => this.onInbound(link, () => this.hooks.message(m), Buffer.byteLength(m.text)));
+    link.on('marker', (marker, id) => this.onInbound(link, () => this.hooks.marker?.(marker, id), id.length));
+    link.on('chat-state', (state) => this.onInbound(link, () => this.hooks.chatState?.(state), 0));
     link.on('close', (info) => this.onClose(link, info));
     const current = this.active;
     if (!current) {
@@ -122,22 +127,41 @@ export class PeerLinks {
   }
 
   send(text: string): Promise<void> {
+    return this.sendRecord({ type: 'message', text }).then(() => undefined);
+  }
+
+  /**
+   * A message or marker, in order with the others, across a link switch as send(). Resolves true once delivered,
+   * false when the link it went to cannot carry it (a marker to a peer without frames: dropped).
+   */
+  sendRecord(record: LinkRecord): Promise<boolean> {
     if (this.queue.length > 0 || this.mustQueue()) {
       if (this.queue.length >= MAX_QUEUED_SENDS) {
         return Promise.reject(new PeerUnreachableError(`${this.short} is switching links; too many messages waiting`, 'unknown'));
       }
-      return new Promise((resolve, reject) => this.queue.push({ text, resolve, reject }));
+      return new Promise((resolve, reject) => this.queue.push({ record, resolve: (d = true) => resolve(d), reject }));
     }
     const link = this.active;
     if (link?.isOpen) {
       this.written.add(link);
-      return link.send(text);
+      return link.sendRecord(record);
     }
     if (link?.gatewayPeer && this.hooks.replacementPending()) {
       // The link is ending (the peer closed it) and another may be on its way: wait for it.
-      return new Promise((resolve, reject) => this.queue.push({ text, resolve, reject }));
+      return new Promise((resolve, reject) => this.queue.push({ record, resolve: (d = true) => resolve(d), reject }));
     }
     return Promise.reject(new PeerUnreachableError(`${this.short} is not connected`, 'unknown'));
+  }
+
+  /**
+   * A chat state on the active link now, if it has frames and nothing waits for a switch; else dropped (a state
+   * is of the moment: never queued, never a line of text). True when written.
+   */
+  sendChatState(state: LinkChatState): boolean {
+    const link = this.active;
+    if (!link?.isOpen || !link.frames || this.queue.length > 0 || this.mustQueue()) return false;
+    link.sendRecord({ type: 'state', state }).catch(() => undefined);
+    return true;
   }
 
   /**
@@ -152,8 +176,7 @@ export class PeerLinks {
       this.retire(this.active, 'local');
       this.active = undefined;
     }
-    for (const m of this.held.splice(0)) this.hooks.message(m);
-    this.heldBytes = 0;
+    this.deliverHeld();
     this.goOffline({ reason: 'local' });
     return Promise.all([...this.draining.keys()].map((l) => l.closed)).then(() => undefined);
   }
@@ -191,13 +214,18 @@ export class PeerLinks {
     void link.close(reason);
   }
 
-  private onMessage(link: Link, m: DecodedMessage): void {
+  private onInbound(link: Link, deliver: () => void, bytes: number): void {
     if (link === this.active && this.draining.size > 0 && this.heldBytes < MAX_HELD_BYTES) {
-      this.held.push(m);
-      this.heldBytes += Buffer.byteLength(m.text);
+      this.held.push(deliver);
+      this.heldBytes += bytes;
       return;
     }
-    this.hooks.message(m);
+    deliver();
+  }
+
+  private deliverHeld(): void {
+    for (const deliver of this.held.splice(0)) deliver();
+    this.heldBytes = 0;
   }
 
   private onClose(link: Link, info: LinkCloseInfo): void {
@@ -220,8 +248,7 @@ export class PeerLinks {
       return;
     }
     this.active = undefined;
-    for (const m of this.held.splice(0)) this.hooks.message(m);
-    this.heldBytes = 0;
+    this.deliverHeld();
     if (!this.closingAll && link.gatewayPeer && this.hooks.replacementPending()) {
       this.opts.log.debug({ reason: info.reason }, 'link ended while another is on its way; waiting');
       this.settleTimer = setTimeout(() => this.endSettle(info), this.opts.settleMs);
@@ -254,12 +281,11 @@ export class PeerLinks {
     const link = this.active;
     if (!link) return;
     link.start();
-    for (const m of this.held.splice(0)) this.hooks.message(m);
-    this.heldBytes = 0;
+    this.deliverHeld();
     for (const q of this.queue.splice(0)) {
       if (link.isOpen) {
         this.written.add(link);
-        link.send(q.text).then(q.resolve, q.reject);
+        link.sendRecord(q.record).then(q.resolve, q.reject);
       } else {
         q.reject(new PeerUnreachableError(`${this.short} is not connected`, 'unknown'));
       }

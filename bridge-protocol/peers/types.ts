@@ -1,9 +1,9 @@
 // The peer manager's public shapes: its options and the events the gateway listens to.
-import type { LinkSide } from '../link.js';
+import type { LinkMessage, LinkProtocol, LinkSide } from '../link.js';
 import type { Logger } from '../logger.js';
 import type { TlsContext } from '../tls-context.js';
 import type { Dialer } from '../transport/types.js';
-import type { DecodedMessage } from '../wire/line-codec.js';
+import type { LinkChatState, LinkMarker } from '../wire/link-frames.js';
 import type { BackoffOptions } from './backoff.js';
 import type { PeerAddress } from './dial.js';
 
@@ -39,6 +39,8 @@ export interface PeerManagerOptions {
   handshakeTimeoutMs?: number;
   dialTimeoutMs?: number;
   maxMessageBytes?: number;
+  /** The gateway ALPN ids offered and accepted, best first (default all: GATEWAY_ALPNS); fewer make an older gateway. */
+  gatewayAlpns?: readonly string[];
   /** First retry within 2 s, doubling, cap ≤ 5 min, jitter. */
   backoff?: BackoffOptions & {
     /**
@@ -55,6 +57,8 @@ export interface LinkUpInfo {
   fingerprint: string;
   side: LinkSide;
   gatewayPeer: boolean;
+  /** What the link speaks: 'gateway/3' carries message ids, markers and chat states. */
+  protocol: LinkProtocol;
   remoteAddress?: string;
 }
 
@@ -62,7 +66,11 @@ export interface PeerManagerEvents {
   [event: string]: (...args: any[]) => void;
   'link-up': (info: LinkUpInfo) => void;
   'link-down': (info: { fingerprint: string; reason: string; error?: Error }) => void;
-  message: (fingerprint: string, message: DecodedMessage) => void;
+  /** id, receipt and markable only from a gateway/3 link. */
+  message: (fingerprint: string, message: LinkMessage) => void;
+  /** gateway/3: the peer's user's client got (or displayed) our message `id` (as we sent it with sendMessage). */
+  marker: (fingerprint: string, marker: LinkMarker, id: string) => void;
+  'chat-state': (fingerprint: string, state: LinkChatState) => void;
   'dial-failed': (info: { fingerprint: string; address: PeerAddress; error: Error; retryInMs?: number }) => void;
   'inbound-rejected': (info: { fingerprint?: string; reason: string; error?: Error }) => void;
 }

@@ -188,15 +188,23 @@ export class LineDecoder {
  * receiver), and FrameTooLargeError when `maxMessageBytes` is given and exceeded.
  */
 export function encodeMessage(text: string, opts: { maxMessageBytes?: number } = {}): Buffer {
+  const wire = Buffer.from(normalizeText(text) + '\n', 'utf8');
+  const max = opts.maxMessageBytes;
+  if (max !== undefined && wire.length - 1 > max) throw new FrameTooLargeError(max, wire.length - 1);
+  return wire;
+}
+
+/**
+ * The text of a message as every link writes it (plain lines or gateway frames): CR LF and lone CR become LF,
+ * trailing LFs go. RangeError when nothing is left (a lone LF is ignored by every receiver).
+ */
+export function normalizeText(text: string): string {
   const normalized = text.replace(/\r\n?/g, '\n');
   let end = normalized.length;
   // A loop, not /\n+$/, which is quadratic on a long run of LFs.
   while (end > 0 && normalized.charCodeAt(end - 1) === LF) end--;
   if (end === 0) throw new RangeError('cannot send an empty message');
-  const wire = Buffer.from(normalized.slice(0, end) + '\n', 'utf8');
-  const max = opts.maxMessageBytes;
-  if (max !== undefined && wire.length - 1 > max) throw new FrameTooLargeError(max, wire.length - 1);
-  return wire;
+  return normalized.slice(0, end);
 }
 
 /** A message of nothing but LFs shows nothing to the user (the reference ignores a lone LF). */

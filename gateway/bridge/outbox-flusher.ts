@@ -1,6 +1,6 @@
 // Writes each peer's persistent outgoing queue to its link, in order, one drain per peer at a time.
 import type { Logger } from 'pino';
-import type { Store } from '../store/index.js';
+import type { OutboxItem, Store } from '../store/index.js';
 import { short } from './names.js';
 
 /** Acknowledged messages leave the queue in transactions of up to this many. */
@@ -14,8 +14,11 @@ const WINDOW = 4 * FLUSH_BATCH;
 export interface OutboxFlusherOptions {
   store: Store;
   accountId: number;
-  /** Resolves once the peer has the text: acknowledged by a gateway peer, written to a reference peer's link. */
-  send(fp: string, text: string): Promise<void>;
+  /**
+   * Resolves once the peer has the message: acknowledged by a gateway peer, written to a reference peer's link.
+   * With its link id and requests to a gateway/3 peer; its text alone to any other.
+   */
+  send(fp: string, item: OutboxItem): Promise<void>;
   isOnline(fp: string): boolean;
   log: Logger;
 }
@@ -55,7 +58,7 @@ export class OutboxFlusher {
       for (;;) {
         if (onLink.length < WINDOW && this.o.isOnline(fp)) {
           for (const item of store.outbox.peek(accountId, fp, WINDOW - onLink.length, after)) {
-            const sent = this.o.send(fp, item.text).then(
+            const sent = this.o.send(fp, item).then(
               () => true,
               (err: unknown) => {
                 failure ??= err;

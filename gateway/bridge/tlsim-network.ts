@@ -1,8 +1,10 @@
 // The PeerNetwork over real tlsim links: contacts and requests in the store, a persistent
 // outgoing queue flushed in order when a link is up, every message archived, unknown peers
-// handled by policy (ask / accept / reject), blocked peers cut at the TLS layer.
+// handled by policy (ask / accept / reject), blocked peers cut at the TLS layer. With another gateway
+// (x-tlsim-gateway/3): message ids, receipts and chat markers (marker-relay.ts), chat states.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ArchiveInput, Store, StoredContact } from '../store/index.js';
+import type { ArchiveInput, OutboxItem, Store, StoredContact } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type {
   AddContactOptions,
@@ -25,6 +27,9 @@ import {
   isFingerprint,
   type Dialer,
   type Identity,
+  type LinkMessage,
+  type LinkProtocol,
+  type OutgoingMessage,
   type PeerAddress,
   type PeerManagerOptions,
 } from './peer-protocol.js';
@@ -32,6 +37,7 @@ import { formatAddress, formatShareString, parseAddress } from './share-string.j
 import { LinkNotices } from './link-notices.js';
 import { displayName, short } from './names.js';
 import { OutboxFlusher } from './outbox-flusher.js';
+import { MarkerRelay } from './marker-relay.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -53,7 +59,9 @@ export interface TlsimNetworkOptions {
   /** How to reach an address; default direct TCP. */
   dialerFor?: (address: PeerAddress) => Dialer;
   /** Passed through to the peer manager (tests shorten timers). */
-  peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs'>>;
+  peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs' | 'gatewayAlpns'>>;
+  /** The id a queued message goes out with to a gateway peer (default a random UUID). */
+  newLinkId?: () => string;
 }
 
 
@@ -62,8 +70,11 @@ export class TlsimNetwork implements PeerNetwork {
   private readonly peers: PeerManager;
   private readonly outbox: OutboxFlusher;
   private readonly notices: LinkNotices;
+  private readonly markers: MarkerRelay;
   /** Received messages to archive at the end of this loop turn. */
   private readonly toArchive: ArchiveInput[] = [];
+  /** "<fp> <id>" of the gateway messages in toArchive: a repeat in the same turn is caught too. */
+  private readonly toArchiveIds = new Set<string>();
   private readonly acct: number;
   private unknownPolicy: UnknownPeerPolicy;
 
@@ -83,14 +94,17 @@ export class TlsimNetwork implements PeerNetwork {
     this.outbox = new OutboxFlusher({
       store: opts.store,
       accountId: opts.accountId,
-      send: (fp, text) => this.peers.send(fp, text),
+      send: (fp, item) => this.peers.sendMessage(fp, outgoing(item)),
       isOnline: (fp) => this.peers.isOnline(fp),
       log: opts.log,
     });
     this.notices = new LinkNotices({ store: opts.store, accountId: opts.accountId, log: opts.log, notify: (text) => this.sink?.onNotice(text) });
-    this.peers.on('link-up', ({ fingerprint }) => this.onLinkUp(fingerprint));
+    this.markers = new MarkerRelay({ store: opts.store, accountId: opts.accountId, peers: this.peers, sink: () => this.sink, log: opts.log });
+    this.peers.on('link-up', ({ fingerprint, protocol }) => this.onLinkUp(fingerprint, protocol));
     this.peers.on('link-down', ({ fingerprint, reason }) => this.onLinkDown(fingerprint, reason));
-    this.peers.on('message', (fp, m) => this.onPeerText(fp, m.text, m.truncated));
+    this.peers.on('message', (fp, m) => this.onPeerText(fp, m));
+    this.peers.on('marker', (fp, marker, id) => this.isContact(fp) && this.markers.received(fp, marker, id));
+    this.peers.on('chat-state', (fp, state) => this.isContact(fp) && this.sink?.onChatState(fp, state));
     this.peers.on('dial-failed', ({ fingerprint, address, error, retryInMs }) => {
       if (error instanceof FingerprintMismatchError) this.notices.mismatch(fingerprint, address, error);
       else {
@@ -263,9 +277,11 @@ export class TlsimNetwork implements PeerNetwork {
     if (c.state === 'blocked') throw new StanzaError('not-acceptable', 'this peer is blocked');
     // On disk first: from here on the message survives a crash of the gateway.
     const { store } = this.opts;
+    // The id a gateway peer's markers will name, kept with the message in the archive for as long as it lives.
+    const linkId = (this.opts.newLinkId ?? randomUUID)();
     store.transaction(() => {
-      store.outbox.enqueue(this.acct, fp, text, opts);
-      store.archive.append(this.acct, { fingerprint: fp, direction: 'out', text, xmppId: opts.xmppId });
+      store.outbox.enqueue(this.acct, fp, text, { xmppId: opts.xmppId, linkId, receipt: opts.receipt, markable: opts.markable });
+      store.archive.append(this.acct, { fingerprint: fp, direction: 'out', text, xmppId: opts.xmppId, linkId });
     });
     if (this.peers.isOnline(fp)) {
       void this.outbox.flush(fp);
@@ -281,12 +297,16 @@ export class TlsimNetwork implements PeerNetwork {
     };
   }
 
-  sendChatState(_id: PeerId, _state: ChatState): void {
-    // A plain tlsim link carries only lines of text; typing between two gateways comes later.
+  /** Over a gateway/3 link that is up, now; otherwise dropped (a plain link carries only lines of text). */
+  sendChatState(id: PeerId, state: ChatState): void {
+    const fp = id.toLowerCase();
+    if (this.isContact(fp)) this.peers.sendChatState(fp, state);
   }
 
-  sendMarker(_id: PeerId, _marker: Marker, _msgId: string): void {
-    // Only a gateway peer can be told; the extension that carries markers comes later.
+  /** To a gateway peer only: now, or kept (in the store, bounded) until its link is back. */
+  sendMarker(id: PeerId, marker: Marker, msgId: string): void {
+    const c = this.opts.store.contacts.get(this.acct, id.toLowerCase());
+    if (c) this.markers.send(c, marker, msgId);
   }
 
   // ---- peer events -----------------------------------------------------------------
@@ -298,11 +318,15 @@ export class TlsimNetwork implements PeerNetwork {
     return 'accept';
   }
 
-  private onLinkUp(fp: string): void {
+  private onLinkUp(fp: string, protocol: LinkProtocol): void {
     let c = this.opts.store.contacts.get(this.acct, fp);
+    // What this peer speaks, remembered for while it is offline (its caps, whether markers can wait for it).
+    const gateway = protocol === 'gateway/3';
+    if (c && c.gateway !== gateway) c = this.opts.store.contacts.setGateway(this.acct, fp, gateway);
     if (!c) {
       const state = this.unknownPolicy === 'accept' ? 'contact' : 'requested';
       c = this.opts.store.contacts.upsert(this.acct, fp, { state });
+      if (gateway) c = this.opts.store.contacts.setGateway(this.acct, fp, true)!;
       if (state === 'requested') {
         this.opts.log.info({ peer: short(fp) }, 'contact request from an unknown peer');
         this.sink?.onContactRequest(fp, {});
@@ -314,6 +338,7 @@ export class TlsimNetwork implements PeerNetwork {
     this.opts.store.contacts.touch(this.acct, fp);
     this.sink?.onPeerOnline(fp);
     void this.outbox.flush(fp);
+    if (gateway) void this.markers.flush(fp);
   }
 
   private onLinkDown(fp: string, reason: string): void {
@@ -321,27 +346,43 @@ export class TlsimNetwork implements PeerNetwork {
     if (c?.state === 'contact') this.sink?.onPeerOffline(fp, reason);
   }
 
-  private onPeerText(fp: string, raw: string, truncated: boolean): void {
-    // COMPAT(libpurple): reference Pidgin users send libpurple markup; users read plain text.
-    const text = looksLikeMarkup(raw) ? libpurpleToPlain(raw) : raw;
+  private onPeerText(fp: string, m: LinkMessage): void {
+    const { truncated, id } = m;
+    // COMPAT(libpurple): reference Pidgin users send libpurple markup; users read plain text. (A gateway sends
+    // what its user typed: never converted.)
+    const text = id === undefined && looksLikeMarkup(m.text) ? libpurpleToPlain(m.text) : m.text;
     const c = this.opts.store.contacts.get(this.acct, fp);
     if (!c || c.state === 'blocked') return;
+    if (id !== undefined && this.seenBefore(fp, id)) {
+      // At-least-once between gateways: a message read just before a link died, whose acknowledgement was lost,
+      // comes again on the next link with the same id. Shown once.
+      this.opts.log.debug({ peer: short(fp) }, 'message received again; dropped');
+      return;
+    }
     if (c.state === 'requested') {
       this.opts.store.transaction(() => {
-        this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'in', text, truncated });
+        this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'in', text, truncated, linkId: id });
         this.opts.store.held.add(this.acct, fp, text, { truncated });
       });
       return;
     }
     // History only (the message itself goes to the user now): written with the others of this
     // loop turn in one commit instead of one commit each.
-    if (this.toArchive.push({ fingerprint: fp, direction: 'in', text, truncated }) === 1) {
+    if (this.toArchive.push({ fingerprint: fp, direction: 'in', text, truncated, linkId: id }) === 1) {
       setImmediate(() => this.archiveReceived());
     }
-    this.sink?.onText(fp, { text, truncated });
+    if (id !== undefined) this.toArchiveIds.add(`${fp} ${id}`);
+    const requests = m.receipt || m.markable ? { ...(m.receipt && { receipt: true }), ...(m.markable && { markable: true }) } : undefined;
+    this.sink?.onText(fp, { text, truncated, ...(id !== undefined && { id }), ...(requests && { requests }) });
+  }
+
+  /** The peer's message `id` is in the archive already, or on its way there (this loop turn). */
+  private seenBefore(fp: string, id: string): boolean {
+    return this.toArchiveIds.has(`${fp} ${id}`) || this.opts.store.archive.findByLinkId(this.acct, fp, 'in', id) !== undefined;
   }
 
   private archiveReceived(): void {
+    this.toArchiveIds.clear();
     const batch = this.toArchive.splice(0);
     if (batch.length === 0) return;
     const { store } = this.opts;
@@ -371,6 +412,10 @@ export class TlsimNetwork implements PeerNetwork {
     return this.view(contact);
   }
 
+  private isContact(fp: string): boolean {
+    return this.opts.store.contacts.get(this.acct, fp)?.state === 'contact';
+  }
+
   private stored(): StoredContact[] {
     return this.opts.store.contacts.list(this.acct);
   }
@@ -381,6 +426,7 @@ export class TlsimNetwork implements PeerNetwork {
       name: displayName(c),
       state: c.state,
       online: c.state === 'contact' && this.peers.isOnline(c.fingerprint),
+      gateway: c.gateway,
       ...(c.address !== undefined && { address: c.address }),
     };
   }
@@ -390,6 +436,16 @@ function checkId(id: string): string {
   const fp = id.toLowerCase();
   if (!isFingerprint(fp)) throw new StanzaError('jid-malformed', 'a peer is named by its 64-character hex fingerprint');
   return fp;
+}
+
+/** A queued message as a link sends it: with its id and requests to a gateway/3 peer (rows from before have none). */
+function outgoing(item: OutboxItem): OutgoingMessage {
+  return {
+    text: item.text,
+    ...(item.linkId !== undefined && { id: item.linkId }),
+    ...(item.receipt && { receipt: true }),
+    ...(item.markable && { markable: true }),
+  };
 }
 
 function addressOf(c: StoredContact): PeerAddress | undefined {

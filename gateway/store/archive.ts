@@ -11,6 +11,8 @@ export interface ArchiveInput {
   /** When it was sent or received; default now. */
   readonly stamp?: Date | number;
   readonly xmppId?: string;
+  /** The id the message had on a gateway/3 link (ours going out, the peer's coming in). */
+  readonly linkId?: string;
   /** The text was already cut (e.g. by the link's size limit). */
   readonly truncated?: boolean;
 }
@@ -22,6 +24,7 @@ export interface ArchiveEntry {
   readonly text: string;
   readonly stamp: Date;
   readonly xmppId?: string;
+  readonly linkId?: string;
   readonly truncated: boolean;
 }
 
@@ -32,10 +35,11 @@ interface Row {
   text: string;
   stamp: number;
   xmpp_id: string | null;
+  link_id: string | null;
   truncated: number;
 }
 
-const COLUMNS = 'id, fingerprint, direction, text, stamp, xmpp_id, truncated';
+const COLUMNS = 'id, fingerprint, direction, text, stamp, xmpp_id, link_id, truncated';
 
 function toEntry(r: Row): ArchiveEntry {
   return {
@@ -46,18 +50,23 @@ function toEntry(r: Row): ArchiveEntry {
     stamp: toDate(r.stamp),
     truncated: r.truncated === 1,
     ...(r.xmpp_id !== null && { xmppId: r.xmpp_id }),
+    ...(r.link_id !== null && { linkId: r.link_id }),
   };
 }
 
 export class Archive {
   private readonly insert;
   private readonly latest;
+  private readonly byLinkId;
 
   constructor(private readonly ctx: StoreContext) {
     const { db } = ctx;
-    this.insert = db.prepare<[number, string, string, string, number, string | null, number], Row>(
-      `INSERT INTO archive (account_id, fingerprint, direction, text, stamp, xmpp_id, truncated)
-       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    this.insert = db.prepare<[number, string, string, string, number, string | null, string | null, number], Row>(
+      `INSERT INTO archive (account_id, fingerprint, direction, text, stamp, xmpp_id, link_id, truncated)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    );
+    this.byLinkId = db.prepare<[number, string, string, string], Row>(
+      `SELECT ${COLUMNS} FROM archive WHERE account_id = ? AND fingerprint = ? AND direction = ? AND link_id = ? ORDER BY id DESC LIMIT 1`,
     );
     this.latest = db.prepare<[number, string, number], Row>(
       `SELECT ${COLUMNS} FROM archive WHERE account_id = ? AND fingerprint = ? ORDER BY id DESC LIMIT ?`,
@@ -70,7 +79,13 @@ export class Archive {
     const { text, cut } = cutText(m.text, this.ctx.limits.maxTextBytes);
     const truncated = cut || m.truncated === true ? 1 : 0;
     const stamp = toMs(m.stamp, this.ctx.now);
-    return toEntry(this.insert.get(accountId, m.fingerprint, m.direction, text, stamp, m.xmppId ?? null, truncated)!);
+    return toEntry(this.insert.get(accountId, m.fingerprint, m.direction, text, stamp, m.xmppId ?? null, m.linkId ?? null, truncated)!);
+  }
+
+  /** The message with the peer that had this link id (a marker names it), however old; the latest if several. */
+  findByLinkId(accountId: AccountId, fingerprint: string, direction: Direction, linkId: string): ArchiveEntry | undefined {
+    const row = this.byLinkId.get(accountId, fingerprint, direction, linkId);
+    return row && toEntry(row);
   }
 
   /** The last `limit` messages with the peer, oldest first (the order a client shows them). */

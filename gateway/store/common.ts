@@ -13,6 +13,8 @@ export interface StoreLimits {
   readonly maxQueuedPerPeer: number;
   /** Longest contact name, in characters. */
   readonly maxNameLength: number;
+  /** Chat markers waiting for one peer's gateway; past it the oldest go (a newer marker says more). */
+  readonly maxMarkersPerPeer: number;
 }
 
 export const DEFAULT_LIMITS: StoreLimits = {
@@ -21,6 +23,7 @@ export const DEFAULT_LIMITS: StoreLimits = {
   maxHeldBytesPerPeer: 1024 * 1024,
   maxQueuedPerPeer: 10_000,
   maxNameLength: 1023,
+  maxMarkersPerPeer: 1000,
 };
 
 export interface StoreContext {

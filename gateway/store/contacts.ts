@@ -14,6 +14,8 @@ export interface StoredContact {
   readonly addedAt: Date;
   /** The last time a link with the peer was up. */
   readonly lastSeenAt?: Date;
+  /** Its last link spoke x-tlsim-gateway/3 (message ids, markers, chat states). */
+  readonly gateway: boolean;
 }
 
 export interface ContactFields {
@@ -31,15 +33,17 @@ interface Row {
   address: string | null;
   added_at: number;
   last_seen_at: number | null;
+  gateway: number;
 }
 
-const COLUMNS = 'fingerprint, name, state, address, added_at, last_seen_at';
+const COLUMNS = 'fingerprint, name, state, address, added_at, last_seen_at, gateway';
 
 function toContact(r: Row): StoredContact {
   return {
     fingerprint: r.fingerprint,
     state: r.state,
     addedAt: toDate(r.added_at),
+    gateway: r.gateway === 1,
     ...(r.name !== null && { name: r.name }),
     ...(r.address !== null && { address: r.address }),
     ...(r.last_seen_at !== null && { lastSeenAt: toDate(r.last_seen_at) }),
@@ -55,6 +59,7 @@ export class Contacts {
   private readonly renameStmt;
   private readonly setAddressStmt;
   private readonly touchStmt;
+  private readonly gatewayStmt;
   private readonly del;
 
   constructor(private readonly ctx: StoreContext) {
@@ -79,6 +84,7 @@ export class Contacts {
     this.renameStmt = update('name = ?');
     this.setAddressStmt = update('address = ?');
     this.touchStmt = update('last_seen_at = ?');
+    this.gatewayStmt = update('gateway = ?');
     this.del = db.prepare<[number, string]>('DELETE FROM contacts WHERE account_id = ? AND fingerprint = ?');
   }
 
@@ -120,6 +126,11 @@ export class Contacts {
   /** Records that a link with the peer is up now (or was at `at`). */
   touch(accountId: AccountId, fingerprint: string, at?: Date | number): StoredContact | undefined {
     return this.change(this.touchStmt, toMs(at, this.ctx.now), accountId, fingerprint);
+  }
+
+  /** Records what the peer's last link spoke: a gateway with frames (x-tlsim-gateway/3) or not. */
+  setGateway(accountId: AccountId, fingerprint: string, gateway: boolean): StoredContact | undefined {
+    return this.change(this.gatewayStmt, gateway ? 1 : 0, accountId, fingerprint);
   }
 
   /** Removes the contact with its queued and held messages; its archived history stays. */

@@ -9,6 +9,7 @@ import { Archive } from './archive.js';
 import { DEFAULT_LIMITS, type StoreContext, type StoreLimits } from './common.js';
 import { Contacts } from './contacts.js';
 import { Held } from './held.js';
+import { Markers } from './markers.js';
 import { migrate, type MigrationResult } from './migrations.js';
 import { Outbox } from './outbox.js';
 import { Undelivered } from './undelivered.js';
@@ -19,9 +20,10 @@ export { DEFAULT_LIMITS, type StoreLimits } from './common.js';
 export type { ContactFields, StoredContact } from './contacts.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
 export type { HeldMessage } from './held.js';
+export type { QueuedMarker } from './markers.js';
 export { MIGRATIONS, type Migration, type MigrationResult } from './migrations.js';
-export type { OutboxItem } from './outbox.js';
-export { Accounts, Archive, Contacts, Held, Outbox, Undelivered };
+export type { EnqueueOptions, OutboxItem } from './outbox.js';
+export { Accounts, Archive, Contacts, Held, Markers, Outbox, Undelivered };
 
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch; default Date.now. */
@@ -39,6 +41,8 @@ export interface Store {
   readonly archive: Archive;
   readonly held: Held;
   readonly undelivered: Undelivered;
+  /** Receipts and chat markers waiting for a gateway peer to be online. */
+  readonly markers: Markers;
   /** Runs `fn` in one transaction (e.g. accept a request: set the state and take the held messages). Keep it short. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -70,6 +74,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       archive: new Archive(ctx),
       held: new Held(ctx),
       undelivered: new Undelivered(ctx),
+      markers: new Markers(ctx),
       transaction: <T>(fn: () => T): T => db.transaction(fn)(),
       close: () => {
         if (db.open) db.close();

@@ -18,18 +18,35 @@ export interface OutboxItem {
   readonly text: string;
   /** The XMPP message id, for receipts and errors once it goes out. */
   readonly xmppId?: string;
+  /** The id it goes out with on a gateway/3 link (markers about it name it); absent for rows from before. */
+  readonly linkId?: string;
+  /** The sender asked for a receipt (XEP-0184) / the message is markable (XEP-0333). */
+  readonly receipt?: boolean;
+  readonly markable?: boolean;
   readonly queuedAt: Date;
 }
+
+export interface EnqueueOptions {
+  xmppId?: string;
+  linkId?: string;
+  receipt?: boolean;
+  markable?: boolean;
+}
+
+const RECEIPT = 1;
+const MARKABLE = 2;
 
 interface Row {
   seq: number;
   fingerprint: string;
   text: string;
   xmpp_id: string | null;
+  link_id: string | null;
+  requests: number;
   queued_at: number;
 }
 
-const COLUMNS = 'seq, fingerprint, text, xmpp_id, queued_at';
+const COLUMNS = 'seq, fingerprint, text, xmpp_id, link_id, requests, queued_at';
 
 function toItem(r: Row): OutboxItem {
   return {
@@ -38,6 +55,9 @@ function toItem(r: Row): OutboxItem {
     text: r.text,
     queuedAt: toDate(r.queued_at),
     ...(r.xmpp_id !== null && { xmppId: r.xmpp_id }),
+    ...(r.link_id !== null && { linkId: r.link_id }),
+    ...((r.requests & RECEIPT) !== 0 && { receipt: true }),
+    ...((r.requests & MARKABLE) !== 0 && { markable: true }),
   };
 }
 
@@ -50,8 +70,8 @@ export class Outbox {
 
   constructor(private readonly ctx: StoreContext) {
     const { db } = ctx;
-    this.insert = db.prepare<[number, string, string, string | null, number], Row>(
-      `INSERT INTO outbox (account_id, fingerprint, text, xmpp_id, queued_at) VALUES (?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    this.insert = db.prepare<[number, string, string, string | null, string | null, number, number], Row>(
+      `INSERT INTO outbox (account_id, fingerprint, text, xmpp_id, link_id, requests, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
     );
     this.head = db.prepare<[number, string, number, number], Row>(
       `SELECT ${COLUMNS} FROM outbox WHERE account_id = ? AND fingerprint = ? AND seq > ? ORDER BY seq LIMIT ?`,
@@ -67,7 +87,7 @@ export class Outbox {
   }
 
   /** Queues a message for a contact; durable when it returns. */
-  enqueue(accountId: AccountId, fingerprint: string, text: string, opts: { xmppId?: string } = {}): OutboxItem {
+  enqueue(accountId: AccountId, fingerprint: string, text: string, opts: EnqueueOptions = {}): OutboxItem {
     checkFingerprint(fingerprint);
     checkText(this.ctx, text);
     const max = this.ctx.limits.maxQueuedPerPeer;
@@ -75,7 +95,7 @@ export class Outbox {
       throw new StoreError('queue-full', `${max} messages already wait for this peer`);
     }
     return withForeignKey('no-contact', `${fingerprint} is not a contact of account ${accountId}`, () =>
-      toItem(this.insert.get(accountId, fingerprint, text, opts.xmppId ?? null, this.ctx.now())!),
+      toItem(this.insert.get(accountId, fingerprint, text, opts.xmppId ?? null, opts.linkId ?? null, requestBits(opts), this.ctx.now())!),
     );
   }
 
@@ -100,4 +120,8 @@ export class Outbox {
   fingerprintsWithPending(accountId: AccountId): string[] {
     return this.pending.all(accountId).map((r) => r.fingerprint);
   }
+}
+
+function requestBits(o: EnqueueOptions): number {
+  return (o.receipt ? RECEIPT : 0) | (o.markable ? MARKABLE : 0);
 }

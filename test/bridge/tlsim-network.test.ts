@@ -3,40 +3,15 @@
 // peer across a restart, and warn about a wrong fingerprint at a known address.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import type { Contact, GatewaySink, IncomingText, PeerId } from '../../gateway/bridge/contract.js';
 import { TlsimNetwork, type UnknownPeerPolicy } from '../../gateway/bridge/tlsim-network.js';
-import { generateIdentity, type Identity } from '../../bridge-protocol/index.js';
+import { connect as tlsConnect } from 'node:tls';
+import { GATEWAY_ALPN, encodeFrame, generateIdentity, type Identity } from '../../bridge-protocol/index.js';
 import { openStore, type Store } from '../../gateway/store/index.js';
 import { removeTmpDirs, tmpDir } from '../support/identities.js';
 import { freePort } from '../support/net.js';
+import { RecordingSink } from '../support/recording-sink.js';
 
 const log = pino({ level: 'silent' });
-
-class RecordingSink implements GatewaySink {
-  texts: Array<{ id: PeerId } & IncomingText> = [];
-  online = new Set<PeerId>();
-  requests: PeerId[] = [];
-  notices: string[] = [];
-  changed: Contact[] = [];
-  private waiters: Array<() => void> = [];
-  onText(id: PeerId, m: IncomingText): void { this.texts.push({ id, ...m }); this.poke(); }
-  onChatState(): void {}
-  onMarker(): void {}
-  onPeerOnline(id: PeerId): void { this.online.add(id); this.poke(); }
-  onPeerOffline(id: PeerId): void { this.online.delete(id); this.poke(); }
-  onContactRequest(id: PeerId): void { this.requests.push(id); this.poke(); }
-  onContactChanged(c: Contact): void { this.changed.push(c); this.poke(); }
-  onContactRemoved(): void {}
-  onNotice(text: string): void { this.notices.push(text); this.poke(); }
-  private poke(): void { for (const w of this.waiters.splice(0)) w(); }
-  async until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 100); });
-    }
-  }
-}
 
 interface Gw { net: TlsimNetwork; sink: RecordingSink; store: Store; identity: Identity; port: number; dir: string }
 
@@ -181,5 +156,126 @@ describe('TlsimNetwork', () => {
     expect(notice).toContain(mallory.fingerprint);
     expect(a.sink.online.has(bob.fingerprint)).toBe(false);
     expect(m.sink.texts).toEqual([]);
+  });
+});
+
+describe('TlsimNetwork between two gateways (x-tlsim-gateway/3)', () => {
+  async function linked(): Promise<{ a: Gw; b: Gw }> {
+    const a = await gateway(alice);
+    const b = await gateway(bob, { policy: 'accept' });
+    await a.net.addContact(bob.fingerprint, { name: 'Bob', address: `127.0.0.1:${b.port}` });
+    await a.sink.until(() => a.sink.online.has(bob.fingerprint), 'alice sees bob online');
+    await b.sink.until(() => b.sink.online.has(alice.fingerprint), 'bob sees alice online');
+    return { a, b };
+  }
+
+  it("a message carries its id and requests; bob's receipt and displayed marker come back naming alice's own id", async () => {
+    const { a, b } = await linked();
+    await a.net.sendText(bob.fingerprint, 'hello with a receipt', { xmppId: 'alice-1', receipt: true, markable: true });
+    await b.sink.until(() => b.sink.texts.length === 1, 'bob gets it');
+    const got = b.sink.texts[0]!;
+    expect(got).toMatchObject({ text: 'hello with a receipt', requests: { receipt: true, markable: true } });
+    expect(got.id).toMatch(/^[0-9a-f-]{36}$/);
+    // The link id is the gateway's, not the XMPP id: alice's client's ids never leave her gateway.
+    expect(got.id).not.toBe('alice-1');
+
+    b.net.sendMarker(alice.fingerprint, 'receipt', got.id!);
+    b.net.sendMarker(alice.fingerprint, 'displayed', got.id!);
+    await a.sink.until(() => a.sink.markers.length === 2, 'alice gets both markers');
+    expect(a.sink.markers).toEqual([
+      { id: bob.fingerprint, marker: 'receipt', xmppId: 'alice-1' },
+      { id: bob.fingerprint, marker: 'displayed', xmppId: 'alice-1' },
+    ]);
+    // Both sides know the other is a gateway: caps and receipts can be offered.
+    expect(a.net.getContact(bob.fingerprint)?.gateway).toBe(true);
+    expect(b.net.getContact(alice.fingerprint)?.gateway).toBe(true);
+    await b.sink.until(() => b.store.markers.peek(b.store.accounts.ensure('me@localhost'), alice.fingerprint).length === 0, 'bob keeps no marker once acknowledged');
+  });
+
+  it('a message without requests arrives with an id and no requests', async () => {
+    const { a, b } = await linked();
+    await a.net.sendText(bob.fingerprint, 'plain one');
+    await b.sink.until(() => b.sink.texts.length === 1, 'bob gets it');
+    expect(b.sink.texts[0]!.requests).toBeUndefined();
+    expect(b.sink.texts[0]!.id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('chat states go over the link while it is up, and are dropped (never queued) while it is down', async () => {
+    const { a, b } = await linked();
+    a.net.sendChatState(bob.fingerprint, 'composing');
+    await b.sink.until(() => b.sink.states.length === 1, 'bob sees alice typing');
+    expect(b.sink.states).toEqual([{ id: alice.fingerprint, state: 'composing' }]);
+    await a.net.sendText(bob.fingerprint, 'done typing');
+    a.net.sendChatState(bob.fingerprint, 'active');
+    await b.sink.until(() => b.sink.states.length === 2, 'bob sees alice active');
+    // In order with the message.
+    expect(b.sink.texts.map((t) => t.text)).toEqual(['done typing']);
+
+    const bobDir = b.dir;
+    const bobPort = b.port;
+    await shutdown(b);
+    await a.sink.until(() => !a.sink.online.has(bob.fingerprint), 'alice sees bob offline');
+    a.net.sendChatState(bob.fingerprint, 'paused');
+    await a.net.sendText(bob.fingerprint, 'while you were away');
+    const b2 = await gateway(bob, { policy: 'accept', dir: bobDir, port: bobPort });
+    await b2.sink.until(() => b2.sink.texts.length === 1, 'bob gets the queued message');
+    await a.sink.until(() => a.net.selfInfo().queued === 0, 'the queue empties');
+    expect(b2.sink.states).toEqual([]);
+  });
+
+  it('a marker sent while the link is down is kept across a restart and reaches alice, named by her id, once the link is back', async () => {
+    const { a, b } = await linked();
+    await a.net.sendText(bob.fingerprint, 'read me later', { xmppId: 'alice-late', markable: true });
+    await b.sink.until(() => b.sink.texts.length === 1, 'bob gets it');
+    const msgId = b.sink.texts[0]!.id!;
+    const aliceDir = a.dir;
+    const alicePort = a.port;
+    await shutdown(a);
+    await b.sink.until(() => !b.sink.online.has(alice.fingerprint), 'bob sees alice offline');
+    // Contact.gateway is remembered while alice is offline, so bob's client is still offered markers.
+    expect(b.net.getContact(alice.fingerprint)).toMatchObject({ online: false, gateway: true });
+    b.net.sendMarker(alice.fingerprint, 'displayed', msgId);
+    const bAcct = b.store.accounts.ensure('me@localhost');
+    expect(b.store.markers.peek(bAcct, alice.fingerprint).map((m) => [m.marker, m.msgId])).toEqual([['displayed', msgId]]);
+
+    // Bob's gateway restarts too: the marker is on disk.
+    const bobDir = b.dir;
+    const bobPort = b.port;
+    await shutdown(b);
+    const b2 = await gateway(bob, { policy: 'accept', dir: bobDir, port: bobPort });
+    expect(b2.net.getContact(alice.fingerprint)).toMatchObject({ online: false, gateway: true });
+    // Alice comes back (her store kept the link id with her message): she dials bob, as a contact with an address.
+    const a2 = await gateway(alice, { dir: aliceDir, port: alicePort });
+    await a2.sink.until(() => a2.sink.markers.length === 1, 'alice gets the marker');
+    expect(a2.sink.markers).toEqual([{ id: bob.fingerprint, marker: 'displayed', xmppId: 'alice-late' }]);
+    await b2.sink.until(() => b2.store.markers.peek(bAcct, alice.fingerprint).length === 0, 'bob no longer keeps it');
+  });
+});
+
+describe('TlsimNetwork receiving from a gateway/3 peer (a bare TLS client speaking the frames)', () => {
+  /** Dials `gw` as `id` offering /3, writes `frames` (one TLS record each), waits for their acknowledgements. */
+  async function dialAndWrite(gw: Gw, id: Identity, frames: Buffer[]): Promise<void> {
+    const s = tlsConnect({ host: '127.0.0.1', port: gw.port, key: id.keyPem, cert: id.certPem, rejectUnauthorized: false, ALPNProtocols: [GATEWAY_ALPN] });
+    s.on('error', () => {});
+    await new Promise((r) => s.once('secureConnect', r));
+    expect(s.alpnProtocol).toBe(GATEWAY_ALPN);
+    let acks = 0;
+    s.on('data', (c: Buffer) => (acks += c.filter((b) => b === 0xfe).length));
+    for (const f of frames) await new Promise<void>((resolve, reject) => s.write(f, (e) => (e ? reject(e) : resolve())));
+    const lfs = frames.reduce((n, f) => n + f.filter((b) => b === 0x0a).length, 0);
+    await gw.sink.until(() => acks === lfs, 'every frame acknowledged');
+    s.destroy();
+    await gw.sink.until(() => !gw.sink.online.has(id.fingerprint), 'the peer offline');
+  }
+
+  it('a message sent again with the same id (its acknowledgement was lost) is shown once, also on a later link', async () => {
+    const a = await gateway(alice, { policy: 'accept' });
+    const msg = (id: string, text: string) => encodeFrame({ type: 'message', id, text });
+    await dialAndWrite(a, mallory, [msg('dup-1', 'once'), msg('dup-1', 'once'), msg('dup-2', 'twice?')]);
+    expect(a.sink.texts.map((t) => [t.id, t.text])).toEqual([['dup-1', 'once'], ['dup-2', 'twice?']]);
+    // Again on a later link; and twice in one TLS record (one loop turn, before the archive is written).
+    await dialAndWrite(a, mallory, [msg('dup-2', 'twice?'), Buffer.concat([msg('dup-3', 'new'), msg('dup-3', 'new')])]);
+    expect(a.sink.texts.map((t) => t.id)).toEqual(['dup-1', 'dup-2', 'dup-3']);
+    expect(a.net.getContact(mallory.fingerprint)?.gateway).toBe(true);
   });
 });

@@ -1,10 +1,10 @@
 // Regression: a peer whose TLS offers an ALPN id other than ours (a future gateway version,
 // `gnutls-cli --alpn h2`) used to be refused with a fatal alert; it must get a plain link.
-// And the two gateway versions: 2 (acknowledgements) when both ends have it, else 1.
+// And the gateway versions: 3 (typed frames) when both ends have it, else 2 (acknowledgements), else 1.
 import { connect as tlsConnect } from 'node:tls';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acceptLink, createTlsContext, generateIdentity, GATEWAY_ALPN, GATEWAY_ALPN_V1, type Identity, type Link } from '../../bridge-protocol/index.js';
+import { acceptLink, createTlsContext, generateIdentity, GATEWAY_ALPN, GATEWAY_ALPN_V1, GATEWAY_ALPN_V2, type Identity, type Link } from '../../bridge-protocol/index.js';
 import { closeServer, listenLocal } from '../support/net.js';
 
 let ours: Identity;
@@ -53,7 +53,17 @@ describe('ALPN on accepted links', () => {
     expect(await dial([GATEWAY_ALPN, 'h2'])).toBe(GATEWAY_ALPN);
     await expect.poll(() => links.length).toBe(1);
     expect(links[0]!.gatewayPeer).toBe(true);
+    expect(links[0]!.protocol).toBe('gateway/3');
+    expect(links[0]!.frames).toBe(true);
+  });
+
+  it('a gateway of version 2 (acknowledgements, no frames) gets a version 2 link', async () => {
+    links = [];
+    expect(await dial([GATEWAY_ALPN_V2, GATEWAY_ALPN_V1])).toBe(GATEWAY_ALPN_V2);
+    await expect.poll(() => links.length).toBe(1);
     expect(links[0]!.protocol).toBe('gateway/2');
+    expect(links[0]!.acks).toBe(true);
+    expect(links[0]!.frames).toBe(false);
   });
 
   it('a gateway from before acknowledgements (version 1 only) gets a gateway link of plain lines', async () => {
@@ -64,10 +74,11 @@ describe('ALPN on accepted links', () => {
     expect(links[0]!.acks).toBe(false);
   });
 
-  it('both versions offered: version 2 is chosen', async () => {
+  it('several versions offered, in any order: the newest is chosen', async () => {
     links = [];
-    expect(await dial([GATEWAY_ALPN_V1, GATEWAY_ALPN])).toBe(GATEWAY_ALPN);
-    await expect.poll(() => links.length).toBe(1);
-    expect(links[0]!.acks).toBe(true);
+    expect(await dial([GATEWAY_ALPN_V1, GATEWAY_ALPN_V2])).toBe(GATEWAY_ALPN_V2);
+    expect(await dial([GATEWAY_ALPN_V1, GATEWAY_ALPN_V2, GATEWAY_ALPN])).toBe(GATEWAY_ALPN);
+    await expect.poll(() => links.length).toBe(2);
+    expect(links.map((l) => l.protocol)).toEqual(['gateway/2', 'gateway/3']);
   });
 });

@@ -1,5 +1,4 @@
 // Link compliance suite, our code at both ends (or a bare Node TLS peer), run over real TCP and the in-memory pair.
-import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, createSecureContext, TLSSocket, type SecureVersion } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -7,50 +6,10 @@ import { FingerprintMismatchError, HandshakeError, TimeoutError } from '../../br
 import { generateIdentity, type Identity } from '../../bridge-protocol/identity.js';
 import { acceptLink, dialLink, type Link, type LinkCloseInfo } from '../../bridge-protocol/link.js';
 import { createTlsContext, type TlsContext } from '../../bridge-protocol/tls-context.js';
-import { memoryDuplexPair } from '../../bridge-protocol/transport/memory.js';
 import type { DecodedMessage } from '../../bridge-protocol/wire/line-codec.js';
-import { closeServer, connectTcp, listenLocal } from '../support/net.js';
+import { tcpWire, memoryWire } from '../support/wires.js';
 
 const WAIT_MS = 10_000;
-
-/** Two connected byte streams, before TLS: what dialLink and acceptLink are given. */
-interface Wire {
-  name: string;
-  setup?(): Promise<void>;
-  teardown?(): Promise<void>;
-  connect(): Promise<{ dialer: Duplex; acceptor: Duplex }>;
-}
-
-function tcpWire(): Wire {
-  let server: Server;
-  let port = 0;
-  const waiting: ((s: Socket) => void)[] = [];
-  return {
-    name: 'TCP on 127.0.0.1',
-    async setup() {
-      server = createServer((s) => waiting.shift()?.(s));
-      port = await listenLocal(server);
-    },
-    async teardown() {
-      await closeServer(server);
-    },
-    async connect() {
-      const accepted = new Promise<Socket>((resolve) => waiting.push(resolve));
-      const dialer = await connectTcp(port);
-      return { dialer, acceptor: await accepted };
-    },
-  };
-}
-
-function memoryWire(): Wire {
-  return {
-    name: 'in-memory pair',
-    async connect() {
-      const [dialer, acceptor] = memoryDuplexPair();
-      return { dialer, acceptor };
-    },
-  };
-}
 
 /** Messages a link delivers, with a wait that wakes on arrival (no polling, no sleeps). */
 function inbox(link: Link): { messages: DecodedMessage[]; texts: () => string[]; waitForCount(n: number): Promise<void> } {

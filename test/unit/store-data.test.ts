@@ -40,8 +40,10 @@ describe('contacts', () => {
       state: 'contact',
       address: 'peer.example.org:18765',
       addedAt: new Date(5000),
+      gateway: false,
     });
     t = 6000;
+    expect(store.contacts.setGateway(acc, A, true)?.gateway).toBe(true);
     expect(store.contacts.rename(acc, A, 'Alice W.')?.name).toBe('Alice W.');
     expect(store.contacts.setAddress(acc, A, '192.0.2.1:18765')?.address).toBe('192.0.2.1:18765');
     expect(store.contacts.touch(acc, A)?.lastSeenAt).toEqual(new Date(6000));
