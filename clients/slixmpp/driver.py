@@ -7,7 +7,14 @@ Run with Debian's /usr/bin/python3 (python3-slixmpp 1.8). One JSON object per li
       auto_authorize: true (default) answers a subscribe with subscribed, false with unsubscribed,
       null leaves it pending (answer with "presence"); auto_subscribe: true (default) subscribes
       back after authorizing. slixmpp's roster.auto_authorize / auto_subscribe.
-  {"cmd":"send","to","body","type"?}   {"cmd":"ping","to"?}   {"cmd":"disco_info","to","node"?}
+      auto_receipts: true (default) answers every XEP-0184 <request/> with <received/> at once, as
+      Conversations, Gajim and Dino do (slixmpp's xep_0184 auto_ack).
+  {"cmd":"send","to","body","type"?,"msg_id"?,"receipt"?,"markable"?,"state"?}
+      receipt: XEP-0184 <request/>; markable: XEP-0333 <markable/>; state: a XEP-0085 chat state with it.
+  {"cmd":"marker","to","msg_id","marker"} marker "receipt" (XEP-0184 <received/>) or "received",
+      "displayed", "acknowledged" (XEP-0333, slixmpp's xep_0333.send_marker) for message `msg_id`.
+  {"cmd":"chat_state","to","state"} a state alone (XEP-0085): active, composing, paused, inactive, gone.
+  {"cmd":"ping","to"?}   {"cmd":"disco_info","to","node"?}
   {"cmd":"roster"} (the whole roster, as the server has it)   {"cmd":"presence","to"?,"type"?}
   {"cmd":"disconnect"}
   {"cmd":"drop_tcp"} (abort the TCP connection, no </stream>: the session stays resumable)
@@ -35,7 +42,10 @@ failing command (stanza error: condition, type, text, xml; or a Python exception
 event, never a dead driver.
 Events out, one JSON object per line: ready, connected, tls, auth {mechanism, offered},
 session_start {jid, mechanism, sm_id}, sm_enabled {id, resume}, resumed, sm_failed,
-message {from, body, type, id, delay} (delay: the XEP-0203 stamp as sent, or null),
+message {from, body, type, id, delay, receipt_request, markable, state} (delay: the XEP-0203 stamp as
+sent, or null; receipt_request: it carries a XEP-0184 <request/>; markable: XEP-0333; state: its XEP-0085
+chat state or null), receipt {from, id} (XEP-0184 <received/>), marker {from, marker, id} (XEP-0333),
+chat_state {from, state, body} (every message with a state; body: whether it had one),
 presence {from, type, show, status} (availability only),
 subscription {from, type, nick} (subscribe/subscribed/unsubscribe/unsubscribed; nick: XEP-0172 or null),
 roster {items}, failed_auth, disconnected {reason}, result, error.
@@ -53,6 +63,8 @@ from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins.xep_0004.stanza import Form
 
 DELAY_NS = "urn:xmpp:delay"
+MARKERS_NS = "urn:xmpp:chat-markers:0"
+MARKERS = ("received", "displayed", "acknowledged")
 NICK_NS = "http://jabber.org/protocol/nick"
 DATA_NS = "jabber:x:data"
 REGISTER_NS = "jabber:iq:register"
@@ -85,6 +97,10 @@ class Client(ClientXMPP):
         self.register_plugin("xep_0313")
         if spec.get("origin_id"):
             self.use_origin_id = True
+        self.register_plugin("xep_0085")
+        self.register_plugin("xep_0184")
+        self.register_plugin("xep_0333")
+        self["xep_0184"].auto_ack = bool(spec.get("auto_receipts", True))
         if "auto_authorize" in spec:
             self.roster.auto_authorize = spec["auto_authorize"]
         if "auto_subscribe" in spec:
@@ -107,6 +123,10 @@ class Client(ClientXMPP):
         self.add_event_handler("sm_failed", lambda s: emit("sm_failed", xml=str(s)))
         self.add_event_handler("message", self.on_message)
         self.add_event_handler("presence", self.on_presence)
+        self.add_event_handler("receipt_received", lambda m: emit("receipt", **{"from": str(m["from"]), "id": m["receipt"]}))
+        self.add_event_handler("marker", self.on_marker)
+        self.add_event_handler("chatstate", lambda m: emit("chat_state", **{"from": str(m["from"]), "state": m["chat_state"],
+                                                                             "body": bool(m["body"])}))
         self.add_event_handler("stream_error", lambda s: emit("stream_error", condition=s["condition"], text=s["text"]))
         self.add_event_handler("connection_failed", lambda e: emit("connection_failed", reason=str(e)))
         self.add_event_handler("disconnected", lambda r: emit("disconnected", reason=str(r) if r else None))
@@ -142,7 +162,16 @@ class Client(ClientXMPP):
             emit("message", **{"from": str(msg["from"]), "body": msg["body"], "type": msg["type"], "id": msg["id"],
                                "delay": delay.get("stamp") if delay is not None else None,
                                "stanza_id": sid.get("id") if sid is not None else None,
-                               "stanza_id_by": sid.get("by") if sid is not None else None})
+                               "stanza_id_by": sid.get("by") if sid is not None else None,
+                               "receipt_request": bool(msg["request_receipt"]),
+                               "markable": msg.xml.find("{%s}markable" % MARKERS_NS) is not None,
+                               "state": msg["chat_state"] or None})
+
+    def on_marker(self, msg):
+        for marker in MARKERS:
+            el = msg.xml.find("{%s}%s" % (MARKERS_NS, marker))
+            if el is not None:
+                emit("marker", **{"from": str(msg["from"]), "marker": marker, "id": el.get("id")})
 
     def on_presence(self, pres):
         if pres["type"] in SUBSCRIPTION_TYPES:
@@ -321,8 +350,28 @@ class Driver:
     async def cmd_send(self, cmd):
         msg = self.client.make_message(mto=cmd["to"], mbody=cmd["body"], mtype=cmd.get("type", "chat"))
         msg["id"] = cmd.get("msg_id") or msg["id"] or self.client.new_id()
+        if cmd.get("receipt"):
+            msg["request_receipt"] = True
+        if cmd.get("markable"):
+            msg.enable("markable")
+        if cmd.get("state"):
+            msg["chat_state"] = cmd["state"]
         msg.send()
         return {"msg_id": msg["id"]}
+
+    async def cmd_marker(self, cmd):
+        if cmd["marker"] == "receipt":
+            # What slixmpp's xep_0184 auto_ack sends.
+            ack = self.client.make_message(mto=cmd["to"])
+            ack["receipt"] = cmd["msg_id"]
+            ack.send()
+        else:
+            self.client["xep_0333"].send_marker(cmd["to"], cmd["msg_id"], cmd["marker"])
+
+    async def cmd_chat_state(self, cmd):
+        msg = self.client.make_message(mto=cmd["to"], mtype="chat")
+        msg["chat_state"] = cmd["state"]
+        msg.send()
 
     async def cmd_presence(self, cmd):
         self.client.send_presence(pto=cmd.get("to"), ptype=cmd.get("type"))

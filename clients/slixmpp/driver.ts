@@ -31,6 +31,8 @@ export interface ConnectCommand {
   origin_id?: boolean;
   /** (Additive) false: no presence at session start (a client that syncs history first); default true. */
   initial_presence?: boolean;
+  /** Answer every XEP-0184 <request/> with <received/> at once (default true, as Conversations, Gajim, Dino). */
+  auto_receipts?: boolean;
 }
 
 /** One XEP-0313 result as the driver reports it: the archive id and the forwarded message. */
@@ -69,6 +71,20 @@ export interface MamCommand {
   reverse?: boolean;
   max_pages?: number;
   timeout?: number;
+}
+
+export type ChatStateName = 'active' | 'composing' | 'paused' | 'inactive' | 'gone';
+/** 'receipt': XEP-0184 <received/>; the others: XEP-0333 chat markers. */
+export type MarkerName = 'receipt' | 'received' | 'displayed' | 'acknowledged';
+
+export interface SendOptions {
+  msg_id?: string;
+  /** XEP-0184 <request/>. */
+  receipt?: boolean;
+  /** XEP-0333 <markable/>. */
+  markable?: boolean;
+  /** A XEP-0085 state sent with the message. */
+  state?: ChatStateName;
 }
 
 /** A data form field value: text-multi is one string with newlines; list-multi/jid-multi a list. */
@@ -136,7 +152,9 @@ export interface AdHocResult {
 export type Command =
   | ({ cmd: 'connect' } & ConnectCommand)
   | { cmd: 'reconnect' }
-  | { cmd: 'send'; to: string; body: string; type?: string; msg_id?: string }
+  | ({ cmd: 'send'; to: string; body: string; type?: string } & SendOptions)
+  | { cmd: 'marker'; to: string; msg_id: string; marker: MarkerName }
+  | { cmd: 'chat_state'; to: string; state: ChatStateName }
   | { cmd: 'presence'; to?: string; type?: string }
   | { cmd: 'ping'; to?: string; timeout?: number }
   | { cmd: 'disco_info'; to: string; node?: string; timeout?: number }
@@ -187,7 +205,19 @@ export type SlixEvent =
       /** (Additive) The XEP-0359 <stanza-id/> the server gave it, or null. */
       stanza_id?: string | null;
       stanza_id_by?: string | null;
+      /** It carries a XEP-0184 <request/>. */
+      receipt_request: boolean;
+      /** It carries a XEP-0333 <markable/>. */
+      markable: boolean;
+      /** Its XEP-0085 chat state, if any. */
+      state: ChatStateName | null;
     }
+  /** A XEP-0184 <received/> for our message `id`. */
+  | { event: 'receipt'; from: string; id: string }
+  /** A XEP-0333 marker for our message `id`. */
+  | { event: 'marker'; from: string; marker: Exclude<MarkerName, 'receipt'>; id: string }
+  /** Every message with a XEP-0085 state; body: whether it also had a body. */
+  | { event: 'chat_state'; from: string; state: ChatStateName; body: boolean }
   /** Availability only ('available', 'unavailable', 'error', 'probe'); subscriptions are `subscription`. */
   | { event: 'presence'; from: string; type: string; show: string; status: string }
   /** nick: XEP-0172 <nick/> in the presence, or null. */
@@ -357,8 +387,32 @@ export class SlixmppClient {
     return e as Extract<SlixEvent, { event: 'session_start' }>;
   }
 
-  send(to: string, body: string): Promise<{ msg_id: string }> {
-    return this.request({ cmd: 'send', to, body });
+  send(to: string, body: string, opts: SendOptions = {}): Promise<{ msg_id: string }> {
+    return this.request({ cmd: 'send', to, body, ...opts });
+  }
+
+  /** Sends a XEP-0184 receipt or a XEP-0333 marker for the message `msgId` from `to`. */
+  async marker(to: string, msgId: string, marker: MarkerName): Promise<void> {
+    await this.request({ cmd: 'marker', to, msg_id: msgId, marker });
+  }
+
+  /** Sends a XEP-0085 chat state alone. */
+  async chatState(to: string, state: ChatStateName): Promise<void> {
+    await this.request({ cmd: 'chat_state', to, state });
+  }
+
+  /** The first event of `kind` matching `pred` after event index `from`. */
+  nextOf<K extends 'receipt' | 'marker' | 'chat_state'>(
+    kind: K,
+    pred: (e: Extract<SlixEvent, { event: K }>) => boolean = () => true,
+    timeoutMs = 30_000,
+    from = 0,
+  ): Promise<Extract<SlixEvent, { event: K }>> {
+    return this.waitForEvent<Extract<SlixEvent, { event: K }>>(
+      (e) => e.event === kind && pred(e as Extract<SlixEvent, { event: K }>),
+      timeoutMs,
+      from,
+    );
   }
 
   /** The next chat message (after `from`, default: any not yet consumed by this call's caller). */

@@ -8,6 +8,7 @@ import type {
   Marker,
   ContactState,
   GatewaySink,
+  MessageRequests,
   PeerId,
   PeerNetwork,
   SendOutcome,
@@ -23,6 +24,8 @@ export interface FakeContactInit {
   address?: string;
   /** Answer every message with the same text. */
   echo?: boolean;
+  /** The peer is a tlsim-gateway (Contact.gateway): its user's client can send receipts, markers, states. */
+  gateway?: boolean;
 }
 
 interface FakeContact {
@@ -32,6 +35,7 @@ interface FakeContact {
   state: ContactState;
   address?: string;
   echo: boolean;
+  gateway: boolean;
   queue: string[];
 }
 
@@ -56,6 +60,8 @@ export class FakePeerNetwork implements PeerNetwork {
   readonly markers: Array<{ id: PeerId; marker: Marker; msgId: string }> = [];
   /** Where messages both ways are archived, as the real network does (see useHistory). */
   private history: History | undefined;
+  /** The options of every sendText call (delivered or queued), in order. */
+  readonly sendOptions: Array<{ id: PeerId; text: string; opts: SendTextOptions }> = [];
 
   constructor(init: FakeContactInit[] = []) {
     for (const c of init) this.addFakeContact(c);
@@ -76,6 +82,7 @@ export class FakePeerNetwork implements PeerNetwork {
       state: init.state ?? 'contact',
       address: init.address,
       echo: init.echo ?? false,
+      gateway: init.gateway ?? false,
       queue: [],
     };
     this.contacts.set(c.id, c);
@@ -95,11 +102,31 @@ export class FakePeerNetwork implements PeerNetwork {
     }
   }
 
-  /** The peer sends a message to the user. */
-  peerSays(id: PeerId, text: string, opts: { stamp?: Date; truncated?: boolean } = {}): void {
+  /**
+   * The peer sends a message to the user; a gateway peer's carries its gateway's `id` and what its
+   * user's client asks (`requests`).
+   */
+  peerSays(id: PeerId, text: string, opts: { stamp?: Date; truncated?: boolean; id?: string; requests?: MessageRequests } = {}): void {
     const c = this.must(id);
     const stanzaId = this.history?.record({ fingerprint: id, direction: 'in', text, truncated: opts.truncated }, c.state === 'contact');
     this.sink?.onText(id, { text, ...opts, ...(stanzaId !== undefined && { stanzaId }) });
+  }
+
+  /**
+   * The peer's gateway reports what its user's client said about the user's message `xmppId` (the id
+   * the user's client gave it). A real network does this for gateway peers only; the fake does it for
+   * any, so tests can check the XMPP side believes only gateway contacts.
+   */
+  peerMarks(id: PeerId, marker: Marker, xmppId: string): void {
+    this.must(id);
+    this.sink?.onMarker(id, marker, { xmppId });
+  }
+
+  /** The peer becomes (or stops being) a tlsim-gateway, as learnt at a new link. */
+  setGateway(id: PeerId, gateway: boolean): void {
+    const c = this.must(id);
+    c.gateway = gateway;
+    this.sink?.onContactChanged(view(c));
   }
 
   peerTypes(id: PeerId, state: ChatState): void {
@@ -108,7 +135,7 @@ export class FakePeerNetwork implements PeerNetwork {
 
   /** An unknown peer connects and asks to talk (policy "ask"). */
   requestFrom(id: PeerId, name?: string): void {
-    const c: FakeContact = { id, name: name ?? id.slice(0, 12), online: true, state: 'requested', echo: false, queue: [] };
+    const c: FakeContact = { id, name: name ?? id.slice(0, 12), online: true, state: 'requested', echo: false, gateway: false, queue: [] };
     this.contacts.set(id, c);
     this.sink?.onContactRequest(id, { name });
   }
@@ -141,6 +168,7 @@ export class FakePeerNetwork implements PeerNetwork {
     if (c.state === 'blocked') throw new UnknownPeerError(id);
     const stanzaId = this.history?.record({ fingerprint: id, direction: 'out', text, xmppId: opts.xmppId, originId: opts.originId }, true);
     const archived = stanzaId !== undefined ? { stanzaId } : {};
+    this.sendOptions.push({ id, text, opts });
     if (!c.online) {
       c.queue.push(text);
       return { status: 'queued', ...archived, reason: `${c.name} is offline; the message goes out when the peer is back` };
@@ -194,7 +222,7 @@ export class FakePeerNetwork implements PeerNetwork {
   }
 
   async block(id: PeerId): Promise<void> {
-    const c = this.contacts.get(id) ?? { id, name: id.slice(0, 12), online: false, state: 'blocked' as const, echo: false, queue: [] };
+    const c = this.contacts.get(id) ?? { id, name: id.slice(0, 12), online: false, state: 'blocked' as const, echo: false, gateway: false, queue: [] };
     c.state = 'blocked';
     if (c.online) {
       c.online = false;
@@ -230,5 +258,5 @@ export class FakePeerNetwork implements PeerNetwork {
 }
 
 function view(c: FakeContact): Contact {
-  return { id: c.id, name: c.name, state: c.state, online: c.online, address: c.address };
+  return { id: c.id, name: c.name, state: c.state, online: c.online, address: c.address, ...(c.gateway && { gateway: true }) };
 }

@@ -79,6 +79,8 @@ export class TlsimNetwork implements PeerNetwork {
   private readonly received: Array<{ archived: ArchiveInput; requests?: MessageRequests } | { fingerprint: string; state: ChatState }> = [];
   private readonly history: History;
   private readonly markers: MarkerRelay;
+  /** "<fp> <id>" of the gateway messages in `received`: a repeat in the same turn is caught too. */
+  private readonly receivedIds = new Set<string>();
   private readonly acct: number;
   private unknownPolicy: UnknownPeerPolicy;
 
@@ -362,19 +364,31 @@ export class TlsimNetwork implements PeerNetwork {
     const text = id === undefined && looksLikeMarkup(m.text) ? libpurpleToPlain(m.text) : m.text;
     const c = this.opts.store.contacts.get(this.acct, fp);
     if (!c || c.state === 'blocked') return;
+    if (id !== undefined && this.seenBefore(fp, id)) {
+      // At-least-once between gateways: a message read just before a link died, whose acknowledgement was lost,
+      // comes again on the next link with the same id. Shown once.
+      this.opts.log.debug({ peer: short(fp) }, 'message received again; dropped');
+      return;
+    }
     if (c.state === 'requested') {
       this.opts.store.transaction(() => {
-        const stanzaId = this.history.record({ fingerprint: fp, direction: 'in', text, truncated }, false);
+        const stanzaId = this.history.record({ fingerprint: fp, direction: 'in', text, truncated, ...(id !== undefined && { linkId: id }) }, false);
         this.opts.store.held.add(this.acct, fp, text, { truncated, stanzaId });
       });
       return;
     }
+    if (id !== undefined) this.receivedIds.add(`${fp} ${id}`);
     // Archived with the others of this loop turn in one commit instead of one commit each, then delivered.
     const requests = m.receipt || m.markable ? { ...(m.receipt && { receipt: true }), ...(m.markable && { markable: true }) } : undefined;
     const archived: ArchiveInput = { fingerprint: fp, direction: 'in', text, truncated, ...(id !== undefined && { linkId: id }) };
     if (this.received.push({ archived, ...(requests && { requests }) }) === 1) {
       setImmediate(() => this.deliverReceived());
     }
+  }
+
+  /** The peer's message `id` is in the archive already, or on its way there (this loop turn). */
+  private seenBefore(fp: string, id: string): boolean {
+    return this.receivedIds.has(`${fp} ${id}`) || this.opts.store.archive.findByLinkId(this.acct, fp, 'in', id) !== undefined;
   }
 
   /** A peer's chat state: after the messages it sent before it, which may still wait for their archive commit. */
@@ -386,6 +400,7 @@ export class TlsimNetwork implements PeerNetwork {
   /** Archives what arrived this loop turn (one commit) and hands it to the user, in order, with its ids. */
   private deliverReceived(): void {
     const batch = this.received.splice(0);
+    this.receivedIds.clear();
     if (batch.length === 0) return;
     const { store } = this.opts;
     let ids: Array<string | undefined> = [];

@@ -9,6 +9,8 @@ import { lastActivity } from './xep-0012-last-activity.js';
 import { privateStorage } from './xep-0049-private-storage.js';
 import { vcardTemp } from './xep-0054-vcard-temp.js';
 import { chatStates } from './xep-0085-chat-states.js';
+import { receipts } from './xep-0184-receipts.js';
+import { chatMarkers } from './xep-0333-chat-markers.js';
 import { softwareVersion } from './xep-0092-software-version.js';
 import { entityCaps } from './xep-0115-entity-caps.js';
 import { pep } from './xep-0163-pep.js';
@@ -30,6 +32,8 @@ export const features: Feature[] = [
   presence,
   messages,
   chatStates,
+  receipts,
+  chatMarkers,
   entityCaps,
   disco,
   ping,

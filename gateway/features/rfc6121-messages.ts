@@ -1,9 +1,11 @@
 // One-to-one chat between the user and peers, gateway notices and storage while the user
-// is offline. RFC 6121 §5; XEP-0085 (states going out); XEP-0203 (delay); XEP-0359 (the archive's ids).
+// is offline. RFC 6121 §5; XEP-0085 (states going out); XEP-0184, XEP-0333 (requests and answers
+// going out); XEP-0203 (delay); XEP-0359 (the archive's ids).
 //
 // One message handler exists per addressee kind, so everything the user sends to a contact
-// goes through here, chat states included (network.sendChatState). xep-0085-chat-states.ts
-// only declares the disco feature and carries the peers' chat states to the user.
+// goes through here, chat states, receipts and markers included (network.sendChatState,
+// network.sendMarker; to gateway contacts only). xep-0085-chat-states.ts, xep-0184-receipts.ts and
+// xep-0333-chat-markers.ts declare the disco features and carry the peers' states and answers to the user.
 import { randomUUID } from 'node:crypto';
 import type { ChatState, PeerId } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
@@ -11,6 +13,7 @@ import { SID_NS } from '../xmpp/stanza.js';
 import type { Feature } from '../xmpp/feature.js';
 import { OFFLINE_LIMIT } from '../xmpp/offline-box.js';
 import { x, type Element } from '../xmpp/xml/element.js';
+import { markersOf, requestElements, requestsOf } from './support/message-meta.js';
 import { NS } from './support/ns.js';
 import { peerFullJid } from './support/peer-jid.js';
 import { archiveIds, shownText } from './support/archived-message.js';
@@ -57,13 +60,17 @@ export const messages: Feature = {
 
     ctx.onNetwork('onText', (id, m) => {
       const text = shownText(m.text, m.truncated === true);
+      const gateway = network.getContact(id)?.gateway === true;
       const msg = x(
         'message',
+        // The sending gateway's id, when there is one: the user's client names it in its receipts and markers.
         { type: 'chat', id: m.id ?? m.stanzaId ?? randomUUID(), from: peerFullJid(identity, id), to: user },
         x('body', null, text),
         ...archiveIds(identity, m.stanzaId),
-        // COMPAT(pidgin): a contact message without a chat state turns typing notifications off for that contact.
-        x('active', { xmlns: NS.chatStates }),
+        // COMPAT(pidgin): a contact message without a chat state turns typing notifications off for that
+        // contact, which is right for a reference peer (it never sees them) and wrong for a gateway one.
+        gateway && x('active', { xmlns: NS.chatStates }),
+        ...(m.id ? requestElements(m.requests) : []),
         m.stamp && delay(m.stamp),
       );
       toUser(msg);
@@ -78,17 +85,20 @@ export const messages: Feature = {
       if (type === 'error' || type === 'groupchat') return;
       const id = req.to.id;
       const c = network.getContact(id);
-      const state = chatStateOf(req.stanza);
+      // States, receipts and markers only reach a gateway peer's user; a reference link carries text alone.
+      const toGateway = c?.gateway === true && c.state !== 'blocked';
+      const state = toGateway ? chatStateOf(req.stanza) : undefined;
+      if (toGateway) for (const mk of markersOf(req.stanza)) network.sendMarker(id, mk.marker, mk.id);
       const body = req.stanza.getChildText('body');
       if (!body) {
-        // Chat states alone; receipts, markers and the like have no meaning on a tlsim link.
-        if (state && c && c.state !== 'blocked') network.sendChatState(id, state);
+        if (state) network.sendChatState(id, state);
         return;
       }
       if (!c) throw new StanzaError('item-not-found', 'not a contact: add the peer to your contacts first');
       if (c.state === 'blocked') throw new StanzaError('not-acceptable', 'this peer is blocked: unblock it to write');
       const originId = req.stanza.getChild('origin-id', SID_NS)?.attr('id');
-      const outcome = await network.sendText(id, body, { xmppId: req.stanza.attr('id'), ...(originId && { originId }) });
+      // Requests go with every message: the network asks only a gateway peer (at the link it goes out on).
+      const outcome = await network.sendText(id, body, { xmppId: req.stanza.attr('id'), ...(originId && { originId }), ...requestsOf(req.stanza) });
       // What later copies of the user's message (carbons) carry, as Prosody does: the archive's id for it.
       req.stanza.append(...archiveIds(identity, outcome.stanzaId));
       if (state) network.sendChatState(id, state);

@@ -4,7 +4,7 @@ import type { Contact, PeerId } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, FeatureContext, StanzaContext } from '../xmpp/feature.js';
 import { x, type Element } from '../xmpp/xml/element.js';
-import { capsElement, contactDisco } from './support/contact-caps.js';
+import { capsElement, lazyContactClasses } from './support/contact-caps.js';
 import { NS } from './support/ns.js';
 import { peerBareJid, peerFullJid } from './support/peer-jid.js';
 
@@ -13,16 +13,17 @@ export const presence: Feature = {
   setup(ctx) {
     const { identity, network } = ctx;
     const user = identity.user.toString();
-    // Declarations are static, but read them on first use, once every feature is set up.
-    let capsVer: string | undefined;
-    const caps = (): Element => capsElement((capsVer ??= contactDisco(ctx.discoFeatures('contact')).ver));
+    const classes = lazyContactClasses(ctx);
 
-    /** A contact's presence from its one full JID (see CONTACT_RESOURCE): caps while online, no status. */
+    /**
+     * A contact's presence from its one full JID (see CONTACT_RESOURCE): caps of its class while online
+     * (a peer found to be a gateway at a new link is announced with the new caps), no status.
+     */
     const presenceOf = (id: PeerId, to: string): Element => {
       const c = network.getContact(id);
       const from = peerFullJid(identity, id);
       return c?.state === 'contact' && c.online
-        ? x('presence', { from, to }, caps())
+        ? x('presence', { from, to }, capsElement(classes().of(c).ver))
         : x('presence', { from, to, type: 'unavailable' });
     };
     /** The gateway contact is there whenever the gateway is. */

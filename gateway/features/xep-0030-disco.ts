@@ -5,7 +5,7 @@ import { registrationItems } from './support/registration-commands.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, IqRequest } from '../xmpp/feature.js';
 import { x, type Element } from '../xmpp/xml/element.js';
-import { CAPS_NODE, contactDisco, type DiscoIdentity } from './support/contact-caps.js';
+import { lazyContactClasses, type DiscoIdentity } from './support/contact-caps.js';
 import { NS } from './support/ns.js';
 
 const SERVER_NAME = 'tlsim gateway';
@@ -34,12 +34,15 @@ export const disco: Feature = {
       noNode(req);
       return discoInfoQuery([{ category: 'gateway', type: 'tlsim', name: PEERS_NAME }], [NS.discoInfo, NS.discoItems]);
     });
+    const classes = lazyContactClasses(ctx);
     ctx.iq('contact', 'get', NS.discoInfo, 'query', (req) => {
-      if (req.to.kind !== 'contact' || !network.getContact(req.to.id)) throw new StanzaError('item-not-found', 'not a known peer');
-      const d = contactDisco(ctx.discoFeatures('contact'));
+      const c = req.to.kind === 'contact' ? network.getContact(req.to.id) : undefined;
+      if (!c) throw new StanzaError('item-not-found', 'not a known peer');
       const node = req.payload.attr('node');
-      // The caps form (XEP-0115 §6.2) is the same answer under the node the client asks about.
-      if (node !== undefined && node !== `${CAPS_NODE}#${d.ver}`) throw new StanzaError('item-not-found', 'no such node');
+      // The caps form (XEP-0115 §6.2) describes a ver, whichever contact is asked: a client that
+      // saw the contact's presence before it changed class still gets the answer that hashes right.
+      const d = node === undefined ? classes().of(c) : classes().byNode(node);
+      if (!d) throw new StanzaError('item-not-found', 'no such node');
       return discoInfoQuery(d.identities, d.features, node);
     });
 

@@ -7,6 +7,7 @@ import { StanzaError } from './errors.js';
 import {
   HANDLED,
   type AddresseeKind,
+  type DiscoKind,
   type Feature,
   type FeatureContext,
   type IqHandler,
@@ -58,7 +59,7 @@ export class FeatureHost {
   private readonly iqs = new Map<string, { feature: string; handler: IqHandler }>();
   private readonly messages = new Map<AddresseeKind, StanzaHandler>();
   private readonly presences = new Map<AddresseeKind, StanzaHandler>();
-  private readonly disco: Record<'server' | 'account' | 'contact', string[]> = { server: [], account: [], contact: [] };
+  private readonly disco: Record<DiscoKind, string[]> = { server: [], account: [], contact: [], gatewayContact: [] };
   private readonly sinkHandlers = Object.fromEntries(Object.keys(SINK_EVENTS).map((k) => [k, []])) as unknown as SinkHandlers;
   /** The core's side of the bridge contract: each event goes to every subscribed feature. */
   readonly sink: GatewaySink;
@@ -86,7 +87,7 @@ export class FeatureHost {
   /** Runs each feature's setup in list order. */
   async setup(features: Feature[]): Promise<void> {
     for (const f of features) {
-      for (const kind of ['server', 'account', 'contact'] as const) {
+      for (const kind of Object.keys(this.disco) as DiscoKind[]) {
         for (const feat of f.disco?.[kind] ?? []) if (!this.disco[kind].includes(feat)) this.disco[kind].push(feat);
       }
       await f.setup(this.context(f));

@@ -74,7 +74,14 @@ export interface DiscoDeclaration {
   server?: string[];
   account?: string[];
   contact?: string[];
+  /**
+   * Features only a contact whose peer is a tlsim-gateway (Contact.gateway) has, on top of `contact`:
+   * what needs the other user's client to answer (receipts, markers, typing). A reference peer never can.
+   */
+  gatewayContact?: string[];
 }
+
+export type DiscoKind = keyof DiscoDeclaration;
 
 export interface FeatureContext {
   readonly identity: XmppIdentity;
@@ -117,7 +124,7 @@ export interface FeatureContext {
   readonly toServer?: (stanza: Element) => boolean;
 
   /** Disco#info features declared by all features, for the disco feature to assemble. */
-  discoFeatures(kind: 'server' | 'account' | 'contact'): string[];
+  discoFeatures(kind: DiscoKind): string[];
 }
 
 export interface Feature {

@@ -4,7 +4,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { TlsimNetwork, type UnknownPeerPolicy } from '../../gateway/bridge/tlsim-network.js';
-import { generateIdentity, type Identity } from '../../bridge-protocol/index.js';
+import { connect as tlsConnect } from 'node:tls';
+import { GATEWAY_ALPN, encodeFrame, generateIdentity, type Identity } from '../../bridge-protocol/index.js';
 import { openStore, type Store } from '../../gateway/store/index.js';
 import { removeTmpDirs, tmpDir } from '../support/identities.js';
 import { freePort } from '../support/net.js';
@@ -254,5 +255,33 @@ describe('TlsimNetwork between two gateways (x-tlsim-gateway/3)', () => {
     await a2.sink.until(() => a2.sink.markers.length === 1, 'alice gets the marker');
     expect(a2.sink.markers).toEqual([{ id: bob.fingerprint, marker: 'displayed', xmppId: 'alice-late' }]);
     await b2.sink.until(() => b2.store.markers.peek(bAcct, alice.fingerprint).length === 0, 'bob no longer keeps it');
+  });
+});
+
+describe('TlsimNetwork receiving from a gateway/3 peer (a bare TLS client speaking the frames)', () => {
+  /** Dials `gw` as `id` offering /3, writes `frames` (one TLS record each), waits for their acknowledgements. */
+  async function dialAndWrite(gw: Gw, id: Identity, frames: Buffer[]): Promise<void> {
+    const s = tlsConnect({ host: '127.0.0.1', port: gw.port, key: id.keyPem, cert: id.certPem, rejectUnauthorized: false, ALPNProtocols: [GATEWAY_ALPN] });
+    s.on('error', () => {});
+    await new Promise((r) => s.once('secureConnect', r));
+    expect(s.alpnProtocol).toBe(GATEWAY_ALPN);
+    let acks = 0;
+    s.on('data', (c: Buffer) => (acks += c.filter((b) => b === 0xfe).length));
+    for (const f of frames) await new Promise<void>((resolve, reject) => s.write(f, (e) => (e ? reject(e) : resolve())));
+    const lfs = frames.reduce((n, f) => n + f.filter((b) => b === 0x0a).length, 0);
+    await gw.sink.until(() => acks === lfs, 'every frame acknowledged');
+    s.destroy();
+    await gw.sink.until(() => !gw.sink.online.has(id.fingerprint), 'the peer offline');
+  }
+
+  it('a message sent again with the same id (its acknowledgement was lost) is shown once, also on a later link', async () => {
+    const a = await gateway(alice, { policy: 'accept' });
+    const msg = (id: string, text: string) => encodeFrame({ type: 'message', id, text });
+    await dialAndWrite(a, mallory, [msg('dup-1', 'once'), msg('dup-1', 'once'), msg('dup-2', 'twice?')]);
+    expect(a.sink.texts.map((t) => [t.id, t.text])).toEqual([['dup-1', 'once'], ['dup-2', 'twice?']]);
+    // Again on a later link; and twice in one TLS record (one loop turn, before the archive is written).
+    await dialAndWrite(a, mallory, [msg('dup-2', 'twice?'), Buffer.concat([msg('dup-3', 'new'), msg('dup-3', 'new')])]);
+    expect(a.sink.texts.map((t) => t.id)).toEqual(['dup-1', 'dup-2', 'dup-3']);
+    expect(a.net.getContact(mallory.fingerprint)?.gateway).toBe(true);
   });
 });

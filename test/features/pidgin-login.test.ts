@@ -16,7 +16,8 @@ describe('Pidgin login sequence', () => {
   gatewayPerTest((d) => ({ gw, fake } = d));
 
   it('gets every answer it waits for, then contacts, presences and messages both ways', async () => {
-    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+    // Alice's peer is a tlsim-gateway (her messages carry <active/>, so Pidgin keeps typing to her).
+    const alice = fake.addFakeContact({ name: 'Alice', online: true, gateway: true });
     const bob = fake.addFakeContact({ name: 'Bob' });
     const aliceFull = `${alice.id}@${gw.peerDomain}/tlsim`;
     // Pidgin sends its initial presence only after the roster result.

@@ -29,22 +29,31 @@ describe('messages', () => {
     await vi.waitFor(() => expect(fake.sent).toContainEqual({ id: alice.id, text: 'hello & welcome' }));
   });
 
-  it('passes typing notifications on, without a body', async () => {
-    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+  it('passes typing notifications on to a gateway contact, without a body', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true, gateway: true });
     const me = await gw.login();
     me.send(`<message type='chat' to='${full(alice.id)}'><composing xmlns='${CHATSTATES}'/></message>`);
     await vi.waitFor(() => expect(fake.chatStates).toContainEqual({ id: alice.id, state: 'composing' }));
     expect(fake.sent).toHaveLength(0);
   });
 
-  it('shows a peer\'s message as chat with <active/>, so Pidgin keeps typing notifications', async () => {
-    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+  it('shows a gateway peer\'s message as chat with <active/>, so Pidgin keeps typing notifications', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true, gateway: true });
     const me = await online();
     fake.peerSays(alice.id, 'hi there');
     const msg = await me.next(chatFrom(full(alice.id)));
     expect(msg.getChildText('body')).toBe('hi there');
     expect(msg.getChild('active', CHATSTATES)).toBeDefined();
     expect(msg.getChild('delay', DELAY)).toBeUndefined();
+  });
+
+  it('shows a reference peer\'s message without a chat state: it cannot see typing, so Pidgin stops sending it', async () => {
+    const rex = fake.addFakeContact({ name: 'Rex', online: true });
+    const me = await online();
+    fake.peerSays(rex.id, 'plain line');
+    const msg = await me.next(chatFrom(full(rex.id)));
+    expect(msg.getChildText('body')).toBe('plain line');
+    expect(msg.elements().filter((e) => e.getNS() === CHATSTATES)).toEqual([]);
   });
 
   it('stamps a late message with its time, and marks a cut one', async () => {

@@ -1,6 +1,7 @@
 // slixmpp (a real Python XMPP client) against our gateway: SCRAM-SHA-1/-256 over STARTTLS
 // verified against the gateway's CA, chat with a fake peer, ping, disco, and XEP-0198
-// resumption after the TCP connection drops; delay stamps on what waited, and the gateway's ad-hoc commands.
+// resumption after the TCP connection drops; delay stamps on what waited, and the gateway's ad-hoc commands;
+// receipts, chat markers and chat states (its xep_0184, xep_0333, xep_0085) with gateway and reference contacts.
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
 import { SlixmppClient, type ConnectCommand } from '../../clients/slixmpp/driver.js';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
@@ -154,5 +155,58 @@ interopSuite('slixmpp against the gateway', ['slixmpp'], () => {
     expect(renamed).toMatchObject({ node: 'rename', status: 'completed', steps: 2 });
     expect(renamed.notes[0]!.type).toBe('info');
     expect(fake.getContact(peer.id)?.name).toBe('After');
+  }, T);
+
+  it('answers a gateway peer\'s receipt request with its own plugin, and sees receipts, markers and typing only from it', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true, gateway: true });
+    const rex = fake.addFakeContact({ name: 'Rex', online: true });
+    const aliceJid = `${alice.id}@${gw.peerDomain}`;
+    const rexJid = `${rex.id}@${gw.peerDomain}`;
+    const { c } = await login();
+    // What slixmpp's disco sees: only the gateway contact does receipts, markers and chat states.
+    const gatewayInfo = await c.discoInfo(`${aliceJid}/tlsim`);
+    expect(gatewayInfo.features).toEqual(expect.arrayContaining(['urn:xmpp:receipts', 'urn:xmpp:chat-markers:0', 'http://jabber.org/protocol/chatstates']));
+    const referenceInfo = await c.discoInfo(`${rexJid}/tlsim`);
+    expect(referenceInfo.features).not.toContain('urn:xmpp:receipts');
+
+    // A peer's message asking for a receipt: slixmpp's xep_0184 answers it, the network is told.
+    let from = c.mark();
+    fake.peerSays(alice.id, 'got it?', { id: 'gw-1', requests: { receipt: true, markable: true } });
+    const got = await c.nextMessage((m) => m.body === 'got it?', W, from);
+    expect(got).toMatchObject({ id: 'gw-1', receipt_request: true, markable: true, state: 'active' });
+    await expect.poll(() => fake.markers, { timeout: W }).toContainEqual({ id: alice.id, marker: 'receipt', msgId: 'gw-1' });
+    await c.marker(`${aliceJid}/tlsim`, 'gw-1', 'displayed');
+    await expect.poll(() => fake.markers, { timeout: W }).toContainEqual({ id: alice.id, marker: 'displayed', msgId: 'gw-1' });
+
+    // Our message asks for both; the answers come only when the network reports them.
+    from = c.mark();
+    await c.send(aliceJid, 'and you?', { msg_id: 's-1', receipt: true, markable: true });
+    await expect.poll(() => fake.sendOptions.find((o) => o.text === 'and you?')?.opts, { timeout: W }).toMatchObject({
+      xmppId: 's-1',
+      receipt: true,
+      markable: true,
+    });
+    fake.peerMarks(alice.id, 'receipt', 's-1');
+    fake.peerMarks(alice.id, 'displayed', 's-1');
+    expect(await c.nextOf('receipt', () => true, W, from)).toMatchObject({ from: `${aliceJid}/tlsim`, id: 's-1' });
+    expect(await c.nextOf('marker', () => true, W, from)).toMatchObject({ marker: 'displayed', id: 's-1' });
+
+    // Typing both ways with the gateway contact, never to the reference one.
+    await c.chatState(aliceJid, 'composing');
+    await c.chatState(rexJid, 'composing');
+    await expect.poll(() => fake.chatStates, { timeout: W }).toContainEqual({ id: alice.id, state: 'composing' });
+    fake.peerTypes(alice.id, 'paused');
+    expect(await c.nextOf('chat_state', (e) => !e.body, W, from)).toMatchObject({ from: `${aliceJid}/tlsim`, state: 'paused' });
+
+    // The reference peer: its message asks nothing and has no state; a receipt request gets no receipt.
+    from = c.mark();
+    fake.peerSays(rex.id, 'plain line');
+    expect(await c.nextMessage((m) => m.body === 'plain line', W, from)).toMatchObject({ receipt_request: false, markable: false, state: null });
+    await c.send(rexJid, 'hello Rex', { msg_id: 'r-1', receipt: true });
+    await expect.poll(() => fake.sent.some((s) => s.id === rex.id && s.text === 'hello Rex'), { timeout: W }).toBe(true);
+    await c.ping(gw.domain);
+    expect(fake.chatStates.filter((s) => s.id === rex.id)).toEqual([]);
+    expect(fake.markers.filter((m) => m.id === rex.id)).toEqual([]);
+    expect(c.events.slice(from).filter((e) => e.event === 'receipt')).toEqual([]);
   }, T);
 });

@@ -1,6 +1,6 @@
 // The XEP-0115 verification string contacts advertise in presence and answer in disco.
 import { describe, expect, it } from 'vitest';
-import { capsVer, contactDisco } from '../../gateway/features/support/contact-caps.js';
+import { CAPS_NODE, capsVer, contactClasses, contactDisco } from '../../gateway/features/support/contact-caps.js';
 
 describe('capsVer', () => {
   it('matches the XEP-0115 §5.2 simple example', () => {
@@ -21,5 +21,20 @@ describe('capsVer', () => {
     const b = contactDisco(['c', 'b', 'a']);
     expect(a.ver).toBe(b.ver);
     expect(a.features).toEqual(['a', 'b', 'c']);
+  });
+
+  it('gives gateway and reference contacts each their own ver, and finds a class by its caps node', () => {
+    const classes = contactClasses(['disco', 'caps'], ['receipts', 'caps']);
+    expect(classes.reference.features).toEqual(['caps', 'disco']);
+    expect(classes.gateway.features).toEqual(['caps', 'disco', 'receipts']);
+    expect(classes.gateway.ver).not.toBe(classes.reference.ver);
+    expect(classes.gateway.ver).toBe(capsVer(classes.gateway.identities, ['disco', 'caps', 'receipts']));
+    expect(classes.of({ gateway: true })).toBe(classes.gateway);
+    // A contact not known to be a gateway promises nothing.
+    expect(classes.of({})).toBe(classes.reference);
+    expect(classes.of(undefined)).toBe(classes.reference);
+    expect(classes.byNode(`${CAPS_NODE}#${classes.reference.ver}`)).toBe(classes.reference);
+    expect(classes.byNode(`${CAPS_NODE}#${classes.gateway.ver}`)).toBe(classes.gateway);
+    expect(classes.byNode(`${CAPS_NODE}#nope`)).toBeUndefined();
   });
 });

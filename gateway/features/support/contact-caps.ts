@@ -1,6 +1,8 @@
 // What a contact is in disco#info, and its XEP-0115 (Entity Capabilities) hash.
 // Presence and disco both need it; features never import each other, so it lives here.
 import { createHash } from 'node:crypto';
+import type { Contact } from '../../bridge/contract.js';
+import type { FeatureContext } from '../../xmpp/feature.js';
 import { x, type Element } from '../../xmpp/xml/element.js';
 import { NS } from './ns.js';
 
@@ -15,9 +17,9 @@ export interface DiscoIdentity {
 export const CAPS_NODE = 'https://github.com/tlsim-gateway';
 
 /**
- * Every contact has the same identity. Its name is fixed, not the contact's name, so all
- * contacts share one caps `ver`: a client asks disco#info once and caches it. The human
- * name is in the roster and the vCard.
+ * Every contact has the same identity. Its name is fixed, not the contact's name, so contacts
+ * share a caps `ver` per class (see ContactClasses): a client asks disco#info once per class and
+ * caches it. The human name is in the roster and the vCard.
  */
 export const CONTACT_IDENTITIES: readonly DiscoIdentity[] = [{ category: 'client', type: 'pc', name: 'tlsim peer' }];
 
@@ -32,6 +34,38 @@ export interface ContactDisco {
 export function contactDisco(declared: readonly string[]): ContactDisco {
   const features = sortedUnique(declared);
   return { identities: CONTACT_IDENTITIES, features, ver: capsVer(CONTACT_IDENTITIES, features) };
+}
+
+/**
+ * Contacts come in two classes, each with its own caps `ver`: a peer that is a tlsim-gateway
+ * (Contact.gateway) also has what only the other user's client can answer (receipts, chat markers,
+ * chat states: DiscoDeclaration.gatewayContact); a reference peer (tlsd, std2fifo) has only the
+ * rest, so no client waits for a receipt or shows typing it can never get.
+ */
+export interface ContactClasses {
+  reference: ContactDisco;
+  gateway: ContactDisco;
+  /** The class of one contact (an unknown one counts as a reference peer: nothing is promised). */
+  of(contact: Pick<Contact, 'gateway'> | undefined): ContactDisco;
+  /** The class whose caps node#ver this is (XEP-0115 §6.2), if any. */
+  byNode(node: string): ContactDisco | undefined;
+}
+
+export function contactClasses(common: readonly string[], gatewayOnly: readonly string[]): ContactClasses {
+  const reference = contactDisco(common);
+  const gateway = contactDisco([...common, ...gatewayOnly]);
+  return {
+    reference,
+    gateway,
+    of: (c) => (c?.gateway ? gateway : reference),
+    byNode: (node) => [reference, gateway].find((d) => node === `${CAPS_NODE}#${d.ver}`),
+  };
+}
+
+/** The contact classes from what the features declared; read on first use, once every feature is set up. */
+export function lazyContactClasses(ctx: Pick<FeatureContext, 'discoFeatures'>): () => ContactClasses {
+  let classes: ContactClasses | undefined;
+  return () => (classes ??= contactClasses(ctx.discoFeatures('contact'), ctx.discoFeatures('gatewayContact')));
 }
 
 /** XEP-0115 §5.1 verification string (no extended forms), SHA-1, base64. */

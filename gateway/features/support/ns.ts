@@ -4,6 +4,8 @@ export const NS = {
   discoItems: 'http://jabber.org/protocol/disco#items',
   caps: 'http://jabber.org/protocol/caps',
   chatStates: 'http://jabber.org/protocol/chatstates',
+  receipts: 'urn:xmpp:receipts',
+  chatMarkers: 'urn:xmpp:chat-markers:0',
   delay: 'urn:xmpp:delay',
   nick: 'http://jabber.org/protocol/nick',
   roster: 'jabber:iq:roster',
