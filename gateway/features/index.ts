@@ -3,6 +3,7 @@
 import type { Feature } from '../xmpp/feature.js';
 import { roster } from './rfc6121-roster.js';
 import { presence } from './rfc6121-presence.js';
+import { ownResources } from './rfc6121-own-resources.js';
 import { messages } from './rfc6121-messages.js';
 import { disco } from './xep-0030-disco.js';
 import { lastActivity } from './xep-0012-last-activity.js';
@@ -10,6 +11,7 @@ import { privateStorage } from './xep-0049-private-storage.js';
 import { vcardTemp } from './xep-0054-vcard-temp.js';
 import { chatStates } from './xep-0085-chat-states.js';
 import { softwareVersion } from './xep-0092-software-version.js';
+import { carbons } from './xep-0280-carbons.js';
 import { entityCaps } from './xep-0115-entity-caps.js';
 import { pep } from './xep-0163-pep.js';
 import { blocking } from './xep-0191-blocking.js';
@@ -27,8 +29,11 @@ export const features: Feature[] = [
   // Before messages: at initial presence, contacts' presences go out before stored messages,
   // so clients know the sender's resource (and its chat-state support) first.
   presence,
+  // The user's other resources' presence, after the contacts'.
+  ownResources,
   messages,
   chatStates,
+  carbons,
   entityCaps,
   disco,
   ping,
@@ -46,9 +51,9 @@ export const features: Feature[] = [
 
 /**
  * Transport mode (XEP-0114 component): one set per registered user. The user's own server keeps
- * their roster, blocklist, private storage and PEP, so those modules are not here; peers reach
- * the roster through subscriptions or XEP-0356 instead (first, for the same reason as roster above),
- * and registering (XEP-0077) is one more.
+ * their roster, blocklist, private storage and PEP, makes carbons and shows their resources to one
+ * another, so those modules are not here; peers reach the roster through subscriptions or XEP-0356
+ * instead (first, for the same reason as roster above), and registering (XEP-0077) is one more.
  */
-const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep]);
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, ownResources, carbons]);
 export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];

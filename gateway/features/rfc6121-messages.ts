@@ -45,6 +45,8 @@ export const messages: Feature = {
     });
 
     ctx.on('initial-presence', (session) => {
+      // RFC 6121 §8.5.2.2, XEP-0160 §3: a resource with a negative priority never gets what waits for the user.
+      if (session.priority < 0) return;
       if (dropped > 0) {
         session.send(chat(identity.domain, user, `${dropped} older messages were dropped while you were offline (only ${OFFLINE_LIMIT} are kept).`));
         dropped = 0;

@@ -67,11 +67,15 @@ export class SessionManager {
     await this.opts.features.sessionGone(session);
     this.opts.hooks.emit('session-closed', session);
     const unacked = session.sm?.takeUnacked() ?? [];
+    const user = this.opts.identity.user.toString();
     for (const stanza of unacked) {
       if (stanza.name !== 'message' || stanza.attrs.type === 'error') continue;
+      // From the user's own bare JID: a copy made for this one session (XEP-0280 carbons) of a
+      // message another session has; handing it over would show that message twice.
+      if (stanza.attrs.from === user) continue;
       const copy = stanza.clone();
-      copy.attrs.to = this.opts.identity.user.toString();
-      if (this.opts.router.deliver(copy) > 0) continue;
+      copy.attrs.to = user;
+      if (this.opts.router.deliver(copy, { quiet: true }) > 0) continue;
       if (this.opts.hooks.has('message-undelivered')) this.opts.hooks.emit('message-undelivered', copy);
       else session.log.warn({ id: stanza.attrs.id, from: stanza.attrs.from }, 'unacknowledged message lost: nobody to hand it to');
     }
