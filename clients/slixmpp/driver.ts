@@ -27,6 +27,8 @@ export interface ConnectCommand {
   auto_authorize?: boolean | null;
   /** After approving, subscribe back (default true). */
   auto_subscribe?: boolean;
+  /** (Additive) <priority/> of the initial presence (RFC 6121 §4.7.2.3); none (0) by default. */
+  priority?: number;
 }
 
 /** A data form field value: text-multi is one string with newlines; list-multi/jid-multi a list. */
@@ -95,7 +97,9 @@ export type Command =
   | ({ cmd: 'connect' } & ConnectCommand)
   | { cmd: 'reconnect' }
   | { cmd: 'send'; to: string; body: string; type?: string; msg_id?: string }
-  | { cmd: 'presence'; to?: string; type?: string }
+  | { cmd: 'presence'; to?: string; type?: string; priority?: number }
+  /** XEP-0280 enable (default) or disable. */
+  | { cmd: 'carbons'; enable?: boolean; timeout?: number }
   | { cmd: 'ping'; to?: string; timeout?: number }
   | { cmd: 'disco_info'; to: string; node?: string; timeout?: number }
   | { cmd: 'roster'; timeout?: number }
@@ -140,6 +144,8 @@ export type SlixEvent =
   /** nick: XEP-0172 <nick/> in the presence, or null. */
   | { event: 'subscription'; from: string; type: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed'; nick: string | null }
   | { event: 'roster'; items: RosterItem[] }
+  /** XEP-0280: the message a carbon forwards (its wrapper also arrives as a `message` with an empty body). */
+  | { event: 'carbon_received' | 'carbon_sent'; from: string; to: string; body: string; type: string; id: string }
   | { event: 'stream_error'; condition: string; text: string }
   | { event: 'connection_failed'; reason: string }
   | { event: 'disconnected'; reason: string | null }
@@ -167,7 +173,10 @@ interface Results {
   unregister: { from: string };
   adhoc_list: { items: AdHocItem[] };
   adhoc: AdHocResult;
+  carbons: { type: string };
 }
+
+export type CarbonEvent = Extract<SlixEvent, { event: 'carbon_received' | 'carbon_sent' }>;
 
 export type ResultOf<C extends Command['cmd']> = C extends keyof Results ? Results[C] : Record<string, unknown>;
 
@@ -351,6 +360,16 @@ export class SlixmppClient {
   /** XEP-0050: executes `node`; if a form comes back and `fields` is given, submits it. */
   adHoc(to: string, node: string, fields?: Record<string, FieldValue>): Promise<AdHocResult> {
     return this.request(fields ? { cmd: 'adhoc', to, node, fields } : { cmd: 'adhoc', to, node });
+  }
+
+  /** XEP-0280: enables (or disables) carbons for this session. */
+  carbons(enable = true): Promise<{ type: string }> {
+    return this.request({ cmd: 'carbons', enable });
+  }
+
+  /** The next carbon of that direction matching (the forwarded message), after event index `from`. */
+  nextCarbon(direction: 'received' | 'sent', pred: (c: CarbonEvent) => boolean = () => true, timeoutMs = 30_000, from = 0): Promise<CarbonEvent> {
+    return this.waitForEvent<CarbonEvent>((e) => e.event === `carbon_${direction}` && pred(e as CarbonEvent), timeoutMs, from);
   }
 
   /** The next subscription presence (subscribe, subscribed, …) matching, after event index `from`. */
