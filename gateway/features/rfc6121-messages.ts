@@ -90,8 +90,9 @@ export const messages: Feature = {
       if (outcome.status === 'queued' && !toldQueued.has(id)) {
         toldQueued.add(id);
         // Not a message error: the message is not lost, and clients show errors as "delivery failed".
-        // A line from the gateway contact is shown by every client and says what really happens.
-        toUser(chat(identity.domain, user, `Not sent yet: ${outcome.reason}`));
+        // A line from the gateway contact is shown by every client and says what really happens;
+        // to the device that wrote (RFC 6121 routing might pick another one; carbons copy it).
+        ctx.deliver(chat(identity.domain, req.from.toString(), `Not sent yet: ${outcome.reason}`));
       }
     });
   },

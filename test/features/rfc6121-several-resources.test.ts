@@ -13,7 +13,7 @@ const presenceFrom = (from: string, type?: string) => (el: Element) => el.name =
 describe('several resources of one user', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
-  const { full } = gatewayPerTest((d) => ({ gw, fake } = d));
+  const { full, bare } = gatewayPerTest((d) => ({ gw, fake } = d));
   const me = (resource: string) => `${gw.userJid}/${resource}`;
 
   it('a peer\'s message goes to the resource with the highest priority only', async () => {
@@ -65,6 +65,15 @@ describe('several resources of one user', () => {
     // A message to its full JID still reaches it.
     bot.send(`<message type='chat' to='${gw.domain}'><body>help</body></message>`);
     await bot.next(chatFrom(gw.domain));
+  });
+
+  it('"not sent yet" goes to the device that wrote, whatever the priorities', async () => {
+    const bob = fake.addFakeContact({ name: 'Bob', online: false });
+    const phone = await gw.login({ resource: 'phone', priority: 10 });
+    const laptop = await gw.login({ resource: 'laptop', priority: 1 });
+    laptop.send(`<message type='chat' to='${bare(bob.id)}'><body>are you up?</body></message>`);
+    expect((await laptop.next(chatFrom(gw.domain))).getChildText('body')).toContain('Bob is offline');
+    await phone.expectNothing(300, chatFrom(gw.domain));
   });
 
   it('contacts\' presence changes reach every available resource, whatever its priority', async () => {
