@@ -159,6 +159,8 @@ interopSuite('e2e: Pidgin (libpurple through bitlbee) and a slixmpp device on on
     expect(await pidgin.waitPrivmsg(nick, /bye both/, W, from)).toBe('bye both');
     expect(linesAt(srv, 'hello Carol, from pidgin')).toBe(1);
     expect(linesAt(srv, 'and from slixmpp')).toBe(1);
+    // The user's own other resource is no contact in bitlbee (libpurple keeps it to itself).
+    expect((await pidgin.irc.contacts()).map((c) => c.jid)).not.toContain(gw.userJid);
   }, T);
 
   it('with the same priority as Pidgin, slixmpp gets the peer\'s messages itself', async () => {

@@ -55,6 +55,20 @@ describe('message carbons', () => {
     expect(vars).toContain(CARBONS);
   });
 
+  it('is enabled by an iq to the account or to the server, and refuses other payloads', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+    const phone = await gw.login({ resource: 'phone', priority: 10 });
+    const laptop = await gw.login({ resource: 'laptop', priority: 1 });
+    const tablet = await gw.login({ resource: 'tablet', priority: 1 });
+    expect((await laptop.iq(`<enable xmlns='${CARBONS}'/>`, { type: 'set', to: gw.userJid })).attrs.type).toBe('result');
+    expect((await tablet.iq(`<enable xmlns='${CARBONS}'/>`, { type: 'set', to: gw.domain })).attrs.type).toBe('result');
+    expect((await phone.iq(`<enable xmlns='${CARBONS}'/>`, { type: 'get' })).attrs.type).toBe('error');
+    fake.peerSays(alice.id, 'copied twice');
+    await phone.next(chatFrom(full(alice.id), 'copied twice'));
+    await laptop.next(isCarbon('received', 'copied twice'));
+    await tablet.next(isCarbon('received', 'copied twice'));
+  });
+
   it('a peer\'s message to the phone shows on the laptop as received, from the user\'s bare JID', async () => {
     const alice = fake.addFakeContact({ name: 'Alice', online: true });
     const phone = await withCarbons({ resource: 'phone', priority: 10 });
