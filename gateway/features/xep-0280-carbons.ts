@@ -21,14 +21,17 @@ export const carbons: Feature = {
     const user = ctx.identity.user.toString();
     // Per session, for its lifetime (a resumed XEP-0198 session keeps it).
     const enabled = new WeakSet<SessionInfo>();
+    // Who got a received carbon of a message, while the message lives (a dead session's unacked queue).
+    const copiedTo = new WeakMap<Element, SessionInfo[]>();
     // §5: addressed to the user's own account; some clients write the server's domain.
     for (const kind of ['account', 'server'] as const) {
       ctx.iq(kind, 'set', CARBONS_NS, 'enable', (req) => void enabled.add(req.session));
       ctx.iq(kind, 'set', CARBONS_NS, 'disable', (req) => void enabled.delete(req.session));
     }
 
-    /** Copies `stanza` to every carbons-enabled available session not in `skip`. */
-    const copy = (direction: 'received' | 'sent', stanza: Element, skip: readonly SessionInfo[]): void => {
+    /** Copies `stanza` to every carbons-enabled available session not in `skip`; returns those. */
+    const copy = (direction: 'received' | 'sent', stanza: Element, skip: readonly SessionInfo[]): SessionInfo[] => {
+      const to: SessionInfo[] = [];
       for (const s of ctx.sessions()) {
         if (!s.available || !enabled.has(s) || skip.includes(s)) continue;
         const inner = stanza.clone();
@@ -41,12 +44,22 @@ export const carbons: Feature = {
             x(direction, { xmlns: CARBONS_NS }, x('forwarded', { xmlns: FORWARD_NS }, inner)),
           ),
         );
+        to.push(s);
       }
+      return to;
     };
 
     // A message for the user: the sessions that did not get it see it as received.
     ctx.on('message-delivered', (stanza, sessions) => {
-      if (eligible(stanza)) copy('received', stanza, sessions);
+      if (!eligible(stanza)) return;
+      const to = copy('received', stanza, sessions);
+      if (to.length > 0) copiedTo.set(stanza, to);
+    });
+
+    // A session died before acknowledging a message others have as a carbon: handing it over would show it twice.
+    ctx.on('message-handover', (stanza, holders) => {
+      const live = ctx.sessions();
+      for (const s of copiedTo.get(stanza) ?? []) if (s.available && live.includes(s)) holders.add(s);
     });
 
     // A message the user sent: their other sessions see it as sent.

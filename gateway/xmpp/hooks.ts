@@ -48,4 +48,10 @@ export interface Hooks {
    * before the message goes on, and may take out what is meant for the server only (XEP-0280 <private/>).
    */
   'message-sent': (session: SessionInfo, stanza: Element) => void;
+  /**
+   * (Added by the core.) A session ended with this message unacknowledged (XEP-0198), before the
+   * core hands it to the user's other sessions: a feature that gave some of them a copy of it
+   * (XEP-0280) adds those to `holders`, synchronously; the core then hands nothing over.
+   */
+  'message-handover': (stanza: Element, holders: Set<SessionInfo>) => void;
 }

@@ -173,6 +173,25 @@ describe('message carbons', () => {
     await c.next(isCarbon('received', 'and after'));
   });
 
+  it('a message a dead session never acknowledged is not handed to a session that has it as a carbon', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+    const pidgin = await gw.login({ resource: 'pidgin', priority: 10, sm: true });
+    const laptop = await withCarbons({ resource: 'laptop', priority: 1 });
+    fake.peerSays(alice.id, 'seen on the laptop');
+    await pidgin.next(chatFrom(full(alice.id), 'seen on the laptop'));
+    await laptop.next(isCarbon('received', 'seen on the laptop'));
+    pidgin.kill(); // never acknowledged
+    await laptop.next((el) => el.name === 'presence' && el.attrs.from === me('pidgin') && el.attrs.type === 'unavailable');
+    await laptop.expectNothing(300, chatFrom(full(alice.id)));
+    // Without a carbon of it, the laptop does get it.
+    await laptop.iq(`<disable xmlns='${CARBONS}'/>`, { type: 'set' });
+    const desk = await gw.login({ resource: 'desk', priority: 10, sm: true });
+    fake.peerSays(alice.id, 'only on the desk');
+    await desk.next(chatFrom(full(alice.id), 'only on the desk'));
+    desk.kill();
+    await laptop.next(chatFrom(full(alice.id), 'only on the desk'));
+  });
+
   it('a carbon a dead session never acknowledged is not handed to the others (they have the message)', async () => {
     const alice = fake.addFakeContact({ name: 'Alice', online: true });
     const laptop = await gw.login({ resource: 'laptop', priority: 10 });
