@@ -3,7 +3,7 @@
 
 Run with Debian's /usr/bin/python3 (python3-slixmpp 1.8). One JSON object per line in:
   {"cmd":"connect","jid","password","host","port","mechanism"?,"ca_file"?,"tls_verify"?,"starttls"?,
-   "auto_authorize"?,"auto_subscribe"?}
+   "auto_authorize"?,"auto_subscribe"?,"priority"?}
       auto_authorize: true (default) answers a subscribe with subscribed, false with unsubscribed,
       null leaves it pending (answer with "presence"); auto_subscribe: true (default) subscribes
       back after authorizing. slixmpp's roster.auto_authorize / auto_subscribe.
@@ -14,8 +14,10 @@ Run with Debian's /usr/bin/python3 (python3-slixmpp 1.8). One JSON object per li
   {"cmd":"marker","to","msg_id","marker"} marker "receipt" (XEP-0184 <received/>) or "received",
       "displayed", "acknowledged" (XEP-0333, slixmpp's xep_0333.send_marker) for message `msg_id`.
   {"cmd":"chat_state","to","state"} a state alone (XEP-0085): active, composing, paused, inactive, gone.
+      priority: the <priority/> of the initial presence (RFC 6121 §4.7.2.3), none by default.
   {"cmd":"ping","to"?}   {"cmd":"disco_info","to","node"?}
-  {"cmd":"roster"} (the whole roster, as the server has it)   {"cmd":"presence","to"?,"type"?}
+  {"cmd":"roster"} (the whole roster, as the server has it)   {"cmd":"presence","to"?,"type"?,"priority"?}
+  {"cmd":"carbons","enable"?} XEP-0280 enable (default) or disable ("enable": false), slixmpp's xep_0280
   {"cmd":"disconnect"}
   {"cmd":"drop_tcp"} (abort the TCP connection, no </stream>: the session stays resumable)
   {"cmd":"reconnect"} (connect again; XEP-0198 resumes the session if the server allows)
@@ -48,7 +50,9 @@ chat state or null), receipt {from, id} (XEP-0184 <received/>), marker {from, ma
 chat_state {from, state, body} (every message with a state; body: whether it had one),
 presence {from, type, show, status} (availability only),
 subscription {from, type, nick} (subscribe/subscribed/unsubscribe/unsubscribed; nick: XEP-0172 or null),
-roster {items}, failed_auth, disconnected {reason}, result, error.
+roster {items}, failed_auth, disconnected {reason}, result, error,
+carbon_received / carbon_sent {from, to, body, type, id} (XEP-0280: the forwarded message; the
+wrapper, from the user's bare JID, is also a message event with an empty body).
 Logs (slixmpp's SEND/RECV at --log debug) go to stderr.
 """
 import asyncio
@@ -101,6 +105,8 @@ class Client(ClientXMPP):
         self.register_plugin("xep_0184")
         self.register_plugin("xep_0333")
         self["xep_0184"].auto_ack = bool(spec.get("auto_receipts", True))
+        # Carbons are off until the "carbons" command enables them.
+        self.register_plugin("xep_0280")
         if "auto_authorize" in spec:
             self.roster.auto_authorize = spec["auto_authorize"]
         if "auto_subscribe" in spec:
@@ -127,6 +133,8 @@ class Client(ClientXMPP):
         self.add_event_handler("marker", self.on_marker)
         self.add_event_handler("chatstate", lambda m: emit("chat_state", **{"from": str(m["from"]), "state": m["chat_state"],
                                                                              "body": bool(m["body"])}))
+        self.add_event_handler("carbon_received", lambda m: self.on_carbon("carbon_received", m["carbon_received"]))
+        self.add_event_handler("carbon_sent", lambda m: self.on_carbon("carbon_sent", m["carbon_sent"]))
         self.add_event_handler("stream_error", lambda s: emit("stream_error", condition=s["condition"], text=s["text"]))
         self.add_event_handler("connection_failed", lambda e: emit("connection_failed", reason=str(e)))
         self.add_event_handler("disconnected", lambda r: emit("disconnected", reason=str(r) if r else None))
@@ -152,7 +160,7 @@ class Client(ClientXMPP):
         emit("session_start", jid=str(self.boundjid), mechanism=mech.name if mech else None,
              sm_id=self["xep_0198"].sm_id)
         if self.spec.get("initial_presence", True):
-            self.send_presence()
+            self.send_presence(ppriority=self.spec.get("priority"))
 
     def on_message(self, msg):
         if msg["type"] in ("chat", "normal", "headline", "error"):
@@ -172,6 +180,10 @@ class Client(ClientXMPP):
             el = msg.xml.find("{%s}%s" % (MARKERS_NS, marker))
             if el is not None:
                 emit("marker", **{"from": str(msg["from"]), "marker": marker, "id": el.get("id")})
+
+    def on_carbon(self, event, inner):
+        emit(event, **{"from": str(inner["from"]), "to": str(inner["to"]), "body": inner["body"],
+                       "type": inner["type"], "id": inner["id"]})
 
     def on_presence(self, pres):
         if pres["type"] in SUBSCRIPTION_TYPES:
@@ -374,7 +386,13 @@ class Driver:
         msg.send()
 
     async def cmd_presence(self, cmd):
-        self.client.send_presence(pto=cmd.get("to"), ptype=cmd.get("type"))
+        self.client.send_presence(pto=cmd.get("to"), ptype=cmd.get("type"), ppriority=cmd.get("priority"))
+
+    async def cmd_carbons(self, cmd):
+        carbons = self.client["xep_0280"]
+        toggle = carbons.enable if cmd.get("enable", True) else carbons.disable
+        iq = await toggle(timeout=cmd.get("timeout", 30))
+        return {"type": iq["type"]}
 
     async def cmd_ping(self, cmd):
         to = cmd.get("to") or self.client.boundjid.host

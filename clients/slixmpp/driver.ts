@@ -31,6 +31,8 @@ export interface ConnectCommand {
   origin_id?: boolean;
   /** (Additive) false: no presence at session start (a client that syncs history first); default true. */
   initial_presence?: boolean;
+  /** (Additive) <priority/> of the initial presence (RFC 6121 §4.7.2.3); none (0) by default. */
+  priority?: number;
   /** Answer every XEP-0184 <request/> with <received/> at once (default true, as Conversations, Gajim, Dino). */
   auto_receipts?: boolean;
 }
@@ -155,7 +157,9 @@ export type Command =
   | ({ cmd: 'send'; to: string; body: string; type?: string } & SendOptions)
   | { cmd: 'marker'; to: string; msg_id: string; marker: MarkerName }
   | { cmd: 'chat_state'; to: string; state: ChatStateName }
-  | { cmd: 'presence'; to?: string; type?: string }
+  | { cmd: 'presence'; to?: string; type?: string; priority?: number }
+  /** XEP-0280 enable (default) or disable. */
+  | { cmd: 'carbons'; enable?: boolean; timeout?: number }
   | { cmd: 'ping'; to?: string; timeout?: number }
   | { cmd: 'disco_info'; to: string; node?: string; timeout?: number }
   | { cmd: 'roster'; timeout?: number }
@@ -223,6 +227,8 @@ export type SlixEvent =
   /** nick: XEP-0172 <nick/> in the presence, or null. */
   | { event: 'subscription'; from: string; type: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed'; nick: string | null }
   | { event: 'roster'; items: RosterItem[] }
+  /** XEP-0280: the message a carbon forwards (its wrapper also arrives as a `message` with an empty body). */
+  | { event: 'carbon_received' | 'carbon_sent'; from: string; to: string; body: string; type: string; id: string }
   | { event: 'stream_error'; condition: string; text: string }
   | { event: 'connection_failed'; reason: string }
   | { event: 'disconnected'; reason: string | null }
@@ -251,7 +257,10 @@ interface Results {
   adhoc_list: { items: AdHocItem[] };
   adhoc: AdHocResult;
   mam: { pages: MamPage[] };
+  carbons: { type: string };
 }
+
+export type CarbonEvent = Extract<SlixEvent, { event: 'carbon_received' | 'carbon_sent' }>;
 
 export type ResultOf<C extends Command['cmd']> = C extends keyof Results ? Results[C] : Record<string, unknown>;
 
@@ -464,6 +473,16 @@ export class SlixmppClient {
   /** XEP-0313: pages through the archive with slixmpp's xep_0313 plugin; every page it got. */
   mam(query: MamCommand = {}, timeoutMs = 120_000): Promise<{ pages: MamPage[] }> {
     return this.request({ cmd: 'mam', ...query }, timeoutMs);
+  }
+
+  /** XEP-0280: enables (or disables) carbons for this session. */
+  carbons(enable = true): Promise<{ type: string }> {
+    return this.request({ cmd: 'carbons', enable });
+  }
+
+  /** The next carbon of that direction matching (the forwarded message), after event index `from`. */
+  nextCarbon(direction: 'received' | 'sent', pred: (c: CarbonEvent) => boolean = () => true, timeoutMs = 30_000, from = 0): Promise<CarbonEvent> {
+    return this.waitForEvent<CarbonEvent>((e) => e.event === `carbon_${direction}` && pred(e as CarbonEvent), timeoutMs, from);
   }
 
   /** The next subscription presence (subscribe, subscribed, …) matching, after event index `from`. */

@@ -192,8 +192,10 @@ export class XmppJsClient {
     await this.xmpp.send(xml('message', { to, type, id: `m${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}` }, xml('body', {}, body)));
   }
 
-  async presence(attrs: Record<string, string> = {}): Promise<void> {
-    await this.xmpp.send(xml('presence', attrs));
+  /** Available presence; `priority` (RFC 6121 §4.7.2.3) adds a <priority/>, none by default (0). */
+  async presence(attrs: Record<string, string> = {}, priority?: number): Promise<void> {
+    const children = priority === undefined ? [] : [xml('priority', {}, String(priority))];
+    await this.xmpp.send(xml('presence', attrs, ...children));
   }
 
   /** The next <message> with a body (from `from`, optionally matching `pred`). */

@@ -27,8 +27,8 @@ export const gatewayBot: Feature = {
         log.error({ err }, 'gateway command failed');
         text = 'Something went wrong inside the gateway; the log has the details.';
       }
-      // To the full JID that asked: the other sessions did not ask.
-      req.session.send(x('message', { type: 'chat', id: randomUUID(), from: identity.domain, to: req.from.toString() }, x('body', null, text)));
+      // To the full JID that asked: the other sessions did not ask (carbons-enabled ones see a copy, XEP-0280).
+      ctx.deliver(x('message', { type: 'chat', id: randomUUID(), from: identity.domain, to: req.from.toString() }, x('body', null, text)));
     });
   },
 };

@@ -3,6 +3,7 @@
 import type { Feature } from '../xmpp/feature.js';
 import { roster } from './rfc6121-roster.js';
 import { presence } from './rfc6121-presence.js';
+import { ownResources } from './rfc6121-own-resources.js';
 import { messages } from './rfc6121-messages.js';
 import { disco } from './xep-0030-disco.js';
 import { lastActivity } from './xep-0012-last-activity.js';
@@ -12,6 +13,7 @@ import { chatStates } from './xep-0085-chat-states.js';
 import { receipts } from './xep-0184-receipts.js';
 import { chatMarkers } from './xep-0333-chat-markers.js';
 import { softwareVersion } from './xep-0092-software-version.js';
+import { carbons } from './xep-0280-carbons.js';
 import { entityCaps } from './xep-0115-entity-caps.js';
 import { pep } from './xep-0163-pep.js';
 import { blocking } from './xep-0191-blocking.js';
@@ -30,10 +32,13 @@ export const features: Feature[] = [
   // Before messages: at initial presence, contacts' presences go out before stored messages,
   // so clients know the sender's resource (and its chat-state support) first.
   presence,
+  // The user's other resources' presence, after the contacts'.
+  ownResources,
   messages,
   chatStates,
   receipts,
   chatMarkers,
+  carbons,
   entityCaps,
   disco,
   ping,
@@ -52,9 +57,9 @@ export const features: Feature[] = [
 
 /**
  * Transport mode (XEP-0114 component): one set per registered user. The user's own server keeps
- * their roster, blocklist, private storage, PEP and message archive, so those modules are not here; peers reach
- * the roster through subscriptions or XEP-0356 instead (first, for the same reason as roster above),
- * and registering (XEP-0077) is one more.
+ * their roster, blocklist, private storage, PEP and message archive, makes carbons and shows their
+ * resources to one another, so those modules are not here; peers reach the roster through subscriptions
+ * or XEP-0356 instead (first, for the same reason as roster above), and registering (XEP-0077) is one more.
  */
-const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam]);
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons]);
 export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];

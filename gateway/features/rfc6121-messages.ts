@@ -51,6 +51,8 @@ export const messages: Feature = {
     ctx.on('initial-presence', (session) => {
       // As Prosody's mod_mam: a client that synced from the archive has these already; they wait for one that did not.
       if (session.archiveQueried) return;
+      // RFC 6121 §8.5.2.2, XEP-0160 §3: a resource with a negative priority never gets what waits for the user.
+      if (session.priority < 0) return;
       if (dropped > 0) {
         session.send(chat(identity.domain, user, `${dropped} older messages were dropped while you were offline (only ${OFFLINE_LIMIT} are kept).`));
         dropped = 0;
@@ -105,8 +107,9 @@ export const messages: Feature = {
       if (outcome.status === 'queued' && !toldQueued.has(id)) {
         toldQueued.add(id);
         // Not a message error: the message is not lost, and clients show errors as "delivery failed".
-        // A line from the gateway contact is shown by every client and says what really happens.
-        toUser(chat(identity.domain, user, `Not sent yet: ${outcome.reason}`));
+        // A line from the gateway contact is shown by every client and says what really happens;
+        // to the device that wrote (RFC 6121 routing might pick another one; carbons copy it).
+        ctx.deliver(chat(identity.domain, req.from.toString(), `Not sent yet: ${outcome.reason}`));
       }
     });
   },

@@ -216,6 +216,8 @@ export class FeatureHost {
       this.bounce(session, stanza, new StanzaError('service-unavailable'));
       return;
     }
+    // Before the handler: features may copy it (XEP-0280) or take out what is only for the server.
+    if (r.to.kind !== 'account') this.opts.hooks.emit('message-sent', session, stanza);
     await this.runHandler(handler, session, stanza, r);
   }
 

@@ -108,9 +108,11 @@ export interface FeatureContext {
   /** Bound sessions of the user (available or not). */
   sessions(): SessionInfo[];
   /**
-   * Deliver a stanza to the user: `to` = bare JID goes to every available session
-   * (for <message/>: every available session), `to` = full JID to that session.
-   * Returns how many sessions got it (0: nobody online; the caller may store it).
+   * Deliver a stanza to the user: `to` = full JID to that session; `to` = bare JID as RFC 6121
+   * §8.5.2 says: presence to every available session, a chat or normal message to the available
+   * session(s) of highest non-negative priority (see router.ts `recipients`).
+   * Returns how many sessions got it (0: nobody could take it; the caller may store it).
+   * A delivered message fires 'message-delivered'.
    */
   deliver(stanza: Element): number;
   /** Stanzas waiting for the user's next login (persistent in the gateway, in memory in tests). */

@@ -17,6 +17,8 @@ export interface SessionInfo {
    * messages are then not pushed at its initial presence (it has them from the archive); set by the MAM feature.
    */
   archiveQueried?: boolean;
+  /** (Additive) The priority of that presence (RFC 6121 §4.7.2.3), 0 without one. */
+  readonly priority: number;
   /** Send a stanza to this one client (it gets SM counting and queueing). */
   send(stanza: Element): void;
 }
@@ -39,4 +41,22 @@ export interface Hooks {
    * offline store may keep it; without a subscriber the core logs it as lost.
    */
   'message-undelivered': (stanza: Element) => void;
+  /**
+   * (Added by the core.) A message for the user went to these sessions: the ones RFC 6121 §8.5.2
+   * routing chose for the bare JID, or the one its full JID names. Not fired when nobody got it,
+   * nor when the core hands a dead session's unacknowledged messages over (they were told once).
+   */
+  'message-delivered': (stanza: Element, sessions: readonly SessionInfo[]) => void;
+  /**
+   * (Added by the core.) The user sent a message from `session` to someone else than their own
+   * account (a contact, the gateway contact), `from` already stamped. Handlers run synchronously
+   * before the message goes on, and may take out what is meant for the server only (XEP-0280 <private/>).
+   */
+  'message-sent': (session: SessionInfo, stanza: Element) => void;
+  /**
+   * (Added by the core.) A session ended with this message unacknowledged (XEP-0198), before the
+   * core hands it to the user's other sessions: a feature that gave some of them a copy of it
+   * (XEP-0280) adds those to `holders`, synchronously; the core then hands nothing over.
+   */
+  'message-handover': (stanza: Element, holders: Set<SessionInfo>) => void;
 }

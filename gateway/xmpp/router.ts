@@ -4,6 +4,7 @@ import { jid as parseJid, type JID } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import { StanzaError } from './errors.js';
 import type { Addressee, XmppIdentity } from './feature.js';
+import type { HookBus } from './hook-bus.js';
 import type { Session } from './stream/session.js';
 import type { Element } from './xml/element.js';
 
@@ -82,6 +83,8 @@ export class Router implements StanzaRouter {
   constructor(
     private readonly identity: XmppIdentity,
     private readonly log: Logger,
+    /** (Additive) Where 'message-delivered' goes; without it nobody hears of deliveries. */
+    private readonly hooks?: HookBus,
   ) {}
 
   /** Resolves a client's `to` attribute. Throws StanzaError('jid-malformed'). */
@@ -106,24 +109,40 @@ export class Router implements StanzaRouter {
   }
 
   /**
-   * Delivers a stanza to the user: bare `to` (or none) to every available session,
-   * full `to` to that session. Returns how many sessions got it.
+   * Delivers a stanza to the user: full `to` to that session; bare `to` (or none) as RFC 6121
+   * §8.5.2 says (see recipients). Returns how many sessions got it (0: the caller may store it).
+   * `quiet`: the core hands over what a dead session never acknowledged; no 'message-delivered'.
    */
-  deliver(stanza: Element): number {
+  deliver(stanza: Element, opts: { quiet?: boolean } = {}): number {
     const target = deliveryTarget(this.identity.user, stanza, this.log);
     if (!target) return 0;
+    let to: Session[];
     if (target.resource) {
       const s = this.sessions.get(target.resource);
-      if (!s) return 0;
-      s.send(stanza);
-      return 1;
+      to = s ? [s] : [];
+    } else {
+      to = recipients(stanza, [...this.sessions.values()]);
     }
-    let n = 0;
-    for (const s of this.sessions.values()) {
-      if (!s.available) continue;
-      s.send(stanza);
-      n++;
-    }
-    return n;
+    for (const s of to) s.send(stanza);
+    if (to.length > 0 && stanza.name === 'message' && !opts.quiet) this.hooks?.emit('message-delivered', stanza, to);
+    return to.length;
   }
+}
+
+/**
+ * Who of the user's sessions gets a stanza for the bare JID (RFC 6121 §8.5.2.1, §8.5.2.2).
+ * Presence (and anything but a message): every available resource. A chat or normal message:
+ * the available resources with the highest priority, all of them on a tie, never one with a
+ * negative priority (§8.5.2.1.1 option a: the "most available" ones). A headline: every
+ * non-negative one. An error or a groupchat message: nobody (ignored; there is no group chat here).
+ */
+export function recipients<S extends { available: boolean; priority: number }>(stanza: Element, sessions: readonly S[]): S[] {
+  const available = sessions.filter((s) => s.available);
+  if (stanza.name !== 'message') return available;
+  const type = stanza.attrs.type ?? 'normal';
+  if (type === 'error' || type === 'groupchat') return [];
+  const willing = available.filter((s) => s.priority >= 0);
+  if (type === 'headline') return willing;
+  const top = Math.max(...willing.map((s) => s.priority));
+  return willing.filter((s) => s.priority === top);
 }

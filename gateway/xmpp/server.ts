@@ -70,7 +70,7 @@ const DEFAULT_TIMEOUTS: StreamTimeouts = { headerMs: 30_000, negotiationMs: 120_
 export function createXmppServer(opts: XmppServerOptions): XmppServer {
   const log = opts.log ?? silentLogger();
   const hooks = new HookBus(log.child({ part: 'hooks' }));
-  const router = new Router(opts.identity, log.child({ part: 'router' }));
+  const router = new Router(opts.identity, log.child({ part: 'router' }), hooks);
   const features = new FeatureHost({
     identity: opts.identity,
     network: opts.network,

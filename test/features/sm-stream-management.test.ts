@@ -4,11 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
 import { x } from '../../gateway/xmpp/xml/element.js';
 import { PING, probeFeature, testPing } from '../support/core-features.js';
-import { startTestGateway, type TestClient, type TestGateway, type TestGatewayOptions } from '../support/xmpp-harness.js';
+import { handledByClient, startTestGateway, type TestGateway, type TestGatewayOptions } from '../support/xmpp-harness.js';
 
 const SM = 'urn:xmpp:sm:3';
 const isSm = (name: string) => (el: Element) => el.getNS() === SM && el.name === name;
-const isStanza = (el: Element) => ['iq', 'message', 'presence'].includes(el.name) && el.getNS() !== SM;
 const chat = (body: string) => x('message', { to: 'me@localhost', type: 'chat', from: 'localhost' }, x('body', null, body));
 
 let gw: TestGateway;
@@ -20,21 +19,7 @@ async function gateway(opts: TestGatewayOptions = {}) {
   return probe.ctx();
 }
 
-/** The h a client reports: stanzas it received after <enabled/>. */
-function handledByClient(c: TestClient): number {
-  const i = c.received.findIndex(isSm('enabled'));
-  return c.received.slice(i + 1).filter(isStanza).length;
-}
-
-async function resumeStream(previd: string, h: number): Promise<{ c: TestClient; answer: Element }> {
-  const c = await gw.connect();
-  await c.open();
-  await c.authenticate(gw.username, gw.password);
-  await c.open();
-  c.send(`<resume xmlns='${SM}' previd='${previd}' h='${h}'/>`);
-  const answer = await c.next((el) => el.getNS() === SM);
-  return { c, answer };
-}
+const resumeStream = (previd: string, h: number) => gw.resume(previd, h);
 
 describe('stream management', () => {
   it('Pidgin style: <enable/> without resume, <r/> after every stanza answered each time', async () => {

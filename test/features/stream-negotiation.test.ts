@@ -80,7 +80,7 @@ describe('stream header and features', () => {
     expect(await c.closed).toEqual({ streamError: 'host-unknown' });
   });
 
-  it('after SASL: bind, optional session, sm and rosterver; no mechanisms, no STARTTLS', async () => {
+  it('after SASL: bind, optional session, sm, rosterver and csi; no mechanisms, no STARTTLS', async () => {
     await gateway();
     const c = await gw.connect();
     await c.open();
@@ -91,6 +91,7 @@ describe('stream header and features', () => {
       'urn:ietf:params:xml:ns:xmpp-session session',
       'urn:xmpp:sm:3 sm',
       'urn:xmpp:features:rosterver ver',
+      'urn:xmpp:csi:0 csi',
     ]);
     expect(features.getChild('session')?.getChild('optional')).toBeDefined();
   });

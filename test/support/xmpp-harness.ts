@@ -54,6 +54,8 @@ export interface LoginOptions {
   presence?: boolean;
   /** (Additive) 'memory' (default) or 'tcp' (needs `tcp: true`; STARTTLS first). */
   transport?: 'memory' | 'tcp';
+  /** (Additive) <priority/> of the initial presence (RFC 6121 §4.7.2.3); none by default. */
+  priority?: number;
 }
 
 export interface TestGateway {
@@ -78,7 +80,18 @@ export interface TestGateway {
   connectTcp(): Promise<TestClient>;
   /** Stream, SASL SCRAM-SHA-1, bind, session; returns once bound. */
   login(opts?: LoginOptions): Promise<TestClient>;
+  /** (Additive) A new in-memory stream that authenticates and sends XEP-0198 <resume/>; the answer is <resumed/> or <failed/>. */
+  resume(previd: string, h: number): Promise<{ c: TestClient; answer: Element }>;
   stop(): Promise<void>;
+}
+
+const SM_NS = 'urn:xmpp:sm:3';
+const isSmStanza = (el: Element) => ['iq', 'message', 'presence'].includes(el.name) && el.getNS() !== SM_NS;
+
+/** (Additive) The h a client reports (XEP-0198): stanzas it received after <enabled/>. */
+export function handledByClient(c: TestClient): number {
+  const i = c.received.findIndex((el) => el.getNS() === SM_NS && el.name === 'enabled');
+  return c.received.slice(i + 1).filter(isSmStanza).length;
 }
 
 export interface TestClient {
@@ -218,12 +231,21 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
         c.smId = enabled.attrs.id;
       }
       if (o.presence !== false) {
-        c.send('<presence/>');
+        c.send(o.priority === undefined ? '<presence/>' : `<presence><priority>${o.priority}</priority></presence>`);
         // The server handles a stream strictly in order: once this iq is answered, the
         // presence was processed and the session is available.
         await c.sync();
       }
       return c;
+    },
+    async resume(previd, h) {
+      const c = await gw.connect();
+      await c.open();
+      await c.authenticate(username, password);
+      await c.open();
+      c.send(`<resume xmlns='${SM_NS}' previd='${previd}' h='${h}'/>`);
+      const answer = await c.next((el) => el.getNS() === SM_NS);
+      return { c, answer };
     },
     async stop() {
       for (const c of clients) c.kill();

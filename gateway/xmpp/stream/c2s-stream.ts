@@ -12,6 +12,7 @@ import { SASL_NS, SaslNegotiation, type SaslOptions } from '../rfc6120-sasl.js';
 import { TLS_NS, canOfferStartTls, proceed, startTlsFeature, tlsFailure } from '../rfc6120-starttls.js';
 import { CLIENT_NS, STREAM_NS, errorReply, stanzaKind } from '../stanza.js';
 import { SM_NS, type SmStream, type StreamManagement } from '../xep-0198-stream-management.js';
+import { CSI_NS, handleCsiNonza } from '../xep-0352-client-state.js';
 import { Element, x } from '../xml/element.js';
 import type { StreamOpen } from '../xml/parser.js';
 import type { Session } from './session.js';
@@ -152,7 +153,12 @@ export class C2sStream implements BindableOutput, SmStream {
       );
     }
     // Never <mechanisms> here (libpurple would authenticate again), never <sm> before auth.
-    return [...bindFeatures(), x('sm', { xmlns: SM_NS }), x('ver', { xmlns: 'urn:xmpp:features:rosterver' })];
+    return [
+      ...bindFeatures(),
+      x('sm', { xmlns: SM_NS }),
+      x('ver', { xmlns: 'urn:xmpp:features:rosterver' }),
+      x('csi', { xmlns: CSI_NS }),
+    ];
   }
 
   /** A new stream header is due on this transport (after STARTTLS or SASL success). */
@@ -216,7 +222,11 @@ export class C2sStream implements BindableOutput, SmStream {
       const session = this.host.sm.resume(el, this, (old) => {
         (old.output as C2sStream | undefined)?.dropForResume();
       });
-      if (session) clearTimeout(this.negotiationTimer);
+      if (session) {
+        clearTimeout(this.negotiationTimer);
+        // XEP-0352 §5.2: a resumed stream starts active; what waited goes out behind the resent stanzas.
+        session.clientActive();
+      }
       return;
     }
     if (ns === SM_NS && el.name === 'enable') {
@@ -245,6 +255,8 @@ export class C2sStream implements BindableOutput, SmStream {
 
   private async bound(session: Session, el: Element, ns: string | undefined): Promise<void> {
     if (ns === SM_NS) return this.host.sm.handle(session, el, this);
+    // Nonzas, not stanzas: not counted by XEP-0198.
+    if (ns === CSI_NS) return handleCsiNonza(session, el);
     // Never SASL: only stanzas of a bound session reach the trace log.
     session.log.trace({ xml: el.toString() }, 'in');
     const kind = stanzaKind(el);

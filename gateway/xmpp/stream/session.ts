@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { SessionInfo } from '../hooks.js';
 import type { Element } from '../xml/element.js';
 import { SM_NS, type SmState } from '../xep-0198-stream-management.js';
+import { ClientState } from '../xep-0352-client-state.js';
 import { x } from '../xml/element.js';
 
 /** What a session writes to: the current stream, while one is attached. */
@@ -24,6 +25,8 @@ export class Session implements SessionInfo {
   ended = false;
   /** Fires when a detached session's resume window closes. */
   expiry: NodeJS.Timeout | undefined;
+  /** XEP-0352: while the client says it is inactive, stanzas that can wait are held here. */
+  readonly clientState = new ClientState();
 
   constructor(
     readonly id: string,
@@ -37,6 +40,11 @@ export class Session implements SessionInfo {
     return this.jid.resource;
   }
 
+  /** RFC 6121 §4.7.2.3: the priority of the last available presence, -128..127, 0 when absent. */
+  get priority(): number {
+    return presencePriority(this.presence);
+  }
+
   send(stanza: Element): void {
     if (this.ended) {
       this.log.debug({ stanza: stanza.name }, 'stanza to an ended session dropped');
@@ -46,6 +54,16 @@ export class Session implements SessionInfo {
       stanza = stanza.clone();
       stanza.attrs.to = this.jid.toString();
     }
+    for (const el of this.clientState.pass(stanza)) this.transmit(el);
+  }
+
+  /** XEP-0352 <active/> (or a resumed stream, which starts active): what was held goes out now, in order. */
+  clientActive(): void {
+    for (const el of this.clientState.activate()) this.transmit(el);
+  }
+
+  private transmit(stanza: Element): void {
+    if (this.ended) return;
     if (this.sm?.enabled) {
       if (!this.sm.sent(stanza)) {
         this.log.warn({ unacked: this.sm.unackedCount }, 'stream management queue full');
@@ -75,4 +93,12 @@ export class Session implements SessionInfo {
       else sm.ackRequested = false;
     });
   }
+}
+
+/** The <priority/> of a presence (RFC 6121 §4.7.2.3): an integer -128..127; absent or invalid is 0. */
+export function presencePriority(presence: Element | undefined): number {
+  const text = presence?.getChildText('priority')?.trim();
+  if (!text || !/^[+-]?\d{1,3}$/.test(text)) return 0;
+  const n = Number(text);
+  return n >= -128 && n <= 127 ? n : 0;
 }

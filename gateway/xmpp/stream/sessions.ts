@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { XmppIdentity } from '../feature.js';
 import type { FeatureHost } from '../feature-host.js';
 import type { HookBus } from '../hook-bus.js';
+import type { SessionInfo } from '../hooks.js';
 import type { Router } from '../router.js';
 import type { StreamManagement } from '../xep-0198-stream-management.js';
 import { Session, type SessionOutput } from './session.js';
@@ -55,7 +56,8 @@ export class SessionManager {
   /**
    * Ends a session for good. Features see an unavailable presence if it was available,
    * then 'session-closed'. Messages the client never acknowledged (XEP-0198) go to the
-   * user's other available sessions, else to the 'message-undelivered' hook.
+   * user's other available sessions (unless one has a copy: 'message-handover'), else to the
+   * 'message-undelivered' hook.
    */
   async end(session: Session, reason: string): Promise<void> {
     if (session.ended) return;
@@ -67,11 +69,19 @@ export class SessionManager {
     await this.opts.features.sessionGone(session);
     this.opts.hooks.emit('session-closed', session);
     const unacked = session.sm?.takeUnacked() ?? [];
+    const user = this.opts.identity.user.toString();
     for (const stanza of unacked) {
       if (stanza.name !== 'message' || stanza.attrs.type === 'error') continue;
+      // From the user's own bare JID: a copy made for this one session (XEP-0280 carbons) of a
+      // message another session has; handing it over would show that message twice.
+      if (stanza.attrs.from === user) continue;
+      // Another session that has a copy of it already (a carbon) is enough: the user has seen it.
+      const holders = new Set<SessionInfo>();
+      this.opts.hooks.emit('message-handover', stanza, holders);
+      if (holders.size > 0) continue;
       const copy = stanza.clone();
-      copy.attrs.to = this.opts.identity.user.toString();
-      if (this.opts.router.deliver(copy) > 0) continue;
+      copy.attrs.to = user;
+      if (this.opts.router.deliver(copy, { quiet: true }) > 0) continue;
       if (this.opts.hooks.has('message-undelivered')) this.opts.hooks.emit('message-undelivered', copy);
       else session.log.warn({ id: stanza.attrs.id, from: stanza.attrs.from }, 'unacknowledged message lost: nobody to hand it to');
     }

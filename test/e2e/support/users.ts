@@ -5,6 +5,8 @@ import { IrcClient, parseIrc, plainText, startBitlbee, type Bitlbee } from '../.
 import { XmppJsClient } from '../../../clients/xmppjs/client.js';
 
 export const GATEWAY_ROSTER_NAME = 'tlsim gateway';
+/** The <priority/> libpurple 2.14 sends with available presence (its status types' default). */
+export const LIBPURPLE_PRIORITY = 1;
 
 export interface GatewayEndpoint {
   c2sPort: number;
@@ -109,6 +111,8 @@ export async function xmppObserver(gw: XmppEndpoint, resource = 'observer'): Pro
     ca: await readFile(gw.caCertFile, 'utf8'),
   });
   await client.start();
-  await client.presence();
+  // The same priority as libpurple's default (1): a tie, so both get what is sent to the user's bare
+  // JID (RFC 6121 §8.5.2.1.1); with 0 the messages would go to Pidgin alone.
+  await client.presence({}, LIBPURPLE_PRIORITY);
   return client;
 }
