@@ -108,7 +108,7 @@ describe('message carbons', () => {
   });
 
   it('copies typing, receipts and markers of type chat; not group chat, errors or bodiless normal messages', async () => {
-    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+    const alice = fake.addFakeContact({ name: 'Alice', online: true, gateway: true });
     const phone = await withCarbons({ resource: 'phone', priority: 10 });
     const laptop = await withCarbons({ resource: 'laptop', priority: 1 });
     fake.peerTypes(alice.id, 'composing');

@@ -43,8 +43,8 @@ describe('client state indication', () => {
   });
 
   it('holds typing notifications (the last one per contact), never a message with a body, and keeps the order', async () => {
-    const alice = fake.addFakeContact({ name: 'Alice', online: true });
-    const bob = fake.addFakeContact({ name: 'Bob', online: true });
+    const alice = fake.addFakeContact({ name: 'Alice', online: true, gateway: true });
+    const bob = fake.addFakeContact({ name: 'Bob', online: true, gateway: true });
     const phone = await gw.login({ resource: 'phone' });
     await phone.next(presenceFrom(full(bob.id)));
     phone.send(inactive);
@@ -61,7 +61,7 @@ describe('client state indication', () => {
     expect(got.map((m) => [m.attrs.from, m.elements().map((e) => e.name).join(' ')]), got.join('\n')).toEqual([
       [full(alice.id), 'paused'],
       [full(bob.id), 'composing'],
-      [full(bob.id), 'body active'],
+      [full(bob.id), 'body stanza-id active'],
     ]);
     // Still inactive: typing waits again.
     fake.peerTypes(bob.id, 'composing');
@@ -71,7 +71,7 @@ describe('client state indication', () => {
   });
 
   it('holds carbons of typing but not of messages, and other resources are not affected', async () => {
-    const alice = fake.addFakeContact({ name: 'Alice', online: true });
+    const alice = fake.addFakeContact({ name: 'Alice', online: true, gateway: true });
     const laptop = await gw.login({ resource: 'laptop', priority: 5 });
     const phone = await gw.login({ resource: 'phone', priority: 1 });
     await phone.iq(`<enable xmlns='${CARBONS}'/>`, { type: 'set' });
