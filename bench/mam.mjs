@@ -37,20 +37,31 @@ function row(i, t0) {
   return { fp: peerFp(i % PEERS), out: i % 2 === 1, stamp: t0 + Math.floor((i * YEAR) / N), text: textOf(i) };
 }
 
+/** Bulk load: the table's indexes dropped, the rows written in one transaction, the indexes made again. */
+function bulk(db, table, fill) {
+  const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL").all(table);
+  db.pragma('synchronous = OFF');
+  db.pragma('cache_size = -200000');
+  for (const i of indexes) db.exec(`DROP INDEX "${i.name}"`);
+  const out = db.transaction(fill)();
+  for (const i of indexes) db.exec(i.sql);
+  return out;
+}
+
 function fillGateway(dbFile, t0) {
   const db = new Database(dbFile);
   db.pragma('journal_mode = WAL');
   const acc = db.prepare("SELECT id FROM accounts WHERE jid = 'me@localhost'").get().id;
   const ins = db.prepare('INSERT INTO archive (account_id, fingerprint, direction, text, stamp, stanza_id) VALUES (?, ?, ?, ?, ?, ?)');
   const ids = [];
-  db.transaction(() => {
+  bulk(db, 'archive', () => {
     for (let i = 0; i < N; i++) {
       const r = row(i, t0);
       const id = randomUUID();
       if (i === N / 2) ids.push(id);
       ins.run(acc, r.fp, r.out ? 'out' : 'in', r.text, r.stamp, id);
     }
-  })();
+  });
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   return ids[0];
@@ -62,7 +73,7 @@ function fillProsody(dbFile, t0, domain, peerDomain) {
   const ins = db.prepare('INSERT INTO prosodyarchive (host, user, store, key, "when", "with", type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const me = `me@${domain}`;
   let middle;
-  db.transaction(() => {
+  bulk(db, 'prosodyarchive', () => {
     for (let i = 0; i < N; i++) {
       const r = row(i, t0);
       const peer = `${r.fp}@${peerDomain}`;
@@ -72,7 +83,7 @@ function fillProsody(dbFile, t0, domain, peerDomain) {
       const xml = `<message xmlns='jabber:client' type='chat' from='${from}' to='${to}'><body>${escapeXml(r.text)}</body></message>`;
       ins.run(domain, 'me', 'archive', key, Math.floor(r.stamp / 1000), peer, 'xml', xml);
     }
-  })();
+  });
   db.close();
   chownSync(dbFile, owner.uid, owner.gid);
   return middle;
