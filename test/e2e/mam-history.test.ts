@@ -1,7 +1,8 @@
 // History on every device, with real programs: slixmpp chats with a reference peer (openssl s_server)
 // through the gateway, then a second slixmpp device logs in and pages the whole conversation with
 // XEP-0313 (its xep_0313 plugin): every message once, in order, with the ids the first device saw;
-// a restart of the gateway keeps the history and its ids.
+// a restart of the gateway keeps the history and its ids. And the offline messages a device synced over MAM
+// are not pushed to it again, while a device without MAM gets them (as Prosody mod_mam + mod_offline do).
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
