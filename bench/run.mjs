@@ -18,6 +18,7 @@ const ALL = {
   scale: 420, // 10 000 RSA handshakes on 2 shared cores, plus 10 000 ECDSA identities made by the load
   storms: 240,
   startup: 120,
+  mam: 300,
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(ALL);
 for (const w of wanted) if (!(w in ALL)) (console.error(`unknown benchmark ${w}; known: ${Object.keys(ALL).join(' ')}`), process.exit(2));

@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { BENCH_DIR, forkWorker, onCleanup } from './common.mjs';
 import { XmppLoadClient } from './xmpp-load.mjs';
 
-/** opts.tmpfs: data directory on /dev/shm (fsync costs nothing there): an explanatory variant only. */
+/**
+ * opts.tmpfs: data directory on /dev/shm (fsync costs nothing there): an explanatory variant only.
+ * opts.dataDir: start on that data directory again (removed at cleanup by whoever made it).
+ */
 export async function startGateway(name, opts = {}) {
-  const dir = mkdtempSync(join(opts.tmpfs ? '/dev/shm' : tmpdir(), `tlsim-bench-${name}-`));
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = opts.dataDir ?? mkdtempSync(join(opts.tmpfs ? '/dev/shm' : tmpdir(), `tlsim-bench-${name}-`));
+  if (!opts.dataDir) onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   // BENCH_PROF=<dir>: each gateway process writes a V8 CPU profile there when it stops.
   const execArgv = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
   const w = forkWorker(join(BENCH_DIR, 'lib/gateway-child.mjs'), [dir], { execArgv, env: opts.env });

@@ -25,7 +25,11 @@ export class Accounts {
   private readonly all;
   private readonly del;
 
-  constructor(private readonly ctx: StoreContext) {
+  constructor(
+    private readonly ctx: StoreContext,
+    /** Told after an account was deleted (caches of its rows). */
+    private readonly removed: (id: AccountId) => void = () => {},
+  ) {
     const { db } = ctx;
     this.insert = db.prepare<[string, number]>('INSERT INTO accounts (jid, created_at) VALUES (?, ?) ON CONFLICT (jid) DO NOTHING');
     this.byJid = db.prepare<[string], Row>('SELECT id, jid, created_at FROM accounts WHERE jid = ?');
@@ -51,6 +55,8 @@ export class Accounts {
 
   /** Deletes the account and everything it owns (contacts, queue, history, held messages). */
   remove(id: AccountId): boolean {
-    return this.del.run(id).changes > 0;
+    const gone = this.del.run(id).changes > 0;
+    if (gone) this.removed(id);
+    return gone;
   }
 }

@@ -132,8 +132,15 @@ export class Archive {
   private readonly prefsSet;
   /** Statements of query(), by their SQL (a handful of shapes). */
   private readonly queries = new Map<string, Statement<Param[]>>();
-  private readonly newest = new Map<AccountId, number>();
   private readonly prefsCache = new Map<AccountId, ArchivePrefs>();
+  /**
+   * Entries per account up to a row id, counted once (as Prosody's item count cache), then only the rows
+   * after it (ids only grow: AUTOINCREMENT): the unfiltered count of every "last page" or id-paging query
+   * would otherwise read the account's whole index. Deleting (retention, account removal) drops it.
+   */
+  private readonly totals = new Map<AccountId, { n: number; upTo: number }>();
+  private readonly countAll;
+  private readonly countAfter;
 
   constructor(private readonly ctx: StoreContext) {
     const { db } = ctx;
@@ -153,6 +160,11 @@ export class Archive {
     );
     this.prune = db.prepare<[number, number, number]>(
       'DELETE FROM archive WHERE id IN (SELECT id FROM archive WHERE account_id = ? AND stamp < ? ORDER BY stamp LIMIT ?)',
+    );
+    this.countAll = db.prepare<[number], { n: number; m: number | null }>('SELECT count(*) AS n, max(id) AS m FROM archive WHERE account_id = ?');
+    this.countAfter = db.prepare<[number, number], { n: number; m: number | null }>(
+      // "+account_id": walk the rows after the id (the rowid range), not the account's whole index.
+      'SELECT count(*) AS n, max(id) AS m FROM archive WHERE id > ? AND +account_id = ?',
     );
     this.prefsGet = db.prepare<[number], { default_rule: ArchiveDefault; rules: string }>(
       'SELECT default_rule, rules FROM archive_prefs WHERE account_id = ?',
@@ -182,7 +194,6 @@ export class Archive {
       truncated,
       m.stanzaId ?? newArchiveId(),
     )!;
-    this.newest.set(accountId, stamp);
     return toEntry(row);
   }
 
@@ -219,7 +230,7 @@ export class Archive {
       where.push(`stanza_id IN (${q.ids.map(() => '?').join(', ')})`);
       args.push(...q.ids);
     }
-    const total = q.count ? (this.statement(`SELECT count(*) AS n FROM archive WHERE ${where.join(' AND ')}`).get(...args) as { n: number }).n : undefined;
+    const total = q.count ? this.count(accountId, where, args) : undefined;
     // Exclusive bounds on the (stamp, id) order; the plain stamp bound lets the index range start there.
     for (const [id, op] of [
       [q.afterId, '>'],
@@ -247,7 +258,24 @@ export class Archive {
 
   /** Deletes up to `limit` of the account's entries older than `before`; returns how many. One short statement. */
   pruneOlderThan(accountId: AccountId, before: Date | number, limit: number): number {
-    return this.prune.run(accountId, toMs(before, this.ctx.now), limit).changes;
+    const n = this.prune.run(accountId, toMs(before, this.ctx.now), limit).changes;
+    if (n > 0) this.totals.delete(accountId);
+    return n;
+  }
+
+  /** The account is gone (its rows with it): forget what is kept about it. */
+  forget(accountId: AccountId): void {
+    this.totals.delete(accountId);
+    this.prefsCache.delete(accountId);
+  }
+
+  private count(accountId: AccountId, where: string[], args: Param[]): number {
+    if (where.length > 1) return (this.statement(`SELECT count(*) AS n FROM archive WHERE ${where.join(' AND ')}`).get(...args) as { n: number }).n;
+    const cached = this.totals.get(accountId);
+    const fresh = cached ? this.countAfter.get(cached.upTo, accountId)! : this.countAll.get(accountId)!;
+    const now = { n: (cached?.n ?? 0) + fresh.n, upTo: Math.max(cached?.upTo ?? 0, fresh.m ?? 0) };
+    this.totals.set(accountId, now);
+    return now.n;
   }
 
   prefs(accountId: AccountId): ArchivePrefs {
@@ -275,13 +303,9 @@ export class Archive {
     return rule === 'always' || (rule === 'roster' && isContact);
   }
 
+  /** One step down the (account_id, stamp) index: no cache to go stale when an account is removed. */
   private newestStamp(accountId: AccountId): number {
-    let s = this.newest.get(accountId);
-    if (s === undefined) {
-      s = this.lastStamp.get(accountId)!.s ?? 0;
-      this.newest.set(accountId, s);
-    }
-    return s;
+    return this.lastStamp.get(accountId)!.s ?? 0;
   }
 
   private statement(sql: string): Statement<Param[]> {

@@ -66,13 +66,14 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
     configure(db);
     const ctx: StoreContext = { db, now: opts.now ?? Date.now, limits: { ...DEFAULT_LIMITS, ...opts.limits } };
     const schema = migrate(db, ctx.now);
+    const archive = new Archive(ctx);
     return {
       path,
       schema,
-      accounts: new Accounts(ctx),
+      accounts: new Accounts(ctx, (id) => archive.forget(id)),
       contacts: new Contacts(ctx),
       outbox: new Outbox(ctx),
-      archive: new Archive(ctx),
+      archive,
       held: new Held(ctx),
       undelivered: new Undelivered(ctx),
       markers: new Markers(ctx),

@@ -1,10 +1,14 @@
 // History on every device, with real programs: slixmpp chats with a reference peer (openssl s_server)
 // through the gateway, then a second slixmpp device logs in and pages the whole conversation with
 // XEP-0313 (its xep_0313 plugin): every message once, in order, with the ids the first device saw;
-// a restart of the gateway keeps the history and its ids.
+// a restart of the gateway keeps the history and its ids. And the offline messages a device synced over MAM
+// are not pushed to it again, while a device without MAM gets them (as Prosody mod_mam + mod_offline do).
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
 import { SlixmppClient, type MamPage } from '../../clients/slixmpp/driver.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
+import { waitUntil } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
 import { startInProcessGateway, type E2eGateway } from './support/gateway.js';
 import { opensslServer, WAIT_MS } from './support/reference-peer.js';
@@ -27,6 +31,17 @@ interopSuite('e2e: history over XEP-0313 with slixmpp and a reference peer', ['s
     return c;
   };
   const flatten = (pages: MamPage[]) => pages.flatMap((p) => p.results);
+  const waitOnline = (gw: E2eGateway, fp: string) => waitUntil(() => gw.running.network.getContact(fp)?.online === true, WAIT_MS);
+  /** Until the gateway's database holds `n` messages kept for the user (read-only, beside the gateway). */
+  const waitKept = (gw: E2eGateway, n: number) =>
+    waitUntil(() => {
+      const db = new Database(join(gw.dataDir, 'gateway.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM undelivered').get() as { n: number }).n >= n;
+      } finally {
+        db.close();
+      }
+    }, WAIT_MS);
 
   it('a second device pages the whole conversation, with stable ids and no duplicates, before and after a restart', async () => {
     let gw = await startInProcessGateway({ policy: 'accept' });
@@ -85,5 +100,38 @@ interopSuite('e2e: history over XEP-0313 with slixmpp and a reference peer', ['s
     // Backwards from the newest, as Conversations does: the same messages.
     const back = flatten((await tablet.mam({ max: 4, reverse: true })).pages);
     expect(new Set(back.map((r) => r.id))).toEqual(new Set(ids));
+  }, T);
+
+  it('a device that syncs over MAM before its presence is not sent the offline messages again; one without MAM gets them, delayed', async () => {
+    const gw = await startInProcessGateway({ policy: 'accept' });
+    stops.push(() => gw.stop());
+    const id = await makeOpensslIdentity(tmpDir('mam-peer-offline'));
+    const peer = await opensslServer(id);
+    stops.push(() => peer.proc.kill());
+    const peerJid = gw.jidOf(id.fingerprint);
+    await gw.running.network.addContact(id.fingerprint, { name: 'Sam', address: `127.0.0.1:${peer.port}` });
+    await waitOnline(gw, id.fingerprint);
+    // Nobody is logged in: the gateway keeps these for the user.
+    await peer.type('while you were away\n');
+    await waitKept(gw, 1);
+
+    // Conversations-style: MAM first, presence after.
+    const phone = await SlixmppClient.start();
+    clients.push(phone);
+    await phone.connect({ jid: `${gw.userJid}/phone`, password: gw.password, port: gw.c2sPort, ca_file: gw.caCertFile, initial_presence: false });
+    const synced = flatten((await phone.mam({ max: 10 })).pages);
+    expect(synced.map((r) => r.body)).toEqual(['while you were away']);
+    const from = phone.mark();
+    await phone.request({ cmd: 'presence' });
+    await phone.ping();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(phone.events.slice(from).filter((e) => e.event === 'message')).toEqual([]);
+
+    // A client without MAM (Pidgin) logs in: the message, with its delay stamp and the same id.
+    const desktop = await device(gw, 'desktop');
+    const m = await desktop.nextMessage((e) => e.body === 'while you were away', WAIT_MS);
+    expect(m.from).toBe(`${peerJid}/tlsim`);
+    expect(m.delay).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(m.stanza_id).toBe(synced[0]!.id);
   }, T);
 });

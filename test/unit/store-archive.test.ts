@@ -52,6 +52,9 @@ describe('archive', () => {
     const range = store.archive.query(acc, { limit: 9, start: new Date(T0 + H), end: new Date(T0 + 4 * H), fingerprint: A, count: true });
     expect([texts(range), range.total]).toEqual([['h1', 'h2', 'h4'], 3]);
     expect(texts(store.archive.query(acc, { limit: 2, offset: 3 }))).toEqual(['h3', 'h4']);
+    // The whole-archive count is kept between queries: it follows new messages.
+    store.archive.append(acc, { fingerprint: A, direction: 'out', text: 'h6', stamp: T0 + 6 * H });
+    expect(store.archive.query(acc, { limit: 1, reverse: true, count: true })).toMatchObject({ total: 7, entries: [{ text: 'h6' }] });
     for (const q of [{ afterId: 'nope' }, { beforeId: 'nope' }, { ids: [id(0), 'nope'] }]) {
       expect(() => store.archive.query(acc, { limit: 5, ...q })).toThrow(StoreError);
     }
@@ -91,6 +94,7 @@ describe('archive', () => {
     for (let i = 0; i < 25; i++) store.archive.append(acc, { fingerprint: A, direction: 'in', text: `old${i}`, stamp: T0 + i });
     const kept = store.archive.append(acc, { fingerprint: A, direction: 'in', text: 'recent', stamp: now - 24 * H });
     const log = pino({ level: 'silent' });
+    expect(store.archive.query(acc, { limit: 1, count: true }).total).toBe(26);
     const forever = startArchiveRetention({ store, days: 0, log, now: () => now });
     expect(await forever.prune()).toBe(0);
     const retention = startArchiveRetention({ store, days: 30, log, batch: 10, now: () => now });
@@ -98,7 +102,7 @@ describe('archive', () => {
     expect(await retention.prune()).toBe(25);
     expect(await retention.prune()).toBe(0);
     retention.stop();
-    expect(store.archive.query(acc, { limit: 50 }).entries).toEqual([kept]);
+    expect(store.archive.query(acc, { limit: 50, count: true })).toEqual({ entries: [kept], more: false, total: 1 });
     store.close();
   });
 });
