@@ -348,6 +348,7 @@ export class TlsimNetwork implements PeerNetwork {
 
   private onPeerText(fp: string, m: LinkMessage): void {
     const { truncated, id } = m;
+    const requests = m.receipt || m.markable ? { ...(m.receipt && { receipt: true }), ...(m.markable && { markable: true }) } : undefined;
     // COMPAT(libpurple): reference Pidgin users send libpurple markup; users read plain text. (A gateway sends
     // what its user typed: never converted.)
     const text = id === undefined && looksLikeMarkup(m.text) ? libpurpleToPlain(m.text) : m.text;
@@ -362,7 +363,7 @@ export class TlsimNetwork implements PeerNetwork {
     if (c.state === 'requested') {
       this.opts.store.transaction(() => {
         this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'in', text, truncated, linkId: id });
-        this.opts.store.held.add(this.acct, fp, text, { truncated });
+        this.opts.store.held.add(this.acct, fp, text, { truncated, id, requests });
       });
       return;
     }
@@ -372,7 +373,6 @@ export class TlsimNetwork implements PeerNetwork {
       setImmediate(() => this.archiveReceived());
     }
     if (id !== undefined) this.toArchiveIds.add(`${fp} ${id}`);
-    const requests = m.receipt || m.markable ? { ...(m.receipt && { receipt: true }), ...(m.markable && { markable: true }) } : undefined;
     this.sink?.onText(fp, { text, truncated, ...(id !== undefined && { id }), ...(requests && { requests }) });
   }
 
@@ -404,7 +404,7 @@ export class TlsimNetwork implements PeerNetwork {
     }));
     this.peers.setPeer(fp, addressOf(contact));
     this.sink?.onContactChanged(this.view(contact));
-    for (const m of held) this.sink?.onText(fp, { text: m.text, stamp: m.stamp, truncated: m.truncated });
+    for (const m of held) this.sink?.onText(fp, m);
     if (this.peers.isOnline(fp)) {
       this.sink?.onPeerOnline(fp);
       void this.outbox.flush(fp);
