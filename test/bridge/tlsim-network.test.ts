@@ -186,9 +186,11 @@ describe('TlsimNetwork between two gateways (x-tlsim-gateway/3)', () => {
       { id: bob.fingerprint, marker: 'receipt', xmppId: 'alice-1' },
       { id: bob.fingerprint, marker: 'displayed', xmppId: 'alice-1' },
     ]);
-    // Both sides know the other is a gateway: caps and receipts can be offered.
+    // Both sides know the other is a gateway: caps and receipts can be offered; the XMPP side was told.
     expect(a.net.getContact(bob.fingerprint)?.gateway).toBe(true);
     expect(b.net.getContact(alice.fingerprint)?.gateway).toBe(true);
+    expect(a.sink.changed.filter((c) => c.id === bob.fingerprint).map((c) => c.gateway)).toEqual([false, true]);
+    expect(b.sink.changed.filter((c) => c.id === alice.fingerprint).at(-1)?.gateway).toBe(true);
     await b.sink.until(() => b.store.markers.peek(b.store.accounts.ensure('me@localhost'), alice.fingerprint).length === 0, 'bob keeps no marker once acknowledged');
   });
 
