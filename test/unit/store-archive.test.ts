@@ -120,7 +120,7 @@ describe('schema v3', () => {
     db.close();
 
     const store = openStore(dir);
-    expect(store.schema).toEqual({ from: 2, to: 3 });
+    expect(store.schema).toEqual({ from: 2, to: MIGRATIONS.length });
     const page = store.archive.query(1, { limit: 250, count: true });
     expect(page.total).toBe(300);
     expect(page.entries.slice(0, 3).map((e) => [e.text, e.xmppId])).toEqual([['old 0', 'x0'], ['old 1', undefined], ['old 2', 'x2']]);
