@@ -48,6 +48,8 @@ interface QueuedSend {
 const MAX_QUEUED_SENDS = 10_000;
 /** Messages of the new link held while the old one drains; beyond this, order gives way. */
 const MAX_HELD_BYTES = 1024 * 1024;
+/** What one held entry counts for beyond its text. */
+const HELD_ENTRY_BYTES = 64;
 
 /**
  * Which of two links with the same gateway peer survives, computed the same way on both ends:
@@ -217,7 +219,8 @@ export class PeerLinks {
   private onInbound(link: Link, deliver: () => void, bytes: number): void {
     if (link === this.active && this.draining.size > 0 && this.heldBytes < MAX_HELD_BYTES) {
       this.held.push(deliver);
-      this.heldBytes += bytes;
+      // Each entry costs something, so a flood of small chat states is bounded too.
+      this.heldBytes += bytes + HELD_ENTRY_BYTES;
       return;
     }
     deliver();

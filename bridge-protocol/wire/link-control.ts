@@ -1,4 +1,4 @@
-// Acknowledgements and "end of messages" between two gateways (ALPN x-tlsim-gateway/2; PROTOCOL.md "Extensions").
+// Acknowledgements and "end of messages" between two gateways (ALPN x-tlsim-gateway/2 and /3; PROTOCOL.md "Extensions").
 // Pure: no sockets, timers or logging.
 //
 // Why: a message written to a link may still be on its way when the link ends, and over Tor an end is never a
@@ -7,7 +7,7 @@
 // delivered only once acknowledged, and a link is closed only after both sides said they send no more.
 //
 // Both are single bytes that never occur in a message: our encoder writes valid UTF-8, where 0xFE and 0xFF
-// cannot appear. A reference peer never sees them (it offers no ALPN).
+// cannot appear (nor in a /3 frame, wire/link-frames.ts). A reference peer never sees them (it offers no ALPN).
 
 /** One per LF read: "I have read up to this LF of what you wrote". */
 export const ACK = 0xfe;

@@ -103,8 +103,12 @@ export class TlsimNetwork implements PeerNetwork {
     this.peers.on('link-up', ({ fingerprint, protocol }) => this.onLinkUp(fingerprint, protocol));
     this.peers.on('link-down', ({ fingerprint, reason }) => this.onLinkDown(fingerprint, reason));
     this.peers.on('message', (fp, m) => this.onPeerText(fp, m));
-    this.peers.on('marker', (fp, marker, id) => this.isContact(fp) && this.markers.received(fp, marker, id));
-    this.peers.on('chat-state', (fp, state) => this.isContact(fp) && this.sink?.onChatState(fp, state));
+    this.peers.on('marker', (fp, marker, id) => {
+      if (this.isContact(fp)) this.markers.received(fp, marker, id);
+    });
+    this.peers.on('chat-state', (fp, state) => {
+      if (this.isContact(fp)) this.sink?.onChatState(fp, state);
+    });
     this.peers.on('dial-failed', ({ fingerprint, address, error, retryInMs }) => {
       if (error instanceof FingerprintMismatchError) this.notices.mismatch(fingerprint, address, error);
       else {
@@ -322,7 +326,8 @@ export class TlsimNetwork implements PeerNetwork {
     let c = this.opts.store.contacts.get(this.acct, fp);
     // What this peer speaks, remembered for while it is offline (its caps, whether markers can wait for it).
     const gateway = protocol === 'gateway/3';
-    if (c && c.gateway !== gateway) c = this.opts.store.contacts.setGateway(this.acct, fp, gateway);
+    const learned = c !== undefined && c.gateway !== gateway;
+    if (learned) c = this.opts.store.contacts.setGateway(this.acct, fp, gateway);
     if (!c) {
       const state = this.unknownPolicy === 'accept' ? 'contact' : 'requested';
       c = this.opts.store.contacts.upsert(this.acct, fp, { state });
@@ -336,6 +341,8 @@ export class TlsimNetwork implements PeerNetwork {
     }
     if (c.state !== 'contact') return;
     this.opts.store.contacts.touch(this.acct, fp);
+    // Before the presence: what the XMPP side offers for this contact (receipts, markers, states) changed.
+    if (learned) this.sink?.onContactChanged(this.view(c));
     this.sink?.onPeerOnline(fp);
     void this.outbox.flush(fp);
     if (gateway) void this.markers.flush(fp);
@@ -348,6 +355,7 @@ export class TlsimNetwork implements PeerNetwork {
 
   private onPeerText(fp: string, m: LinkMessage): void {
     const { truncated, id } = m;
+    const requests = m.receipt || m.markable ? { ...(m.receipt && { receipt: true }), ...(m.markable && { markable: true }) } : undefined;
     // COMPAT(libpurple): reference Pidgin users send libpurple markup; users read plain text. (A gateway sends
     // what its user typed: never converted.)
     const text = id === undefined && looksLikeMarkup(m.text) ? libpurpleToPlain(m.text) : m.text;
@@ -362,7 +370,7 @@ export class TlsimNetwork implements PeerNetwork {
     if (c.state === 'requested') {
       this.opts.store.transaction(() => {
         this.opts.store.archive.append(this.acct, { fingerprint: fp, direction: 'in', text, truncated, linkId: id });
-        this.opts.store.held.add(this.acct, fp, text, { truncated });
+        this.opts.store.held.add(this.acct, fp, text, { truncated, id, requests });
       });
       return;
     }
@@ -372,7 +380,6 @@ export class TlsimNetwork implements PeerNetwork {
       setImmediate(() => this.archiveReceived());
     }
     if (id !== undefined) this.toArchiveIds.add(`${fp} ${id}`);
-    const requests = m.receipt || m.markable ? { ...(m.receipt && { receipt: true }), ...(m.markable && { markable: true }) } : undefined;
     this.sink?.onText(fp, { text, truncated, ...(id !== undefined && { id }), ...(requests && { requests }) });
   }
 
@@ -404,7 +411,7 @@ export class TlsimNetwork implements PeerNetwork {
     }));
     this.peers.setPeer(fp, addressOf(contact));
     this.sink?.onContactChanged(this.view(contact));
-    for (const m of held) this.sink?.onText(fp, { text: m.text, stamp: m.stamp, truncated: m.truncated });
+    for (const m of held) this.sink?.onText(fp, m);
     if (this.peers.isOnline(fp)) {
       this.sink?.onPeerOnline(fp);
       void this.outbox.flush(fp);

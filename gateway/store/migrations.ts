@@ -79,8 +79,9 @@ CREATE INDEX undelivered_by_account ON undelivered(account_id, seq);
 `;
 
 // Between two gateways (x-tlsim-gateway/3): the link id each message goes out with, so that a receipt or chat
-// marker arriving days later finds the message it is about (and the id the user's client gave it); what the
-// sender asked for (bit 1: a receipt, XEP-0184; bit 2: markable, XEP-0333); whether a contact is such a gateway
+// marker arriving days later finds the message it is about (and the id the user's client gave it), and the peer's
+// id of each message received (archive, held); what the sender asked for (bit 1: a receipt, XEP-0184; bit 2:
+// markable, XEP-0333); whether a contact is such a gateway
 // (learned at its last link, kept for while it is offline); and the markers our user's client sent that wait for
 // the peer's gateway to be online (bounded per peer by the store).
 const V4 = `
@@ -88,6 +89,8 @@ ALTER TABLE outbox ADD COLUMN link_id TEXT;
 ALTER TABLE outbox ADD COLUMN requests INTEGER NOT NULL DEFAULT 0 CHECK (requests BETWEEN 0 AND 3);
 ALTER TABLE archive ADD COLUMN link_id TEXT;
 CREATE INDEX archive_by_link_id ON archive(account_id, fingerprint, link_id) WHERE link_id IS NOT NULL;
+ALTER TABLE held ADD COLUMN link_id TEXT;
+ALTER TABLE held ADD COLUMN requests INTEGER NOT NULL DEFAULT 0 CHECK (requests BETWEEN 0 AND 3);
 ALTER TABLE contacts ADD COLUMN gateway INTEGER NOT NULL DEFAULT 0 CHECK (gateway IN (0, 1));
 CREATE TABLE markers_out (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,

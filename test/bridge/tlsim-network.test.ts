@@ -186,10 +186,27 @@ describe('TlsimNetwork between two gateways (x-tlsim-gateway/3)', () => {
       { id: bob.fingerprint, marker: 'receipt', xmppId: 'alice-1' },
       { id: bob.fingerprint, marker: 'displayed', xmppId: 'alice-1' },
     ]);
-    // Both sides know the other is a gateway: caps and receipts can be offered.
+    // Both sides know the other is a gateway: caps and receipts can be offered; the XMPP side was told.
     expect(a.net.getContact(bob.fingerprint)?.gateway).toBe(true);
     expect(b.net.getContact(alice.fingerprint)?.gateway).toBe(true);
+    expect(a.sink.changed.filter((c) => c.id === bob.fingerprint).map((c) => c.gateway)).toEqual([false, true]);
+    expect(b.sink.changed.filter((c) => c.id === alice.fingerprint).at(-1)?.gateway).toBe(true);
     await b.sink.until(() => b.store.markers.peek(b.store.accounts.ensure('me@localhost'), alice.fingerprint).length === 0, 'bob keeps no marker once acknowledged');
+  });
+
+  it("a stranger gateway's held messages keep their id and requests until accepted; the receipt then reaches its sender", async () => {
+    const a = await gateway(alice);
+    const b = await gateway(bob, { policy: 'ask' });
+    await a.net.addContact(bob.fingerprint, { address: `127.0.0.1:${b.port}` });
+    await b.sink.until(() => b.sink.requests.includes(alice.fingerprint), 'bob sees a request');
+    await a.net.sendText(bob.fingerprint, 'may I?', { xmppId: 'ask-1', receipt: true });
+    const bAcct = b.store.accounts.ensure('me@localhost');
+    await b.sink.until(() => b.store.held.countFor(bAcct, alice.fingerprint) === 1, 'bob holds it');
+    await b.net.answerRequest(alice.fingerprint, true);
+    expect(b.sink.texts).toMatchObject([{ text: 'may I?', requests: { receipt: true } }]);
+    b.net.sendMarker(alice.fingerprint, 'receipt', b.sink.texts[0]!.id!);
+    await a.sink.until(() => a.sink.markers.length === 1, 'alice gets the receipt');
+    expect(a.sink.markers).toEqual([{ id: bob.fingerprint, marker: 'receipt', xmppId: 'ask-1' }]);
   });
 
   it('a message without requests arrives with an id and no requests', async () => {

@@ -134,6 +134,33 @@ for (const wire of [tcpWire(), memoryWire()]) {
       expect(atAlice.messages).toEqual([{ text: 'reply without id', truncated: false }]);
     });
 
+    it('a link that dies with frames unacknowledged hands over its messages and markers, in order, but not its chat states', async () => {
+      const { out, inn } = await linkPair();
+      events(out); // Bob never reads, so never acknowledges
+      const settled: Array<boolean | string> = [];
+      const sends = [
+        out.sendRecord({ type: 'message', id: 'u-1', text: 'one' }),
+        out.sendRecord({ type: 'state', state: 'composing' }),
+        out.sendRecord({ type: 'marker', marker: 'displayed', id: 'theirs' }),
+      ].map((p, i) => p.then((d) => (settled[i] = d)));
+      await new Promise((r) => setTimeout(r, 50));
+      let taken: string[] = [];
+      out.on('close', () => {
+        const unfinished = out.takeUnfinished();
+        taken = unfinished.map((u) => JSON.stringify(u.record));
+        for (const u of unfinished) u.resolve();
+      });
+      inn.destroy();
+      await out.closed;
+      await Promise.all(sends);
+      expect(taken).toEqual([
+        JSON.stringify({ type: 'message', id: 'u-1', text: 'one' }),
+        JSON.stringify({ type: 'marker', marker: 'displayed', id: 'theirs' }),
+      ]);
+      // The state was dropped (false); the others were delivered wherever they were taken (true).
+      expect(settled).toEqual([true, false, true]);
+    });
+
     it('a message longer than the receiving limit arrives cut and marked, and the link goes on', async () => {
       const { dialer, acceptor } = await connect();
       const [inn, out] = await Promise.all([
