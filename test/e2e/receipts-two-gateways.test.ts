@@ -29,7 +29,9 @@ interopSuite('e2e: receipts, chat markers and typing between two gateways, and n
 
   beforeAll(async () => {
     const [portA, portB] = [await freePort(), await freePort()];
-    [gwA, gwB] = await Promise.all([startCliGateway(homeA, portA), startCliGateway(homeB, portB)]);
+    // One after the other: two vite-node starts at once on a loaded machine can outlast `status --json`'s wait.
+    gwA = await startCliGateway(homeA, portA);
+    gwB = await startCliGateway(homeB, portB);
     alice = await connect(gwA);
   }, T);
 

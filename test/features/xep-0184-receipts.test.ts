@@ -1,13 +1,15 @@
 // Delivery receipt dialogues (XEP-0184): a receipt reaches the user only when the other gateway says its
 // user's client got the message; a reference peer never produces one; one that comes while the user is
 // offline waits for the next login.
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
 import { MARKERS_KEPT_LIMIT } from '../../gateway/features/support/message-meta.js';
 import { OFFLINE_LIMIT } from '../../gateway/xmpp/offline-box.js';
+import { features } from '../../gateway/features/index.js';
+import { probeFeature } from '../support/core-features.js';
 import { gatewayPerTest } from '../support/feature-dialogue.js';
-import type { TestClient, TestGateway } from '../support/xmpp-harness.js';
+import { startTestGateway, type TestClient, type TestGateway } from '../support/xmpp-harness.js';
 
 const RECEIPTS = 'urn:xmpp:receipts';
 const DELAY = 'urn:xmpp:delay';
@@ -121,5 +123,27 @@ describe('receipts', () => {
     expect(kept).toEqual(Array.from({ length: MARKERS_KEPT_LIMIT }, (_, i) => `r${i}`));
     // No notice of dropped messages: none were.
     expect(me.received.filter((el) => /dropped/.test(el.getChildText('body') ?? ''))).toEqual([]);
+  });
+
+  it('keeps a receipt its client never acknowledged (XEP-0198) before the session ended, for the next login', async () => {
+    await gw.stop();
+    const probe = probeFeature();
+    // A gateway of its own (a short resume window), stopped here: gatewayPerTest stops only its own.
+    gw = await startTestGateway({ server: { smResumeTimeoutMs: 200 }, features: [...features, probe.feature] });
+    onTestFinished(() => gw.stop());
+    fake = gw.fake!;
+    const closed: string[] = [];
+    probe.ctx().on('session-closed', (session) => closed.push(session.jid.resource));
+    const alice = fake.addFakeContact({ name: 'Alice', online: true, gateway: true });
+    const phone = await gw.login({ sm: 'resume', resource: 'phone' });
+    await phone.next((el) => el.name === 'presence' && el.attrs.from === gw.domain);
+    phone.kill(); // the network went away: no <a/> for what follows
+    fake.peerMarks(alice.id, 'receipt', 'p1');
+    // The resume window ends with the receipt unacknowledged and nobody else online.
+    await expect.poll(() => closed, { timeout: 10_000 }).toEqual(['phone']);
+    const me = await gw.login();
+    const r = await me.next(receiptFrom(full(alice.id)));
+    expect(r.getChild('received', RECEIPTS)!.attrs.id).toBe('p1');
+    expect(r.getChild('delay', DELAY)).toBeDefined();
   });
 });

@@ -66,8 +66,24 @@ export function markersOf(stanza: Element): Array<{ marker: Marker; id: string }
 export function relayMarkers(ctx: FeatureContext, kinds: readonly Marker[]): void {
   const { identity, network } = ctx;
   const user = identity.user.toString();
+  const mine = (msg: Element): boolean => kinds.some((k) => msg.getChild(MARKER_ELEMENTS[k].name, MARKER_ELEMENTS[k].ns));
   let keptThisAbsence = 0;
+  const keep = (msg: Element): void => {
+    if (keptThisAbsence >= MARKERS_KEPT_LIMIT) {
+      ctx.log.debug('too many markers kept for an offline user; dropped');
+      return;
+    }
+    keptThisAbsence++;
+    if (!msg.getChild('delay', NS.delay)) msg.append(x('delay', { xmlns: NS.delay, from: identity.domain, stamp: new Date().toISOString() }));
+    const pushedOut = ctx.offline.keep(msg);
+    if (pushedOut > 0) ctx.log.warn({ pushedOut }, 'the offline box was full: a marker pushed older stanzas out');
+  };
   ctx.on('initial-presence', () => void (keptThisAbsence = 0));
+  // One a client never acknowledged (XEP-0198) before its session ended waits like one that came while offline
+  // (rfc6121-messages.ts keeps the ones with a body; these never have one).
+  ctx.on('message-undelivered', (msg) => {
+    if (!msg.getChild('body') && mine(msg)) keep(msg);
+  });
   ctx.onNetwork('onMarker', (id: PeerId, marker, ref) => {
     if (!kinds.includes(marker) || !ref.xmppId) return;
     // A reference peer cannot answer: whatever claims it did is not shown (never faked, never passed on).
@@ -77,14 +93,6 @@ export function relayMarkers(ctx: FeatureContext, kinds: readonly Marker[]): voi
     }
     const { ns, name } = MARKER_ELEMENTS[marker];
     const msg = x('message', { type: 'chat', id: randomUUID(), from: peerFullJid(identity, id), to: user }, x(name, { xmlns: ns, id: ref.xmppId }));
-    if (ctx.deliver(msg) > 0) return;
-    if (keptThisAbsence >= MARKERS_KEPT_LIMIT) {
-      ctx.log.debug({ peer: id.slice(0, 12), marker }, 'too many markers kept for an offline user; dropped');
-      return;
-    }
-    keptThisAbsence++;
-    msg.append(x('delay', { xmlns: NS.delay, from: identity.domain, stamp: new Date().toISOString() }));
-    const pushedOut = ctx.offline.keep(msg);
-    if (pushedOut > 0) ctx.log.warn({ pushedOut }, 'the offline box was full: a marker pushed older stanzas out');
+    if (ctx.deliver(msg) === 0) keep(msg);
   });
 }
