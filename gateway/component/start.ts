@@ -23,8 +23,8 @@ import type { TorStatusJson } from '../tor/gateway-tor.js';
 import { chooseTorMode } from '../tor/mode.js';
 import { Transport } from './transport.js';
 import { listUsers, usersText } from './user-list.js';
-import { UserOnions } from './user-onions.js';
-import { UserRegistry } from './user-registry.js';
+import { UserOnions } from '../accounts/onions.js';
+import { UserRegistry } from '../accounts/registry.js';
 
 export interface StartComponentOptions extends Omit<StartGatewayOptions, 'log'> {
   log: Logger;

@@ -6,6 +6,7 @@ import type { JID } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import type { GatewaySink, PeerId, PeerNetwork } from '../bridge/contract.js';
 import type { Hooks, SessionInfo } from './hooks.js';
+import type { LocalDirectory } from './local-directory.js';
 import type { OfflineBox } from './offline-box.js';
 import type { Element } from './xml/element.js';
 
@@ -19,6 +20,8 @@ export type Addressee =
   | { kind: 'peers' }
   /** A peer: `<fingerprint>@<peer domain>[/resource]`. `id` is the lowercase fingerprint. */
   | { kind: 'contact'; id: PeerId; resource?: string }
+  /** (Additive) Another local account of this gateway: `<name>@<domain>[/resource]`; `jid` is its bare JID. */
+  | { kind: 'local'; jid: string; resource?: string }
   /** A JID under the peer domain that is not a fingerprint, or any other domain. */
   | { kind: 'unknown'; jid: JID };
 
@@ -115,6 +118,8 @@ export interface FeatureContext {
 
   /** Disco#info features declared by all features, for the disco feature to assemble. */
   discoFeatures(kind: 'server' | 'account' | 'contact'): string[];
+  /** (Additive) Local mode: the gateway's other local accounts (absent in transport mode). */
+  readonly local?: LocalDirectory;
 }
 
 export interface Feature {

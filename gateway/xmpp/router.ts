@@ -40,8 +40,9 @@ export interface StanzaRouter {
 /**
  * Who a `to` names, for the user `identity.user`. A peer is `<fingerprint>@<peer domain>`; the
  * gateway contact is the bare server domain. In component mode both domains are the component's.
+ * `isLocal` (local mode) tells which other bare JIDs of the server domain are local accounts.
  */
-export function resolveAddress(identity: XmppIdentity, to: string | undefined): Resolved {
+export function resolveAddress(identity: XmppIdentity, to: string | undefined, isLocal?: (bare: string) => boolean): Resolved {
   if (!to) return { to: { kind: 'account' } };
   const j = toJid(to);
   const { domain, peerDomain, user } = identity;
@@ -54,6 +55,8 @@ export function resolveAddress(identity: XmppIdentity, to: string | undefined): 
     if (j.local === user.local && user.domain.toLowerCase() === domain.toLowerCase()) {
       return j.resource ? { to: { kind: 'account' }, ownResource: j.resource } : { to: { kind: 'account' } };
     }
+    const bare = `${j.local}@${j.domain}`;
+    if (isLocal?.(bare)) return { to: j.resource ? { kind: 'local', jid: bare, resource: j.resource } : { kind: 'local', jid: bare } };
     return { to: { kind: 'unknown', jid: j } };
   }
   if (j.domain === peerDomain.toLowerCase() && !j.local) return { to: { kind: 'peers' } };
@@ -82,11 +85,13 @@ export class Router implements StanzaRouter {
   constructor(
     private readonly identity: XmppIdentity,
     private readonly log: Logger,
+    /** (Additive) Local mode: which bare JIDs are the gateway's other local accounts. */
+    private readonly isLocal?: (bare: string) => boolean,
   ) {}
 
   /** Resolves a client's `to` attribute. Throws StanzaError('jid-malformed'). */
   resolve(to: string | undefined): Resolved {
-    return resolveAddress(this.identity, to);
+    return resolveAddress(this.identity, to, this.isLocal);
   }
 
   add(session: Session): void {

@@ -7,8 +7,8 @@ import { ONION_DIAL_TIMEOUT_MS, torAwareDialerFor } from '../bridge/tor-dialer.j
 import type { Config } from '../config.js';
 import { GatewayTor, onionTarget, type GatewayTorHooks, type TorStatusJson } from '../tor/gateway-tor.js';
 import type { TorModeChoice } from '../tor/mode.js';
-import type { PeerSessionHooks } from './peer-session.js';
-import type { RegisteredUser } from './user-registry.js';
+import type { PeerSessionHooks } from '../component/peer-session.js';
+import type { RegisteredUser } from './registry.js';
 
 export interface UserOnionsOptions {
   choice: TorModeChoice & { mode: 'launch' | 'control' };
