@@ -16,6 +16,7 @@ import { blocking } from './xep-0191-blocking.js';
 import { ping } from './xep-0199-ping.js';
 import { entityTime } from './xep-0202-entity-time.js';
 import { gatewayBot } from './gateway-bot.js';
+import { localUsers } from './local-users.js';
 import { adHocCommands } from './xep-0050-ad-hoc-commands.js';
 import { inBandRegistration } from './xep-0077-in-band-registration.js';
 import { componentRoster } from './xep-0356-component-roster.js';
@@ -28,6 +29,8 @@ export const features: Feature[] = [
   // so clients know the sender's resource (and its chat-state support) first.
   presence,
   messages,
+  // The gateway's other local accounts: presence and chat between them (local mode only).
+  localUsers,
   chatStates,
   entityCaps,
   disco,
@@ -50,5 +53,5 @@ export const features: Feature[] = [
  * the roster through subscriptions or XEP-0356 instead (first, for the same reason as roster above),
  * and registering (XEP-0077) is one more.
  */
-const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep]);
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, localUsers]);
 export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];

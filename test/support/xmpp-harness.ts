@@ -46,6 +46,17 @@ export interface LoginOptions {
   presence?: boolean;
   /** (Additive) 'memory' (default) or 'tcp' (needs `tcp: true`; STARTTLS first). */
   transport?: 'memory' | 'tcp';
+  /** (Additive) Log in to another account of the gateway (addAccount); default the first one. */
+  as?: { username: string; password: string };
+}
+
+/** (Additive) Another local account of a test gateway. */
+export interface TestAccount {
+  username: string;
+  password: string;
+  userJid: string;
+  network: PeerNetwork;
+  fake: FakePeerNetwork | undefined;
 }
 
 export interface TestGateway {
@@ -67,6 +78,8 @@ export interface TestGateway {
   connectTcp(): Promise<TestClient>;
   /** Stream, SASL SCRAM-SHA-1, bind, session; returns once bound. */
   login(opts?: LoginOptions): Promise<TestClient>;
+  /** (Additive) Adds a local account `<name>@localhost` to the running server, with a peer network of its own. */
+  addAccount(name: string, network?: PeerNetwork): Promise<TestAccount>;
   stop(): Promise<void>;
 }
 
@@ -184,7 +197,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
         await c.starttls(tls.caCertPem);
         await c.open();
       }
-      await c.authenticate(username, password);
+      await c.authenticate(o.as?.username ?? username, o.as?.password ?? password);
       await c.open();
       const bind = await c.iq(
         `<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>${o.resource ? `<resource>${escapeXml(o.resource)}</resource>` : ''}</bind>`,
@@ -208,6 +221,12 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
         await c.sync();
       }
       return c;
+    },
+    async addAccount(name, net = new FakePeerNetwork()) {
+      const account = await loadOrCreateLocalAccount(join(dataDir, 'accounts', name), name);
+      const pass = (await readFile(account.passwordFile, 'utf8')).trim();
+      await server.addAccount({ identity: { domain, peerDomain, user: jid(name, domain) }, network: net, account });
+      return { username: name, password: pass, userJid: `${name}@${domain}`, network: net, fake: net instanceof FakePeerNetwork ? net : undefined };
     },
     async stop() {
       for (const c of clients) c.kill();
