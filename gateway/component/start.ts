@@ -201,6 +201,7 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
         await reload();
         return { ok: true, text: 'reloaded' };
       }
+      if (req.op === 'account') return { ok: false, text: 'in component mode users register from their XMPP client; the local accounts are a local-mode feature' };
       if (req.line.trim() === 'users') {
         const users = await listUsers(store, registry, transport);
         return { ok: true, text: usersText(users), data: users };
