@@ -6,7 +6,8 @@ import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js'
 import { LoginRateLimiter } from '../../gateway/xmpp/login-rate-limit.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
 import { gatewayPerTest, isRosterPush, pushedRosterItem, ROSTER } from '../support/feature-dialogue.js';
-import { SASL_NS, stanzaErrorOf, startTestGateway, type TestAccount, type TestClient, type TestGateway } from '../support/xmpp-harness.js';
+import { memoryDuplexPair } from '../../bridge-protocol/transport/memory.js';
+import { Client, SASL_NS, stanzaErrorOf, startTestGateway, type TestAccount, type TestClient, type TestGateway } from '../support/xmpp-harness.js';
 
 const DELAY = 'urn:xmpp:delay';
 const PING = 'urn:xmpp:ping';
@@ -70,6 +71,13 @@ describe('several local accounts', () => {
       await expect(c.authenticate('bob', 'wrong')).rejects.toThrow(/not-authorized/);
       await expect(c.authenticate('bob', bob.password)).rejects.toThrow(/temporary-auth-failure/);
       expect((await g.login()).jid).toMatch(/^me@localhost\//);
+      // Bob from another address is not held back by what was tried from this one.
+      const [client, serverEnd] = memoryDuplexPair();
+      g.server.acceptStream(serverEnd, { remote: '192.0.2.9:5555' });
+      const other = new Client(client);
+      await other.open();
+      await other.authenticate('bob', bob.password);
+      other.kill();
     } finally {
       await g.stop();
     }
