@@ -13,7 +13,6 @@ const KEPT_TYPES: ReadonlySet<string> = new Set(['chat', 'normal']);
 
 export const localUsers: Feature = {
   name: 'local-users',
-  disco: {},
   setup(ctx) {
     const local = ctx.local;
     // Transport mode: the user's own server has the other users.

@@ -24,8 +24,8 @@ export function createMechanisms(accounts: LocalAccount | AccountLookup): SaslMe
   // An unknown username is checked against a password nobody has, so timing does not tell which was wrong.
   const decoy = randomBytes(32);
   const verifyDecoy = (password: string): boolean => {
-    const d = createHash('sha256').update(password, 'utf8').digest();
-    return timingSafeEqual(d, decoy) && false;
+    timingSafeEqual(createHash('sha256').update(password, 'utf8').digest(), decoy);
+    return false;
   };
   return [
     scramMechanism('SHA-256', lookup('SHA-256')),
