@@ -1,10 +1,14 @@
-// The gateway daemon: one data directory (locked), the store, the peer identity and network, the local
-// XMPP server and the control socket, started in order and stopped in reverse; SIGHUP-style reload.
+// The gateway daemon: one data directory (locked), the store, the default account's peer identity and
+// network, the local XMPP server, the added local accounts (each with a network of its own) and the
+// control socket, started in order and stopped in reverse; SIGHUP-style reload.
 import { jid } from '@xmpp/jid';
 import type { Logger } from 'pino';
-import { isOnionHost, loadOrCreateIdentity, type OnionKey } from './bridge/peer-protocol.js';
+import { loadOrCreateIdentity, type OnionKey } from './bridge/peer-protocol.js';
 import { parseAddress } from './bridge/share-string.js';
-import { TlsimNetwork } from './bridge/tlsim-network.js';
+import { TlsimNetwork, type TlsimNetworkOptions } from './bridge/tlsim-network.js';
+import { LocalAccounts } from './accounts/local-accounts.js';
+import { UserOnions } from './accounts/onions.js';
+import { AccountsRuntime } from './daemon/accounts.js';
 import { ONION_DIAL_TIMEOUT_MS, torAwareDialerFor } from './bridge/tor-dialer.js';
 import { runCommandLine } from './commands/index.js';
 import { CONFIG_KEYS, loadConfig, type Config, type ConfigKey } from './config.js';
@@ -59,6 +63,8 @@ export interface RunningGateway {
   readonly torChoice: TorModeChoice;
   /** The peer identity was made by this start (first start: say hello, show the share string). */
   readonly identityCreated: boolean;
+  /** (Additive) The added local accounts: `accounts.add(name)`, `remove(name)`, `list()`. */
+  readonly accounts: AccountsRuntime;
 }
 
 export { STOP_TIMEOUT_MS } from './daemon/cleanup.js';
@@ -85,6 +91,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     cleanup.unshift(() => retention.stop());
     const jidText = accountJid(config);
     const accountId = store.accounts.ensure(jidText);
+    const localAccounts = new LocalAccounts(store, dataDir, config);
+    localAccounts.checkDefault();
     const identity = await loadOrCreateIdentity(dataDir);
     const account = await loadOrCreateLocalAccount(dataDir, config.account.user);
     const tls: ServerTls = await loadOrCreateServerTls(dataDir, config.account.domain);
@@ -95,12 +103,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     let tor: GatewayTor | undefined;
     const torOffWhy =
       config.tor.mode === 'off' ? 'Tor is off (tor.mode = "off")' : 'Tor is not used (tor.mode "auto" found no tor to launch or attach to)';
-    const network = new TlsimNetwork({
+    // What every account's network shares; with Tor each account's own onion comes on top.
+    const networkBase = (o: Pick<TlsimNetworkOptions, 'accountId' | 'identity' | 'log'>, port: number): TlsimNetworkOptions => ({
+      ...o,
       store,
-      accountId,
-      identity,
-      log: log.child({ component: 'bridge' }),
-      listen: { host: config.peer.host, port: config.peer.port },
+      listen: { host: config.peer.host, port },
       advertiseHost: config.peer.advertise_host,
       unknownPolicy: config.peer.unknown_policy,
       maxMessageBytes: config.peer.max_message_bytes,
@@ -108,6 +115,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         tor: { socks: () => tor?.socks(), whyNot: () => tor?.whyNot() ?? torOffWhy },
         all: config.tor.all,
       }),
+    });
+    const network = new TlsimNetwork({
+      ...networkBase({ accountId, identity, log: log.child({ component: 'bridge' }) }, config.peer.port),
       ...(onionKey && {
         advertise: { host: `${onionKey.serviceId}.onion`, port: config.tor.virtual_port },
         transport: 'tor' as const,
@@ -143,23 +153,39 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     }
     const listening = network.selfInfo().listening[0];
     const peerPort = listening ? parseAddress(listening).port : null;
+    let onions: UserOnions | undefined;
     if (onionKey && listening && torChoice.mode !== 'off') {
-      tor = new GatewayTor({
+      // One tor: the default account's onion is its own, each added account's is published on it too.
+      onions = new UserOnions({
         choice: { ...torChoice, mode: torChoice.mode },
         tor: config.tor,
         dataDir,
-        key: onionKey,
-        target: onionTarget(listening),
+        own: { key: onionKey, target: onionTarget(listening), jid: jidText, network, log: log.child({ component: 'bridge' }) },
         log: log.child({ component: 'tor' }),
-        notify: (text) => network.notice(text),
-        // Dials that failed while tor was away have grown long backoffs: try them again now.
-        onReady: () => network.redial((a) => config.tor.all || isOnionHost(a.host)),
         hooks: opts.tor,
       });
+      tor = onions.tor;
       // Not awaited: XMPP clients log in at once; tor's progress is in the log and in status.
       const starting = tor;
       void starting.start().catch((err: unknown) => log.error({ err }, 'tor could not be started'));
     }
+    const accounts = new AccountsRuntime({
+      store,
+      config,
+      log: log.child({ component: 'accounts' }),
+      server,
+      accounts: localAccounts,
+      makeNetwork: (user, port, userLog) =>
+        new TlsimNetwork({
+          ...networkBase({ accountId: user.account.id, identity: user.identity, log: userLog.child({ component: 'bridge' }) }, port),
+          ...(onions && onions.networkOptions(user)),
+        }),
+      onions: () => onions,
+      defaultLive: () => ({ share: network.selfInfo().share ?? null, peerPort }),
+    });
+    // Their onions are withdrawn while tor still runs.
+    cleanup.unshift(() => accounts.stop());
+    await accounts.startAll();
     const torStatus = (): TorStatusJson =>
       tor?.status() ?? {
         mode: torChoice.mode === 'off' ? 'off' : config.tor.mode,
@@ -202,12 +228,14 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         startedAt,
       };
     };
+    /** status() with every account: async (identities are read from disk), so for the control socket. */
+    const fullStatus = async (): Promise<StatusJson> => ({ ...status(), accounts: await accounts.list() });
 
     const reload = async (): Promise<void> => {
       const next = await (opts.reloadConfig ?? (() => loadConfig({ configPath: opts.configPath, env: process.env })))();
       log.level = next.log.level;
       const unknownPolicy = next.peer.unknown_policy;
-      network.setUnknownPolicy(unknownPolicy);
+      for (const n of [network, ...accounts.networks()]) n.setUnknownPolicy(unknownPolicy);
       const renewed = await loadOrCreateServerTls(dataDir, config.account.domain);
       server.setTls(renewed);
       const restart = changedKeys(config, next).filter((k) => !RELOADABLE.has(k));
@@ -218,7 +246,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     };
 
     const handle = async (req: ControlRequest): Promise<ControlResponse> => {
-      if (req.op === 'status') return { ok: true, status: status() };
+      if (req.op === 'status') return { ok: true, status: await fullStatus() };
+      if (req.op === 'account') return accounts.handle(req);
       if (req.op === 'reload') {
         await reload();
         return { ok: true, text: 'reloaded' };
@@ -268,6 +297,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       },
       torChoice,
       identityCreated: identity.created,
+      accounts,
     };
   } catch (err) {
     await runCleanup(cleanup, log);

@@ -20,6 +20,8 @@ export {
   socks5Dialer,
   loadIdentity,
   loadOrCreateIdentity,
+  CERT_FILE,
+  KEY_FILE,
   createTlsContext,
   type ControlEndpoint,
   type Dialer,

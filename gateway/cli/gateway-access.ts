@@ -9,6 +9,9 @@ import type { ControlRequest, ControlResponse } from '../control/protocol.js';
 import { lockOwner } from '../daemon/lock.js';
 import { readRuntime } from '../daemon/runtime.js';
 import { accountJid, offlineStatus, type StatusJson } from '../daemon/status.js';
+import { existsSync } from 'node:fs';
+import { LocalAccounts, type AccountInfo } from '../accounts/local-accounts.js';
+import { databasePath } from '../paths.js';
 import { openStore } from '../store/index.js';
 import { ensurePrivateDir } from '../xmpp/secret-file.js';
 import { CliError, type CliContext } from './common.js';
@@ -37,13 +40,30 @@ export async function gatewayStatus(ctx: CliContext): Promise<StatusJson> {
   }
   // Not answering: stopped, starting or stuck. The lock and runtime file still tell what they can.
   const pid = lockOwner(ctx.dataDir);
-  return offlineStatus({
+  const status = await offlineStatus({
     config: ctx.config,
     dataDir: ctx.dataDir,
     configFile: ctx.configPath,
     livePid: pid,
     runtime: readRuntime(ctx.dataDir),
   });
+  return ctx.config.gateway.mode === 'component' ? status : { ...status, accounts: await storedAccounts(ctx) };
+}
+
+/** The local accounts as the data directory has them (none before the database exists; nothing is created). */
+export async function storedAccounts(ctx: CliContext): Promise<AccountInfo[]> {
+  if (!existsSync(databasePath(ctx.dataDir))) return [];
+  return withLocalAccounts(ctx, async (accounts) => Promise.all(accounts.accounts().map((a) => accounts.info(a))));
+}
+
+/** Runs `fn` on the stored local accounts of a stopped gateway. */
+export async function withLocalAccounts<T>(ctx: CliContext, fn: (accounts: LocalAccounts) => Promise<T>): Promise<T> {
+  const store = openStore(ctx.dataDir);
+  try {
+    return await fn(new LocalAccounts(store, ctx.dataDir, ctx.config));
+  } finally {
+    store.close();
+  }
 }
 
 /**

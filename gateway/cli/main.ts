@@ -6,6 +6,7 @@ import { StoreError } from '../store/index.js';
 import { ConfigError } from '../xmpp/errors.js';
 import { LocalCaError } from '../xmpp/local-ca.js';
 import { CliError, GLOBAL_HELP, splitCommand, UsageError } from './common.js';
+import { accountMain } from './account.js';
 import { importIdentityMain } from './import-identity.js';
 import { initMain } from './init.js';
 import { peerMain } from './peer.js';
@@ -23,6 +24,7 @@ Commands:
   status [--json]     is it running, which ports, your account and share string
   share               print your share string
   peer ...            add, list, rename, remove, block, unblock peers (peer --help)
+  account ...         several local accounts on one gateway: add, list, remove (account --help)
   users [--json]      component mode: the registered XMPP users and their fingerprints
   import-identity     keep an existing tlsim key and certificate (import-identity --help)
 
@@ -37,6 +39,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   status: statusMain,
   share: shareMain,
   peer: peerMain,
+  account: accountMain,
   users: usersMain,
   'import-identity': importIdentityMain,
 };

@@ -7,7 +7,8 @@ export const STATUS_USAGE = `usage: tlsim-gateway status [--json] [options]
 
 Shows whether the gateway runs, its ports, your account, fingerprint and share string.
 --json prints one object (keys: running, pid, fingerprint, share, jid, passwordFile, c2sPort, peerPort,
-websocketPort, peerDomain, tor, dataDir, configFile, caCertFile, online, queued, startedAt).`;
+websocketPort, peerDomain, tor, dataDir, configFile, caCertFile, online, queued, startedAt: those of the
+default account), and accounts: every local account (see tlsim-gateway account list --json).`;
 
 export const SHARE_USAGE = `usage: tlsim-gateway share [options]
 
@@ -74,6 +75,7 @@ function describe(s: StatusJson): string {
     `data:         ${s.dataDir}`,
     `config:       ${s.configFile ?? '(defaults)'}`,
     `CA cert:      ${s.caCertFile}`,
+    ...((s.accounts?.length ?? 0) > 1 ? [`accounts:     ${s.accounts!.map((a) => a.jid).join(', ')} (tlsim-gateway account list)`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 // `tlsim-gateway users [--json]`: the registered users of a gateway in component mode, from the
 // running gateway (with their link state) or, when it is stopped, from its data directory.
 import { listUsers, usersText } from '../component/user-list.js';
-import { UserRegistry } from '../component/user-registry.js';
+import { UserRegistry } from '../accounts/registry.js';
 import { openStore } from '../store/index.js';
 import { CliError, loadContext, parseCommandArgs, printJson, UsageError } from './common.js';
 import { askGateway } from './gateway-access.js';

@@ -24,8 +24,8 @@ import type { TorStatusJson } from '../tor/gateway-tor.js';
 import { chooseTorMode } from '../tor/mode.js';
 import { Transport } from './transport.js';
 import { listUsers, usersText } from './user-list.js';
-import { UserOnions } from './user-onions.js';
-import { UserRegistry } from './user-registry.js';
+import { UserOnions } from '../accounts/onions.js';
+import { UserRegistry } from '../accounts/registry.js';
 
 export interface StartComponentOptions extends Omit<StartGatewayOptions, 'log'> {
   log: Logger;
@@ -204,6 +204,7 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
         await reload();
         return { ok: true, text: 'reloaded' };
       }
+      if (req.op === 'account') return { ok: false, text: 'in component mode users register from their XMPP client; the local accounts are a local-mode feature' };
       if (req.line.trim() === 'users') {
         const users = await listUsers(store, registry, transport);
         return { ok: true, text: usersText(users), data: users };

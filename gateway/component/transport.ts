@@ -25,7 +25,7 @@ import { x, type Element } from '../xmpp/xml/element.js';
 import { ComponentUser } from './component-user.js';
 import { SwitchablePeerSession, type PeerSessionHooks } from './peer-session.js';
 import { commandDone, registrationItems, registrationNode } from '../features/support/registration-commands.js';
-import type { RegisteredUser, UserRegistry } from './user-registry.js';
+import type { RegisteredUser, UserRegistry } from '../accounts/registry.js';
 
 /** What the transport needs of the component stream (gateway/xmpp/xep-0114-component.ts). */
 export interface ComponentStream {

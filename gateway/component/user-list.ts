@@ -4,7 +4,7 @@ import { loadIdentity } from '../bridge/peer-protocol.js';
 import { queuedCount } from '../daemon/status.js';
 import type { Store } from '../store/index.js';
 import type { Transport } from './transport.js';
-import type { UserRegistry } from './user-registry.js';
+import type { UserRegistry } from '../accounts/registry.js';
 
 export interface UserLine {
   jid: string;

@@ -17,7 +17,9 @@ export type ControlRequest =
   | { op: 'status' }
   /** A gateway command line (`add …`, `list`, `rename …`): run by gateway/commands on the live network. */
   | { op: 'command'; line: string }
-  | { op: 'reload' };
+  | { op: 'reload' }
+  /** (Additive) `tlsim-gateway account …`: local accounts, made or removed on the running gateway. */
+  | ({ op: 'account' } & ({ action: 'list' } | { action: 'add'; name: string; passwordFile?: string } | { action: 'remove'; name: string }));
 
 export type ControlResponse =
   | { ok: true; status: StatusJson }
@@ -34,5 +36,13 @@ export function parseRequest(value: unknown): ControlRequest | undefined {
   const o = value as Record<string, unknown>;
   if (o.op === 'status' || o.op === 'reload') return { op: o.op };
   if (o.op === 'command' && typeof o.line === 'string') return { op: 'command', line: o.line };
+  if (o.op === 'account') {
+    if (o.action === 'list') return { op: 'account', action: 'list' };
+    if (typeof o.name !== 'string') return undefined;
+    if (o.action === 'remove') return { op: 'account', action: 'remove', name: o.name };
+    if (o.action === 'add' && (o.passwordFile === undefined || typeof o.passwordFile === 'string')) {
+      return { op: 'account', action: 'add', name: o.name, ...(o.passwordFile !== undefined && { passwordFile: o.passwordFile as string }) };
+    }
+  }
   return undefined;
 }

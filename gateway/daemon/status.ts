@@ -11,6 +11,7 @@ import { stoppedTorStatus, type TorStatusJson } from '../tor/gateway-tor.js';
 import { PASSWORD_FILE } from '../xmpp/local-account.js';
 import { caCertPath } from '../xmpp/local-ca.js';
 import type { RuntimeInfo } from './runtime.js';
+import type { AccountInfo } from '../accounts/local-accounts.js';
 
 export interface StatusJson {
   running: boolean;
@@ -33,6 +34,11 @@ export interface StatusJson {
   online: number;
   queued: number;
   startedAt: string | null;
+  /**
+   * (Additive) Local mode: every local account, the default one first (its keys above stay those of
+   * the default account). From `tlsim-gateway status`; RunningGateway.status() leaves it out.
+   */
+  accounts?: AccountInfo[];
   /** Component mode only: the stream to the XMPP server and the registered users. */
   component?: {
     domain: string;

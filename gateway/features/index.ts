@@ -20,6 +20,7 @@ import { blocking } from './xep-0191-blocking.js';
 import { ping } from './xep-0199-ping.js';
 import { entityTime } from './xep-0202-entity-time.js';
 import { gatewayBot } from './gateway-bot.js';
+import { localUsers } from './local-users.js';
 import { adHocCommands } from './xep-0050-ad-hoc-commands.js';
 import { inBandRegistration } from './xep-0077-in-band-registration.js';
 import { componentRoster } from './xep-0356-component-roster.js';
@@ -35,6 +36,8 @@ export const features: Feature[] = [
   // The user's other resources' presence, after the contacts'.
   ownResources,
   messages,
+  // The gateway's other local accounts: presence and chat between them (local mode only).
+  localUsers,
   chatStates,
   receipts,
   chatMarkers,
@@ -61,5 +64,5 @@ export const features: Feature[] = [
  * resources to one another, so those modules are not here; peers reach the roster through subscriptions
  * or XEP-0356 instead (first, for the same reason as roster above), and registering (XEP-0077) is one more.
  */
-const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons]);
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers]);
 export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];

@@ -10,6 +10,8 @@ import { parseJid, peerBareJid, peerFullJid, peerIdOf } from './support/peer-jid
 
 const GROUP = 'tlsim';
 const GATEWAY_NAME = 'tlsim gateway';
+/** The gateway's other local accounts (local mode), like a shared roster group. */
+const LOCAL_GROUP = 'This gateway';
 
 export const roster: Feature = {
   name: 'roster',
@@ -21,6 +23,8 @@ export const roster: Feature = {
       // COMPAT(pidgin): 'both', never 'to'/'from'/ask: otherwise an offline buddy shows "Not Authorized".
       x('item', { jid: peerBareJid(identity, c.id), name: c.name, subscription: 'both' }, x('group', null, GROUP));
     const removalOf = (id: PeerId): Element => x('item', { jid: peerBareJid(identity, id), subscription: 'remove' });
+    const localItemOf = (bare: string): Element =>
+      x('item', { jid: bare, name: bare.split('@')[0], subscription: 'both' }, x('group', null, LOCAL_GROUP));
 
     /** The whole roster: the gateway contact first, then contacts in a stable order. */
     const items = (): Element[] => [
@@ -30,6 +34,7 @@ export const roster: Feature = {
         .filter((c) => c.state === 'contact')
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
         .map(itemOf),
+      ...(ctx.local?.others() ?? []).map(localItemOf),
     ];
 
     // The version is a digest of the roster itself: it changes exactly when the roster does,
@@ -74,6 +79,8 @@ export const roster: Feature = {
     // Requested and blocked peers are not roster items: for them a change is a removal.
     ctx.onNetwork('onContactChanged', (c) => (c.state === 'contact' ? push(itemOf(c)) : leave(c.id)));
     ctx.onNetwork('onContactRemoved', leave);
+    // Another local account added or removed while the gateway runs (its sessions have ended by then).
+    ctx.local?.onChange((bare, change) => push(change === 'added' ? localItemOf(bare) : x('item', { jid: bare, subscription: 'remove' })));
   },
 };
 
@@ -86,6 +93,11 @@ async function applySet(ctx: FeatureContext, item: Element): Promise<void> {
   if (jid.toString() === identity.domain) {
     // Moving or renaming the gateway contact changes nothing; it cannot leave the roster.
     if (removing) throw new StanzaError('not-allowed', 'the tlsim gateway contact cannot be removed');
+    return;
+  }
+  if (!jid.resource && ctx.local?.others().includes(jid.toString())) {
+    // The gateway's other accounts are in every roster: renaming or moving one changes nothing here.
+    if (removing) throw new StanzaError('not-allowed', 'the accounts of this gateway are in every roster');
     return;
   }
   const id = peerIdOf(identity, jid);

@@ -16,6 +16,7 @@ import {
   type XmppIdentity,
 } from './feature.js';
 import type { HookBus } from './hook-bus.js';
+import type { LocalDirectory } from './local-directory.js';
 import { memoryOfflineBox, type OfflineBox } from './offline-box.js';
 import type { Resolved, StanzaRouter } from './router.js';
 import type { MessageArchive } from './message-archive.js';
@@ -53,6 +54,8 @@ export interface FeatureHostOptions {
   offline?: OfflineBox;
   /** The account's message history, for XEP-0313 (none: no archive queries). */
   archive?: MessageArchive;
+  /** (Additive) Local mode: the gateway's other local accounts. */
+  local?: LocalDirectory;
 }
 
 export class FeatureHost {
@@ -123,6 +126,7 @@ export class FeatureHost {
       offline: this.offline,
       ...(this.opts.archive && { archive: this.opts.archive }),
       ...(this.opts.toServer && { toServer: this.opts.toServer }),
+      ...(this.opts.local && { local: this.opts.local }),
       discoFeatures: (kind) => [...this.disco[kind]],
     };
   }
@@ -154,6 +158,13 @@ export class FeatureHost {
     const isRequest = type === 'get' || type === 'set';
     if (r.ownResource !== undefined) {
       const target = this.opts.router.get(r.ownResource);
+      if (target) return void target.send(stanza);
+      if (isRequest) this.bounce(session, stanza, new StanzaError('service-unavailable'));
+      return;
+    }
+    // Another local account's resource: its session answers, as on any server (RFC 6120 §10.5.3).
+    if (r.to.kind === 'local' && r.to.resource !== undefined) {
+      const target = this.opts.local?.session(r.to.jid, r.to.resource);
       if (target) return void target.send(stanza);
       if (isRequest) this.bounce(session, stanza, new StanzaError('service-unavailable'));
       return;

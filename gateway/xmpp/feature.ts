@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { GatewaySink, PeerId, PeerNetwork } from '../bridge/contract.js';
 import type { Hooks, SessionInfo } from './hooks.js';
 import type { MessageArchive } from './message-archive.js';
+import type { LocalDirectory } from './local-directory.js';
 import type { OfflineBox } from './offline-box.js';
 import type { Element } from './xml/element.js';
 
@@ -20,6 +21,8 @@ export type Addressee =
   | { kind: 'peers' }
   /** A peer: `<fingerprint>@<peer domain>[/resource]`. `id` is the lowercase fingerprint. */
   | { kind: 'contact'; id: PeerId; resource?: string }
+  /** (Additive) Another local account of this gateway: `<name>@<domain>[/resource]`; `jid` is its bare JID. */
+  | { kind: 'local'; jid: string; resource?: string }
   /** A JID under the peer domain that is not a fingerprint, or any other domain. */
   | { kind: 'unknown'; jid: JID };
 
@@ -127,6 +130,8 @@ export interface FeatureContext {
 
   /** Disco#info features declared by all features, for the disco feature to assemble. */
   discoFeatures(kind: DiscoKind): string[];
+  /** (Additive) Local mode: the gateway's other local accounts (absent in transport mode). */
+  readonly local?: LocalDirectory;
 }
 
 export interface Feature {

@@ -1,5 +1,5 @@
-// The one local XMPP account of the local mode: a generated password in a file the user
-// can read or edit, and the salted SCRAM credentials derived from it (RFC 5802, RFC 7677).
+// A local XMPP account of the local mode: a generated password in a file the user can read
+// or edit, and the salted SCRAM credentials derived from it (RFC 5802, RFC 7677).
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -79,10 +79,15 @@ async function readOrCreatePassword(file: string): Promise<string> {
   }
   // An editor may have saved it with looser permissions.
   await chmod(file, 0o600);
+  return checkedPassword(text, file, ' (delete it to generate a new one)');
+}
+
+/** (Additive) The password a file's text holds (one line; surrounding whitespace ignored), or a ConfigError naming `file`. */
+export function checkedPassword(text: string, file: string, hint = ''): string {
   const password = text.trim();
   // Never quote the content: it is the secret.
   if (password === '' || password.length > MAX_PASSWORD_FILE || password.includes('\n')) {
-    throw new ConfigError(file, `must hold one line with the password (delete it to generate a new one)`);
+    throw new ConfigError(file, `must hold one line with the password${hint}`);
   }
   if (saslprepLite(password) === undefined) {
     throw new ConfigError(file, 'holds control characters');

@@ -8,8 +8,14 @@ import { Element, x } from './xml/element.js';
 
 export const SASL_NS = 'urn:ietf:params:xml:ns:xmpp-sasl';
 
-// One installation, one account: failures are counted for it, whatever name was tried.
-const RATE_KEY = 'local';
+/**
+ * Failures are counted per account and client address: guessing one account's password slows down
+ * that account from that address, and never locks another account (or the same one elsewhere) out.
+ * The port is not part of the address, or every new connection would start from zero.
+ */
+function rateKey(username: string | undefined, remote: string): string {
+  return `${(username ?? '').toLowerCase()}\0${remote.replace(/:[^:]*$/, '')}`;
+}
 
 export interface SaslOptions {
   mechanisms: SaslMechanism[];
@@ -18,6 +24,8 @@ export interface SaslOptions {
   /** Failed attempts on one stream before it is closed. */
   maxFailuresPerStream: number;
   log: Logger;
+  /** (Additive) The client's address ("host:port"), for the rate limit; default "memory". */
+  remote?: string;
 }
 
 export type SaslOutcome =
@@ -63,17 +71,17 @@ export class SaslNegotiation {
       return { kind: 'continue' };
     }
     if (el.name === 'auth') {
-      const locked = this.opts.limiter.check(RATE_KEY);
-      if (!locked.allowed) {
-        send(failure('temporary-auth-failure', `too many failed logins; retry in ${Math.ceil(locked.retryAfterMs / 1000)} s`));
-        return { kind: 'continue' };
-      }
       const mech = this.offered(secure).find((m) => m.name === el.attrs.mechanism);
       if (!mech) {
         send(failure('invalid-mechanism'));
         return { kind: 'continue' };
       }
-      this.exchange = mech.start();
+      // Checked once the username is known, before any credential is looked at.
+      const admit = (username: string): void => {
+        const locked = this.opts.limiter.check(rateKey(username, this.remote));
+        if (!locked.allowed) throw new SaslFailure('temporary-auth-failure', `too many failed logins; retry in ${Math.ceil(locked.retryAfterMs / 1000)} s`);
+      };
+      this.exchange = mech.start({ admit });
     } else if (el.name === 'response') {
       if (!this.exchange) {
         send(failure('malformed-request', 'no authentication in progress'));
@@ -86,15 +94,20 @@ export class SaslNegotiation {
     return this.step(message, send);
   }
 
+  private get remote(): string {
+    return this.opts.remote ?? 'memory';
+  }
+
   private step(message: Buffer, send: (el: Element) => void): SaslOutcome {
+    const exchange = this.exchange!;
     try {
-      const step = this.exchange!.step(message);
+      const step = exchange.step(message);
       if (step.kind === 'challenge') {
         send(x('challenge', { xmlns: SASL_NS }, encode(step.data)));
         return { kind: 'continue' };
       }
       this.exchange = undefined;
-      this.opts.limiter.recordSuccess(RATE_KEY);
+      this.opts.limiter.recordSuccess(rateKey(step.username, this.remote));
       send(x('success', { xmlns: SASL_NS }, step.data && step.data.length > 0 ? step.data.toString('base64') : undefined));
       return { kind: 'success', username: step.username };
     } catch (err) {
@@ -103,7 +116,7 @@ export class SaslNegotiation {
       if (!f) this.opts.log.error({ err }, 'SASL mechanism failed');
       const condition: SaslCondition = f?.condition ?? 'temporary-auth-failure';
       if (condition !== 'aborted' && condition !== 'temporary-auth-failure') {
-        this.opts.limiter.recordFailure(RATE_KEY);
+        this.opts.limiter.recordFailure(rateKey(exchange.username, this.remote));
         this.failures++;
       }
       this.opts.log.info({ condition, failures: this.failures }, 'authentication failed');

@@ -41,8 +41,9 @@ export interface StanzaRouter {
 /**
  * Who a `to` names, for the user `identity.user`. A peer is `<fingerprint>@<peer domain>`; the
  * gateway contact is the bare server domain. In component mode both domains are the component's.
+ * `isLocal` (local mode) tells which other bare JIDs of the server domain are local accounts.
  */
-export function resolveAddress(identity: XmppIdentity, to: string | undefined): Resolved {
+export function resolveAddress(identity: XmppIdentity, to: string | undefined, isLocal?: (bare: string) => boolean): Resolved {
   if (!to) return { to: { kind: 'account' } };
   const j = toJid(to);
   const { domain, peerDomain, user } = identity;
@@ -55,6 +56,8 @@ export function resolveAddress(identity: XmppIdentity, to: string | undefined): 
     if (j.local === user.local && user.domain.toLowerCase() === domain.toLowerCase()) {
       return j.resource ? { to: { kind: 'account' }, ownResource: j.resource } : { to: { kind: 'account' } };
     }
+    const bare = `${j.local}@${j.domain}`;
+    if (isLocal?.(bare)) return { to: j.resource ? { kind: 'local', jid: bare, resource: j.resource } : { kind: 'local', jid: bare } };
     return { to: { kind: 'unknown', jid: j } };
   }
   if (j.domain === peerDomain.toLowerCase() && !j.local) return { to: { kind: 'peers' } };
@@ -85,11 +88,13 @@ export class Router implements StanzaRouter {
     private readonly log: Logger,
     /** (Additive) Where 'message-delivered' goes; without it nobody hears of deliveries. */
     private readonly hooks?: HookBus,
+    /** (Additive) Local mode: which bare JIDs are the gateway's other local accounts. */
+    private readonly isLocal?: (bare: string) => boolean,
   ) {}
 
   /** Resolves a client's `to` attribute. Throws StanzaError('jid-malformed'). */
   resolve(to: string | undefined): Resolved {
-    return resolveAddress(this.identity, to);
+    return resolveAddress(this.identity, to, this.isLocal);
   }
 
   add(session: Session): void {

@@ -1,26 +1,25 @@
 // The local XMPP server: wires streams, SASL, sessions, routing, features and listeners
-// (RFC 6120 c2s over TCP, RFC 7395 over WebSocket) around one local account.
+// (RFC 6120 c2s over TCP, RFC 7395 over WebSocket) around the local accounts: the default one
+// given at creation and any added later, each with its own routing, features and sessions.
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { PeerNetwork } from '../bridge/contract.js';
 import type { Feature, XmppIdentity } from './feature.js';
-import { FeatureHost } from './feature-host.js';
-import { HookBus } from './hook-bus.js';
 import type { LocalAccount } from './local-account.js';
 import type { MessageArchive } from './message-archive.js';
+import { LocalUsers, type LocalUserOptions } from './local-users.js';
 import type { OfflineBox } from './offline-box.js';
 import type { ServerTls } from './local-ca.js';
 import { connectionLogger, silentLogger } from './log.js';
 import { LoginRateLimiter } from './login-rate-limit.js';
-import { Router } from './router.js';
 import { createMechanisms } from './sasl/index.js';
 import { C2sStream, type C2sHost, type StreamTimeouts } from './stream/c2s-stream.js';
-import { SessionManager } from './stream/sessions.js';
 import { TcpTransport } from './stream/tcp-transport.js';
 import { TcpListener } from './tcp-listener.js';
 import { WebSocketListener } from './rfc7395-websocket.js';
-import { StreamManagement } from './xep-0198-stream-management.js';
 import type { XmlLimits } from './xml/parser.js';
+
+export type { LocalUserOptions } from './local-users.js';
 
 export interface XmppServerOptions {
   identity: XmppIdentity;
@@ -63,45 +62,42 @@ export interface XmppServer {
   acceptStream(socket: Duplex, opts?: { remote?: string; secure?: boolean }): void;
   /** Use this certificate for every STARTTLS from now on (reload after renewal). */
   setTls(tls: ServerTls): void;
+  /**
+   * (Additive) Brings another local account online: its features are set up, its peer network
+   * starts, and the other accounts see it in their rosters. Its identity's domain is the server's.
+   */
+  addAccount(account: LocalUserOptions): Promise<void>;
+  /** (Additive) Cuts the account's streams, forgets it and stops its peer network; false when unknown. */
+  removeAccount(jid: string): Promise<boolean>;
+  /** (Additive) The local accounts, by runtime (sessions, router), the default first. */
+  readonly users: LocalUsers;
 }
 
 const DEFAULT_TIMEOUTS: StreamTimeouts = { headerMs: 30_000, negotiationMs: 120_000, tlsHandshakeMs: 30_000, handlerMs: 30_000 };
 
 export function createXmppServer(opts: XmppServerOptions): XmppServer {
   const log = opts.log ?? silentLogger();
-  const hooks = new HookBus(log.child({ part: 'hooks' }));
-  const router = new Router(opts.identity, log.child({ part: 'router' }), hooks);
-  const features = new FeatureHost({
-    identity: opts.identity,
-    network: opts.network,
-    router,
-    hooks,
+  const { domain } = opts.identity;
+  const users = new LocalUsers({
+    features: opts.features,
     log,
     featureConfig: opts.featureConfig,
     iqTimeoutMs: opts.timeouts?.handlerMs,
-    offline: opts.offline,
-    archive: opts.archive,
+    smResumeTimeoutMs: opts.smResumeTimeoutMs ?? 300_000,
+    smMaxUnacked: opts.smMaxUnacked ?? 5000,
   });
-  const sessions = new SessionManager({ identity: opts.identity, router, hooks, features, log });
-  const sm = new StreamManagement({
-    resumeTimeoutMs: opts.smResumeTimeoutMs ?? 300_000,
-    maxUnacked: opts.smMaxUnacked ?? 5000,
-    log,
-    endSession: (s, reason) => void sessions.end(s, reason),
-  });
-  sessions.sm = sm;
+  const defaultUser = users.create({ identity: opts.identity, network: opts.network, account: opts.account, offline: opts.offline, archive: opts.archive });
   const host: C2sHost = {
     identity: opts.identity,
     tls: opts.tls,
+    account: (username) => users.byUsername(username, domain),
     sasl: {
-      mechanisms: createMechanisms(opts.account),
+      // Every open account of this server; one that is being removed no longer logs in.
+      mechanisms: createMechanisms((username) => users.byUsername(username, domain)?.account),
       limiter: opts.rateLimiter ?? new LoginRateLimiter(),
       allowPlainWithoutTls: opts.allowPlainWithoutTls ?? false,
       maxFailuresPerStream: opts.maxAuthFailuresPerStream ?? 3,
     },
-    sessions,
-    features,
-    sm,
     timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
     streams: new Set(),
   };
@@ -139,13 +135,25 @@ export function createXmppServer(opts: XmppServerOptions): XmppServer {
     setTls(tls) {
       host.tls = tls;
     },
+    users,
+    async addAccount(account) {
+      if (account.identity.user.domain.toLowerCase() !== domain.toLowerCase()) throw new Error(`an account of this server is <name>@${domain}`);
+      await users.open(users.create(account));
+      log.info({ account: account.identity.user.toString() }, 'account online');
+    },
+    async removeAccount(jid) {
+      const gone = await users.close(jid);
+      if (gone) log.info({ account: gone.jid }, 'account removed: its sessions ended and its peer links closed');
+      return gone !== undefined;
+    },
     async start() {
       if (!setupDone) {
-        // Handlers first, then network events may flow.
-        await features.setup(opts.features);
+        // Handlers first, then network events may flow (open() does both, in that order).
+        await users.open(defaultUser);
         setupDone = true;
+      } else {
+        await opts.network.start(defaultUser.features.sink);
       }
-      await opts.network.start(features.sink);
       if (opts.c2s !== false) {
         tcp = new TcpListener({
           host: opts.c2s?.host ?? '127.0.0.1',
@@ -176,8 +184,9 @@ export function createXmppServer(opts: XmppServerOptions): XmppServer {
       tcp = undefined;
       ws = undefined;
       await Promise.all([...host.streams].map((s) => s.shutdown()));
-      await opts.network.stop();
-      log.info({ resumable: sm.detachedSessions().length }, 'XMPP server stopped');
+      await Promise.all(users.all().map((u) => u.network.stop()));
+      const resumable = users.all().reduce((n, u) => n + u.sm.detachedSessions().length, 0);
+      log.info({ resumable }, 'XMPP server stopped');
     },
   };
 }

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, type Identity, type PeerManager } from '../../bridge-protocol/index.js';
 import { TlsimNetwork } from '../../gateway/bridge/tlsim-network.js';
 import { REGISTRATIONS_PER_MINUTE, Transport } from '../../gateway/component/transport.js';
-import { UserRegistry } from '../../gateway/component/user-registry.js';
+import { UserRegistry } from '../../gateway/accounts/registry.js';
 import { openStore, type Store } from '../../gateway/store/index.js';
 import { silentLogger } from '../../gateway/xmpp/log.js';
 import { storeOfflineBox } from '../../gateway/xmpp/offline-box.js';

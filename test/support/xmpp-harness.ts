@@ -56,6 +56,17 @@ export interface LoginOptions {
   transport?: 'memory' | 'tcp';
   /** (Additive) <priority/> of the initial presence (RFC 6121 §4.7.2.3); none by default. */
   priority?: number;
+  /** (Additive) Log in to another account of the gateway (addAccount); default the first one. */
+  as?: { username: string; password: string };
+}
+
+/** (Additive) Another local account of a test gateway. */
+export interface TestAccount {
+  username: string;
+  password: string;
+  userJid: string;
+  network: PeerNetwork;
+  fake: FakePeerNetwork | undefined;
 }
 
 export interface TestGateway {
@@ -82,6 +93,8 @@ export interface TestGateway {
   login(opts?: LoginOptions): Promise<TestClient>;
   /** (Additive) A new in-memory stream that authenticates and sends XEP-0198 <resume/>; the answer is <resumed/> or <failed/>. */
   resume(previd: string, h: number): Promise<{ c: TestClient; answer: Element }>;
+  /** (Additive) Adds a local account `<name>@localhost` to the running server, with a peer network of its own. */
+  addAccount(name: string, network?: PeerNetwork): Promise<TestAccount>;
   stop(): Promise<void>;
 }
 
@@ -213,7 +226,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
         await c.starttls(tls.caCertPem);
         await c.open();
       }
-      await c.authenticate(username, password);
+      await c.authenticate(o.as?.username ?? username, o.as?.password ?? password);
       await c.open();
       const bind = await c.iq(
         `<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>${o.resource ? `<resource>${escapeXml(o.resource)}</resource>` : ''}</bind>`,
@@ -246,6 +259,12 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       c.send(`<resume xmlns='${SM_NS}' previd='${previd}' h='${h}'/>`);
       const answer = await c.next((el) => el.getNS() === SM_NS);
       return { c, answer };
+    },
+    async addAccount(name, net = new FakePeerNetwork()) {
+      const account = await loadOrCreateLocalAccount(join(dataDir, 'accounts', name), name);
+      const pass = (await readFile(account.passwordFile, 'utf8')).trim();
+      await server.addAccount({ identity: { domain, peerDomain, user: jid(name, domain) }, network: net, account });
+      return { username: name, password: pass, userJid: `${name}@${domain}`, network: net, fake: net instanceof FakePeerNetwork ? net : undefined };
     },
     async stop() {
       for (const c of clients) c.kill();

@@ -34,6 +34,17 @@ export type SaslStep = { kind: 'challenge'; data: Buffer } | { kind: 'success'; 
 /** One authentication exchange, server side. step() gets the decoded initial response (empty Buffer if none) and then each <response>; throws SaslFailure. */
 export interface SaslExchange {
   step(clientMessage: Buffer): SaslStep;
+  /** (Additive) The username the client claimed, once parsed (for counting failures per account). */
+  readonly username?: string;
+}
+
+/** (Additive) What the stream core asks of one exchange. */
+export interface SaslStartOptions {
+  /**
+   * Called with the claimed username before any credential is looked at; throws a SaslFailure to
+   * refuse the attempt (the login rate limit of that account and address).
+   */
+  admit?(username: string): void;
 }
 
 export type SaslMechanismName = 'SCRAM-SHA-256' | 'SCRAM-SHA-1' | 'PLAIN';
@@ -42,7 +53,7 @@ export interface SaslMechanism {
   readonly name: SaslMechanismName;
   /** PLAIN: true (offered only over TLS unless configured) */
   readonly needsTls: boolean;
-  start(): SaslExchange;
+  start(opts?: SaslStartOptions): SaslExchange;
 }
 
 /**
@@ -83,7 +94,7 @@ export function saslprepLite(s: string): string | undefined {
 /**
  * Whether an authorization identity asks for nothing more than the authenticated user:
  * the username itself or a JID of it (`user@domain`, `user@domain/resource`). Anything
- * else would be acting as someone else, which a single-user server never allows.
+ * else would be acting as someone else, which this server never allows.
  */
 export function authzidAllowed(authzid: string, username: string): boolean {
   return authzid === '' || authzid === username || authzid.startsWith(`${username}@`);

@@ -7,6 +7,7 @@ import {
   saslprepLite,
   type SaslExchange,
   type SaslMechanism,
+  type SaslStartOptions,
   type SaslStep,
 } from './mechanism.js';
 
@@ -14,10 +15,14 @@ export function plainMechanism(verify: (username: string, password: string) => b
   return {
     name: 'PLAIN',
     needsTls: true,
-    start(): SaslExchange {
+    start(opts: SaslStartOptions = {}): SaslExchange {
       let askedForResponse = false;
       let done = false;
+      let claimed: string | undefined;
       return {
+        get username() {
+          return claimed;
+        },
         step(clientMessage: Buffer): SaslStep {
           if (done) throw new SaslFailure('malformed-request', 'the exchange is over');
           if (clientMessage.length === 0 && !askedForResponse) {
@@ -26,7 +31,14 @@ export function plainMechanism(verify: (username: string, password: string) => b
             return { kind: 'challenge', data: Buffer.alloc(0) };
           }
           done = true;
-          return { kind: 'success', username: check(clientMessage, verify) };
+          return {
+            kind: 'success',
+            username: check(clientMessage, (username, password) => {
+              claimed = username;
+              opts.admit?.(username);
+              return verify(username, password);
+            }),
+          };
         },
       };
     },

@@ -8,6 +8,7 @@ import {
   saslprepLite,
   type SaslExchange,
   type SaslMechanism,
+  type SaslStartOptions,
   type SaslStep,
 } from './mechanism.js';
 
@@ -163,7 +164,7 @@ export function scramMechanism(
   return {
     name: hash === 'SHA-1' ? 'SCRAM-SHA-1' : 'SCRAM-SHA-256',
     needsTls: false,
-    start(): SaslExchange {
+    start(startOpts: SaslStartOptions = {}): SaslExchange {
       let state: 'first' | 'final' | 'done' = 'first';
       let askedForFirst = false;
       let first: FirstMessage;
@@ -179,6 +180,7 @@ export function scramMechanism(
           return { kind: 'challenge', data: Buffer.alloc(0) };
         }
         first = parseClientFirst(decodeUtf8(data, 'client-first-message'));
+        startOpts.admit?.(first.username);
         const found = lookup(first.username);
         known = found !== undefined;
         creds = found ?? fakeCredentials(first.username);
@@ -216,6 +218,9 @@ export function scramMechanism(
       };
 
       return {
+        get username() {
+          return state === 'first' ? undefined : first?.username;
+        },
         step(clientMessage: Buffer): SaslStep {
           if (state === 'done') throw malformed('the exchange is over');
           try {

@@ -31,13 +31,22 @@ export interface StreamTimeouts {
   handlerMs: number;
 }
 
-export interface C2sHost {
-  identity: XmppIdentity;
-  tls: ServerTls | undefined;
-  sasl: Omit<SaslOptions, 'log'>;
+/** (Additive) One local account as a stream sees it once authenticated. */
+export interface C2sAccount {
   sessions: SessionManager;
   features: FeatureHost;
   sm: StreamManagement;
+  /** Removed from the gateway: a stream authenticated as it may not bind any more. */
+  readonly closed: boolean;
+}
+
+export interface C2sHost {
+  /** The server's identity (its domain); each account has its own. */
+  identity: XmppIdentity;
+  tls: ServerTls | undefined;
+  sasl: Omit<SaslOptions, 'log'>;
+  /** The account SASL authenticated (its canonical username). */
+  account(username: string): C2sAccount | undefined;
   timeouts: StreamTimeouts;
   /** Live streams, for stop(). */
   streams: Set<C2sStream>;
@@ -52,6 +61,8 @@ const QUEUE_LOW = 16;
 export class C2sStream implements BindableOutput, SmStream {
   private state: State = 'wait-header';
   private authenticated = false;
+  /** The account this stream authenticated as. */
+  private user: C2sAccount | undefined;
   private session: Session | undefined;
   private readonly sasl: SaslNegotiation;
   private chain: Promise<void> = Promise.resolve();
@@ -69,7 +80,7 @@ export class C2sStream implements BindableOutput, SmStream {
     log: Logger,
   ) {
     this.log = log;
-    this.sasl = new SaslNegotiation({ ...host.sasl, log });
+    this.sasl = new SaslNegotiation({ ...host.sasl, log, remote: transport.remote });
     host.streams.add(this);
     this.headerTimer = this.timer(host.timeouts.headerMs, 'no stream header');
     this.negotiationTimer = this.timer(host.timeouts.negotiationMs, 'login not completed in time');
@@ -185,6 +196,8 @@ export class C2sStream implements BindableOutput, SmStream {
     if (ns === SASL_NS) {
       const outcome = this.sasl.handle(el, this.transport.secure, (e) => this.transport.send(e));
       if (outcome.kind === 'success') {
+        this.user = this.host.account(outcome.username);
+        if (!this.user) throw new StreamError('not-authorized', 'this account was removed');
         this.authenticated = true;
         this.log.info({ user: outcome.username }, 'authenticated');
         this.expectRestart();
@@ -218,8 +231,10 @@ export class C2sStream implements BindableOutput, SmStream {
   }
 
   private async preBind(el: Element, ns: string | undefined): Promise<void> {
+    const user = this.user!;
+    if (user.closed) throw new StreamError('not-authorized', 'this account was removed');
     if (ns === SM_NS && el.name === 'resume') {
-      const session = this.host.sm.resume(el, this, (old) => {
+      const session = user.sm.resume(el, this, (old) => {
         (old.output as C2sStream | undefined)?.dropForResume();
       });
       if (session) {
@@ -246,15 +261,17 @@ export class C2sStream implements BindableOutput, SmStream {
       this.transport.send(errorReply(iq, err, undefined));
       return;
     }
-    const session = await this.host.sessions.bind(resource, this, this.log);
+    const user = this.user!;
+    const session = await user.sessions.bind(resource, this, this.log);
     this.attach(session);
     clearTimeout(this.negotiationTimer);
     this.transport.send(bindResult(iq, session.jid.toString()));
-    this.host.sessions.bound(session);
+    user.sessions.bound(session);
   }
 
   private async bound(session: Session, el: Element, ns: string | undefined): Promise<void> {
-    if (ns === SM_NS) return this.host.sm.handle(session, el, this);
+    const user = this.user!;
+    if (ns === SM_NS) return user.sm.handle(session, el, this);
     // Nonzas, not stanzas: not counted by XEP-0198.
     if (ns === CSI_NS) return handleCsiNonza(session, el);
     // Never SASL: only stanzas of a bound session reach the trace log.
@@ -266,7 +283,7 @@ export class C2sStream implements BindableOutput, SmStream {
     } else if (kind === 'iq' && isSessionIq(el) && (el.attrs.type === 'set' || el.attrs.type === 'get')) {
       session.send(sessionResult(el));
     } else {
-      await this.host.features.handleStanza(session, el);
+      await user.features.handleStanza(session, el);
     }
     session.sm?.handled();
   }
@@ -279,7 +296,7 @@ export class C2sStream implements BindableOutput, SmStream {
     this.state = 'closed';
     this.transport.closeStream();
     // A clean close ends the session: nothing to resume (XEP-0198 §5).
-    if (this.session) await this.host.sessions.end(this.session, 'client closed the stream');
+    if (this.session) await this.user!.sessions.end(this.session, 'client closed the stream');
   }
 
   private async onTransportEnd(): Promise<void> {
@@ -289,8 +306,9 @@ export class C2sStream implements BindableOutput, SmStream {
     this.host.streams.delete(this);
     const session = this.session;
     if (!session || session.ended || session.output !== this) return;
-    if (!this.terminal && this.host.sm.detach(session)) return;
-    await this.host.sessions.end(session, this.terminal ? 'stream closed' : 'connection lost');
+    const user = this.user!;
+    if (!this.terminal && !user.closed && user.sm.detach(session)) return;
+    await user.sessions.end(session, this.terminal ? 'stream closed' : 'connection lost');
   }
 
   // ---- outputs (SessionOutput, SmStream) -----------------------------------
@@ -319,6 +337,12 @@ export class C2sStream implements BindableOutput, SmStream {
     this.fail(new StreamError('conflict', 'replaced by a new connection'));
   }
 
+  /** (Additive) The account is gone (removed from the gateway): the stream ends with this error. */
+  kick(err: StreamError): void {
+    this.terminal = true;
+    this.fail(err);
+  }
+
   /** The session resumed on another stream: this one goes without touching the session. */
   dropForResume(): void {
     this.session = undefined;
@@ -333,8 +357,9 @@ export class C2sStream implements BindableOutput, SmStream {
     const session = this.session;
     this.state = 'closed';
     this.transport.streamError(new StreamError('system-shutdown'));
-    if (session && !session.ended && session.output === this && !this.host.sm.detach(session)) {
-      await this.host.sessions.end(session, 'server shutdown');
+    const user = this.user;
+    if (user && session && !session.ended && session.output === this && !user.sm.detach(session)) {
+      await user.sessions.end(session, 'server shutdown');
     }
     this.terminal = true;
   }

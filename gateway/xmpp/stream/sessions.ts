@@ -2,6 +2,7 @@
 // and the one place a session ends (hooks, unavailable presence, unacked messages).
 import { jid } from '@xmpp/jid';
 import type { Logger } from 'pino';
+import type { StreamError } from '../errors.js';
 import type { XmppIdentity } from '../feature.js';
 import type { FeatureHost } from '../feature-host.js';
 import type { HookBus } from '../hook-bus.js';
@@ -13,6 +14,8 @@ import { Session, type SessionOutput } from './session.js';
 /** A stream that can be told its session was taken over by a new bind. */
 export interface BindableOutput extends SessionOutput {
   replaced(): void;
+  /** (Additive) The account was removed: the stream ends with this error. */
+  kick?(err: StreamError): void;
 }
 
 export interface SessionManagerOptions {

@@ -1,14 +1,15 @@
-// Transport mode over Tor: one tor for the whole gateway (a GatewayTor without an onion of its own) and, for each
-// registered user, an onion service of their own in front of their peer listener, up while their links are up.
+// One tor for the whole gateway and, for each account with an identity of its own, an onion service in front of
+// its peer listener, up while its links are up: the transport mode's users (the tor has no onion of its own), and
+// the local mode's added accounts (beside the default account's onion, which the tor publishes itself).
 import type { Logger } from 'pino';
-import { isOnionHost } from '../bridge/peer-protocol.js';
+import { isOnionHost, type OnionKey } from '../bridge/peer-protocol.js';
 import type { TlsimNetwork, TlsimNetworkOptions } from '../bridge/tlsim-network.js';
 import { ONION_DIAL_TIMEOUT_MS, torAwareDialerFor } from '../bridge/tor-dialer.js';
 import type { Config } from '../config.js';
 import { GatewayTor, onionTarget, type GatewayTorHooks, type TorStatusJson } from '../tor/gateway-tor.js';
 import type { TorModeChoice } from '../tor/mode.js';
-import type { PeerSessionHooks } from './peer-session.js';
-import type { RegisteredUser } from './user-registry.js';
+import type { PeerSessionHooks } from '../component/peer-session.js';
+import type { RegisteredUser } from './registry.js';
 
 export interface UserOnionsOptions {
   choice: TorModeChoice & { mode: 'launch' | 'control' };
@@ -17,6 +18,8 @@ export interface UserOnionsOptions {
   dataDir: string;
   log: Logger;
   hooks?: GatewayTorHooks;
+  /** (Additive) Local mode: the default account's onion, published by the tor itself; its tor notices go to that account. */
+  own?: { key: OnionKey; target: string; jid: string; network: TlsimNetwork; log: Logger };
 }
 
 /** What makes a user's network reachable at their onion and able to dial onions. */
@@ -45,7 +48,9 @@ export class UserOnions {
         for (const u of this.live.values()) u.network.redial((a) => o.tor.all || isOnionHost(a.host));
       },
       ...(o.hooks && { hooks: o.hooks }),
+      ...(o.own && { key: o.own.key, target: o.own.target }),
     });
+    if (o.own) this.live.set(o.own.key.serviceId, { jid: o.own.jid, network: o.own.network, log: o.own.log });
     this.tor.service.on('published', (onion) => this.onPublished(onion));
   }
 

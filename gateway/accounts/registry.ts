@@ -1,10 +1,11 @@
-// Registered users of the transport mode: an account in the store (contacts, queue, archive are
-// keyed by it) and a directory of their own under <dataDir>/users/ with their tlsim identity
-// (key.pem 0600, cert.pem: the same files tlsd uses) and their onion key (onion-key.pem 0600, used
-// when Tor is: the same onion whenever it is). Unregistering deletes both.
+// Accounts with a tlsim identity of their own, for both modes: an account in the store (contacts,
+// queue, archive are keyed by it) and a directory of its own with its tlsim identity (key.pem 0600,
+// cert.pem: the same files tlsd uses) and its onion key (onion-key.pem 0600, used when Tor is: the
+// same onion whenever it is). Unregistering deletes both. The transport mode's users live under
+// <dataDir>/users/<digest>/; the local mode's accounts choose their directories (local-accounts.ts).
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   importIdentity,
   loadIdentity,
@@ -26,15 +27,23 @@ export interface RegisteredUser {
   dir: string;
 }
 
+export interface UserRegistryOptions {
+  /** Where an account's files live (default: users/<digest of the JID>/ in the data directory). */
+  dirOf?: (jid: string) => string;
+  /** Which of the store's accounts this registry lists (default: all). */
+  owns?: (jid: string) => boolean;
+}
+
 export class UserRegistry {
   constructor(
     private readonly store: Store,
     private readonly dataDir: string,
+    private readonly o: UserRegistryOptions = {},
   ) {}
 
-  /** A user's directory: named by a digest of the JID, so no JID can reach outside users/. */
+  /** A user's directory: by default named by a digest of the JID, so no JID can reach outside users/. */
   dirOf(jid: string): string {
-    return join(this.dataDir, 'users', createHash('sha256').update(jid).digest('hex').slice(0, 32));
+    return this.o.dirOf?.(jid) ?? join(this.dataDir, 'users', createHash('sha256').update(jid).digest('hex').slice(0, 32));
   }
 
   isRegistered(jid: string): boolean {
@@ -42,7 +51,8 @@ export class UserRegistry {
   }
 
   accounts(): Account[] {
-    return this.store.accounts.list();
+    const all = this.store.accounts.list();
+    return this.o.owns ? all.filter((a) => this.o.owns!(a.jid)) : all;
   }
 
   /** A registered user with their identity, or undefined. */
@@ -60,7 +70,8 @@ export class UserRegistry {
    */
   async register(jid: string, existing?: { keyPem: string; certPem: string }): Promise<RegisteredUser & { created: boolean }> {
     const dir = this.dirOf(jid);
-    await ensurePrivateDir(join(this.dataDir, 'users'));
+    // The default local account lives in the data directory itself, whose parent is not ours to tighten.
+    if (dir !== this.dataDir) await ensurePrivateDir(dirname(dir));
     await ensurePrivateDir(dir);
     const known = this.store.accounts.get(jid);
     // Files left by an attempt that never reached the store belong to nobody: an import replaces them.
@@ -71,12 +82,17 @@ export class UserRegistry {
     return { account: this.store.accounts.get(jid)!, identity, onionKey, dir, created: !known };
   }
 
-  /** Deletes the account (contacts, queue, history) and the identity files. */
-  async unregister(jid: string): Promise<boolean> {
+  /**
+   * Deletes the account (contacts, queue, history) and its files: the whole directory, or only
+   * `files` in it (an account living in the data directory itself).
+   */
+  async unregister(jid: string, files?: readonly string[]): Promise<boolean> {
     const account = this.store.accounts.get(jid);
     if (!account) return false;
     this.store.accounts.remove(account.id);
-    await rm(this.dirOf(jid), { recursive: true, force: true });
+    const dir = this.dirOf(jid);
+    if (files) await Promise.all(files.map((f) => rm(join(dir, f), { force: true })));
+    else await rm(dir, { recursive: true, force: true });
     return true;
   }
 }
