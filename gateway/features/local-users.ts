@@ -19,12 +19,10 @@ export const localUsers: Feature = {
     if (!local) return;
 
     // Broadcast presence (and a session ending while available) goes to every other account's available sessions.
-    ctx.presence('account', (req) => {
-      const type = req.stanza.attr('type');
-      if (type !== undefined && type !== 'unavailable') return;
+    ctx.on('presence-broadcast', (session, stanza) => {
       for (const other of local.others()) {
-        const copy = req.stanza.clone();
-        copy.attrs.from = req.from.toString();
+        const copy = stanza.clone();
+        copy.attrs.from = session.jid.toString();
         copy.attrs.to = other;
         local.deliver(copy);
       }

@@ -21,12 +21,10 @@ export const ownResources: Feature = {
     });
 
     // Broadcast presence, after the core updated the session (also the unavailable of a session that ends).
-    ctx.presence('account', (req) => {
-      const type = req.stanza.attr('type');
-      // Probes and subscriptions to one's own account change nothing: it is always subscribed to itself.
-      if (type !== undefined && type !== 'unavailable') return;
+    ctx.on('presence-broadcast', (session, stanza) => {
+      const type = stanza.attr('type');
       for (const s of ctx.sessions()) {
-        if (s === req.session ? type === undefined : s.available) s.send(from(req.stanza, req.session, s));
+        if (s === session ? type === undefined : s.available) s.send(from(stanza, session, s));
       }
     });
   },

@@ -248,6 +248,7 @@ export class FeatureHost {
       session.initialPresenceSent = true;
       this.opts.hooks.emit('initial-presence', session);
     }
+    if (r.to.kind === 'account' && (type === undefined || type === 'unavailable')) this.opts.hooks.emit('presence-broadcast', session, stanza);
     const handler = this.presences.get(r.to.kind);
     if (handler) await this.runHandler(handler, session, stanza, r);
   }
@@ -268,9 +269,10 @@ export class FeatureHost {
     if (!session.available) return;
     session.available = false;
     session.presence = undefined;
+    const stanza = x('presence', { type: 'unavailable', from: session.jid.toString() });
+    this.opts.hooks.emit('presence-broadcast', session, stanza);
     const handler = this.presences.get('account');
     if (!handler) return;
-    const stanza = x('presence', { type: 'unavailable', from: session.jid.toString() });
     try {
       await handler({ stanza, from: session.jid, to: { kind: 'account' }, session });
     } catch (err) {

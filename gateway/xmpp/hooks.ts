@@ -54,6 +54,12 @@ export interface Hooks {
    */
   'message-sent': (session: SessionInfo, stanza: Element) => void;
   /**
+   * (Added by the core.) The user's broadcast presence from `session` (available or unavailable, after the core
+   * updated the session's availability), and the unavailable of a session that ends while available. Several
+   * features answer it (the user's other resources, the gateway's other local accounts), so it is a hook.
+   */
+  'presence-broadcast': (session: SessionInfo, stanza: Element) => void;
+  /**
    * (Added by the core.) A session ended with this message unacknowledged (XEP-0198), before the
    * core hands it to the user's other sessions: a feature that gave some of them a copy of it
    * (XEP-0280) adds those to `holders`, synchronously; the core then hands nothing over.
