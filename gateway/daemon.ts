@@ -22,6 +22,7 @@ import { loadOrCreateServerTls, type ServerTls } from './xmpp/local-ca.js';
 import { createRootLogger } from './xmpp/log.js';
 import { ensurePrivateDir } from './xmpp/secret-file.js';
 import { storeOfflineBox } from './xmpp/offline-box.js';
+import { storeUserData } from './xmpp/user-data.js';
 import { createXmppServer, type XmppServer } from './xmpp/server.js';
 import { GatewayTor, loadGatewayOnionKey, onionTarget, type GatewayTorHooks, type TorStatusJson } from './tor/gateway-tor.js';
 import { chooseTorMode, type ChooseTorModeOptions, type TorModeChoice } from './tor/mode.js';
@@ -127,6 +128,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       },
       allowPlainWithoutTls: config.c2s.allow_plain_without_tls,
       offline: storeOfflineBox(store, accountId, log.child({ component: 'xmpp' })),
+      userData: storeUserData(store, accountId),
     });
     // Tor stops after the server: peer links close (close_notify) while tor still carries them.
     cleanup.unshift(() => tor?.stop());

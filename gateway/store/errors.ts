@@ -12,7 +12,9 @@ export type StoreErrorCode =
   /** A text or name over the store's size limit. */
   | 'too-large'
   /** The per-peer outgoing queue is full. */
-  | 'queue-full';
+  | 'queue-full'
+  /** (Additive) More PEP nodes, or stored documents, than an account may keep. */
+  | 'too-many';
 
 export class StoreError extends Error {
   constructor(

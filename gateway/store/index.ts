@@ -11,6 +11,7 @@ import { Contacts } from './contacts.js';
 import { Held } from './held.js';
 import { migrate, type MigrationResult } from './migrations.js';
 import { Outbox } from './outbox.js';
+import { Pep, type PepLimits } from './pep.js';
 import { Undelivered } from './undelivered.js';
 
 export type { Account, AccountId } from './accounts.js';
@@ -21,12 +22,15 @@ export { StoreError, type StoreErrorCode } from './errors.js';
 export type { HeldMessage } from './held.js';
 export { MIGRATIONS, type Migration, type MigrationResult } from './migrations.js';
 export type { OutboxItem } from './outbox.js';
-export { Accounts, Archive, Contacts, Held, Outbox, Undelivered };
+export { PEP_LIMITS, type PepAccessModel, type PepItem, type PepLimits, type PepNodeConfig } from './pep.js';
+export { Accounts, Archive, Contacts, Held, Outbox, Pep, Undelivered };
 
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch; default Date.now. */
   readonly now?: () => number;
   readonly limits?: Partial<StoreLimits>;
+  /** (Additive) PEP and private XML limits. */
+  readonly pepLimits?: Partial<PepLimits>;
 }
 
 export interface Store {
@@ -39,6 +43,8 @@ export interface Store {
   readonly archive: Archive;
   readonly held: Held;
   readonly undelivered: Undelivered;
+  /** (Additive) PEP nodes and items, private XML, the user's vCard. */
+  readonly pep: Pep;
   /** Runs `fn` in one transaction (e.g. accept a request: set the state and take the held messages). Keep it short. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -70,6 +76,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       archive: new Archive(ctx),
       held: new Held(ctx),
       undelivered: new Undelivered(ctx),
+      pep: new Pep(ctx, opts.pepLimits),
       transaction: <T>(fn: () => T): T => db.transaction(fn)(),
       close: () => {
         if (db.open) db.close();

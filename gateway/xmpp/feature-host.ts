@@ -7,6 +7,7 @@ import { StanzaError } from './errors.js';
 import {
   HANDLED,
   type AddresseeKind,
+  type DeclaredIdentity,
   type Feature,
   type FeatureContext,
   type IqHandler,
@@ -15,11 +16,14 @@ import {
   type XmppIdentity,
 } from './feature.js';
 import type { HookBus } from './hook-bus.js';
+import type { SessionInfo } from './hooks.js';
 import { memoryOfflineBox, type OfflineBox } from './offline-box.js';
 import type { Resolved, StanzaRouter } from './router.js';
 import { errorReply, iqResult, stanzaKind } from './stanza.js';
 import type { Session } from './stream/session.js';
+import { memoryUserData, type UserData } from './user-data.js';
 import { Element, x } from './xml/element.js';
+import { randomUUID } from 'node:crypto';
 
 type SinkHandlers = { [K in keyof GatewaySink]: Array<GatewaySink[K]> };
 
@@ -49,13 +53,23 @@ export interface FeatureHostOptions {
   toServer?: (stanza: Element) => boolean;
   /** Where stanzas wait for the user's next login; default in memory. */
   offline?: OfflineBox;
+  /** (Additive) The user's PEP, private XML and vCard; default an in-memory database. */
+  userData?: UserData;
 }
+
+/** Requests to clients waiting for their reply, at most (FeatureContext.request). */
+const MAX_PENDING_REQUESTS = 256;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export class FeatureHost {
   private readonly iqs = new Map<string, { feature: string; handler: IqHandler }>();
   private readonly messages = new Map<AddresseeKind, StanzaHandler>();
   private readonly presences = new Map<AddresseeKind, StanzaHandler>();
   private readonly disco: Record<'server' | 'account' | 'contact', string[]> = { server: [], account: [], contact: [] };
+  private readonly identities: Record<'server' | 'account', DeclaredIdentity[]> = { server: [], account: [] };
+  /** Our iq requests to clients, by session id and iq id. */
+  private readonly pending = new Map<string, (reply: Element) => void>();
+  private userData: UserData | undefined;
   private readonly sinkHandlers = Object.fromEntries(Object.keys(SINK_EVENTS).map((k) => [k, []])) as unknown as SinkHandlers;
   /** The core's side of the bridge contract: each event goes to every subscribed feature. */
   readonly sink: GatewaySink;
@@ -86,6 +100,7 @@ export class FeatureHost {
       for (const kind of ['server', 'account', 'contact'] as const) {
         for (const feat of f.disco?.[kind] ?? []) if (!this.disco[kind].includes(feat)) this.disco[kind].push(feat);
       }
+      for (const kind of ['server', 'account'] as const) this.identities[kind].push(...(f.disco?.identities?.[kind] ?? []));
       await f.setup(this.context(f));
     }
   }
@@ -97,6 +112,8 @@ export class FeatureHost {
       if (map.has(kind)) throw new Error(`${feature.name}: a ${what} handler for ${String(kind)} is already registered`);
       map.set(kind, handler);
     };
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const host = this;
     return {
       identity,
       config: this.opts.featureConfig?.[feature.name] ?? {},
@@ -119,7 +136,39 @@ export class FeatureHost {
       offline: this.offline,
       ...(this.opts.toServer && { toServer: this.opts.toServer }),
       discoFeatures: (kind) => [...this.disco[kind]],
+      discoIdentities: (kind) => [...this.identities[kind]],
+      // Created on first use: most features and test setups never touch it.
+      get userData() {
+        return host.data();
+      },
+      request: (session, iq, timeoutMs) => this.request(session, iq, timeoutMs),
     };
+  }
+
+  private data(): UserData {
+    return (this.userData ??= this.opts.userData ?? memoryUserData());
+  }
+
+  private request(session: SessionInfo, iq: Element, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Element> {
+    if (this.pending.size >= MAX_PENDING_REQUESTS) return Promise.reject(new Error('too many requests to clients waiting'));
+    const id = `gw-${randomUUID()}`;
+    const key = `${session.id} ${id}`;
+    const stanza = iq.clone();
+    stanza.attrs.id = id;
+    stanza.attrs.to = session.jid.toString();
+    return new Promise<Element>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(key);
+        reject(new Error(`no reply from ${session.jid.toString()} in ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(key, (reply) => {
+        clearTimeout(timer);
+        this.pending.delete(key);
+        resolve(reply);
+      });
+      session.send(stanza);
+    });
   }
 
   /** Handles one stanza from a bound session. Never throws. */
@@ -143,6 +192,9 @@ export class FeatureHost {
   private async handleIq(session: Session, stanza: Element, r: Resolved): Promise<void> {
     const type = stanza.attrs.type;
     const isRequest = type === 'get' || type === 'set';
+    // A client's reply to one of our requests (FeatureContext.request).
+    const waiting = isRequest ? undefined : this.pending.get(`${session.id} ${stanza.attrs.id ?? ''}`);
+    if (waiting) return waiting(stanza);
     if (r.ownResource !== undefined) {
       const target = this.opts.router.get(r.ownResource);
       if (target) return void target.send(stanza);

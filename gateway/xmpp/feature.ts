@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { GatewaySink, PeerId, PeerNetwork } from '../bridge/contract.js';
 import type { Hooks, SessionInfo } from './hooks.js';
 import type { OfflineBox } from './offline-box.js';
+import type { UserData } from './user-data.js';
 import type { Element } from './xml/element.js';
 
 /** Who a stanza from the user is addressed to, resolved once by the core. */
@@ -73,6 +74,14 @@ export interface DiscoDeclaration {
   server?: string[];
   account?: string[];
   contact?: string[];
+  /** (Additive) Identities it adds to the server's and the account's disco#info (e.g. pubsub/pep). */
+  identities?: { server?: DeclaredIdentity[]; account?: DeclaredIdentity[] };
+}
+
+export interface DeclaredIdentity {
+  readonly category: string;
+  readonly type: string;
+  readonly name?: string;
 }
 
 export interface FeatureContext {
@@ -115,6 +124,17 @@ export interface FeatureContext {
 
   /** Disco#info features declared by all features, for the disco feature to assemble. */
   discoFeatures(kind: 'server' | 'account' | 'contact'): string[];
+  /** (Additive) Identities declared by all features for the server or the account. */
+  discoIdentities(kind: 'server' | 'account'): DeclaredIdentity[];
+
+  /** (Additive) What the user keeps on the server: PEP nodes and items, private XML, their vCard. */
+  readonly userData: UserData;
+  /**
+   * (Additive) Sends an iq get/set to one of the user's clients and resolves with its reply (a
+   * result or an error stanza); rejects after `timeoutMs` (default 10 s) or when too many wait.
+   * The id is ours; `to` is the session's full JID.
+   */
+  request(session: SessionInfo, iq: Element, timeoutMs?: number): Promise<Element>;
 }
 
 export interface Feature {

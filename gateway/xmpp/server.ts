@@ -8,6 +8,7 @@ import { FeatureHost } from './feature-host.js';
 import { HookBus } from './hook-bus.js';
 import type { LocalAccount } from './local-account.js';
 import type { OfflineBox } from './offline-box.js';
+import type { UserData } from './user-data.js';
 import type { ServerTls } from './local-ca.js';
 import { connectionLogger, silentLogger } from './log.js';
 import { LoginRateLimiter } from './login-rate-limit.js';
@@ -48,6 +49,8 @@ export interface XmppServerOptions {
   smMaxUnacked?: number;
   /** Where stanzas wait for the user's next login; default in memory (the daemon keeps them in the store). */
   offline?: OfflineBox;
+  /** (Additive) The user's PEP, private XML and vCard; default an in-memory database (the daemon keeps them in the store). */
+  userData?: UserData;
 }
 
 export interface XmppServer {
@@ -77,6 +80,7 @@ export function createXmppServer(opts: XmppServerOptions): XmppServer {
     featureConfig: opts.featureConfig,
     iqTimeoutMs: opts.timeouts?.handlerMs,
     offline: opts.offline,
+    userData: opts.userData,
   });
   const sessions = new SessionManager({ identity: opts.identity, router, hooks, features, log });
   const sm = new StreamManagement({
