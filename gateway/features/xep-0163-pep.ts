@@ -174,6 +174,11 @@ class PepService {
     }
     const id = items[0]!.attr('id') || randomUUID();
     const payload = serializePayload(payloads[0]!);
+    // Checked before a node is made for it, so a refused item leaves nothing behind.
+    const bytes = Buffer.byteLength(payload, 'utf8');
+    if (bytes > this.data.limits.maxPayloadBytes) {
+      throw pubsubError('not-acceptable', 'payload-too-big', `an item of ${bytes} bytes is over the limit of ${this.data.limits.maxPayloadBytes}`);
+    }
     try {
       if (!existing) this.data.createNode(node, { ...DEFAULT_NODE_CONFIG, ...options });
       this.data.publish(node, { id, payload, publisher });
@@ -233,6 +238,7 @@ class PepService {
 
   /** The last item of each node the client wants, the legacy bookmarks view included. */
   async sendLastItems(session: SessionInfo): Promise<void> {
+    await this.events.learn(session);
     const nodes = new Set(this.data.nodes());
     if (nodes.has(BOOKMARKS.native)) nodes.add(BOOKMARKS.legacy);
     for (const node of nodes) {

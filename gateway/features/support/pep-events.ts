@@ -17,6 +17,8 @@ const CAPS_QUERY_TIMEOUT_MS = 10_000;
 type Interest = ReadonlySet<string> | 'all';
 
 export interface PepEvents {
+  /** Learns what the session wants (asking the client once per caps version), ahead of notifications. */
+  learn(session: SessionInfo): Promise<void>;
   /** Whether this session should get notifications of `node`. */
   wants(session: SessionInfo, node: string): Promise<boolean>;
   /** Sends `<event>` with `child` (`<items/>`, `<delete/>`, `<purge/>`) to every available session that wants `node`. */
@@ -76,6 +78,7 @@ export function pepEvents(ctx: FeatureContext): PepEvents {
   };
 
   return {
+    learn: async (session) => void (await interestOf(session)),
     wants,
     notifyOne,
     notify: async (node, child) => {
