@@ -27,7 +27,21 @@ export interface ConnectCommand {
   auto_authorize?: boolean | null;
   /** After approving, subscribe back (default true). */
   auto_subscribe?: boolean;
+  /** (Additive) Load slixmpp's PEP plugins (xep_0115 caps, 0060, 0163, 0084, 0223, 0048). */
+  pep?: boolean;
+  /** (Additive) With `pep`: nodes to want notifications of (+notify in our caps). */
+  notify?: string[];
 }
+
+/** (Additive) A Bookmark as XEP-0048 writes it. */
+export interface Conference {
+  jid: string;
+  name?: string;
+  autojoin?: boolean;
+  nick?: string;
+}
+
+export type BookmarkMethod = 'xep_0223' | 'xep_0049';
 
 /** A data form field value: text-multi is one string with newlines; list-multi/jid-multi a list. */
 export type FieldValue = string | string[] | boolean;
@@ -105,7 +119,14 @@ export type Command =
   | { cmd: 'register'; to: string; fields?: Record<string, FieldValue>; timeout?: number }
   | { cmd: 'unregister'; to: string; timeout?: number }
   | { cmd: 'adhoc_list'; to: string; timeout?: number }
-  | { cmd: 'adhoc'; to: string; node: string; fields?: Record<string, FieldValue>; timeout?: number };
+  | { cmd: 'adhoc'; to: string; node: string; fields?: Record<string, FieldValue>; timeout?: number }
+  | { cmd: 'roster_ver'; ver?: string; timeout?: number }
+  | { cmd: 'pep_publish'; node: string; payload: string; item_id?: string; options?: Record<string, FieldValue>; timeout?: number }
+  | { cmd: 'pep_items'; node: string; max?: number; ids?: string[]; timeout?: number }
+  | { cmd: 'pep_retract'; node: string; item_id: string; notify?: boolean; timeout?: number }
+  | { cmd: 'avatar_publish'; data: string; type: string; width?: number; height?: number; timeout?: number }
+  | { cmd: 'bookmarks_set'; method: BookmarkMethod; conferences: Conference[]; timeout?: number }
+  | { cmd: 'bookmarks_get'; method: BookmarkMethod; timeout?: number };
 
 export interface RosterItem {
   jid: string;
@@ -140,6 +161,8 @@ export type SlixEvent =
   /** nick: XEP-0172 <nick/> in the presence, or null. */
   | { event: 'subscription'; from: string; type: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed'; nick: string | null }
   | { event: 'roster'; items: RosterItem[] }
+  /** (Additive) One item of a PEP notification (connect with `pep`). */
+  | { event: 'pep_event'; node: string; kind: 'publish' | 'retract'; item_id: string | null; xml: string }
   | { event: 'stream_error'; condition: string; text: string }
   | { event: 'connection_failed'; reason: string }
   | { event: 'disconnected'; reason: string | null }
@@ -167,6 +190,11 @@ interface Results {
   unregister: { from: string };
   adhoc_list: { items: AdHocItem[] };
   adhoc: AdHocResult;
+  roster_ver: { advertised: boolean; query: boolean; ver: string | null; items: { jid: string; name: string }[] };
+  pep_publish: { item_id: string };
+  pep_items: { items: { item_id: string; xml: string }[] };
+  avatar_publish: { item_id: string };
+  bookmarks_get: { conferences: Required<Conference>[] };
 }
 
 export type ResultOf<C extends Command['cmd']> = C extends keyof Results ? Results[C] : Record<string, unknown>;
@@ -351,6 +379,11 @@ export class SlixmppClient {
   /** XEP-0050: executes `node`; if a form comes back and `fields` is given, submits it. */
   adHoc(to: string, node: string, fields?: Record<string, FieldValue>): Promise<AdHocResult> {
     return this.request(fields ? { cmd: 'adhoc', to, node, fields } : { cmd: 'adhoc', to, node });
+  }
+
+  /** (Additive) The next PEP notification item of `node` matching, after event index `from`. */
+  nextPepEvent(node: string, pred: (e: Extract<SlixEvent, { event: 'pep_event' }>) => boolean = () => true, timeoutMs = 30_000, from = 0) {
+    return this.waitForEvent<Extract<SlixEvent, { event: 'pep_event' }>>((e) => e.event === 'pep_event' && e.node === node && pred(e), timeoutMs, from);
   }
 
   /** The next subscription presence (subscribe, subscribed, …) matching, after event index `from`. */
