@@ -1,6 +1,7 @@
 // The FeatureContext implementation: handler registries, stanza dispatch with the ONE
 // central fallback (RFC 6120 §8.2.3: every get/set iq gets exactly one reply; §8.3 errors),
 // and the GatewaySink that fans peer-network events out to features.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { GatewaySink, PeerNetwork } from '../bridge/contract.js';
 import { StanzaError } from './errors.js';
@@ -23,7 +24,6 @@ import { errorReply, iqResult, stanzaKind } from './stanza.js';
 import type { Session } from './stream/session.js';
 import { memoryUserData, type UserData } from './user-data.js';
 import { Element, x } from './xml/element.js';
-import { randomUUID } from 'node:crypto';
 
 type SinkHandlers = { [K in keyof GatewaySink]: Array<GatewaySink[K]> };
 
@@ -112,8 +112,7 @@ export class FeatureHost {
       if (map.has(kind)) throw new Error(`${feature.name}: a ${what} handler for ${String(kind)} is already registered`);
       map.set(kind, handler);
     };
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const host = this;
+    const data = () => this.data();
     return {
       identity,
       config: this.opts.featureConfig?.[feature.name] ?? {},
@@ -139,7 +138,7 @@ export class FeatureHost {
       discoIdentities: (kind) => [...this.identities[kind]],
       // Created on first use: most features and test setups never touch it.
       get userData() {
-        return host.data();
+        return data();
       },
       request: (session, iq, timeoutMs) => this.request(session, iq, timeoutMs),
     };
