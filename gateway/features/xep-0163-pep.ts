@@ -186,7 +186,9 @@ class PepService {
       storeFailure(err);
     }
     this.send(node, x('items', { node }, itemElement({ id, payload, publisher })));
-    if (node === BOOKMARKS.legacy) this.legacyWritten(parsePayload(payload), publisher);
+    const written = payloads[0]!;
+    // Only a real list replaces the bookmarks: anything else published there would empty them.
+    if (node === BOOKMARKS.legacy && written.name === 'storage' && written.getNS() === BOOKMARKS.legacy) this.legacyWritten(written, publisher);
     if (node === BOOKMARKS.native) this.nativeChanged();
     return x('pubsub', { xmlns: PUBSUB.base }, x('publish', { node }, x('item', { id })));
   }
@@ -236,14 +238,14 @@ class PepService {
     if (node === BOOKMARKS.native) this.nativeChanged();
   }
 
-  /** The last item of each node the client wants, the legacy bookmarks view included. */
+  /** The last item of each node the client's caps name, the legacy bookmarks view included. */
   async sendLastItems(session: SessionInfo): Promise<void> {
     await this.events.learn(session);
     const nodes = new Set(this.data.nodes());
     if (nodes.has(BOOKMARKS.native)) nodes.add(BOOKMARKS.legacy);
     for (const node of nodes) {
       const last = this.legacyView(node) ?? this.lastItem(node);
-      if (last) await this.events.notifyOne(session, node, x('items', { node }, last));
+      if (last) await this.events.notifyOne(session, node, x('items', { node }, last), true);
     }
   }
 

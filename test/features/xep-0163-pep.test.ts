@@ -139,6 +139,10 @@ describe('pep', () => {
     expect(ev.getChild('event', PUBSUB_EVENT)!.getChild('items')!.getChildren('item').map((i) => i.attrs.id)).toEqual(['new']);
     await later.sync();
     expect(later.received.some(isEvent(MOOD))).toBe(false);
+    // A client without caps named no node: no last items for it (they would include avatars, OMEMO keys).
+    const plain = await gw.login({ resource: 'plain' });
+    await plain.sync();
+    expect(plain.received.some((el) => isEvent(TUNE)(el) || isEvent(MOOD)(el))).toBe(false);
   });
 
   it('deletes and purges nodes, telling clients', async () => {

@@ -93,5 +93,9 @@ describe('bookmarks', () => {
     );
     expect(update.attrs.type).toBe('headline');
     expect(conferencesOf(await legacyPep(native)).map((c) => c.jid)).toEqual(['tea@muc.example', 'chess@muc.example']);
+
+    // Something that is not a bookmark list, published there, does not empty the bookmarks.
+    await legacy.iq(publish(LEGACY, `<note xmlns='x:note'>not a list</note>`, { id: 'current' }), { type: 'set' });
+    expect(itemsOf(await native.iq(items(NATIVE))).map((i) => i.attrs.id)).toEqual(['tea@muc.example', 'chess@muc.example']);
   });
 });
