@@ -169,7 +169,7 @@ export class Pep {
     return this.publishTx(acc, node, item, config.maxItems);
   }
 
-  /** All items oldest first, or the newest `max` of them, or those with the given ids (in stored order). */
+  /** All items oldest first, or the newest `max` of them (oldest first), or those with the given ids (in the order asked). */
   items(acc: AccountId, node: string, opts: { ids?: readonly string[]; max?: number } = {}): PepItem[] {
     if (opts.ids) {
       return opts.ids.map((id) => this.s.item.get(acc, node, id)).filter((r): r is ItemRow => r !== undefined).map(toItem);
