@@ -4,7 +4,8 @@ import { StoreError } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, IqRequest } from '../xmpp/feature.js';
 import { x, type Element } from '../xmpp/xml/element.js';
-import { BOOKMARKS, legacyStorage, syncFromLegacy } from './support/bookmarks.js';
+import { BOOKMARKS, legacyStorage, nativeEvents, syncFromLegacy } from './support/bookmarks.js';
+import { pepEvents } from './support/pep-events.js';
 import { parsePayload, serializePayload } from './support/pubsub.js';
 
 const NS_PRIVATE = 'jabber:iq:private';
@@ -17,6 +18,9 @@ export const privateStorage: Feature = {
   disco: { server: [NS_PRIVATE], account: [`${BOOKMARKS.native}#compat`] },
   setup(ctx) {
     const data = ctx.userData;
+    // Clients of the XEP-0402 node hear of what a legacy client writes here (the PEP feature's own
+    // notifications use the same rules; this instance asks a client's caps again at most once per version).
+    const events = pepEvents(ctx);
     const stored = (key: string): Element | undefined => {
       const xml = data.document(`private:${key}`);
       return xml === undefined ? undefined : parsePayload(xml);
@@ -35,7 +39,12 @@ export const privateStorage: Feature = {
         if (err instanceof StoreError && (err.code === 'too-large' || err.code === 'too-many')) throw new StanzaError('not-acceptable', err.message);
         throw err;
       }
-      if (key === LEGACY_KEY) syncFromLegacy(data, el, req.from.toString());
+      if (key === LEGACY_KEY) {
+        for (const event of nativeEvents(syncFromLegacy(data, el, req.from.toString()))) {
+          // Not awaited: learning caps may mean asking the very client whose request this is.
+          events.notify(BOOKMARKS.native, event).catch((err: unknown) => ctx.log.error({ err }, 'bookmark notification failed'));
+        }
+      }
       return undefined;
     });
   },

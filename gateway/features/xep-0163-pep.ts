@@ -8,7 +8,7 @@ import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, FeatureContext } from '../xmpp/feature.js';
 import type { SessionInfo } from '../xmpp/hooks.js';
 import { x, type Element } from '../xmpp/xml/element.js';
-import { BOOKMARKS, legacyStorage, syncFromLegacy } from './support/bookmarks.js';
+import { BOOKMARKS, legacyStorage, nativeEvents, syncFromLegacy } from './support/bookmarks.js';
 import { pepEvents, type PepEvents } from './support/pep-events.js';
 import {
   configForm,
@@ -264,10 +264,7 @@ class PepService {
 
   /** A legacy client wrote its whole list: the native bookmarks follow, and their clients hear of it. */
   private legacyWritten(storage: Element, publisher: string): void {
-    const changes = syncFromLegacy(this.data, storage, publisher);
-    const node = BOOKMARKS.native;
-    if (changes.published.length > 0) this.send(node, x('items', { node }, ...changes.published.map(itemElement)));
-    if (changes.retracted.length > 0) this.send(node, x('items', { node }, ...changes.retracted.map((id) => x('retract', { id }))));
+    for (const event of nativeEvents(syncFromLegacy(this.data, storage, publisher))) this.send(BOOKMARKS.native, event);
   }
 
   /** Native bookmarks changed: clients of the legacy node get the new list. */

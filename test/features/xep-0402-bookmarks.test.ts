@@ -67,9 +67,12 @@ describe('bookmarks', () => {
     expect(conferencesOf(back).map((x) => x.jid)).toEqual(['tea@muc.example', 'chess@muc.example']);
     expect(back.getChild('url')!.attrs.url).toBe('https://example.org');
 
-    // A legacy client writes its whole list: a room it leaves out was removed.
+    // A legacy client writes its whole list: a room it leaves out was removed, and native clients hear of it.
+    const conversations = await loginWithCaps(gw, 'conversations', [NATIVE]);
     await me.iq(`<query xmlns='${PRIVATE}'><storage xmlns='${LEGACY}'><conference jid='chess@muc.example' name='Chess'/></storage></query>`, { type: 'set' });
     expect(itemsOf(await me.iq(items(NATIVE))).map((i) => i.attrs.id)).toEqual(['chess@muc.example']);
+    const removed = await conversations.next((el) => isEvent(NATIVE)(el) && !!el.getChild('event', PUBSUB_EVENT)!.getChild('items')!.getChild('retract'));
+    expect(removed.getChild('event', PUBSUB_EVENT)!.getChild('items')!.getChild('retract')!.attrs.id).toBe('tea@muc.example');
   });
 
   it('turns a legacy PEP list into native bookmarks, and tells native clients', async () => {

@@ -44,17 +44,25 @@ export const isEvent = (node: string) => (el: Element) =>
 
 /**
  * Logs in, sends presence with caps `ver` and answers the gateway's disco#info for it with these
- * +notify nodes. Returns once the answer is sent (the gateway asks as soon as it needs to know).
+ * +notify nodes, now and whenever asked again. Returns once the first answer is sent (the gateway
+ * asks at initial presence).
  */
 export async function loginWithCaps(gw: TestGateway, resource: string, notify: string[]): Promise<TestClient> {
   const c = await gw.login({ resource, presence: false });
   // One ver per login, so the gateway asks every time (it remembers answers per ver).
   const ver = `${resource}-${notify.join(',') || 'none'}`;
   c.send(`<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://test.example' ver='${ver}'/></presence>`);
-  const query = await c.next((el) => el.name === 'iq' && el.attrs.type === 'get' && !!el.getChild('query', DISCO_INFO));
-  const node = query.getChild('query', DISCO_INFO)!.attrs.node;
-  const features = notify.map((n) => `<feature var='${n}+notify'/>`).join('');
-  c.send(`<iq type='result' id='${query.attrs.id}' to='${query.attrs.from}'><query xmlns='${DISCO_INFO}' node='${node}'><identity category='client' type='pc'/>${features}</query></iq>`);
+  const isQuery = (el: Element) => el.name === 'iq' && el.attrs.type === 'get' && !!el.getChild('query', DISCO_INFO);
+  const answer = (query: Element) => {
+    const node = query.getChild('query', DISCO_INFO)!.attrs.node;
+    const features = notify.map((n) => `<feature var='${n}+notify'/>`).join('');
+    c.send(`<iq type='result' id='${query.attrs.id}' to='${query.attrs.from}'><query xmlns='${DISCO_INFO}' node='${node}'><identity category='client' type='pc'/>${features}</query></iq>`);
+  };
+  answer(await c.next(isQuery));
+  // Later questions too (each feature that notifies asks once), as a real client would, until the stream ends.
+  void (async () => {
+    for (;;) answer(await c.next(isQuery, 600_000));
+  })().catch(() => undefined);
   await c.sync();
   return c;
 }

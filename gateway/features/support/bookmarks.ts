@@ -6,7 +6,7 @@
 import type { PepItem, PepNodeConfig } from '../../store/pep.js';
 import type { UserData } from '../../xmpp/user-data.js';
 import { x, type Element } from '../../xmpp/xml/element.js';
-import { parsePayload, serializePayload } from './pubsub.js';
+import { itemElement, parsePayload, serializePayload } from './pubsub.js';
 
 export const BOOKMARKS = { native: 'urn:xmpp:bookmarks:1', legacy: 'storage:bookmarks' } as const;
 
@@ -94,4 +94,13 @@ export function syncFromLegacy(data: UserData, storage: Element, publisher: stri
   const retracted = [...existing.keys()].filter((id) => !wanted.has(id));
   for (const id of retracted) data.retract(BOOKMARKS.native, id);
   return { published, retracted };
+}
+
+/** The notifications a legacy write makes for clients of the native node: new or changed items, then retractions. */
+export function nativeEvents(changes: BookmarkChanges): Element[] {
+  const node = BOOKMARKS.native;
+  const out: Element[] = [];
+  if (changes.published.length > 0) out.push(x('items', { node }, ...changes.published.map(itemElement)));
+  if (changes.retracted.length > 0) out.push(x('items', { node }, ...changes.retracted.map((id) => x('retract', { id }))));
+  return out;
 }
