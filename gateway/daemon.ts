@@ -28,6 +28,7 @@ import { createRootLogger } from './xmpp/log.js';
 import { ensurePrivateDir } from './xmpp/secret-file.js';
 import { storeOfflineBox } from './xmpp/offline-box.js';
 import { storeMessageArchive } from './xmpp/message-archive.js';
+import { storeUserData } from './xmpp/user-data.js';
 import { createXmppServer, type XmppServer } from './xmpp/server.js';
 import { GatewayTor, loadGatewayOnionKey, onionTarget, type GatewayTorHooks, type TorStatusJson } from './tor/gateway-tor.js';
 import { chooseTorMode, type ChooseTorModeOptions, type TorModeChoice } from './tor/mode.js';
@@ -142,6 +143,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       allowPlainWithoutTls: config.c2s.allow_plain_without_tls,
       offline: storeOfflineBox(store, accountId, log.child({ component: 'xmpp' })),
       archive: storeMessageArchive(store, accountId),
+      userData: storeUserData(store, accountId),
     });
     // Tor stops after the server: peer links close (close_notify) while tor still carries them.
     cleanup.unshift(() => tor?.stop());

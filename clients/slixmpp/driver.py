@@ -37,6 +37,20 @@ Run with Debian's /usr/bin/python3 (python3-slixmpp 1.8). One JSON object per li
   connect also takes "origin_id" (true: slixmpp adds XEP-0359 <origin-id/> to every message) and
   "initial_presence" (default true; false: no presence at session start, send it with "presence").
   A message event also carries stanza_id and stanza_id_by (XEP-0359 <stanza-id/>, or null).
+  (Additive, PEP) connect with "pep": true loads slixmpp's xep_0115 (caps in presence, so the server
+  learns our +notify interests), xep_0060, xep_0163, xep_0084, xep_0048, xep_0223; "notify": [node]
+  adds interests (xep_0163.add_interest). Then:
+  {"cmd":"roster_ver","ver"?} a raw roster get with that version: {advertised (the rosterver stream
+      feature), query (false: the empty result of RFC 6121 §2.6.3), ver, items}
+  {"cmd":"pep_publish","node","payload" (XML text),"item_id"?,"options"?:{var: value}} xep_0060
+      publish to our own PEP (publish-options when given): {item_id}
+  {"cmd":"pep_items","node","max"?,"ids"?} xep_0060 get_items: {items: [{item_id, xml}]}
+  {"cmd":"pep_retract","node","item_id","notify"?}
+  {"cmd":"avatar_publish","data" (base64),"type","width"?,"height"?} xep_0084 data then metadata: {item_id}
+  {"cmd":"bookmarks_set","method":"xep_0223"|"xep_0049","conferences":[{jid,name,autojoin,nick}]}
+      xep_0048 in PEP (xep_0223) or private storage (xep_0049)
+  {"cmd":"bookmarks_get","method"} xep_0048: {conferences}
+  Event pep_event {node, kind: publish|retract, item_id, xml} for each PEP notification item.
   Field values: a string (split into lines for text-multi), a list of strings, or a boolean.
   Every iq command takes "timeout" (seconds, default 30).
 Every command may carry "id"; its answer ({"event":"result"|"error","id",...}) echoes it; a
@@ -56,6 +70,7 @@ wrapper, from the user's bare JID, is also a message event with an empty body).
 Logs (slixmpp's SEND/RECV at --log debug) go to stderr.
 """
 import asyncio
+import base64
 import json
 import logging
 import ssl
@@ -65,6 +80,7 @@ import traceback
 from slixmpp import ClientXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins.xep_0004.stanza import Form
+from slixmpp.xmlstream import ET
 
 DELAY_NS = "urn:xmpp:delay"
 MARKERS_NS = "urn:xmpp:chat-markers:0"
@@ -107,6 +123,8 @@ class Client(ClientXMPP):
         self["xep_0184"].auto_ack = bool(spec.get("auto_receipts", True))
         # Carbons are off until the "carbons" command enables them.
         self.register_plugin("xep_0280")
+        if spec.get("pep"):
+            self.load_pep(spec.get("notify") or [])
         if "auto_authorize" in spec:
             self.roster.auto_authorize = spec["auto_authorize"]
         if "auto_subscribe" in spec:
@@ -139,6 +157,21 @@ class Client(ClientXMPP):
         self.add_event_handler("connection_failed", lambda e: emit("connection_failed", reason=str(e)))
         self.add_event_handler("disconnected", lambda r: emit("disconnected", reason=str(r) if r else None))
 
+    def load_pep(self, notify):
+        # Caps first: they carry the +notify interests the other plugins add.
+        for plugin in ("xep_0115", "xep_0060", "xep_0163", "xep_0084", "xep_0223", "xep_0048"):
+            self.register_plugin(plugin)
+        self.notify_nodes = list(notify)
+        self.add_event_handler("pubsub_publish", lambda msg: self.on_pep(msg, "publish"))
+        self.add_event_handler("pubsub_retract", lambda msg: self.on_pep(msg, "retract"))
+
+    def on_pep(self, msg, kind):
+        items = msg["pubsub_event"]["items"]
+        node = items["node"]
+        for el in items.xml:
+            emit("pep_event", node=node, kind=kind, item_id=el.get("id"),
+                 xml=ET.tostring(el, encoding="unicode"))
+
     def start(self):
         starttls = self.spec.get("starttls", "required")
         self.connect(
@@ -159,6 +192,12 @@ class Client(ClientXMPP):
         mech = self["feature_mechanisms"].mech
         emit("session_start", jid=str(self.boundjid), mechanism=mech.name if mech else None,
              sm_id=self["xep_0198"].sm_id)
+        if getattr(self, "notify_nodes", None):
+            # Interests once bound (what xep_0163.add_interest does), and caps recomputed before
+            # the presence that carries them, so the server learns them from its first disco#info.
+            for node in self.notify_nodes:
+                self["xep_0030"].add_feature("%s+notify" % node)
+            await self["xep_0115"].update_caps(broadcast=False)
         if self.spec.get("initial_presence", True):
             self.send_presence(ppriority=self.spec.get("priority"))
 
@@ -486,6 +525,65 @@ class Driver:
             if len(pages) >= int(cmd.get("max_pages", 100)):
                 break
         return {"pages": pages}
+    async def cmd_roster_ver(self, cmd):
+        iq = self.client.Iq()
+        iq["type"] = "get"
+        iq.enable("roster")
+        iq["roster"]["ver"] = cmd.get("ver", "")
+        reply = await iq.send(timeout=cmd.get("timeout", 30))
+        query = reply.xml.find("{jabber:iq:roster}query")
+        items = [{"jid": str(jid), "name": item["name"]} for jid, item in reply["roster"]["items"].items()]
+        return {"advertised": "rosterver" in self.client.features, "query": query is not None,
+                "ver": query.get("ver") if query is not None else None, "items": items}
+
+    def publish_options(self, options):
+        if not options:
+            return None
+        return submit_form(self.client, None, options, form_type="http://jabber.org/protocol/pubsub#publish-options")
+
+    async def cmd_pep_publish(self, cmd):
+        iq = await self.client["xep_0060"].publish(
+            None, cmd["node"], id=cmd.get("item_id"), payload=ET.fromstring(cmd["payload"]),
+            options=self.publish_options(cmd.get("options")), timeout=cmd.get("timeout", 30))
+        return {"item_id": iq["pubsub"]["publish"]["item"]["id"]}
+
+    async def cmd_pep_items(self, cmd):
+        iq = await self.client["xep_0060"].get_items(
+            None, cmd["node"], item_ids=cmd.get("ids"), max_items=cmd.get("max"), timeout=cmd.get("timeout", 30))
+        items = iq.xml.find("{http://jabber.org/protocol/pubsub}pubsub/{http://jabber.org/protocol/pubsub}items")
+        return {"items": [{"item_id": el.get("id"), "xml": ET.tostring(el, encoding="unicode")} for el in (items if items is not None else [])]}
+
+    async def cmd_pep_retract(self, cmd):
+        await self.client["xep_0060"].retract(None, cmd["node"], cmd["item_id"], notify=cmd.get("notify"),
+                                              timeout=cmd.get("timeout", 30))
+
+    async def cmd_avatar_publish(self, cmd):
+        data = base64.b64decode(cmd["data"])
+        avatar = self.client["xep_0084"]
+        await avatar.publish_avatar(data, timeout=cmd.get("timeout", 30))
+        # Attribute values as text: slixmpp's serializer takes no ints.
+        info = {"id": avatar.generate_id(data), "type": cmd["type"], "bytes": str(len(data))}
+        for key in ("width", "height"):
+            if key in cmd:
+                info[key] = str(cmd[key])
+        await avatar.publish_avatar_metadata(info, timeout=cmd.get("timeout", 30))
+        return {"item_id": info["id"]}
+
+    async def cmd_bookmarks_set(self, cmd):
+        bookmarks = self.client["xep_0048"].stanza.Bookmarks()
+        for c in cmd.get("conferences", []):
+            bookmarks.add_conference(c["jid"], c.get("nick", ""), name=c.get("name", ""),
+                                     autojoin=bool(c.get("autojoin")))
+        await self.client["xep_0048"].set_bookmarks(bookmarks, method=cmd["method"], timeout=cmd.get("timeout", 30))
+
+    async def cmd_bookmarks_get(self, cmd):
+        iq = await self.client["xep_0048"].get_bookmarks(method=cmd["method"], timeout=cmd.get("timeout", 30))
+        if cmd["method"] == "xep_0223":
+            bookmarks = iq["pubsub"]["items"]["item"]["bookmarks"]
+        else:
+            bookmarks = iq["private"]["bookmarks"]
+        return {"conferences": [{"jid": str(c["jid"]), "name": c["name"], "autojoin": bool(c["autojoin"]),
+                                 "nick": c["nick"]} for c in bookmarks["conferences"]]}
 
     async def cmd_disconnect(self, cmd):
         await self.client.disconnect(wait=cmd.get("wait", 5))

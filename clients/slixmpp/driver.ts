@@ -35,6 +35,10 @@ export interface ConnectCommand {
   priority?: number;
   /** Answer every XEP-0184 <request/> with <received/> at once (default true, as Conversations, Gajim, Dino). */
   auto_receipts?: boolean;
+  /** (Additive) Load slixmpp's PEP plugins (xep_0115 caps, 0060, 0163, 0084, 0223, 0048). */
+  pep?: boolean;
+  /** (Additive) With `pep`: nodes to want notifications of (+notify in our caps). */
+  notify?: string[];
 }
 
 /** One XEP-0313 result as the driver reports it: the archive id and the forwarded message. */
@@ -87,7 +91,21 @@ export interface SendOptions {
   markable?: boolean;
   /** A XEP-0085 state sent with the message. */
   state?: ChatStateName;
+  /** (Additive) Load slixmpp's PEP plugins (xep_0115 caps, 0060, 0163, 0084, 0223, 0048). */
+  pep?: boolean;
+  /** (Additive) With `pep`: nodes to want notifications of (+notify in our caps). */
+  notify?: string[];
 }
+
+/** (Additive) A Bookmark as XEP-0048 writes it. */
+export interface Conference {
+  jid: string;
+  name?: string;
+  autojoin?: boolean;
+  nick?: string;
+}
+
+export type BookmarkMethod = 'xep_0223' | 'xep_0049';
 
 /** A data form field value: text-multi is one string with newlines; list-multi/jid-multi a list. */
 export type FieldValue = string | string[] | boolean;
@@ -170,7 +188,14 @@ export type Command =
   | { cmd: 'unregister'; to: string; timeout?: number }
   | { cmd: 'adhoc_list'; to: string; timeout?: number }
   | { cmd: 'adhoc'; to: string; node: string; fields?: Record<string, FieldValue>; timeout?: number }
-  | ({ cmd: 'mam' } & MamCommand);
+  | ({ cmd: 'mam' } & MamCommand)
+  | { cmd: 'roster_ver'; ver?: string; timeout?: number }
+  | { cmd: 'pep_publish'; node: string; payload: string; item_id?: string; options?: Record<string, FieldValue>; timeout?: number }
+  | { cmd: 'pep_items'; node: string; max?: number; ids?: string[]; timeout?: number }
+  | { cmd: 'pep_retract'; node: string; item_id: string; notify?: boolean; timeout?: number }
+  | { cmd: 'avatar_publish'; data: string; type: string; width?: number; height?: number; timeout?: number }
+  | { cmd: 'bookmarks_set'; method: BookmarkMethod; conferences: Conference[]; timeout?: number }
+  | { cmd: 'bookmarks_get'; method: BookmarkMethod; timeout?: number };
 
 export interface RosterItem {
   jid: string;
@@ -229,6 +254,8 @@ export type SlixEvent =
   | { event: 'roster'; items: RosterItem[] }
   /** XEP-0280: the message a carbon forwards (its wrapper also arrives as a `message` with an empty body). */
   | { event: 'carbon_received' | 'carbon_sent'; from: string; to: string; body: string; type: string; id: string }
+  /** (Additive) One item of a PEP notification (connect with `pep`). */
+  | { event: 'pep_event'; node: string; kind: 'publish' | 'retract'; item_id: string | null; xml: string }
   | { event: 'stream_error'; condition: string; text: string }
   | { event: 'connection_failed'; reason: string }
   | { event: 'disconnected'; reason: string | null }
@@ -258,6 +285,11 @@ interface Results {
   adhoc: AdHocResult;
   mam: { pages: MamPage[] };
   carbons: { type: string };
+  roster_ver: { advertised: boolean; query: boolean; ver: string | null; items: { jid: string; name: string }[] };
+  pep_publish: { item_id: string };
+  pep_items: { items: { item_id: string; xml: string }[] };
+  avatar_publish: { item_id: string };
+  bookmarks_get: { conferences: Required<Conference>[] };
 }
 
 export type CarbonEvent = Extract<SlixEvent, { event: 'carbon_received' | 'carbon_sent' }>;
@@ -483,6 +515,11 @@ export class SlixmppClient {
   /** The next carbon of that direction matching (the forwarded message), after event index `from`. */
   nextCarbon(direction: 'received' | 'sent', pred: (c: CarbonEvent) => boolean = () => true, timeoutMs = 30_000, from = 0): Promise<CarbonEvent> {
     return this.waitForEvent<CarbonEvent>((e) => e.event === `carbon_${direction}` && pred(e as CarbonEvent), timeoutMs, from);
+  }
+
+  /** (Additive) The next PEP notification item of `node` matching, after event index `from`. */
+  nextPepEvent(node: string, pred: (e: Extract<SlixEvent, { event: 'pep_event' }>) => boolean = () => true, timeoutMs = 30_000, from = 0) {
+    return this.waitForEvent<Extract<SlixEvent, { event: 'pep_event' }>>((e) => e.event === 'pep_event' && e.node === node && pred(e), timeoutMs, from);
   }
 
   /** The next subscription presence (subscribe, subscribed, …) matching, after event index `from`. */

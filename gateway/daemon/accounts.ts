@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import type { ControlResponse } from '../control/protocol.js';
 import type { Account, Store } from '../store/index.js';
 import { storeMessageArchive } from '../xmpp/message-archive.js';
+import { storeUserData } from '../xmpp/user-data.js';
 import { storeOfflineBox } from '../xmpp/offline-box.js';
 import type { XmppServer } from '../xmpp/server.js';
 
@@ -68,6 +69,7 @@ export class AccountsRuntime {
         account: loaded.account,
         offline: storeOfflineBox(this.o.store, account.id, log),
         archive: storeMessageArchive(this.o.store, account.id),
+        userData: storeUserData(this.o.store, account.id),
       });
     };
     try {

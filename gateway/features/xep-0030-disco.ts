@@ -23,11 +23,14 @@ export const disco: Feature = {
     // As a component, the domain is a gateway (XEP-0100) on the user's own server.
     ctx.iq('server', 'get', NS.discoInfo, 'query', (req) => {
       noNode(req);
-      return discoInfoQuery([identity.component ? GATEWAY_IDENTITY : { category: 'server', type: 'im', name: SERVER_NAME }], ctx.discoFeatures('server'));
+      return discoInfoQuery(
+        [identity.component ? GATEWAY_IDENTITY : { category: 'server', type: 'im', name: SERVER_NAME }, ...ctx.discoIdentities('server')],
+        ctx.discoFeatures('server'),
+      );
     });
     ctx.iq('account', 'get', NS.discoInfo, 'query', (req) => {
       noNode(req);
-      return discoInfoQuery([{ category: 'account', type: 'registered' }], ctx.discoFeatures('account'));
+      return discoInfoQuery([{ category: 'account', type: 'registered' }, ...ctx.discoIdentities('account')], ctx.discoFeatures('account'));
     });
     // COMPAT(profanity): every item the domain lists must answer disco#info with a result.
     ctx.iq('peers', 'get', NS.discoInfo, 'query', (req) => {
@@ -59,12 +62,16 @@ export const disco: Feature = {
       if (identity.component) return x('query', { xmlns: NS.discoItems });
       return x('query', { xmlns: NS.discoItems }, x('item', { jid: identity.peerDomain, name: PEERS_NAME }));
     });
-    for (const kind of ['account', 'peers'] as const) {
-      ctx.iq(kind, 'get', NS.discoItems, 'query', (req) => {
-        noNode(req);
-        return x('query', { xmlns: NS.discoItems });
-      });
-    }
+    // XEP-0163 §7: the account's items are its PEP nodes (none in transport mode: the user's server has them).
+    ctx.iq('account', 'get', NS.discoItems, 'query', (req) => {
+      noNode(req);
+      const nodes = identity.component ? [] : ctx.userData.nodes();
+      return x('query', { xmlns: NS.discoItems }, ...nodes.map((node) => x('item', { jid: identity.user.toString(), node })));
+    });
+    ctx.iq('peers', 'get', NS.discoItems, 'query', (req) => {
+      noNode(req);
+      return x('query', { xmlns: NS.discoItems });
+    });
     ctx.iq('contact', 'get', NS.discoItems, 'query', (req) => {
       if (req.to.kind !== 'contact' || !network.getContact(req.to.id)) throw new StanzaError('item-not-found', 'not a known peer');
       noNode(req);

@@ -14,7 +14,9 @@ export type StoreErrorCode =
   /** The per-peer outgoing queue is full. */
   | 'queue-full'
   /** No archived message has this stanza id (XEP-0313 item-not-found). */
-  | 'unknown-id';
+  | 'unknown-id'
+  /** (Additive) More PEP nodes, or stored documents, than an account may keep. */
+  | 'too-many';
 
 export class StoreError extends Error {
   constructor(

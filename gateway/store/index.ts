@@ -12,6 +12,7 @@ import { Held } from './held.js';
 import { Markers } from './markers.js';
 import { migrate, type MigrationResult } from './migrations.js';
 import { Outbox } from './outbox.js';
+import { Pep, type PepLimits } from './pep.js';
 import { Undelivered } from './undelivered.js';
 
 export type { Account, AccountId } from './accounts.js';
@@ -24,12 +25,15 @@ export type { HeldMessage } from './held.js';
 export type { QueuedMarker } from './markers.js';
 export { MIGRATIONS, type Migration, type MigrationResult } from './migrations.js';
 export type { EnqueueOptions, OutboxItem } from './outbox.js';
-export { Accounts, Archive, Contacts, Held, Markers, Outbox, Undelivered };
+export { PEP_LIMITS, type PepAccessModel, type PepItem, type PepLimits, type PepNodeConfig } from './pep.js';
+export { Accounts, Archive, Contacts, Held, Markers, Outbox, Pep, Undelivered };
 
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch; default Date.now. */
   readonly now?: () => number;
   readonly limits?: Partial<StoreLimits>;
+  /** (Additive) PEP and private XML limits. */
+  readonly pepLimits?: Partial<PepLimits>;
 }
 
 export interface Store {
@@ -44,6 +48,8 @@ export interface Store {
   readonly undelivered: Undelivered;
   /** Receipts and chat markers waiting for a gateway peer to be online. */
   readonly markers: Markers;
+  /** (Additive) PEP nodes and items, private XML, the user's vCard. */
+  readonly pep: Pep;
   /** Runs `fn` in one transaction (e.g. accept a request: set the state and take the held messages). Keep it short. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -77,6 +83,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       held: new Held(ctx),
       undelivered: new Undelivered(ctx),
       markers: new Markers(ctx),
+      pep: new Pep(ctx, opts.pepLimits),
       transaction: <T>(fn: () => T): T => db.transaction(fn)(),
       close: () => {
         if (db.open) db.close();

@@ -144,11 +144,48 @@ CREATE TABLE markers_out (
 CREATE INDEX markers_out_by_peer ON markers_out(account_id, fingerprint, seq);
 `;
 
+// What the user keeps on the server for their clients: PEP nodes and items (XEP-0163 over XEP-0060:
+// avatars, bookmarks, OMEMO keys...), private XML (XEP-0049) and their own vCard (XEP-0054).
+// Payloads are XML text; the store knows nothing of XMPP. Items keep their publication order (seq).
+const V5 = `
+CREATE TABLE pep_nodes (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  node TEXT NOT NULL,
+  access_model TEXT NOT NULL CHECK (access_model IN ('presence', 'open', 'whitelist')),
+  max_items INTEGER NOT NULL CHECK (max_items >= 1),
+  persist_items INTEGER NOT NULL DEFAULT 1 CHECK (persist_items IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, node)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE pep_items (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL,
+  node TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  publisher TEXT NOT NULL,
+  published_at INTEGER NOT NULL,
+  UNIQUE (account_id, node, item_id),
+  FOREIGN KEY (account_id, node) REFERENCES pep_nodes(account_id, node) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX pep_items_by_node ON pep_items(account_id, node, seq);
+
+CREATE TABLE account_xml (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  xml TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, key)
+) STRICT, WITHOUT ROWID;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
   { version: 3, sql: V3 },
   { version: 4, sql: V4 },
+  { version: 5, sql: V5 },
 ];
 
 export interface MigrationResult {

@@ -46,12 +46,20 @@ const DEFAULT_TYPE: Partial<Record<StanzaErrorCondition, StanzaErrorType>> = {
   'unexpected-request': 'wait',
 };
 
+/** (Additive) An application-specific condition next to the defined one (RFC 6120 §8.3.2), e.g. pubsub#errors. */
+export interface AppCondition {
+  readonly name: string;
+  readonly ns: string;
+  readonly attrs?: Readonly<Record<string, string>>;
+}
+
 export class StanzaError extends Error {
   readonly type: StanzaErrorType;
   constructor(
     readonly condition: StanzaErrorCondition,
     readonly text?: string,
     type?: StanzaErrorType,
+    readonly app?: AppCondition,
   ) {
     super(text ? `${condition}: ${text}` : condition);
     this.name = 'StanzaError';

@@ -1,6 +1,7 @@
 // The FeatureContext implementation: handler registries, stanza dispatch with the ONE
 // central fallback (RFC 6120 §8.2.3: every get/set iq gets exactly one reply; §8.3 errors),
 // and the GatewaySink that fans peer-network events out to features.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { GatewaySink, PeerNetwork } from '../bridge/contract.js';
 import { StanzaError } from './errors.js';
@@ -8,6 +9,7 @@ import {
   HANDLED,
   type AddresseeKind,
   type DiscoKind,
+  type DeclaredIdentity,
   type Feature,
   type FeatureContext,
   type IqHandler,
@@ -17,11 +19,13 @@ import {
 } from './feature.js';
 import type { HookBus } from './hook-bus.js';
 import type { LocalDirectory } from './local-directory.js';
+import type { SessionInfo } from './hooks.js';
 import { memoryOfflineBox, type OfflineBox } from './offline-box.js';
 import type { Resolved, StanzaRouter } from './router.js';
 import type { MessageArchive } from './message-archive.js';
 import { errorReply, iqResult, stanzaKind, stripOwnStanzaIds } from './stanza.js';
 import type { Session } from './stream/session.js';
+import { memoryUserData, type UserData } from './user-data.js';
 import { Element, x } from './xml/element.js';
 
 type SinkHandlers = { [K in keyof GatewaySink]: Array<GatewaySink[K]> };
@@ -56,13 +60,23 @@ export interface FeatureHostOptions {
   archive?: MessageArchive;
   /** (Additive) Local mode: the gateway's other local accounts. */
   local?: LocalDirectory;
+  /** (Additive) The user's PEP, private XML and vCard; default an in-memory database. */
+  userData?: UserData;
 }
+
+/** Requests to clients waiting for their reply, at most (FeatureContext.request). */
+const MAX_PENDING_REQUESTS = 256;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export class FeatureHost {
   private readonly iqs = new Map<string, { feature: string; handler: IqHandler }>();
   private readonly messages = new Map<AddresseeKind, StanzaHandler>();
   private readonly presences = new Map<AddresseeKind, StanzaHandler>();
   private readonly disco: Record<DiscoKind, string[]> = { server: [], account: [], contact: [], gatewayContact: [] };
+  private readonly identities: Record<'server' | 'account', DeclaredIdentity[]> = { server: [], account: [] };
+  /** Our iq requests to clients, by session id and iq id. */
+  private readonly pending = new Map<string, (reply: Element) => void>();
+  private userData: UserData | undefined;
   private readonly sinkHandlers = Object.fromEntries(Object.keys(SINK_EVENTS).map((k) => [k, []])) as unknown as SinkHandlers;
   /** The core's side of the bridge contract: each event goes to every subscribed feature. */
   readonly sink: GatewaySink;
@@ -93,6 +107,7 @@ export class FeatureHost {
       for (const kind of Object.keys(this.disco) as DiscoKind[]) {
         for (const feat of f.disco?.[kind] ?? []) if (!this.disco[kind].includes(feat)) this.disco[kind].push(feat);
       }
+      for (const kind of ['server', 'account'] as const) this.identities[kind].push(...(f.disco?.identities?.[kind] ?? []));
       await f.setup(this.context(f));
     }
   }
@@ -104,6 +119,7 @@ export class FeatureHost {
       if (map.has(kind)) throw new Error(`${feature.name}: a ${what} handler for ${String(kind)} is already registered`);
       map.set(kind, handler);
     };
+    const data = () => this.data();
     return {
       identity,
       config: this.opts.featureConfig?.[feature.name] ?? {},
@@ -128,7 +144,39 @@ export class FeatureHost {
       ...(this.opts.toServer && { toServer: this.opts.toServer }),
       ...(this.opts.local && { local: this.opts.local }),
       discoFeatures: (kind) => [...this.disco[kind]],
+      discoIdentities: (kind) => [...this.identities[kind]],
+      // Created on first use: most features and test setups never touch it.
+      get userData() {
+        return data();
+      },
+      request: (session, iq, timeoutMs) => this.request(session, iq, timeoutMs),
     };
+  }
+
+  private data(): UserData {
+    return (this.userData ??= this.opts.userData ?? memoryUserData());
+  }
+
+  private request(session: SessionInfo, iq: Element, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Element> {
+    if (this.pending.size >= MAX_PENDING_REQUESTS) return Promise.reject(new Error('too many requests to clients waiting'));
+    const id = `gw-${randomUUID()}`;
+    const key = `${session.id} ${id}`;
+    const stanza = iq.clone();
+    stanza.attrs.id = id;
+    stanza.attrs.to = session.jid.toString();
+    return new Promise<Element>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(key);
+        reject(new Error(`no reply from ${session.jid.toString()} in ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(key, (reply) => {
+        clearTimeout(timer);
+        this.pending.delete(key);
+        resolve(reply);
+      });
+      session.send(stanza);
+    });
   }
 
   /** Handles one stanza from a bound session. Never throws. */
@@ -156,6 +204,9 @@ export class FeatureHost {
   private async handleIq(session: Session, stanza: Element, r: Resolved): Promise<void> {
     const type = stanza.attrs.type;
     const isRequest = type === 'get' || type === 'set';
+    // A client's reply to one of our requests (FeatureContext.request).
+    const waiting = isRequest ? undefined : this.pending.get(`${session.id} ${stanza.attrs.id ?? ''}`);
+    if (waiting) return waiting(stanza);
     if (r.ownResource !== undefined) {
       const target = this.opts.router.get(r.ownResource);
       if (target) return void target.send(stanza);

@@ -9,6 +9,7 @@ import type { Hooks, SessionInfo } from './hooks.js';
 import type { MessageArchive } from './message-archive.js';
 import type { LocalDirectory } from './local-directory.js';
 import type { OfflineBox } from './offline-box.js';
+import type { UserData } from './user-data.js';
 import type { Element } from './xml/element.js';
 
 /** Who a stanza from the user is addressed to, resolved once by the core. */
@@ -82,9 +83,17 @@ export interface DiscoDeclaration {
    * what needs the other user's client to answer (receipts, markers, typing). A reference peer never can.
    */
   gatewayContact?: string[];
+  /** (Additive) Identities it adds to the server's and the account's disco#info (e.g. pubsub/pep). */
+  identities?: { server?: DeclaredIdentity[]; account?: DeclaredIdentity[] };
 }
 
-export type DiscoKind = keyof DiscoDeclaration;
+export interface DeclaredIdentity {
+  readonly category: string;
+  readonly type: string;
+  readonly name?: string;
+}
+
+export type DiscoKind = Exclude<keyof DiscoDeclaration, 'identities'>;
 
 export interface FeatureContext {
   readonly identity: XmppIdentity;
@@ -132,6 +141,17 @@ export interface FeatureContext {
   discoFeatures(kind: DiscoKind): string[];
   /** (Additive) Local mode: the gateway's other local accounts (absent in transport mode). */
   readonly local?: LocalDirectory;
+  /** (Additive) Identities declared by all features for the server or the account. */
+  discoIdentities(kind: 'server' | 'account'): DeclaredIdentity[];
+
+  /** (Additive) What the user keeps on the server: PEP nodes and items, private XML, their vCard. */
+  readonly userData: UserData;
+  /**
+   * (Additive) Sends an iq get/set to one of the user's clients and resolves with its reply (a
+   * result or an error stanza); rejects after `timeoutMs` (default 10 s) or when too many wait.
+   * The id is ours; `to` is the session's full JID.
+   */
+  request(session: SessionInfo, iq: Element, timeoutMs?: number): Promise<Element>;
 }
 
 export interface Feature {

@@ -11,6 +11,7 @@ import { HookBus } from './hook-bus.js';
 import type { LocalAccount } from './local-account.js';
 import type { LocalChange, LocalDirectory } from './local-directory.js';
 import type { MessageArchive } from './message-archive.js';
+import type { UserData } from './user-data.js';
 import { memoryOfflineBox, type OfflineBox } from './offline-box.js';
 import { Router } from './router.js';
 import type { BindableOutput } from './stream/sessions.js';
@@ -32,6 +33,8 @@ export interface LocalUserOptions {
   offline?: OfflineBox;
   /** Its message history, for XEP-0313 (none: no archive queries). */
   archive?: MessageArchive;
+  /** Its PEP, private XML and vCard; default an in-memory database. */
+  userData?: UserData;
 }
 
 /** What every account shares: the feature list and the server's settings. */
@@ -76,6 +79,7 @@ export class LocalUser {
       iqTimeoutMs: shared.iqTimeoutMs,
       offline: this.offline,
       archive: options.archive,
+      userData: options.userData,
       local: directory.viewFor(this),
     });
     this.sessions = new SessionManager({ identity, router: this.router, hooks: this.hooks, features: this.features, log: this.log });

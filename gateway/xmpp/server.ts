@@ -9,6 +9,7 @@ import type { LocalAccount } from './local-account.js';
 import type { MessageArchive } from './message-archive.js';
 import { LocalUsers, type LocalUserOptions } from './local-users.js';
 import type { OfflineBox } from './offline-box.js';
+import type { UserData } from './user-data.js';
 import type { ServerTls } from './local-ca.js';
 import { connectionLogger, silentLogger } from './log.js';
 import { LoginRateLimiter } from './login-rate-limit.js';
@@ -50,6 +51,8 @@ export interface XmppServerOptions {
   offline?: OfflineBox;
   /** The account's message history, for XEP-0313 (the daemon's is the store's archive). */
   archive?: MessageArchive;
+  /** (Additive) The user's PEP, private XML and vCard; default an in-memory database (the daemon keeps them in the store). */
+  userData?: UserData;
 }
 
 export interface XmppServer {
@@ -86,7 +89,7 @@ export function createXmppServer(opts: XmppServerOptions): XmppServer {
     smResumeTimeoutMs: opts.smResumeTimeoutMs ?? 300_000,
     smMaxUnacked: opts.smMaxUnacked ?? 5000,
   });
-  const defaultUser = users.create({ identity: opts.identity, network: opts.network, account: opts.account, offline: opts.offline, archive: opts.archive });
+  const defaultUser = users.create({ identity: opts.identity, network: opts.network, account: opts.account, offline: opts.offline, archive: opts.archive, userData: opts.userData });
   const host: C2sHost = {
     identity: opts.identity,
     tls: opts.tls,

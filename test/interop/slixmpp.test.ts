@@ -209,4 +209,73 @@ interopSuite('slixmpp against the gateway', ['slixmpp'], () => {
     expect(fake.markers.filter((m) => m.id === rex.id)).toEqual([]);
     expect(c.events.slice(from).filter((e) => e.event === 'receipt')).toEqual([]);
   }, T);
+
+  // The modern client baseline (XEP-0479): roster versioning, PEP, avatars, bookmarks, through slixmpp's own plugins.
+
+  it('uses roster versioning: the feature is offered, a current version gets an empty result, a change a new one', async () => {
+    fake.addFakeContact({ name: 'Versioned' });
+    const c = (await login({ pep: true })).c;
+    const full = await c.request({ cmd: 'roster_ver', ver: '' });
+    expect(full).toMatchObject({ advertised: true, query: true });
+    expect(full.items.map((i) => i.name)).toContain('Versioned');
+    expect(await c.request({ cmd: 'roster_ver', ver: full.ver! })).toMatchObject({ query: false, items: [] });
+    fake.addFakeContact({ name: 'Newcomer' });
+    const changed = await c.request({ cmd: 'roster_ver', ver: full.ver! });
+    expect(changed.ver).not.toBe(full.ver);
+    expect(changed.items.map((i) => i.name)).toEqual(expect.arrayContaining(['Versioned', 'Newcomer']));
+  }, T);
+
+  it('publishes to PEP with publish-options (xep_0060), notifies the client that wants the node, retrieves and retracts', async () => {
+    const TUNE = 'http://jabber.org/protocol/tune';
+    const listener = (await login({ pep: true, notify: [TUNE] })).c;
+    const publisher = (await login({ pep: true })).c;
+    const from = listener.mark();
+    const published = await publisher.request({
+      cmd: 'pep_publish',
+      node: TUNE,
+      item_id: 'now',
+      payload: `<tune xmlns='${TUNE}'><artist>Satie</artist></tune>`,
+      options: { 'pubsub#max_items': '2', 'pubsub#access_model': 'presence' },
+    });
+    expect(published.item_id).toBe('now');
+    const ev = await listener.nextPepEvent(TUNE, (e) => e.kind === 'publish', W, from);
+    expect(ev.item_id).toBe('now');
+    expect(ev.xml).toContain('Satie');
+
+    await publisher.request({ cmd: 'pep_publish', node: TUNE, item_id: 'next', payload: `<tune xmlns='${TUNE}'><artist>Ravel</artist></tune>` });
+    const latest = await listener.request({ cmd: 'pep_items', node: TUNE, max: 1 });
+    expect(latest.items.map((i) => i.item_id)).toEqual(['next']);
+    await expect(
+      publisher.request({ cmd: 'pep_publish', node: TUNE, payload: `<tune xmlns='${TUNE}'/>`, options: { 'pubsub#access_model': 'whitelist' } }),
+    ).rejects.toThrow(/conflict/);
+    const retracted = listener.mark();
+    await publisher.request({ cmd: 'pep_retract', node: TUNE, item_id: 'now', notify: true });
+    expect((await listener.nextPepEvent(TUNE, (e) => e.kind === 'retract', W, retracted)).item_id).toBe('now');
+    expect((await listener.request({ cmd: 'pep_items', node: TUNE })).items.map((i) => i.item_id)).toEqual(['next']);
+  }, T);
+
+  it('sets an avatar with xep_0084: the other client hears of the metadata and fetches the data', async () => {
+    const other = (await login({ pep: true })).c;
+    const phone = (await login({ pep: true })).c;
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    const from = other.mark();
+    const { item_id: id } = await phone.request({ cmd: 'avatar_publish', data: png, type: 'image/png', width: 1, height: 1 });
+    const ev = await other.nextPepEvent('urn:xmpp:avatar:metadata', (e) => e.item_id === id, W, from);
+    expect(ev.xml).toContain('image/png');
+    const data = await other.request({ cmd: 'pep_items', node: 'urn:xmpp:avatar:data', ids: [id] });
+    expect(data.items[0]!.xml).toContain(png);
+  }, T);
+
+  it('keeps one list of bookmarks: written to private storage, read from PEP, and back (xep_0048)', async () => {
+    const c = (await login({ pep: true })).c;
+    const tea = { jid: 'tea@muc.example.org', name: 'Tea', autojoin: true, nick: 'me' };
+    await c.request({ cmd: 'bookmarks_set', method: 'xep_0049', conferences: [tea] });
+    expect((await c.request({ cmd: 'bookmarks_get', method: 'xep_0223' })).conferences).toEqual([tea]);
+    const native = await c.request({ cmd: 'pep_items', node: 'urn:xmpp:bookmarks:1' });
+    expect(native.items.map((i) => i.item_id)).toEqual([tea.jid]);
+
+    const chess = { jid: 'chess@muc.example.org', name: 'Chess', autojoin: false, nick: 'knight' };
+    await c.request({ cmd: 'bookmarks_set', method: 'xep_0223', conferences: [chess] });
+    expect((await c.request({ cmd: 'bookmarks_get', method: 'xep_0049' })).conferences).toEqual([chess]);
+  }, T);
 });

@@ -2,6 +2,7 @@
 // STARTTLS trusting the gateway CA, chat, ping, disco; RFC 7395 WebSocket login; and a
 // cross-site Origin refused before the upgrade.
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import xml from '@xmpp/xml';
 import { WebSocket } from 'ws';
 import { XmppJsClient, type XmppJsOptions } from '../../clients/xmppjs/client.js';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
@@ -88,6 +89,46 @@ interopSuite('@xmpp/client against the gateway', [], () => {
     fake.peerSays(peer.id, 'over the websocket');
     const m = await c.nextMessage((x) => x.body === 'over the websocket', 30_000, from);
     expect(m.from.split('/')[0]).toBe(`${peer.id}@${gw.peerDomain}`);
+  }, T);
+
+  it('publishes an XEP-0402 bookmark the way Conversations does; another client hears of it and reads it back', async () => {
+    const PUBSUB = 'http://jabber.org/protocol/pubsub';
+    const NATIVE = 'urn:xmpp:bookmarks:1';
+    const writer = client({ service: `ws://127.0.0.1:${gw.websocketPort}${WS_PATH}`, resource: 'writer' });
+    const reader = client({ resource: 'reader' });
+    await writer.start();
+    await reader.start();
+    // Notifications go to available clients only; the ping makes sure the presence was handled.
+    await reader.presence();
+    await reader.ping();
+    const from = reader.mark();
+    const field = (v: string, value: string) => xml('field', { var: v }, xml('value', {}, value));
+    await writer.iq(
+      'set',
+      xml(
+        'pubsub',
+        { xmlns: PUBSUB },
+        xml('publish', { node: NATIVE }, xml('item', { id: 'tea@muc.example.org' }, xml('conference', { xmlns: NATIVE, name: 'Tea', autojoin: 'true' }, xml('nick', {}, 'me')))),
+        xml(
+          'publish-options',
+          {},
+          xml(
+            'x',
+            { xmlns: 'jabber:x:data', type: 'submit' },
+            xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, `${PUBSUB}#publish-options`)),
+            field('pubsub#persist_items', 'true'),
+            field('pubsub#access_model', 'whitelist'),
+            field('pubsub#max_items', 'max'),
+          ),
+        ),
+      ),
+    );
+    // No caps from this client: it gets every node's notifications.
+    const ev = await reader.waitFor((el) => el.is('message') && el.getChild('event', `${PUBSUB}#event`)?.getChild('items')?.attrs.node === NATIVE, 30_000, from);
+    expect(ev.getChild('event')!.getChild('items')!.getChild('item')!.attrs.id).toBe('tea@muc.example.org');
+    const got = await reader.iq('get', xml('pubsub', { xmlns: PUBSUB }, xml('items', { node: NATIVE })));
+    const conf = got.getChild('items')!.getChild('item')!.getChild('conference', NATIVE)!;
+    expect([conf.attrs.name, conf.getChildText('nick')]).toEqual(['Tea', 'me']);
   }, T);
 
   it('refuses a WebSocket from a foreign Origin with HTTP 403 before any upgrade', async () => {

@@ -4,7 +4,7 @@ import { x, type Element } from '../../xmpp/xml/element.js';
 
 export const DATA_FORMS_NS = 'jabber:x:data';
 
-export type FieldType = 'text-single' | 'text-multi' | 'list-single' | 'fixed' | 'hidden' | 'jid-single';
+export type FieldType = 'text-single' | 'text-multi' | 'list-single' | 'fixed' | 'hidden' | 'jid-single' | 'boolean';
 
 export interface FormField {
   var: string;
