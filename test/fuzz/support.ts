@@ -124,7 +124,7 @@ export function tokenBytes(alphabet: readonly string[], opts: { maxTokens?: numb
   return fc.array(token, { maxLength: opts.maxTokens ?? 40 }).map((parts) => Buffer.concat(parts));
 }
 
-/** Outcome of a call: its value, or the error's class name (and `code`/`condition`/`reason` when it has one). */
+/** Runs `fn`: its value, or what it threw (for properties that check which errors are allowed). */
 export function outcome<T>(fn: () => T): { ok: true; value: T } | { ok: false; error: unknown } {
   try {
     return { ok: true, value: fn() };

@@ -198,7 +198,7 @@ fuzzTarget('xml-parser', (t) => {
     const text = streamOf(stanzas);
     const r = run(chunks(Buffer.from(text, 'utf8'), at));
     return r.status === 'ok' && JSON.stringify(r.events.slice(1)) === JSON.stringify([...stanzas.map(String), 'close']);
-  }, { runs: 150 });
+  }, { runs: 100 });
 
   t.property('a WebSocket frame (RFC 7395) round-trips too', [stanza], (el) => parseFramedElement(el.toString()).toString() === el.toString(), { runs: 300 });
 
@@ -214,7 +214,7 @@ fuzzTarget('xml-parser', (t) => {
     const bytewise = run([...bytes].map((b) => Uint8Array.of(b)));
     const exact = isUtf8(bytes);
     return sameRun(bytewise, run([bytes]), exact) && sameRun(bytewise, run(chunks(bytes, at)), exact);
-  }, { runs: 200 });
+  }, { runs: 150 });
 
   const smallStream = fc.array(stanza, { maxLength: 2 }).map((s) => Buffer.from(streamOf(s), 'utf8')).filter((b) => b.length <= 600);
   t.property('cut in two at every byte, a stream gives the same events', [smallStream], (bytes) => {
@@ -234,8 +234,9 @@ fuzzTarget('xml-parser', (t) => {
     const ends = [...text.matchAll(/>/g)].map((m) => m.index + 1).filter((i) => i >= HEADER.length && i < text.length - FOOTER.length + 1);
     const i = ends[where % ends.length]!;
     const r = run(chunks(Buffer.from(text.slice(0, i) + bad + text.slice(i), 'utf8'), at));
+    // An <!ENTITY outside a DOCTYPE is not even well-formed: any StreamError will do for it.
     return r.status === (bad === '<!ENTITY e "x">' ? r.status : 'restricted-xml') && r.status !== 'ok';
-  }, { runs: 300 });
+  }, { runs: 200 });
 
   t.property('a stanza over the byte limit fails exactly at the read that crosses it', [
     fc.integer({ min: 150, max: 3000 }), // above the stream header's 135 bytes, which count too
@@ -258,7 +259,7 @@ fuzzTarget('xml-parser', (t) => {
     // A character split across reads is counted when its last byte arrives (the decoder holds the rest).
     const crossing = reads.findIndex((c) => completeBytes(bytes, (fed += c.length)) - Buffer.byteLength(HEADER) > limit);
     return r.status === 'policy-violation' && r.failedAt === crossing && r.events.length === 1;
-  }, { runs: 300 });
+  }, { runs: 200 });
 
   t.property('one huge read of an unfinished stanza is refused, not buffered', [fc.integer({ min: 1, max: 8 })], (mb) => {
     const limit = 64 * 1024;
@@ -293,5 +294,5 @@ fuzzTarget('xml-parser', (t) => {
     const bytes = Buffer.from(segments.join(''), 'utf8');
     const r = run([HEADER, ...chunks(bytes, at)], { maxStanzaBytes: largest - (under ? 1 : 0) });
     return r.status === (under ? 'policy-violation' : 'ok');
-  }, { runs: 300 });
+  }, { runs: 200 });
 });
