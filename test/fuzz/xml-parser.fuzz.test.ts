@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { StreamError } from '../../gateway/xmpp/errors.js';
 import { Element } from '../../gateway/xmpp/xml/element.js';
 import { parseFramedElement, XmlStreamParser, type XmlLimits } from '../../gateway/xmpp/xml/parser.js';
-import { chunks, cuts, fuzzTarget, splitsInTwo } from './support.js';
+import { Utf8StreamDecoder } from '../../gateway/xmpp/xml/utf8.js';
+import { chunks, cuts, fuzzTarget, outcome, splitsInTwo, tokenBytes } from './support.js';
 
 const HEADER =
   "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>";
@@ -209,6 +210,17 @@ fuzzTarget('xml-parser', (t) => {
       s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
     return parsed.text() === legal(text) && parsed.attr('v') === legal(value);
   }, { weight: 3 });
+
+  t.property('UTF-8 decoding in any reads: the text of one read, or not-well-formed', [
+    fc.oneof(fc.uint8Array({ maxLength: 24 }).map((b) => Buffer.from(b)), legalText(12).map((s) => Buffer.from(`\ufeff${s}`, 'utf8')), tokenBytes(['é', '😀', '\ufeff', 'a', '\u0800'])), // raw bytes mixed in: invalid and cut sequences
+    cuts(),
+  ], (bytes, at) => {
+    const want = outcome(() => new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    const d = new Utf8StreamDecoder();
+    const got = outcome(() => chunks(bytes, at).map((c) => d.decode(c)).join('') + d.end());
+    if (!got.ok) return !want.ok && got.error instanceof StreamError && got.error.condition === 'not-well-formed';
+    return want.ok && got.value === want.value;
+  }, { runs: 500 });
 
   t.property('random and broken streams: the same events in any reads, only StreamError thrown', [messyStream, cuts()], (bytes, at) => {
     const bytewise = run([...bytes].map((b) => Uint8Array.of(b)));
