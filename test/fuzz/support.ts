@@ -11,8 +11,8 @@ const RUNS = positive(process.env.FUZZ_RUNS);
 /** One seed per run, printed in the summary and in any failure report; FUZZ_SEED replays a run. */
 const SEED = positive(process.env.FUZZ_SEED) ?? Math.floor(Math.random() * 0x7fffffff);
 
-/** Inputs per fc.check call (see fuzzTarget). */
-const SLICE = 5000;
+/** Most inputs per fc.check call (see fuzzTarget). */
+const MAX_SLICE = 20_000;
 
 function positive(v: string | undefined): number | undefined {
   if (v === undefined || v.trim() === '') return undefined;
@@ -78,16 +78,22 @@ export function fuzzTarget(target: string, define: (t: FuzzTarget) => void): voi
       it(
         def.name,
         async () => {
-          // In slices with a turn of the event loop between them: a worker busy for minutes misses vitest's
-          // RPC deadlines. Slice i runs from seed SEED+i, so FUZZ_SEED=<that seed> replays it as the first slice.
+          // A long run goes in slices of about a second with a turn of the event loop between them (a worker
+          // busy for a minute misses vitest's RPC deadlines). Slice i runs from seed SEED+i; a short run with
+          // that seed and the slice's size as FUZZ_RUNS replays it exactly. A short run is one slice.
+          let size = LONG ? 100 : numRuns;
           for (let done = 0, slice = 0; done < numRuns; slice++) {
             const seed = (SEED + slice) | 0;
-            const details = await fc.check(def.property, { numRuns: Math.min(SLICE, numRuns - done), seed });
+            const started = performance.now();
+            const runs = Math.min(size, numRuns - done);
+            const details = await fc.check(def.property, { numRuns: runs, seed });
+            const took = performance.now() - started;
+            if (LONG) size = took < 500 ? Math.min(size * 2, MAX_SLICE) : took > 2000 ? Math.max(1, Math.floor(size / 2)) : size;
             inputs += details.numRuns;
             done += details.numRuns;
             if (details.failed) {
               failures++;
-              throw new Error(`${target} / ${def.name}: ${fc.defaultReportMessage(details)}\n(replay: FUZZ_SEED=${seed})`);
+              throw new Error(`${target} / ${def.name}: ${fc.defaultReportMessage(details)}\n(replay: FUZZ_SEED=${seed} FUZZ_RUNS=${runs})`);
             }
             if (details.numRuns === 0) break; // every input skipped by fc.pre: nothing more to gain
             await new Promise((resolve) => setImmediate(resolve));
