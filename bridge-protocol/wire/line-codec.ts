@@ -239,10 +239,14 @@ function stripCR(bytes: Buffer): Buffer {
 /** The largest n <= max such that cutting `bytes` at n does not split a UTF-8 character. */
 function utf8Boundary(bytes: Buffer, max: number): number {
   if (max >= bytes.length) return bytes.length;
-  let n = max;
-  // Back over continuation bytes (10xxxxxx) to the start of the character; at most 3.
-  while (n > max - 3 && n > 0 && (bytes[n]! & 0xc0) === 0x80) n--;
-  return n;
+  // Find the lead byte of the character the last kept byte belongs to (back over at most 3 continuation
+  // bytes), and cut before it if the character does not end by `max`. Looking at the byte after the cut
+  // instead would split a valid character when a stray continuation byte follows it.
+  let lead = max - 1;
+  while (lead > max - 4 && lead > 0 && (bytes[lead]! & 0xc0) === 0x80) lead--;
+  const b = bytes[lead]!;
+  const size = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+  return lead + size > max ? lead : max;
 }
 
 function trimToUtf8Bytes(text: string, max: number): string {

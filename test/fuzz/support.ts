@@ -11,6 +11,9 @@ const RUNS = positive(process.env.FUZZ_RUNS);
 /** One seed per run, printed in the summary and in any failure report; FUZZ_SEED replays a run. */
 const SEED = positive(process.env.FUZZ_SEED) ?? Math.floor(Math.random() * 0x7fffffff);
 
+/** Most inputs per fc.check call (see fuzzTarget). */
+const MAX_SLICE = 20_000;
+
 function positive(v: string | undefined): number | undefined {
   if (v === undefined || v.trim() === '') return undefined;
   const n = Number(v);
@@ -75,11 +78,25 @@ export function fuzzTarget(target: string, define: (t: FuzzTarget) => void): voi
       it(
         def.name,
         async () => {
-          const details = await fc.check(def.property, { numRuns, seed: SEED });
-          inputs += details.numRuns;
-          if (details.failed) {
-            failures++;
-            throw new Error(`${target} / ${def.name}: ${fc.defaultReportMessage(details)}\n(replay: FUZZ_SEED=${SEED})`);
+          // A long run goes in slices of about a second with a turn of the event loop between them (a worker
+          // busy for a minute misses vitest's RPC deadlines). Slice i runs from seed SEED+i; a short run with
+          // that seed and the slice's size as FUZZ_RUNS replays it exactly. A short run is one slice.
+          let size = LONG ? 100 : numRuns;
+          for (let done = 0, slice = 0; done < numRuns; slice++) {
+            const seed = (SEED + slice) | 0;
+            const started = performance.now();
+            const runs = Math.min(size, numRuns - done);
+            const details = await fc.check(def.property, { numRuns: runs, seed });
+            const took = performance.now() - started;
+            if (LONG) size = took < 500 ? Math.min(size * 2, MAX_SLICE) : took > 2000 ? Math.max(1, Math.floor(size / 2)) : size;
+            inputs += details.numRuns;
+            done += details.numRuns;
+            if (details.failed) {
+              failures++;
+              throw new Error(`${target} / ${def.name}: ${fc.defaultReportMessage(details)}\n(replay: FUZZ_SEED=${seed} FUZZ_RUNS=${runs})`);
+            }
+            if (details.numRuns === 0) break; // every input skipped by fc.pre: nothing more to gain
+            await new Promise((resolve) => setImmediate(resolve));
           }
         },
         // A long run takes minutes; a short one is bounded by vitest's usual timeout.
@@ -124,7 +141,7 @@ export function tokenBytes(alphabet: readonly string[], opts: { maxTokens?: numb
   return fc.array(token, { maxLength: opts.maxTokens ?? 40 }).map((parts) => Buffer.concat(parts));
 }
 
-/** Outcome of a call: its value, or the error's class name (and `code`/`condition`/`reason` when it has one). */
+/** Runs `fn`: its value, or what it threw (for properties that check which errors are allowed). */
 export function outcome<T>(fn: () => T): { ok: true; value: T } | { ok: false; error: unknown } {
   try {
     return { ok: true, value: fn() };

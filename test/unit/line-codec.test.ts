@@ -123,6 +123,13 @@ describe('LineDecoder: limits', () => {
     ]);
   });
 
+  // Found by test/fuzz/line-codec: the cut looked at the byte after it, a stray continuation byte there
+  // made it back into the emoji before, which then showed as U+FFFD.
+  it('keeps a whole character before a stray continuation byte at the cut (bug: it became U+FFFD)', () => {
+    const [m] = feed([[0x61, 0x62, 0x63, 0xf0, 0x9f, 0x98, 0x80, 0x80, 0x0a]], { maxMessageBytes: 7 });
+    expect(m).toEqual({ text: 'abc\u{1F600}', truncated: true });
+  });
+
   it('accepts a line of exactly the limit without truncating it', () => {
     const line = 'x'.repeat(16);
     expect(feed([line, '\n'], { maxMessageBytes: 16 })).toEqual([{ text: line, truncated: false }]);
