@@ -23,6 +23,7 @@ import { createRootLogger } from './xmpp/log.js';
 import { ensurePrivateDir } from './xmpp/secret-file.js';
 import { storeOfflineBox } from './xmpp/offline-box.js';
 import { createXmppServer, type XmppServer } from './xmpp/server.js';
+import { startWeb, type LogRing, type WebServer } from './web/index.js';
 import { GatewayTor, loadGatewayOnionKey, onionTarget, type GatewayTorHooks, type TorStatusJson } from './tor/gateway-tor.js';
 import { chooseTorMode, type ChooseTorModeOptions, type TorModeChoice } from './tor/mode.js';
 
@@ -42,6 +43,8 @@ export interface StartGatewayOptions {
    * TestingTorNetwork 1 + DirAuthority lines, or DisableNetwork kept), and where "auto" looks for tor.
    */
   tor?: GatewayTorHooks & ChooseTorModeOptions;
+  /** The log tail the status page shows: the ring `createGatewayLogger(config, ring)` writes to. */
+  logRing?: LogRing;
 }
 
 export interface RunningGateway {
@@ -57,6 +60,8 @@ export interface RunningGateway {
   readonly torChoice: TorModeChoice;
   /** The peer identity was made by this start (first start: say hello, show the share string). */
   readonly identityCreated: boolean;
+  /** The status page (undefined when web.enabled is false or its port could not be bound). */
+  readonly web: WebServer | undefined;
 }
 
 export { STOP_TIMEOUT_MS } from './daemon/cleanup.js';
@@ -64,9 +69,9 @@ export { STOP_TIMEOUT_MS } from './daemon/cleanup.js';
 const RELOADABLE = new Set<ConfigKey>(['log.level', 'peer.unknown_policy']);
 
 /** The root logger: pretty on a terminal (or log.format = "pretty"), JSON lines otherwise; secrets redacted. */
-export function createGatewayLogger(config: Config): Logger {
+export function createGatewayLogger(config: Config, tee?: LogRing): Logger {
   const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && Boolean(process.stdout.isTTY));
-  return createRootLogger({ level: config.log.level, pretty });
+  return createRootLogger({ level: config.log.level, pretty, ...(tee && { tee }) });
 }
 
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
@@ -112,6 +117,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       }),
     });
     const peerDomain = config.peer.domain;
+    // Held by reference by the WebSocket listener: the status page adds its own origins once it listens.
+    const websocketOrigins = [...config.websocket.allowed_origins];
     const server = createXmppServer({
       identity: { domain: config.account.domain, peerDomain, user: jid(config.account.user, config.account.domain) },
       network,
@@ -123,7 +130,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       websocket: config.websocket.enabled && {
         host: config.websocket.host,
         port: config.websocket.port,
-        allowedOrigins: [...config.websocket.allowed_origins],
+        allowedOrigins: websocketOrigins,
       },
       allowPlainWithoutTls: config.c2s.allow_plain_without_tls,
       offline: storeOfflineBox(store, accountId, log.child({ component: 'xmpp' })),
@@ -205,6 +212,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       network.setUnknownPolicy(unknownPolicy);
       const renewed = await loadOrCreateServerTls(dataDir, config.account.domain);
       server.setTls(renewed);
+      web?.setTls(renewed);
       const restart = changedKeys(config, next).filter((k) => !RELOADABLE.has(k));
       log.info({ level: next.log.level, unknownPolicy, cert: renewed.certFile }, 'config and TLS certificate reloaded');
       if (restart.length > 0) log.warn({ keys: restart }, 'these settings change only at the next start: restart the gateway');
@@ -212,8 +220,29 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       config = { ...config, log: { ...config.log, level: next.log.level }, peer: { ...config.peer, unknown_policy: unknownPolicy } };
     };
 
+    const web = !config.web.enabled
+      ? undefined
+      : await startWeb({
+          host: config.web.host,
+          port: config.web.port,
+          tls,
+          account,
+          network,
+          peerDomain,
+          store,
+          accountId,
+          status,
+          ...(opts.logRing && { logRing: opts.logRing }),
+          websocketOrigins,
+          log: log.child({ component: 'web' }),
+        });
+    if (web) cleanup.unshift(() => web.close());
+
     const handle = async (req: ControlRequest): Promise<ControlResponse> => {
       if (req.op === 'status') return { ok: true, status: status() };
+      if (req.op === 'web-link') {
+        return web ? { ok: true, text: web.oneTimeLink() } : { ok: false, text: 'the status page is off (web.enabled = false) or could not listen: see the log' };
+      }
       if (req.op === 'reload') {
         await reload();
         return { ok: true, text: 'reloaded' };
@@ -232,6 +261,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         c2s: server.c2sPort,
         peer: peerPort,
         websocket: server.websocketPort ?? null,
+        web: web?.port ?? null,
         tor: torChoice.mode,
         onion: tor?.onion ?? null,
         jid: jidText,
@@ -240,6 +270,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       },
       `gateway started: XMPP clients on ${config.c2s.host}:${server.c2sPort}, peers on ${config.peer.host}:${peerPort}` +
         (server.websocketPort ? `, WebSocket on ${config.websocket.host}:${server.websocketPort}` : '') +
+        (web ? `, status page on https://${config.web.host}:${web.port}/` : '') +
         (tor
           ? `; Tor: ${torChoice.mode === 'launch' ? 'our own tor' : 'the running tor'} publishes ${tor.onion}:${config.tor.virtual_port} (bootstrapping in the background)`
           : '; Tor not used (direct mode)'),
@@ -263,6 +294,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       },
       torChoice,
       identityCreated: identity.created,
+      web,
     };
   } catch (err) {
     await runCleanup(cleanup, log);

@@ -8,6 +8,7 @@ import { LocalCaError } from '../xmpp/local-ca.js';
 import { CliError, GLOBAL_HELP, splitCommand, UsageError } from './common.js';
 import { importIdentityMain } from './import-identity.js';
 import { initMain } from './init.js';
+import { openMain } from './open.js';
 import { peerMain } from './peer.js';
 import { usersMain } from './users.js';
 import { runMain } from './run.js';
@@ -22,6 +23,7 @@ Commands:
   init                create the identity, password, certificates and a commented config file
   status [--json]     is it running, which ports, your account and share string
   share               print your share string
+  open [--print]      log in to the status page and web chat (a one-time link, opened in your browser)
   peer ...            add, list, rename, remove, block, unblock peers (peer --help)
   users [--json]      component mode: the registered XMPP users and their fingerprints
   import-identity     keep an existing tlsim key and certificate (import-identity --help)
@@ -36,6 +38,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   init: initMain,
   status: statusMain,
   share: shareMain,
+  open: openMain,
   peer: peerMain,
   users: usersMain,
   'import-identity': importIdentityMain,

@@ -7,6 +7,7 @@ import { handleSignals } from '../daemon/signals.js';
 import type { StatusJson } from '../daemon/status.js';
 import type { GatewayTor } from '../tor/gateway-tor.js';
 import { torProgressLine, welcomeText } from '../daemon/welcome.js';
+import { LogRing } from '../web/log-ring.js';
 import { loadContext, parseCommandArgs, UsageError } from './common.js';
 
 export const RUN_USAGE = `usage: tlsim-gateway [run] [options]
@@ -20,7 +21,9 @@ export async function runMain(args: string[]): Promise<number> {
   if (!parsed) return 0;
   if (parsed.positionals.length > 0) throw new UsageError(`run takes no arguments (got "${parsed.positionals[0]}")`, RUN_USAGE);
   const ctx = await loadContext(parsed.values);
-  const log = createGatewayLogger(ctx.config);
+  // The status page's log tail; component mode has no status page.
+  const logRing = ctx.config.gateway.mode === 'local' && ctx.config.web.enabled ? new LogRing() : undefined;
+  const log = createGatewayLogger(ctx.config, logRing);
   const openssl = opensslConfigWarning();
   if (openssl) log.warn(openssl);
   if (ctx.config.gateway.mode === 'component') {
@@ -39,6 +42,7 @@ export async function runMain(args: string[]): Promise<number> {
     configPath: ctx.configPath,
     log,
     reloadConfig: ctx.reloadConfig,
+    ...(logRing && { logRing }),
   });
   if (gw.identityCreated) {
     const status = gw.status();

@@ -201,6 +201,7 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
         await reload();
         return { ok: true, text: 'reloaded' };
       }
+      if (req.op === 'web-link') return { ok: false, text: 'component mode has no status page: each user uses their own XMPP client' };
       if (req.line.trim() === 'users') {
         const users = await listUsers(store, registry, transport);
         return { ok: true, text: usersText(users), data: users };

@@ -17,7 +17,9 @@ export type ControlRequest =
   | { op: 'status' }
   /** A gateway command line (`add …`, `list`, `rename …`): run by gateway/commands on the live network. */
   | { op: 'command'; line: string }
-  | { op: 'reload' };
+  | { op: 'reload' }
+  /** A one-time login link to the status page (`tlsim-gateway open`). */
+  | { op: 'web-link' };
 
 export type ControlResponse =
   | { ok: true; status: StatusJson }
@@ -32,7 +34,7 @@ export function controlSocketPath(dataDir: string): string {
 export function parseRequest(value: unknown): ControlRequest | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const o = value as Record<string, unknown>;
-  if (o.op === 'status' || o.op === 'reload') return { op: o.op };
+  if (o.op === 'status' || o.op === 'reload' || o.op === 'web-link') return { op: o.op };
   if (o.op === 'command' && typeof o.line === 'string') return { op: 'command', line: o.line };
   return undefined;
 }
