@@ -9,6 +9,7 @@ import { CliError, GLOBAL_HELP, splitCommand, UsageError } from './common.js';
 import { importIdentityMain } from './import-identity.js';
 import { initMain } from './init.js';
 import { openMain } from './open.js';
+import { setupMain } from './setup.js';
 import { peerMain } from './peer.js';
 import { usersMain } from './users.js';
 import { runMain } from './run.js';
@@ -24,6 +25,7 @@ Commands:
   status [--json]     is it running, which ports, your account and share string
   share               print your share string
   open [--print]      log in to the status page and web chat (a one-time link, opened in your browser)
+  setup CLIENT        put the account into pidgin (files), or print the steps for gajim, profanity, dino
   peer ...            add, list, rename, remove, block, unblock peers (peer --help)
   users [--json]      component mode: the registered XMPP users and their fingerprints
   import-identity     keep an existing tlsim key and certificate (import-identity --help)
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   status: statusMain,
   share: shareMain,
   open: openMain,
+  setup: setupMain,
   peer: peerMain,
   users: usersMain,
   'import-identity': importIdentityMain,

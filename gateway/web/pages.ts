@@ -40,8 +40,8 @@ export function statusPage(): string {
 <dt>Your XMPP account</dt><dd><code id="jid">…</code></dd></dl></div></section>
 <section class="card"><h2>Tor</h2><p id="tor-state">…</p>
 <div class="bar" aria-hidden="true"><div id="tor-bar"></div></div><p id="tor-detail" class="muted"></p></section>
-<section class="card"><h2>Messages</h2><p><span id="queued" class="big">0</span> waiting to be sent ·
-<span id="online">0</span> peers linked</p><svg id="spark" viewBox="0 0 300 60" role="img" aria-label="messages per 10 seconds"></svg>
+<section class="card"><h2>Messages</h2><p><span id="queued" class="big">0</span> queued to send ·
+<span id="online">0</span> linked now</p><svg id="spark" viewBox="0 0 300 60" role="img" aria-label="messages per 10 seconds"></svg>
 <p class="muted legend"><span class="in">■</span> in <span class="out">■</span> out, per 10 s, last 10 minutes</p></section>
 <section class="card wide"><h2>Waiting requests</h2><div id="requests"><p class="muted">None.</p></div></section>
 <section class="card wide"><h2>Contacts</h2><table><thead><tr><th>Name</th><th>Link</th><th>Address</th><th>Fingerprint</th></tr></thead>

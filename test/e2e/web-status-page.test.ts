@@ -159,7 +159,7 @@ interopSuite('e2e: the status page and web chat in headless Chromium', ['chromiu
     await box.waitFor({ timeout: WAIT_MS });
     await box.fill('hi Alice, from the browser');
     await box.press('Enter');
-    await serv.proc.waitFor(/received cmd: hi Alice, from the browser/, WAIT_MS, { stream: 'stdout' });
+    await serv.proc.waitFor(/received cmd: hi Alice, from the browser/, WAIT_MS);
     // gnutls-serv --echo sends the line back: it arrives in the same chat.
     await page.locator('.chat-msg__text', { hasText: 'hi Alice, from the browser' }).nth(1).waitFor({ timeout: WAIT_MS });
     await page.screenshot({ path: join(SHOTS, 'chat.png') });
