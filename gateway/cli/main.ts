@@ -5,6 +5,7 @@ import { GatewayLockedError } from '../daemon/lock.js';
 import { StoreError } from '../store/index.js';
 import { ConfigError } from '../xmpp/errors.js';
 import { LocalCaError } from '../xmpp/local-ca.js';
+import { AccountsXmlError } from '../../clients/pidgin/accounts-xml.js';
 import { CliError, GLOBAL_HELP, splitCommand, UsageError } from './common.js';
 import { importIdentityMain } from './import-identity.js';
 import { initMain } from './init.js';
@@ -33,7 +34,7 @@ Commands:
 Run "tlsim-gateway <command> --help" for a command's options.`;
 
 /** Failures a user causes or can fix (bad config, port in use, locked data directory, bad key file): one line, no stack. */
-const EXPECTED = [CliError, ConfigError, GatewayLockedError, ListenError, ProtocolError, LocalCaError, StoreError];
+const EXPECTED = [AccountsXmlError, CliError, ConfigError, GatewayLockedError, ListenError, ProtocolError, LocalCaError, StoreError];
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: runMain,
