@@ -10,6 +10,7 @@ import { CliError, GLOBAL_HELP, splitCommand, UsageError } from './common.js';
 import { importIdentityMain } from './import-identity.js';
 import { initMain } from './init.js';
 import { openMain } from './open.js';
+import { serviceMain } from './service.js';
 import { setupMain } from './setup.js';
 import { peerMain } from './peer.js';
 import { usersMain } from './users.js';
@@ -27,6 +28,7 @@ Commands:
   share               print your share string
   open [--print]      log in to the status page and web chat (a one-time link, opened in your browser)
   setup CLIENT        put the account into pidgin (files), or print the steps for gajim, profanity, dino
+  service install     run it as a systemd service (--user, the default, or --system); service uninstall
   peer ...            add, list, rename, remove, block, unblock peers (peer --help)
   users [--json]      component mode: the registered XMPP users and their fingerprints
   import-identity     keep an existing tlsim key and certificate (import-identity --help)
@@ -43,6 +45,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   share: shareMain,
   open: openMain,
   setup: setupMain,
+  service: serviceMain,
   peer: peerMain,
   users: usersMain,
   'import-identity': importIdentityMain,

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createGatewayLogger, startGateway } from '../daemon.js';
 import { startComponentGateway } from '../component/start.js';
 import { opensslConfigWarning } from '../daemon/openssl-config.js';
+import { notifyReady } from '../daemon/sd-notify.js';
 import { handleSignals } from '../daemon/signals.js';
 import type { StatusJson } from '../daemon/status.js';
 import type { GatewayTor } from '../tor/gateway-tor.js';
@@ -34,6 +35,7 @@ export async function runMain(args: string[]): Promise<number> {
       log,
       reloadConfig: ctx.reloadConfig,
     });
+    notifyReady(log);
     return handleSignals(component, log);
   }
   const gw = await startGateway({
@@ -44,6 +46,7 @@ export async function runMain(args: string[]): Promise<number> {
     reloadConfig: ctx.reloadConfig,
     ...(logRing && { logRing }),
   });
+  notifyReady(log);
   if (gw.identityCreated) {
     const status = gw.status();
     const tty = Boolean(process.stdout.isTTY);
