@@ -36,6 +36,7 @@ export const CONFIG_FLAG_OPTIONS = {
   'c2s-port': { type: 'string' },
   'peer-port': { type: 'string' },
   'websocket-port': { type: 'string' },
+  'web-port': { type: 'string' },
   tor: { type: 'string' },
   mode: { type: 'string' },
   'log-level': { type: 'string' },

@@ -30,6 +30,7 @@ import { storeOfflineBox } from './xmpp/offline-box.js';
 import { storeMessageArchive } from './xmpp/message-archive.js';
 import { storeUserData } from './xmpp/user-data.js';
 import { createXmppServer, type XmppServer } from './xmpp/server.js';
+import { startWeb, type LogRing, type WebServer } from './web/index.js';
 import { GatewayTor, loadGatewayOnionKey, onionTarget, type GatewayTorHooks, type TorStatusJson } from './tor/gateway-tor.js';
 import { chooseTorMode, type ChooseTorModeOptions, type TorModeChoice } from './tor/mode.js';
 
@@ -49,6 +50,8 @@ export interface StartGatewayOptions {
    * TestingTorNetwork 1 + DirAuthority lines, or DisableNetwork kept), and where "auto" looks for tor.
    */
   tor?: GatewayTorHooks & ChooseTorModeOptions;
+  /** The log tail the status page shows: the ring `createGatewayLogger(config, ring)` writes to. */
+  logRing?: LogRing;
 }
 
 export interface RunningGateway {
@@ -66,6 +69,8 @@ export interface RunningGateway {
   readonly identityCreated: boolean;
   /** (Additive) The added local accounts: `accounts.add(name)`, `remove(name)`, `list()`. */
   readonly accounts: AccountsRuntime;
+  /** The status page (undefined when web.enabled is false or its port could not be bound). */
+  readonly web: WebServer | undefined;
 }
 
 export { STOP_TIMEOUT_MS } from './daemon/cleanup.js';
@@ -73,9 +78,9 @@ export { STOP_TIMEOUT_MS } from './daemon/cleanup.js';
 const RELOADABLE = new Set<ConfigKey>(['log.level', 'peer.unknown_policy']);
 
 /** The root logger: pretty on a terminal (or log.format = "pretty"), JSON lines otherwise; secrets redacted. */
-export function createGatewayLogger(config: Config): Logger {
+export function createGatewayLogger(config: Config, tee?: LogRing): Logger {
   const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && Boolean(process.stdout.isTTY));
-  return createRootLogger({ level: config.log.level, pretty });
+  return createRootLogger({ level: config.log.level, pretty, ...(tee && { tee }) });
 }
 
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
@@ -127,6 +132,8 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       }),
     });
     const peerDomain = config.peer.domain;
+    // Held by reference by the WebSocket listener: the status page adds its own origins once it listens.
+    const websocketOrigins = [...config.websocket.allowed_origins];
     const server = createXmppServer({
       identity: { domain: config.account.domain, peerDomain, user: jid(config.account.user, config.account.domain) },
       network,
@@ -138,7 +145,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       websocket: config.websocket.enabled && {
         host: config.websocket.host,
         port: config.websocket.port,
-        allowedOrigins: [...config.websocket.allowed_origins],
+        allowedOrigins: websocketOrigins,
       },
       allowPlainWithoutTls: config.c2s.allow_plain_without_tls,
       offline: storeOfflineBox(store, accountId, log.child({ component: 'xmpp' })),
@@ -240,6 +247,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       for (const n of [network, ...accounts.networks()]) n.setUnknownPolicy(unknownPolicy);
       const renewed = await loadOrCreateServerTls(dataDir, config.account.domain);
       server.setTls(renewed);
+      web?.setTls(renewed);
       const restart = changedKeys(config, next).filter((k) => !RELOADABLE.has(k));
       log.info({ level: next.log.level, unknownPolicy, cert: renewed.certFile }, 'config and TLS certificate reloaded');
       if (restart.length > 0) log.warn({ keys: restart }, 'these settings change only at the next start: restart the gateway');
@@ -247,9 +255,30 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       config = { ...config, log: { ...config.log, level: next.log.level }, peer: { ...config.peer, unknown_policy: unknownPolicy } };
     };
 
+    const web = !config.web.enabled
+      ? undefined
+      : await startWeb({
+          host: config.web.host,
+          port: config.web.port,
+          tls,
+          account,
+          network,
+          peerDomain,
+          store,
+          accountId,
+          status,
+          ...(opts.logRing && { logRing: opts.logRing }),
+          websocketOrigins,
+          log: log.child({ component: 'web' }),
+        });
+    if (web) cleanup.unshift(() => web.close());
+
     const handle = async (req: ControlRequest): Promise<ControlResponse> => {
       if (req.op === 'status') return { ok: true, status: await fullStatus() };
       if (req.op === 'account') return accounts.handle(req);
+      if (req.op === 'web-link') {
+        return web ? { ok: true, text: web.oneTimeLink() } : { ok: false, text: 'the status page is off (web.enabled = false) or could not listen: see the log' };
+      }
       if (req.op === 'reload') {
         await reload();
         return { ok: true, text: 'reloaded' };
@@ -268,6 +297,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         c2s: server.c2sPort,
         peer: peerPort,
         websocket: server.websocketPort ?? null,
+        web: web?.port ?? null,
         tor: torChoice.mode,
         onion: tor?.onion ?? null,
         jid: jidText,
@@ -276,6 +306,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       },
       `gateway started: XMPP clients on ${config.c2s.host}:${server.c2sPort}, peers on ${config.peer.host}:${peerPort}` +
         (server.websocketPort ? `, WebSocket on ${config.websocket.host}:${server.websocketPort}` : '') +
+        (web ? `, status page on https://${config.web.host}:${web.port}/` : '') +
         (tor
           ? `; Tor: ${torChoice.mode === 'launch' ? 'our own tor' : 'the running tor'} publishes ${tor.onion}:${config.tor.virtual_port} (bootstrapping in the background)`
           : '; Tor not used (direct mode)'),
@@ -300,6 +331,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       torChoice,
       identityCreated: identity.created,
       accounts,
+      web,
     };
   } catch (err) {
     await runCleanup(cleanup, log);

@@ -29,6 +29,7 @@ export const GLOBAL_HELP = `Global options (every command):
   --c2s-port N          XMPP client port (c2s.port, default 5222; 0 picks a free one)
   --peer-port N         peer port (peer.port, default 18765)
   --websocket-port N    XMPP over WebSocket port (websocket.port, default 5280)
+  --web-port N          status page and web chat port (web.port, default 5443; 0 picks a free one)
   --tor MODE            tor.mode: auto (default), launch, control, off (env TLSIM_TOR_MODE)
   --log-level LEVEL     log.level: trace, debug, info, warn, error, fatal, silent
   -h, --help            this help`;

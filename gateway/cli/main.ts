@@ -5,10 +5,14 @@ import { GatewayLockedError } from '../daemon/lock.js';
 import { StoreError } from '../store/index.js';
 import { ConfigError } from '../xmpp/errors.js';
 import { LocalCaError } from '../xmpp/local-ca.js';
+import { AccountsXmlError } from '../../clients/pidgin/accounts-xml.js';
 import { CliError, GLOBAL_HELP, splitCommand, UsageError } from './common.js';
 import { accountMain } from './account.js';
 import { importIdentityMain } from './import-identity.js';
 import { initMain } from './init.js';
+import { openMain } from './open.js';
+import { serviceMain } from './service.js';
+import { setupMain } from './setup.js';
 import { peerMain } from './peer.js';
 import { usersMain } from './users.js';
 import { runMain } from './run.js';
@@ -23,6 +27,9 @@ Commands:
   init                create the identity, password, certificates and a commented config file
   status [--json]     is it running, which ports, your account and share string
   share               print your share string
+  open [--print]      log in to the status page and web chat (a one-time link, opened in your browser)
+  setup CLIENT        put the account into pidgin (files), or print the steps for gajim, profanity, dino
+  service install     run it as a systemd service (--user, the default, or --system); service uninstall
   peer ...            add, list, rename, remove, block, unblock peers (peer --help)
   account ...         several local accounts on one gateway: add, list, remove (account --help)
   users [--json]      component mode: the registered XMPP users and their fingerprints
@@ -31,13 +38,16 @@ Commands:
 Run "tlsim-gateway <command> --help" for a command's options.`;
 
 /** Failures a user causes or can fix (bad config, port in use, locked data directory, bad key file): one line, no stack. */
-const EXPECTED = [CliError, ConfigError, GatewayLockedError, ListenError, ProtocolError, LocalCaError, StoreError];
+const EXPECTED = [AccountsXmlError, CliError, ConfigError, GatewayLockedError, ListenError, ProtocolError, LocalCaError, StoreError];
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: runMain,
   init: initMain,
   status: statusMain,
   share: shareMain,
+  open: openMain,
+  setup: setupMain,
+  service: serviceMain,
   peer: peerMain,
   account: accountMain,
   users: usersMain,

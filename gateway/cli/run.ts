@@ -3,10 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { createGatewayLogger, startGateway } from '../daemon.js';
 import { startComponentGateway } from '../component/start.js';
 import { opensslConfigWarning } from '../daemon/openssl-config.js';
+import { notifyReady } from '../daemon/sd-notify.js';
 import { handleSignals } from '../daemon/signals.js';
 import type { StatusJson } from '../daemon/status.js';
 import type { GatewayTor } from '../tor/gateway-tor.js';
 import { torProgressLine, welcomeText } from '../daemon/welcome.js';
+import { LogRing } from '../web/log-ring.js';
 import { loadContext, parseCommandArgs, UsageError } from './common.js';
 
 export const RUN_USAGE = `usage: tlsim-gateway [run] [options]
@@ -20,7 +22,9 @@ export async function runMain(args: string[]): Promise<number> {
   if (!parsed) return 0;
   if (parsed.positionals.length > 0) throw new UsageError(`run takes no arguments (got "${parsed.positionals[0]}")`, RUN_USAGE);
   const ctx = await loadContext(parsed.values);
-  const log = createGatewayLogger(ctx.config);
+  // The status page's log tail; component mode has no status page.
+  const logRing = ctx.config.gateway.mode === 'local' && ctx.config.web.enabled ? new LogRing() : undefined;
+  const log = createGatewayLogger(ctx.config, logRing);
   const openssl = opensslConfigWarning();
   if (openssl) log.warn(openssl);
   if (ctx.config.gateway.mode === 'component') {
@@ -31,6 +35,7 @@ export async function runMain(args: string[]): Promise<number> {
       log,
       reloadConfig: ctx.reloadConfig,
     });
+    notifyReady(log);
     return handleSignals(component, log);
   }
   const gw = await startGateway({
@@ -39,7 +44,9 @@ export async function runMain(args: string[]): Promise<number> {
     configPath: ctx.configPath,
     log,
     reloadConfig: ctx.reloadConfig,
+    ...(logRing && { logRing }),
   });
+  notifyReady(log);
   if (gw.identityCreated) {
     const status = gw.status();
     const tty = Boolean(process.stdout.isTTY);

@@ -205,6 +205,7 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
         return { ok: true, text: 'reloaded' };
       }
       if (req.op === 'account') return { ok: false, text: 'in component mode users register from their XMPP client; the local accounts are a local-mode feature' };
+      if (req.op === 'web-link') return { ok: false, text: 'component mode has no status page: each user uses their own XMPP client' };
       if (req.line.trim() === 'users') {
         const users = await listUsers(store, registry, transport);
         return { ok: true, text: usersText(users), data: users };

@@ -58,6 +58,11 @@ export interface Config {
     readonly port: number;
     readonly allowed_origins: readonly string[];
   };
+  readonly web: {
+    readonly enabled: boolean;
+    readonly host: string;
+    readonly port: number;
+  };
   readonly tor: {
     readonly mode: TorMode;
     readonly control: string;
@@ -110,6 +115,7 @@ export const SECTION_DOCS: Readonly<Record<Section, string>> = {
   peer: 'The tlsim side: where other peers reach us and how we treat them.',
   c2s: 'The XMPP client listener (TCP, STARTTLS).',
   websocket: 'The XMPP-over-WebSocket listener (RFC 7395), for web clients such as Converse.js.',
+  web: 'The status page and web chat (HTTPS on loopback; "tlsim-gateway open" opens it), behind your account password.',
   tor: 'Reaching peers through Tor.',
   component:
     'Transport mode (gateway.mode = "component"): attached to an XMPP server (Prosody, ejabberd) as an XEP-0114 ' +
@@ -179,6 +185,14 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
     default: [],
     check: list(origin),
   },
+
+  'web.enabled': {
+    doc: 'Serve the status page (QR code of your share string, contacts, requests, log) and the Converse.js web chat.',
+    default: true,
+    check: boolean,
+  },
+  'web.host': { doc: 'Address of the status page: keep it on loopback (127.0.0.1 or ::1).', default: '127.0.0.1', check: listenHost },
+  'web.port': { doc: 'Port of the status page (https://127.0.0.1:<port>/); 0 picks a free port.', default: 5443, check: port, flag: 'web-port' },
 
   'tor.mode': {
     doc:

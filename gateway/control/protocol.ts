@@ -19,7 +19,9 @@ export type ControlRequest =
   | { op: 'command'; line: string }
   | { op: 'reload' }
   /** (Additive) `tlsim-gateway account …`: local accounts, made or removed on the running gateway. */
-  | ({ op: 'account' } & ({ action: 'list' } | { action: 'add'; name: string; passwordFile?: string } | { action: 'remove'; name: string }));
+  | ({ op: 'account' } & ({ action: 'list' } | { action: 'add'; name: string; passwordFile?: string } | { action: 'remove'; name: string }))
+  /** A one-time login link to the status page (`tlsim-gateway open`). */
+  | { op: 'web-link' };
 
 export type ControlResponse =
   | { ok: true; status: StatusJson }
@@ -34,7 +36,7 @@ export function controlSocketPath(dataDir: string): string {
 export function parseRequest(value: unknown): ControlRequest | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const o = value as Record<string, unknown>;
-  if (o.op === 'status' || o.op === 'reload') return { op: o.op };
+  if (o.op === 'status' || o.op === 'reload' || o.op === 'web-link') return { op: o.op };
   if (o.op === 'command' && typeof o.line === 'string') return { op: 'command', line: o.line };
   if (o.op === 'account') {
     if (o.action === 'list') return { op: 'account', action: 'list' };

@@ -141,6 +141,8 @@ export class Archive {
   private readonly totals = new Map<AccountId, { n: number; upTo: number }>();
   private readonly countAll;
   private readonly countAfter;
+  private readonly countAfterId;
+  private readonly maxId;
 
   constructor(private readonly ctx: StoreContext) {
     const { db } = ctx;
@@ -173,6 +175,29 @@ export class Archive {
       `INSERT INTO archive_prefs (account_id, default_rule, rules) VALUES (?, ?, ?)
        ON CONFLICT (account_id) DO UPDATE SET default_rule = excluded.default_rule, rules = excluded.rules`,
     );
+    this.countAfterId = db.prepare<[number, number], { direction: Direction; n: number; last: number }>(
+      `SELECT direction, COUNT(*) AS n, MAX(id) AS last FROM archive WHERE id > ? AND account_id = ? GROUP BY direction`,
+    );
+    this.maxId = db.prepare<[], { id: number }>('SELECT COALESCE(MAX(id), 0) AS id FROM archive');
+  }
+
+  /**
+   * Messages in and out recorded after message `afterId` (start from lastId()), and the newest id seen: the status
+   * page samples this for its message-rate sparkline. A range on the primary key, so a sample costs
+   * the rows since the last one, not the whole history.
+   */
+  countSince(accountId: AccountId, afterId: number): { in: number; out: number; lastId: number } {
+    const out = { in: 0, out: 0, lastId: afterId };
+    for (const r of this.countAfterId.all(afterId, accountId)) {
+      out[r.direction] = r.n;
+      out.lastId = Math.max(out.lastId, r.last);
+    }
+    return out;
+  }
+
+  /** The newest message id of any account (0 when empty); cheap: the end of the primary key. */
+  lastId(): number {
+    return this.maxId.get()!.id;
   }
 
   /** Records a message; text over the size limit is kept cut and marked truncated rather than refused. */

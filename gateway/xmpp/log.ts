@@ -12,16 +12,18 @@ export interface RootLoggerOptions {
   level?: pino.LevelWithSilent;
   /** Human-readable output (pino-pretty); default: when stdout is a terminal. */
   pretty?: boolean;
+  /** A second destination for every line (the status page's log tail), next to stdout. */
+  tee?: { write(line: string): void };
 }
 
 export function createRootLogger(opts: RootLoggerOptions = {}): Logger {
   const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
-  return pino({
-    name: 'tlsim-gateway',
-    level: opts.level ?? 'info',
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
-  });
+  const options = { name: 'tlsim-gateway', level: opts.level ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  const prettyTarget = { target: 'pino-pretty', options: { colorize: true } };
+  if (!opts.tee) return pino({ ...options, ...(pretty ? { transport: prettyTarget } : {}) });
+  // Streams filter by their own level: 'trace' leaves the choice to the logger's level (which reload changes).
+  const main = pretty ? pino.transport(prettyTarget) : pino.destination({ fd: 1, sync: true });
+  return pino(options, pino.multistream([{ stream: main, level: 'trace' }, { stream: opts.tee, level: 'trace' }]));
 }
 
 /** A logger that writes nothing (tests, embedding). */

@@ -31,7 +31,8 @@ export interface WebSocketListenerOptions {
   pingIntervalMs?: number;
 }
 
-const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+/** Host names that always mean this machine (a Host header naming anything else may be DNS rebinding). */
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
 export class WebSocketListener {
   private http: Server | undefined;

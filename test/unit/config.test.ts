@@ -85,6 +85,7 @@ describe('config: defaults', () => {
       },
       c2s: { host: '127.0.0.1', port: 5222, allow_plain_without_tls: false },
       websocket: { enabled: true, host: '127.0.0.1', port: 5280, allowed_origins: [] },
+      web: { enabled: true, host: '127.0.0.1', port: 5443 },
       tor: { mode: 'auto', control: '/run/tor/control', control_password_file: '', all: false, virtual_port: 18765 },
       component: { server: '127.0.0.1', port: 5347, domain: 'peers.localhost', secret: '', secret_file: '', peer_session: 'presence' },
       log: { level: 'info', format: 'auto' },

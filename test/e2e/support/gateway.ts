@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { parseConfigText } from '../../../gateway/config.js';
 import { startGateway, type RunningGateway, type StatusJson } from '../../../gateway/daemon.js';
+import { LogRing } from '../../../gateway/web/log-ring.js';
 import { runToEnd, type CliHome, type RunResult } from '../../support/cli-program.js';
 import { firstMatch } from '../../support/first-match.js';
 import { tmpDir } from '../../support/identities.js';
@@ -31,7 +32,8 @@ export class LogCapture {
   private readonly waiters = new Set<() => void>();
   readonly logger: pino.Logger;
 
-  constructor(level = 'debug') {
+  /** `tee`: every line also goes there (the status page's log ring). */
+  constructor(level = 'debug', tee?: { write(line: string): void }) {
     let partial = '';
     const sink = new Writable({
       write: (chunk, _enc, cb) => {
@@ -40,6 +42,7 @@ export class LogCapture {
         partial = parts.pop()!;
         for (const p of parts) {
           if (!p.trim()) continue;
+          tee?.write(p);
           try {
             this.lines.push(JSON.parse(p) as LogLine);
           } catch {
@@ -82,6 +85,8 @@ export interface InProcessGatewayOptions {
   dataDir?: string;
   /** Also listen for XMPP over WebSocket (RFC 7395) on a free port; default off. */
   websocket?: boolean;
+  /** Also serve the status page (HTTPS) on a free port, with the log tail; default off. */
+  web?: boolean;
 }
 
 export interface E2eGateway {
@@ -110,10 +115,12 @@ export async function startInProcessGateway(opts: InProcessGatewayOptions = {}):
   const config = parseConfigText(
     `[c2s]\nport = 0\n[peer]\nport = ${opts.peerPort ?? 0}\nunknown_policy = "${opts.policy ?? 'ask'}"\n` +
       // Never a tor reaching the public network from a test (tor.mode "auto" is the default).
-      `[websocket]\nenabled = ${opts.websocket ? 'true\nport = 0' : 'false'}\n[tor]\nmode = "off"\n[log]\nlevel = "debug"\n`,
+      `[websocket]\nenabled = ${opts.websocket ? 'true\nport = 0' : 'false'}\n[tor]\nmode = "off"\n[log]\nlevel = "debug"\n` +
+      `[web]\nenabled = ${opts.web ? 'true\nport = 0' : 'false'}\n`,
   );
-  const log = new LogCapture();
-  const running = await startGateway({ config, dataDir, log: log.logger });
+  const logRing = opts.web ? new LogRing() : undefined;
+  const log = new LogCapture('debug', logRing);
+  const running = await startGateway({ config, dataDir, log: log.logger, ...(logRing && { logRing }) });
   const status = running.status();
   const password = (await readFile(status.passwordFile, 'utf8')).trim();
   return {
@@ -163,7 +170,7 @@ export interface CliGateway {
  * with the ports `status --json` reports.
  */
 export async function startCliGateway(home: CliHome, peerPort: number, timeoutMs = 60_000): Promise<CliGateway> {
-  const args = [CLI_TS, 'run', '--data-dir', home.dataDir, '--c2s-port', '0', '--peer-port', String(peerPort), '--websocket-port', '0', '--tor', 'off', '--log-level', 'debug'];
+  const args = [CLI_TS, 'run', '--data-dir', home.dataDir, '--c2s-port', '0', '--peer-port', String(peerPort), '--websocket-port', '0', '--web-port', '0', '--tor', 'off', '--log-level', 'debug'];
   const proc = await spawnProc(VITE_NODE, args, { env: home.env, cwd: REPO, stdin: 'ignore', group: true });
   await proc.waitFor(/"msg":"gateway started/, timeoutMs, { stream: 'stdout' });
   const status = await cliStatus(home);

@@ -1,0 +1,141 @@
+// `tlsim-gateway setup pidgin|gajim|profanity|dino`: puts the gateway account into the client. Pidgin is
+// configured from files (accounts.xml merged, never rewritten; the server certificate pinned where
+// libpurple looks, so no certificate question); for the others the exact steps are printed.
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { accountBlock, mergeAccount } from '../../clients/pidgin/accounts-xml.js';
+import { loadOrCreateLocalAccount } from '../xmpp/local-account.js';
+import { loadOrCreateServerTls } from '../xmpp/local-ca.js';
+import { ensurePrivateDir, writeFileAtomic } from '../xmpp/secret-file.js';
+import { CliError, loadContext, parseCommandArgs, str, UsageError, type CliContext } from './common.js';
+import { gatewayStatus } from './gateway-access.js';
+
+export const SETUP_USAGE = `usage: tlsim-gateway setup pidgin|gajim|profanity|dino [--dry-run] [--purple-dir DIR] [options]
+
+pidgin: adds the gateway account (me@localhost, connect server 127.0.0.1 and the c2s port) to
+  ~/.purple/accounts.xml, keeping every other account (a backup accounts.xml.bak-<time> is made), and pins
+  the gateway's certificate in ~/.purple/certificates/x509/tls_peers/127.0.0.1 so Pidgin does not ask.
+  Quit Pidgin first: it rewrites accounts.xml when it exits. --dry-run shows the change and writes nothing.
+gajim, profanity, dino: print the exact steps (their account stores are not plain files to merge).`;
+
+const CLIENTS = ['pidgin', 'gajim', 'profanity', 'dino'] as const;
+
+interface Endpoint {
+  jid: string;
+  user: string;
+  domain: string;
+  port: number;
+  password: string;
+  passwordFile: string;
+  certPem: string;
+  caCertFile: string;
+}
+
+async function endpoint(ctx: CliContext): Promise<Endpoint> {
+  const { config, dataDir } = ctx;
+  await ensurePrivateDir(dataDir);
+  const account = await loadOrCreateLocalAccount(dataDir, config.account.user);
+  const tls = await loadOrCreateServerTls(dataDir, config.account.domain);
+  // A running gateway with c2s.port = 0 listens on a port only it knows.
+  const running = await gatewayStatus(ctx);
+  const port = running.running && running.c2sPort ? running.c2sPort : config.c2s.port;
+  if (port === 0) throw new CliError('c2s.port is 0 (a free port at each start): start the gateway first, or set a fixed port');
+  return {
+    jid: `${config.account.user}@${config.account.domain}`,
+    user: config.account.user,
+    domain: config.account.domain,
+    port,
+    password: (await readFile(account.passwordFile, 'utf8')).trim(),
+    passwordFile: account.passwordFile,
+    certPem: tls.certPem,
+    caCertFile: tls.caCertFile,
+  };
+}
+
+export async function setupMain(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, SETUP_USAGE, { 'dry-run': { type: 'boolean' }, 'purple-dir': { type: 'string' } });
+  if (!parsed) return 0;
+  const client = parsed.positionals[0];
+  if (!client || !(CLIENTS as readonly string[]).includes(client) || parsed.positionals.length > 1) {
+    throw new UsageError(client ? `unknown client "${client}"` : 'which client?', SETUP_USAGE);
+  }
+  const ep = await endpoint(await loadContext(parsed.values));
+  if (client === 'pidgin') {
+    const dir = str(parsed.values['purple-dir']) ?? join(homedir(), '.purple');
+    process.stdout.write(await setupPidgin(dir, ep, Boolean(parsed.values['dry-run'])));
+  } else {
+    process.stdout.write(steps(client, ep));
+  }
+  return 0;
+}
+
+/** Writes (or with dryRun describes) the Pidgin account and the pinned certificate; returns what it says. */
+export async function setupPidgin(purpleDir: string, ep: Endpoint, dryRun: boolean): Promise<string> {
+  const accountsFile = join(purpleDir, 'accounts.xml');
+  const certFile = join(purpleDir, 'certificates', 'x509', 'tls_peers', '127.0.0.1');
+  const old = existsSync(accountsFile) ? await readFile(accountsFile, 'utf8') : undefined;
+  const merged = mergeAccount(old, { name: `${ep.jid}/pidgin`, password: ep.password, connectServer: '127.0.0.1', port: ep.port });
+  const oldCert = existsSync(certFile) ? await readFile(certFile, 'utf8') : undefined;
+  const certChanges = oldCert?.trim() !== ep.certPem.trim();
+  const out: string[] = [];
+  const shown = accountBlock({ name: `${ep.jid}/pidgin`, password: '********', connectServer: '127.0.0.1', port: ep.port });
+  const kept = `${merged.others} other account${merged.others === 1 ? '' : 's'} kept`;
+  if (merged.change === 'unchanged') out.push(`${accountsFile}: ${ep.jid} is already set up (${kept}); nothing to change.`);
+  else out.push(`${accountsFile}: ${merged.change === 'added' ? 'add' : 'update'} ${ep.jid} (${kept}):`, ...shown.split('\n').map((l) => `+ ${l}`));
+  out.push(certChanges ? `${certFile}: ${oldCert ? 'replace the pinned certificate with' : 'pin'} the gateway's server certificate` : `${certFile}: the gateway's certificate is already pinned.`);
+  if (dryRun) return `${out.join('\n')}\n(dry run: nothing written)\n`;
+  if (merged.change !== 'unchanged') {
+    await mkdir(purpleDir, { recursive: true, mode: 0o700 });
+    if (old !== undefined) {
+      const backup = `${accountsFile}.bak-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      await copyFile(accountsFile, backup);
+      out.push(`backup of the old file: ${backup}`);
+    }
+    // Passwords inside: 0600, as Pidgin keeps it.
+    await writeFileAtomic(accountsFile, merged.text, 0o600);
+  }
+  if (certChanges) {
+    await mkdir(join(purpleDir, 'certificates', 'x509', 'tls_peers'), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(certFile, ep.certPem, 0o644);
+  }
+  out.push(
+    merged.change === 'unchanged' && !certChanges
+      ? 'Pidgin is set up.'
+      : 'Done. Start Pidgin (quit it first if it was running): the account logs in without a certificate question.',
+  );
+  return `${out.join('\n')}\n`;
+}
+
+function steps(client: string, ep: Endpoint): string {
+  const common = `Account ${ep.jid}, password in ${ep.passwordFile} (cat it), server 127.0.0.1, port ${ep.port}.\n`;
+  const trust = `The certificate is signed by the gateway's own CA: ${ep.caCertFile}\n`;
+  if (client === 'gajim') {
+    return (
+      common +
+      `Gajim: Accounts > Add Account > "Sign in", JID ${ep.jid}, the password; "Advanced", then tick\n` +
+      `"Connect using custom host": host 127.0.0.1, port ${ep.port}, type STARTTLS. At the first login Gajim\n` +
+      `shows the certificate: compare it, tick "Add this certificate to the list of trusted certificates", Connect.\n` +
+      trust
+    );
+  }
+  if (client === 'profanity') {
+    return (
+      common +
+      `Profanity: type these once (the account is saved in ~/.local/share/profanity/accounts):\n` +
+      `  /account add ${ep.user}\n  /account set ${ep.user} jid ${ep.jid}\n  /account set ${ep.user} server 127.0.0.1\n` +
+      `  /account set ${ep.user} port ${ep.port}\n  /account set ${ep.user} tls force\n` +
+      `  /account set ${ep.user} password <the password>\n  /connect ${ep.user}\n` +
+      `At the first connection answer "/tls trust" (or "/tls always") to the certificate question.\n` +
+      trust
+    );
+  }
+  return (
+    common +
+    `Dino has no custom host or port setting: it finds the server by DNS SRV records or ${ep.domain}:5222.\n` +
+    `Use c2s.port = 5222 (the default), then Dino: Add account, JID ${ep.jid}, the password. Dino checks the\n` +
+    `certificate against the system trust store, so trust the gateway's CA once:\n` +
+    `  sudo cp ${ep.caCertFile} /usr/local/share/ca-certificates/tlsim-gateway.crt && sudo update-ca-certificates\n`
+  );
+}

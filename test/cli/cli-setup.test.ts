@@ -1,0 +1,122 @@
+// `tlsim-gateway setup pidgin` on a copy of a real-looking ~/.purple/accounts.xml with two accounts (an XMPP
+// one elsewhere and an IRC one): both survive byte for byte, ours is added, a backup is kept, the server
+// certificate is pinned where libpurple looks, and a second run changes nothing. Python's XML parser
+// (a real one, not ours) reads the result.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cliHome, runToEnd, useBuiltCli, type CliHome, type RunResult } from '../support/cli-program.js';
+
+const CLI = useBuiltCli('setup');
+const T = 60_000;
+
+function cli(h: CliHome, args: string[]): Promise<RunResult> {
+  return runToEnd(process.execPath, [CLI, ...args, '--data-dir', h.dataDir], { env: h.env, timeout: T });
+}
+
+const ALICE = `<account>
+		<protocol>prpl-jabber</protocol>
+		<name>alice@example.org/Home</name>
+		<password>s3cret &amp; more</password>
+		<alias>Alice at work</alias>
+		<settings>
+			<setting name='connection_security' type='string'>require_tls</setting>
+			<setting name='port' type='int'>5222</setting>
+		</settings>
+		<settings ui='gtk-gaim'>
+			<setting name='auto-login' type='bool'>1</setting>
+		</settings>
+		<current_error/>
+	</account>`;
+const IRC = `<account>
+		<protocol>prpl-irc</protocol>
+		<name>alice@irc.libera.chat</name>
+		<settings>
+			<setting name='encoding' type='string'>UTF-8</setting>
+		</settings>
+		<!-- a comment Pidgin never writes, kept anyway: <account> -->
+	</account>`;
+const EXISTING = `<?xml version='1.0' encoding='UTF-8' ?>\n\n<account version='1.0'>\n\t${ALICE}\n\t${IRC}\n</account>\n`;
+
+/** The accounts as Python's ElementTree sees them: [protocol, name, password, port]. */
+function parsedByPython(file: string): string[][] {
+  const py = `import json,sys,xml.etree.ElementTree as E
+r=E.parse(sys.argv[1]).getroot()
+print(json.dumps([[a.findtext('protocol'),a.findtext('name'),a.findtext('password') or '',next((s.text for s in a.iter('setting') if s.get('name')=='port'),'')] for a in r.findall('account')]))`;
+  const r = spawnSync('/usr/bin/python3', ['-c', py, file], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`python could not parse ${file}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as string[][];
+}
+
+describe('setup pidgin', () => {
+  it('adds our account next to two existing ones, pins the certificate, and a second run changes nothing', async () => {
+    const h = cliHome('setup-pidgin');
+    const purple = join(h.root, '.purple');
+    const accounts = join(purple, 'accounts.xml');
+    await mkdir(purple, { recursive: true });
+    await writeFile(accounts, EXISTING, { mode: 0o600 });
+
+    const dry = await cli(h, ['setup', 'pidgin', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('add me@localhost (2 other accounts kept)');
+    expect(dry.stdout).toContain("+ \t\t\t<setting name='port' type='int'>5222</setting>");
+    expect(dry.stdout).not.toContain((await readFile(join(h.dataDir, 'xmpp-password'), 'utf8')).trim());
+    expect(await readFile(accounts, 'utf8')).toBe(EXISTING);
+    expect(existsSync(join(purple, 'certificates'))).toBe(false);
+
+    const run = await cli(h, ['setup', 'pidgin']);
+    expect(run.code, run.stderr).toBe(0);
+    const text = await readFile(accounts, 'utf8');
+    expect(text).toContain(ALICE);
+    expect(text).toContain(IRC);
+    const password = (await readFile(join(h.dataDir, 'xmpp-password'), 'utf8')).trim();
+    expect(parsedByPython(accounts)).toEqual([
+      ['prpl-jabber', 'alice@example.org/Home', 's3cret & more', '5222'],
+      ['prpl-irc', 'alice@irc.libera.chat', '', ''],
+      ['prpl-jabber', 'me@localhost/pidgin', password, '5222'],
+    ]);
+    expect(statSync(accounts).mode & 0o777).toBe(0o600);
+    const backups = readdirSync(purple).filter((f) => f.startsWith('accounts.xml.bak-'));
+    expect(backups).toHaveLength(1);
+    expect(await readFile(join(purple, backups[0]!), 'utf8')).toBe(EXISTING);
+    const pinned = join(purple, 'certificates', 'x509', 'tls_peers', '127.0.0.1');
+    expect(await readFile(pinned, 'utf8')).toBe(await readFile(join(h.dataDir, 'tls', 'server.pem'), 'utf8'));
+
+    const again = await cli(h, ['setup', 'pidgin']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('already set up');
+    expect(again.stdout).toContain('already pinned');
+    expect(await readFile(accounts, 'utf8')).toBe(text);
+    expect(readdirSync(purple).filter((f) => f.startsWith('accounts.xml.bak-'))).toHaveLength(1);
+  }, T);
+
+  it('a new port updates our account only; no accounts.xml yet makes one; a broken file is left alone', async () => {
+    const h = cliHome('setup-pidgin-2');
+    const purple = join(h.root, '.purple');
+    const accounts = join(purple, 'accounts.xml');
+    expect((await cli(h, ['setup', 'pidgin'])).code).toBe(0);
+    expect(parsedByPython(accounts).map((a) => a[1])).toEqual(['me@localhost/pidgin']);
+    const moved = await cli(h, ['setup', 'pidgin', '--c2s-port', '5333']);
+    expect(moved.stdout).toContain('update me@localhost (0 other accounts kept)');
+    expect(parsedByPython(accounts).map((a) => a[3])).toEqual(['5333']);
+
+    await writeFile(accounts, "<account version='1.0'><account><name>x</name></account>");
+    const broken = await cli(h, ['setup', 'pidgin']);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/accounts.xml is not well-formed/);
+    expect(await readFile(accounts, 'utf8')).toBe("<account version='1.0'><account><name>x</name></account>");
+  }, T);
+
+  it('prints the steps for gajim, profanity and dino with the real port and files', async () => {
+    const h = cliHome('setup-others');
+    for (const client of ['gajim', 'profanity', 'dino']) {
+      const r = await cli(h, ['setup', client]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('me@localhost');
+      expect(r.stdout).toContain(join(h.dataDir, 'tls', 'ca.pem'));
+    }
+    expect((await cli(h, ['setup', 'kopete'])).code).toBe(2);
+  }, T);
+});
