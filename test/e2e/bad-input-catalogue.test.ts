@@ -132,14 +132,16 @@ interopSuite('the bad-input catalogue: only the offender is closed, a concurrent
     it('1 000 parallel unauthenticated connections: the rest are refused at the cap, nothing grows, the chat goes on, and a login works once they are gone', async () => {
       const from = gw.log.mark();
       const conns = await Promise.all(Array.from({ length: 1000 }, () => rawXmpp(gw.c2sPort).catch(() => undefined)));
-      await chatStillWorks();
-      // Past the cap (256 connections) the gateway closes new ones at once: they see the stream closed unanswered.
-      await expect.poll(() => conns.filter((c) => c && c.socket.destroyed).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(700);
-      const open = conns.filter((c) => c && !c.socket.destroyed);
-      expect(open.length).toBeLessThanOrEqual(256);
-      expect(gw.log.lines.slice(from).some((l) => l.level >= 50)).toBe(false);
-      for (const c of conns) c?.socket.destroy();
-      await Promise.all(conns.map((c) => c?.closed));
+      try {
+        await chatStillWorks();
+        // Past the cap (256 connections) the gateway closes new ones at once: they see the stream closed unanswered
+        // (each client notices its close a moment later, so the count of open ones is polled).
+        await expect.poll(() => conns.filter((c) => c && !c.socket.destroyed).length, { timeout: 30_000 }).toBeLessThanOrEqual(256);
+        expect(gw.log.lines.slice(from).some((l) => l.level >= 50)).toBe(false);
+      } finally {
+        for (const c of conns) c?.socket.destroy();
+        await Promise.all(conns.map((c) => c?.closed));
+      }
       const second = await xmppObserver({ c2sPort: gw.c2sPort, userJid: gw.userJid, password: gw.password, caCertFile: gw.caCertFile }, 'after-flood');
       await second.stop();
       await chatStillWorks();
