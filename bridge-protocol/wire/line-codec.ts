@@ -2,6 +2,7 @@
 // Pure: no sockets, timers or logging.
 import { FrameTooLargeError } from '../errors.js';
 import { sanitizeForXml } from './xml-chars.js';
+import { cutToUtf8Bytes } from './utf8-cut.js';
 
 export { sanitizeForXml } from './xml-chars.js';
 
@@ -172,7 +173,7 @@ export class LineDecoder {
     let size = Buffer.byteLength(text, 'utf8');
     if (size > this.limit) {
       // Each invalid byte or control character became U+FFFD (3 bytes): trim again.
-      text = trimToUtf8Bytes(text, this.limit);
+      text = cutToUtf8Bytes(text, this.limit);
       size = Buffer.byteLength(text, 'utf8');
       truncated = true;
     }
@@ -247,17 +248,4 @@ function utf8Boundary(bytes: Buffer, max: number): number {
   const b = bytes[lead]!;
   const size = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
   return lead + size > max ? lead : max;
-}
-
-function trimToUtf8Bytes(text: string, max: number): string {
-  let bytes = 0;
-  let i = 0;
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
-    const size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-    if (bytes + size > max) break;
-    bytes += size;
-    i += ch.length;
-  }
-  return text.slice(0, i);
 }

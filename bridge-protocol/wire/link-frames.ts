@@ -21,6 +21,7 @@
 import { FrameTooLargeError, MalformedFrameError } from '../errors.js';
 import { normalizeText } from './line-codec.js';
 import { sanitizeForXml } from './xml-chars.js';
+import { cutToUtf8Bytes } from './utf8-cut.js';
 
 export const FRAME_MESSAGE = 0xf5;
 export const FRAME_MARKER = 0xf6;
@@ -84,7 +85,7 @@ export function encodeFrame(record: LinkRecord, opts: { maxTextBytes?: number } 
     if (record.id !== undefined && !isLinkId(record.id)) throw new RangeError(`not a link id: ${JSON.stringify(record.id)}`);
     const max = Math.min(opts.maxTextBytes ?? MAX_FRAME_TEXT_BYTES, MAX_FRAME_TEXT_BYTES);
     const normal = normalizeText(record.text);
-    const text = cutUtf8(normal, max);
+    const text = cutToUtf8Bytes(normal, max);
     type = FRAME_MESSAGE;
     body = {
       ...(record.id !== undefined && { id: record.id }),
@@ -202,7 +203,7 @@ export class FrameDecoder {
     }
     // What the other gateway sends is checked like any peer's text: XML-legal, within our limit.
     const clean = sanitizeForXml(o.text.replace(/\r\n?/g, '\n'));
-    const text = cutUtf8(clean, this.maxTextBytes);
+    const text = cutToUtf8Bytes(clean, this.maxTextBytes);
     return {
       type: 'message',
       text,
@@ -212,20 +213,4 @@ export class FrameDecoder {
       ...((o.truncated === true || text.length < clean.length) && { truncated: true }),
     };
   }
-}
-
-/** `text` cut to at most `max` UTF-8 bytes, never inside a character (nor a surrogate pair). */
-function cutUtf8(text: string, max: number): string {
-  // Fast path: a JS string of n UTF-16 units is at most 3n UTF-8 bytes.
-  if (text.length * 3 <= max || Buffer.byteLength(text, 'utf8') <= max) return text;
-  let bytes = 0;
-  let i = 0;
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
-    const size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-    if (bytes + size > max) break;
-    bytes += size;
-    i += ch.length;
-  }
-  return text.slice(0, i);
 }

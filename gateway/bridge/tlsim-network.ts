@@ -4,7 +4,7 @@
 // (x-tlsim-gateway/3): message ids, receipts and chat markers (marker-relay.ts), chat states.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ArchiveInput, OutboxItem, Store, StoredContact } from '../store/index.js';
+import type { OutboxItem, Store, StoredContact } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type {
   AddContactOptions,
@@ -12,14 +12,12 @@ import type {
   Contact,
   GatewaySink,
   Marker,
-  MessageRequests,
   PeerId,
   PeerNetwork,
   SelfInfo,
   SendOutcome,
   SendTextOptions,
 } from './contract.js';
-import { libpurpleToPlain, looksLikeMarkup } from './markup.js';
 import {
   FingerprintMismatchError,
   PeerManager,
@@ -28,7 +26,6 @@ import {
   isFingerprint,
   type Dialer,
   type Identity,
-  type LinkMessage,
   type LinkProtocol,
   type OutgoingMessage,
   type PeerAddress,
@@ -39,6 +36,7 @@ import { LinkNotices } from './link-notices.js';
 import { displayName, short } from './names.js';
 import { OutboxFlusher } from './outbox-flusher.js';
 import { History } from './history.js';
+import { Inbound } from './inbound.js';
 import { MarkerRelay } from './marker-relay.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
@@ -72,15 +70,9 @@ export class TlsimNetwork implements PeerNetwork {
   private readonly peers: PeerManager;
   private readonly outbox: OutboxFlusher;
   private readonly notices: LinkNotices;
-  /**
-   * Received messages to archive at the end of this loop turn, in one commit, and then hand to the user
-   * with their archive ids: no message goes out with an id the archive does not hold.
-   */
-  private readonly received: Array<{ archived: ArchiveInput; requests?: MessageRequests } | { fingerprint: string; state: ChatState }> = [];
+  private readonly inbound: Inbound;
   private readonly history: History;
   private readonly markers: MarkerRelay;
-  /** "<fp> <id>" of the gateway messages in `received`: a repeat in the same turn is caught too. */
-  private readonly receivedIds = new Set<string>();
   private readonly acct: number;
   private unknownPolicy: UnknownPeerPolicy;
 
@@ -88,6 +80,7 @@ export class TlsimNetwork implements PeerNetwork {
     this.acct = opts.accountId;
     this.unknownPolicy = opts.unknownPolicy;
     this.history = new History(opts.store, opts.accountId);
+    this.inbound = new Inbound({ store: opts.store, accountId: opts.accountId, history: this.history, log: opts.log, sink: () => this.sink });
     const direct = directDialer();
     this.peers = new PeerManager({
       tls: createTlsContext(opts.identity),
@@ -109,12 +102,12 @@ export class TlsimNetwork implements PeerNetwork {
     this.markers = new MarkerRelay({ store: opts.store, accountId: opts.accountId, peers: this.peers, sink: () => this.sink, log: opts.log });
     this.peers.on('link-up', ({ fingerprint, protocol }) => this.onLinkUp(fingerprint, protocol));
     this.peers.on('link-down', ({ fingerprint, reason }) => this.onLinkDown(fingerprint, reason));
-    this.peers.on('message', (fp, m) => this.onPeerText(fp, m));
+    this.peers.on('message', (fp, m) => this.inbound.text(fp, m));
     this.peers.on('marker', (fp, marker, id) => {
       if (this.isContact(fp)) this.markers.received(fp, marker, id);
     });
     this.peers.on('chat-state', (fp, state) => {
-      if (this.isContact(fp)) this.onPeerState(fp, state);
+      if (this.isContact(fp)) this.inbound.chatState(fp, state);
     });
     this.peers.on('dial-failed', ({ fingerprint, address, error, retryInMs }) => {
       if (error instanceof FingerprintMismatchError) this.notices.mismatch(fingerprint, address, error);
@@ -143,7 +136,7 @@ export class TlsimNetwork implements PeerNetwork {
 
   async stop(): Promise<void> {
     await this.peers.stop();
-    this.deliverReceived();
+    this.inbound.flush();
     this.sink = undefined;
   }
 
@@ -359,76 +352,9 @@ export class TlsimNetwork implements PeerNetwork {
 
   private onLinkDown(fp: string, reason: string): void {
     // What the peer said before the link went down reaches the user before its going offline.
-    this.deliverReceived();
+    this.inbound.flush();
     const c = this.opts.store.contacts.get(this.acct, fp);
     if (c?.state === 'contact') this.sink?.onPeerOffline(fp, reason);
-  }
-
-  private onPeerText(fp: string, m: LinkMessage): void {
-    const { truncated, id } = m;
-    const requests = m.receipt || m.markable ? { ...(m.receipt && { receipt: true }), ...(m.markable && { markable: true }) } : undefined;
-    // COMPAT(libpurple): reference Pidgin users send libpurple markup; users read plain text. (A gateway sends
-    // what its user typed: never converted.)
-    const text = id === undefined && looksLikeMarkup(m.text) ? libpurpleToPlain(m.text) : m.text;
-    const c = this.opts.store.contacts.get(this.acct, fp);
-    if (!c || c.state === 'blocked') return;
-    if (id !== undefined && this.seenBefore(fp, id)) {
-      // At-least-once between gateways: a message read just before a link died, whose acknowledgement was lost,
-      // comes again on the next link with the same id. Shown once.
-      this.opts.log.debug({ peer: short(fp) }, 'message received again; dropped');
-      return;
-    }
-    if (c.state === 'requested') {
-      this.opts.store.transaction(() => {
-        const stanzaId = this.history.record({ fingerprint: fp, direction: 'in', text, truncated, ...(id !== undefined && { linkId: id }) }, false);
-        this.opts.store.held.add(this.acct, fp, text, { truncated, id, requests, stanzaId });
-      });
-      return;
-    }
-    if (id !== undefined) this.receivedIds.add(`${fp} ${id}`);
-    // Archived with the others of this loop turn in one commit instead of one commit each, then delivered.
-    const archived: ArchiveInput = { fingerprint: fp, direction: 'in', text, truncated, ...(id !== undefined && { linkId: id }) };
-    if (this.received.push({ archived, ...(requests && { requests }) }) === 1) {
-      setImmediate(() => this.deliverReceived());
-    }
-  }
-
-  /** The peer's message `id` is in the archive already, or on its way there (this loop turn). */
-  private seenBefore(fp: string, id: string): boolean {
-    return this.receivedIds.has(`${fp} ${id}`) || this.opts.store.archive.findByLinkId(this.acct, fp, 'in', id) !== undefined;
-  }
-
-  /** A peer's chat state: after the messages it sent before it, which may still wait for their archive commit. */
-  private onPeerState(fp: string, state: ChatState): void {
-    if (this.received.length === 0) this.sink?.onChatState(fp, state);
-    else this.received.push({ fingerprint: fp, state });
-  }
-
-  /** Archives what arrived this loop turn (one commit) and hands it to the user, in order, with its ids. */
-  private deliverReceived(): void {
-    const batch = this.received.splice(0);
-    this.receivedIds.clear();
-    if (batch.length === 0) return;
-    const { store } = this.opts;
-    let ids: Array<string | undefined> = [];
-    try {
-      ids = store.transaction(() => batch.map((m) => ('archived' in m ? this.history.record(m.archived, true) : undefined)));
-    } catch (err) {
-      // Delivered all the same, without ids: the message matters more than its history.
-      this.opts.log.error({ err, count: batch.length }, 'archiving received messages failed');
-    }
-    batch.forEach((item, i) => {
-      if (!('archived' in item)) return void this.sink?.onChatState(item.fingerprint, item.state);
-      const { archived: m, requests } = item;
-      const stanzaId = ids[i];
-      this.sink?.onText(m.fingerprint, {
-        text: m.text,
-        truncated: m.truncated,
-        ...(m.linkId !== undefined && { id: m.linkId }),
-        ...(requests && { requests }),
-        ...(stanzaId !== undefined && { stanzaId }),
-      });
-    });
   }
 
   // ---- internals -------------------------------------------------------------------

@@ -1,0 +1,98 @@
+// What peers send, on its way to the user: markup of reference Pidgin users made plain, a gateway's repeats
+// dropped by link id, requests' messages held, everything else archived in one commit per loop turn and then
+// delivered in order with its archive id (XEP-0359), chat states kept in order behind the messages before them.
+import type { Logger } from 'pino';
+import type { ArchiveInput, Store } from '../store/index.js';
+import type { ChatState, GatewaySink, MessageRequests } from './contract.js';
+import type { History } from './history.js';
+import { libpurpleToPlain, looksLikeMarkup } from './markup.js';
+import { short } from './names.js';
+import type { LinkMessage } from './peer-protocol.js';
+
+type Pending = { archived: ArchiveInput; requests?: MessageRequests } | { fingerprint: string; state: ChatState };
+
+export interface InboundOptions {
+  store: Store;
+  accountId: number;
+  history: History;
+  log: Logger;
+  sink: () => GatewaySink | undefined;
+}
+
+export class Inbound {
+  /**
+   * Received messages to archive at the end of this loop turn, in one commit, and then hand to the user
+   * with their archive ids: no message goes out with an id the archive does not hold.
+   */
+  private readonly pending: Pending[] = [];
+  /** "<fp> <id>" of the gateway messages in `pending`: a repeat in the same turn is caught too. */
+  private readonly pendingIds = new Set<string>();
+
+  constructor(private readonly o: InboundOptions) {}
+
+  text(fp: string, m: LinkMessage): void {
+    const { store, accountId: acct } = this.o;
+    const { truncated, id } = m;
+    const requests = m.receipt || m.markable ? { ...(m.receipt && { receipt: true }), ...(m.markable && { markable: true }) } : undefined;
+    // COMPAT(libpurple): reference Pidgin users send libpurple markup; users read plain text. (A gateway sends
+    // what its user typed: never converted.)
+    const text = id === undefined && looksLikeMarkup(m.text) ? libpurpleToPlain(m.text) : m.text;
+    const c = store.contacts.get(acct, fp);
+    if (!c || c.state === 'blocked') return;
+    if (id !== undefined && this.seenBefore(fp, id)) {
+      // At-least-once between gateways: a message read just before a link died, whose acknowledgement was lost,
+      // comes again on the next link with the same id. Shown once.
+      this.o.log.debug({ peer: short(fp) }, 'message received again; dropped');
+      return;
+    }
+    const archived: ArchiveInput = { fingerprint: fp, direction: 'in', text, truncated, ...(id !== undefined && { linkId: id }) };
+    if (c.state === 'requested') {
+      store.transaction(() => {
+        const stanzaId = this.o.history.record(archived, false);
+        store.held.add(acct, fp, text, { truncated, id, requests, stanzaId });
+      });
+      return;
+    }
+    if (id !== undefined) this.pendingIds.add(`${fp} ${id}`);
+    // Archived with the others of this loop turn in one commit instead of one commit each, then delivered.
+    if (this.pending.push({ archived, ...(requests && { requests }) }) === 1) setImmediate(() => this.flush());
+  }
+
+  /** A peer's chat state: after the messages it sent before it, which may still wait for their archive commit. */
+  chatState(fp: string, state: ChatState): void {
+    if (this.pending.length === 0) this.o.sink()?.onChatState(fp, state);
+    else this.pending.push({ fingerprint: fp, state });
+  }
+
+  /** Archives what arrived this loop turn (one commit) and hands it to the user, in order, with its ids. */
+  flush(): void {
+    const batch = this.pending.splice(0);
+    this.pendingIds.clear();
+    if (batch.length === 0) return;
+    let ids: Array<string | undefined> = [];
+    try {
+      ids = this.o.store.transaction(() => batch.map((m) => ('archived' in m ? this.o.history.record(m.archived, true) : undefined)));
+    } catch (err) {
+      // Delivered all the same, without ids: the message matters more than its history.
+      this.o.log.error({ err, count: batch.length }, 'archiving received messages failed');
+    }
+    const sink = this.o.sink();
+    batch.forEach((item, i) => {
+      if (!('archived' in item)) return void sink?.onChatState(item.fingerprint, item.state);
+      const { archived: m, requests } = item;
+      const stanzaId = ids[i];
+      sink?.onText(m.fingerprint, {
+        text: m.text,
+        truncated: m.truncated,
+        ...(m.linkId !== undefined && { id: m.linkId }),
+        ...(requests && { requests }),
+        ...(stanzaId !== undefined && { stanzaId }),
+      });
+    });
+  }
+
+  /** The peer's message `id` is in the archive already, or on its way there (this loop turn). */
+  private seenBefore(fp: string, id: string): boolean {
+    return this.pendingIds.has(`${fp} ${id}`) || this.o.store.archive.findByLinkId(this.o.accountId, fp, 'in', id) !== undefined;
+  }
+}
