@@ -5,6 +5,7 @@ import type { Store, StoredContact } from '../store/index.js';
 import type { GatewaySink, Marker } from './contract.js';
 import { isLinkId, type PeerManager } from './peer-protocol.js';
 import { short } from './names.js';
+import { PerPeerDrain } from './per-peer-drain.js';
 
 /** Markers handed to a link at once; the rest follow as these are acknowledged. */
 const BATCH = 100;
@@ -18,7 +19,7 @@ export interface MarkerRelayOptions {
 }
 
 export class MarkerRelay {
-  private readonly running = new Map<string, Promise<void>>();
+  private readonly drains = new PerPeerDrain((fp) => this.drain(fp));
 
   constructor(private readonly o: MarkerRelayOptions) {}
 
@@ -40,12 +41,7 @@ export class MarkerRelay {
 
   /** Sends what waits for the peer, in order; one drain per peer at a time, reading the store again before it ends. */
   flush(fp: string): Promise<void> {
-    let running = this.running.get(fp);
-    if (!running) {
-      running = Promise.resolve().then(() => this.drain(fp));
-      this.running.set(fp, running);
-    }
-    return running;
+    return this.drains.run(fp);
   }
 
   /** The peer's gateway says its user's client got our message `linkId`: tell our user's client, by its own id. */
@@ -79,7 +75,8 @@ export class MarkerRelay {
     } catch (err) {
       this.o.log.debug({ peer: short(fp), err: (err as Error).message }, 'marker flush interrupted');
     } finally {
-      this.running.delete(fp);
+      // Synchronously with the last look at the store: a flush after this starts a new drain.
+      this.drains.ended(fp);
     }
   }
 }

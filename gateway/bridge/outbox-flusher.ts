@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { OutboxItem, Store } from '../store/index.js';
 import { short } from './names.js';
+import { PerPeerDrain } from './per-peer-drain.js';
 
 /** Acknowledged messages leave the queue in transactions of up to this many. */
 const FLUSH_BATCH = 100;
@@ -24,7 +25,7 @@ export interface OutboxFlusherOptions {
 }
 
 export class OutboxFlusher {
-  private readonly running = new Map<string, Promise<void>>();
+  private readonly drains = new PerPeerDrain((fp) => this.drain(fp));
 
   constructor(private readonly o: OutboxFlusherOptions) {}
 
@@ -33,12 +34,7 @@ export class OutboxFlusher {
    * reads the queue again before it ends, so nothing queued meanwhile is left behind.
    */
   flush(fp: string): Promise<void> {
-    let running = this.running.get(fp);
-    if (!running) {
-      running = Promise.resolve().then(() => this.drain(fp));
-      this.running.set(fp, running);
-    }
-    return running;
+    return this.drains.run(fp);
   }
 
   /**
@@ -82,8 +78,8 @@ export class OutboxFlusher {
     } catch (err) {
       this.o.log.debug({ peer: short(fp), err: (err as Error).message }, 'flush interrupted');
     } finally {
-      // Synchronously with the last look at the queue: a flush after this starts a new drain.
-      this.running.delete(fp);
+      // Synchronously with the last look at the store: a flush after this starts a new drain.
+      this.drains.ended(fp);
     }
   }
 }
