@@ -2,7 +2,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { randomPeerId, type FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { gatewayPerTest, loginOnline } from '../support/feature-dialogue.js';
 import { stanzaErrorOf, type TestGateway } from '../support/xmpp-harness.js';
 
 const CHATSTATES = 'http://jabber.org/protocol/chatstates';
@@ -16,11 +16,7 @@ describe('messages', () => {
   const { full, bare } = gatewayPerTest((d) => ({ gw, fake } = d));
   // login() does not wait for the initial presence to be processed: the gateway contact's
   // presence, the first thing the user gets, says the session is available.
-  const online = async (opts?: { resource?: string }) => {
-    const c = await gw.login(opts);
-    await c.next((el) => el.name === 'presence' && el.attrs.from === gw.domain);
-    return c;
-  };
+  const online = (opts?: { resource?: string }) => loginOnline(gw, opts);
 
   it('sends the user\'s message to the peer', async () => {
     const alice = fake.addFakeContact({ name: 'Alice', online: true });

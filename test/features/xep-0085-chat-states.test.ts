@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { gatewayPerTest, loginOnline } from '../support/feature-dialogue.js';
 import type { TestGateway } from '../support/xmpp-harness.js';
 
 const CHATSTATES = 'http://jabber.org/protocol/chatstates';
@@ -14,12 +14,7 @@ describe('chat states', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
   const { full } = gatewayPerTest((d) => ({ gw, fake } = d));
-  const online = async () => {
-    const me = await gw.login();
-    // Available once the gateway contact's presence (sent first at initial presence) is there.
-    await me.next((el) => el.name === 'presence' && el.attrs.from === gw.domain);
-    return me;
-  };
+  const online = () => loginOnline(gw);
 
   it('shows a gateway peer typing', async () => {
     const alice = fake.addFakeContact({ name: 'Alice', online: true, gateway: true });

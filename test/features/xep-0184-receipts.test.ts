@@ -8,7 +8,7 @@ import { MARKERS_KEPT_LIMIT } from '../../gateway/features/support/message-meta.
 import { OFFLINE_LIMIT } from '../../gateway/xmpp/offline-box.js';
 import { features } from '../../gateway/features/index.js';
 import { probeFeature } from '../support/core-features.js';
-import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { gatewayPerTest, loginOnline } from '../support/feature-dialogue.js';
 import { startTestGateway, type TestClient, type TestGateway } from '../support/xmpp-harness.js';
 
 const RECEIPTS = 'urn:xmpp:receipts';
@@ -19,11 +19,7 @@ describe('receipts', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
   const { full } = gatewayPerTest((d) => ({ gw, fake } = d));
-  const online = async (): Promise<TestClient> => {
-    const me = await gw.login();
-    await me.next((el) => el.name === 'presence' && el.attrs.from === gw.domain);
-    return me;
-  };
+  const online = () => loginOnline(gw);
   const sendAsking = (me: TestClient, to: string, id: string, body: string) =>
     me.send(`<message type='chat' to='${to}' id='${id}'><body>${body}</body><request xmlns='${RECEIPTS}'/></message>`);
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { gatewayPerTest, loginOnline } from '../support/feature-dialogue.js';
 import { mamQuery, MAM, SID, type MamAnswer, type MamQuery } from '../support/mam.js';
 import { stanzaErrorOf, type TestClient, type TestGateway } from '../support/xmpp-harness.js';
 
@@ -16,11 +16,7 @@ describe('message archive (XEP-0313)', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
   const { full, bare } = gatewayPerTest((d) => ({ gw, fake } = d));
-  const online = async (resource?: string): Promise<TestClient> => {
-    const c = await gw.login(resource ? { resource } : {});
-    await c.next((el) => el.name === 'presence' && el.attrs.from === gw.domain);
-    return c;
-  };
+  const online = (resource?: string) => loginOnline(gw, resource ? { resource } : {});
   /** A conversation of `n` messages, alternating peer → user and user → peer, each one received before the next. */
   const converse = async (me: TestClient, peer: string, n: number, tag = 'm') => {
     for (let i = 0; i < n; i++) {

@@ -3,8 +3,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { gatewayPerTest } from '../support/feature-dialogue.js';
-import type { TestClient, TestGateway } from '../support/xmpp-harness.js';
+import { gatewayPerTest, loginOnline } from '../support/feature-dialogue.js';
+import type { TestGateway } from '../support/xmpp-harness.js';
 
 const MARKERS = 'urn:xmpp:chat-markers:0';
 const RECEIPTS = 'urn:xmpp:receipts';
@@ -14,11 +14,7 @@ describe('chat markers', () => {
   let gw: TestGateway;
   let fake: FakePeerNetwork;
   const { full } = gatewayPerTest((d) => ({ gw, fake } = d));
-  const online = async (): Promise<TestClient> => {
-    const me = await gw.login();
-    await me.next((el) => el.name === 'presence' && el.attrs.from === gw.domain);
-    return me;
-  };
+  const online = () => loginOnline(gw);
 
   it('marks the user\'s message markable, and shows each marker the peer\'s client sent', async () => {
     const alice = fake.addFakeContact({ name: 'Alice', online: true, gateway: true });

@@ -4,7 +4,7 @@ import { afterEach, beforeEach } from 'vitest';
 import type { SelfInfo } from '../../gateway/bridge/contract.js';
 import { FakePeerNetwork } from '../../gateway/bridge/fake-peer-network.js';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
-import { startTestGateway, type TestGateway, type TestGatewayOptions } from './xmpp-harness.js';
+import { startTestGateway, type LoginOptions, type TestClient, type TestGateway, type TestGatewayOptions } from './xmpp-harness.js';
 
 export const ROSTER = 'jabber:iq:roster';
 
@@ -37,6 +37,13 @@ export function gatewayPerTest(bind: (d: Dialogue) => void, opts: TestGatewayOpt
     bare: (id) => `${id}@${current!.peerDomain}`,
     full: (id) => `${id}@${current!.peerDomain}/tlsim`,
   };
+}
+
+/** Logs in and waits until the session is available: at initial presence the gateway contact's presence comes first. */
+export async function loginOnline(gw: TestGateway, opts: LoginOptions = {}): Promise<TestClient> {
+  const c = await gw.login(opts);
+  await c.next((el) => el.name === 'presence' && el.attrs.from === gw.domain);
+  return c;
 }
 
 /** A roster push (iq set with a roster query) to the client. */
