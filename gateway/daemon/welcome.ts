@@ -33,9 +33,19 @@ export function welcomeText({ status, config, password }: WelcomeInput): string 
     `Your share string: ${status.share ?? '(known once the gateway listens: tlsim-gateway share)'}`,
     '  Give it to the people you want to chat with; add theirs with: tlsim-gateway peer add <share string>',
     '',
+    ...webLines(config),
     ...torLines(status, config, peerPort),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The status page (QR code of the share string, requests, web chat), when it is on at a known port. */
+function webLines(config: Config): string[] {
+  if (!config.web.enabled || config.web.port === 0) return [];
+  return [
+    `Status page and web chat: https://${config.web.host}:${config.web.port}/ (your password; or "tlsim-gateway open" logs you in)`,
+    '',
+  ];
 }
 
 function torLines(status: StatusJson, config: Config, peerPort: number): string[] {
