@@ -37,6 +37,7 @@ import { displayName, short } from './names.js';
 import { OutboxFlusher } from './outbox-flusher.js';
 import { History } from './history.js';
 import { Inbound } from './inbound.js';
+import { storeFailure } from './store-failures.js';
 import { MarkerRelay } from './marker-relay.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
@@ -283,10 +284,17 @@ export class TlsimNetwork implements PeerNetwork {
     const { store } = this.opts;
     // The id a gateway peer's markers will name, kept with the message in the archive for as long as it lives.
     const linkId = (this.opts.newLinkId ?? randomUUID)();
-    const stanzaId = store.transaction(() => {
-      store.outbox.enqueue(this.acct, fp, text, { xmppId: opts.xmppId, linkId, receipt: opts.receipt, markable: opts.markable });
-      return this.history.record({ fingerprint: fp, direction: 'out', text, xmppId: opts.xmppId, originId: opts.originId, linkId }, true);
-    });
+    let stanzaId: string | undefined;
+    try {
+      stanzaId = store.transaction(() => {
+        store.outbox.enqueue(this.acct, fp, text, { xmppId: opts.xmppId, linkId, receipt: opts.receipt, markable: opts.markable });
+        return this.history.record({ fingerprint: fp, direction: 'out', text, xmppId: opts.xmppId, originId: opts.originId, linkId }, true);
+      });
+    } catch (err) {
+      const failure = storeFailure(err);
+      if (failure !== err) this.opts.log.warn({ peer: short(fp), err: (err as Error).message }, 'message not kept');
+      throw failure;
+    }
     const archived = stanzaId !== undefined ? { stanzaId } : {};
     if (this.peers.isOnline(fp)) {
       void this.outbox.flush(fp);

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { TlsimNetwork, type UnknownPeerPolicy } from '../../gateway/bridge/tlsim-network.js';
 import { connect as tlsConnect } from 'node:tls';
 import { GATEWAY_ALPN, encodeFrame, generateIdentity, type Identity } from '../../bridge-protocol/index.js';
-import { openStore, type Store } from '../../gateway/store/index.js';
+import { openStore, type Store, type StoreLimits } from '../../gateway/store/index.js';
 import { removeTmpDirs, tmpDir } from '../support/identities.js';
 import { freePort } from '../support/net.js';
 import { RecordingSink } from '../support/recording-sink.js';
@@ -17,9 +17,12 @@ interface Gw { net: TlsimNetwork; sink: RecordingSink; store: Store; identity: I
 
 const running: Gw[] = [];
 
-async function gateway(identity: Identity, opts: { policy?: UnknownPeerPolicy; port?: number; dir?: string } = {}): Promise<Gw> {
+async function gateway(
+  identity: Identity,
+  opts: { policy?: UnknownPeerPolicy; port?: number; dir?: string; limits?: Partial<StoreLimits> } = {},
+): Promise<Gw> {
   const dir = opts.dir ?? tmpDir('bridge');
-  const store = openStore(dir);
+  const store = openStore(dir, opts.limits ? { limits: opts.limits } : {});
   const port = opts.port ?? (await freePort());
   const net = new TlsimNetwork({
     store,
@@ -150,6 +153,19 @@ describe('TlsimNetwork', () => {
     expect(a.sink.online.has(bob.fingerprint)).toBe(false);
     expect(b.sink.requests).toEqual([]);
     expect(b.net.listBlocked()).toEqual([alice.fingerprint]);
+  });
+
+  it('a message the store cannot keep is refused with a reason the user can read (not internal-server-error), and nothing half-kept', async () => {
+    const a = await gateway(alice, { limits: { maxQueuedPerPeer: 1 } });
+    // Nobody listens there: the peer stays offline and the message stays queued.
+    await a.net.addContact(bob.fingerprint, { address: `127.0.0.1:${await freePort()}` });
+    expect((await a.net.sendText(bob.fingerprint, 'first')).status).toBe('queued');
+    const err = await a.net.sendText(bob.fingerprint, 'second').catch((e: unknown) => e);
+    expect(err).toMatchObject({ condition: 'resource-constraint', type: 'wait' });
+    expect((err as Error & { text: string }).text).toMatch(/^not kept: 1 messages already wait for this peer/);
+    // The refused message is neither queued nor in the history.
+    expect(a.store.outbox.countFor(a.store.accounts.ensure('me@localhost'), bob.fingerprint)).toBe(1);
+    expect(a.store.archive.recent(a.store.accounts.ensure('me@localhost'), bob.fingerprint).map((m) => m.text)).toEqual(['first']);
   });
 
   it('tells the user, with both fingerprints, when another identity answers at a known address', async () => {
