@@ -109,3 +109,24 @@ export {
   type TorStatus,
   type TorWarning,
 } from './tor/service.js';
+export {
+  ALIAS_PATTERN,
+  ALIAS_QUESTION,
+  STAMP_TOLERANCE_MS,
+  aliasForNick,
+  parseRoomLine,
+  roomStamp,
+  roomVisible,
+  splitRoomLines,
+  type RoomLine,
+} from './wire/room-lines.js';
+export {
+  DEFAULT_JOIN_TIMEOUT_MS,
+  RoomLink,
+  RoomNotJoinedError,
+  type RoomDown,
+  type RoomJoined,
+  type RoomLinkEvents,
+  type RoomLinkOptions,
+  type RoomLinkState,
+} from './rooms/room-link.js';

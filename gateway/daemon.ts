@@ -283,7 +283,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         await reload();
         return { ok: true, text: 'reloaded' };
       }
-      return runCommandLine({ network, peerDomain }, req.line);
+      return runCommandLine({ network, peerDomain, domain: config.account.domain }, req.line);
     };
     const control: ControlServer = await startControlServer({
       path: controlSocketPath(dataDir),

@@ -106,6 +106,8 @@ export interface PeerNetwork {
   block(id: PeerId): Promise<void>;
   unblock(id: PeerId): Promise<void>;
   listBlocked(): PeerId[];
+  /** (Additive) Reference chat rooms; absent where the network has none (test networks, component mode). */
+  readonly rooms?: RoomNetwork;
 }
 
 export interface IncomingText {
@@ -139,4 +141,48 @@ export interface GatewaySink {
   onContactRemoved(id: PeerId): void;
   /** Something the user must read (e.g. a fingerprint mismatch), from the gateway contact. */
   onNotice(text: string): void;
+}
+
+// ---- reference chat rooms (docs/rooms.md) ------------------------------------------------
+
+/** A reference chat room the user added: a MUC room `<name>@<conference domain>`. */
+export interface Room {
+  readonly name: string;
+  readonly fingerprint: string;
+  /** "host:port". */
+  readonly address: string;
+}
+
+/** What the room said, one line each; `stamp` only when the room's HH:MM is more than a minute from now. */
+export type RoomEvent =
+  | { kind: 'message'; name: string; alias: string; text: string; stamp?: Date }
+  | { kind: 'joins' | 'quits'; name: string; alias: string; stamp?: Date }
+  /** A line that is not a member's (a room that is not tlsd-chat.sh): shown as the room's. */
+  | { kind: 'notice'; text: string };
+
+export interface RoomHandlers {
+  /** In the room: `name` is our NAME there (`alias[pid]`), new on every link. */
+  joined(self: { name: string; alias: string; asked: boolean }): void;
+  event(e: RoomEvent): void;
+  /** The link failed or dropped; `retryInMs` absent: no more tries (refused, or the room was removed). */
+  down(info: { reason: string; retryInMs?: number; wasJoined: boolean }): void;
+}
+
+export interface RoomSession {
+  /**
+   * Writes the text to the room, one line per line, and resolves with what the other members read of it
+   * (the room deletes control characters). Rejects with a StanzaError when not joined or too long.
+   */
+  send(text: string): Promise<string>;
+  leave(): Promise<void>;
+}
+
+export interface RoomNetwork {
+  list(): Room[];
+  get(name: string): Room | undefined;
+  /** From a share string (`tlsim://<fingerprint>@<host>:<port>`); the name defaults to a short fingerprint. */
+  add(share: string, name?: string): Room;
+  remove(name: string): void;
+  /** Opens a link to the room as `nick` (mapped to an alias fp2alias takes) and keeps it until leave(). */
+  join(name: string, nick: string, handlers: RoomHandlers): RoomSession;
 }

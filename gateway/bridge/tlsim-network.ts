@@ -39,6 +39,7 @@ import { History } from './history.js';
 import { Inbound } from './inbound.js';
 import { storeFailure } from './store-failures.js';
 import { MarkerRelay } from './marker-relay.js';
+import { TlsimRooms } from './room-network.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -76,6 +77,8 @@ export class TlsimNetwork implements PeerNetwork {
   private readonly markers: MarkerRelay;
   private readonly acct: number;
   private unknownPolicy: UnknownPeerPolicy;
+  /** Reference chat rooms (docs/rooms.md): their links are not peer links (no contact, no queue). */
+  readonly rooms: TlsimRooms;
 
   constructor(private readonly opts: TlsimNetworkOptions) {
     this.acct = opts.accountId;
@@ -83,6 +86,14 @@ export class TlsimNetwork implements PeerNetwork {
     this.history = new History(opts.store, opts.accountId);
     this.inbound = new Inbound({ store: opts.store, accountId: opts.accountId, history: this.history, log: opts.log, sink: () => this.sink });
     const direct = directDialer();
+    this.rooms = new TlsimRooms({
+      store: opts.store,
+      accountId: opts.accountId,
+      identity: opts.identity,
+      log: opts.log.child({ component: 'rooms' }),
+      dialerFor: opts.dialerFor ?? (() => direct),
+      maxMessageBytes: opts.maxMessageBytes,
+    });
     this.peers = new PeerManager({
       tls: createTlsContext(opts.identity),
       log: opts.log.child({ component: 'peers' }),
@@ -136,6 +147,7 @@ export class TlsimNetwork implements PeerNetwork {
   }
 
   async stop(): Promise<void> {
+    await this.rooms.stop();
     await this.peers.stop();
     this.inbound.flush();
     this.sink = undefined;

@@ -91,7 +91,7 @@ export async function runPeerCommand(ctx: CliContext, line: string): Promise<Com
       unknownPolicy: ctx.config.peer.unknown_policy,
       maxMessageBytes: ctx.config.peer.max_message_bytes,
     });
-    return await runCommandLine({ network, peerDomain: ctx.config.peer.domain }, line);
+    return await runCommandLine({ network, peerDomain: ctx.config.peer.domain, domain: ctx.config.account.domain }, line);
   } finally {
     store.close();
   }

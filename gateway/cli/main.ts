@@ -14,6 +14,7 @@ import { openMain } from './open.js';
 import { serviceMain } from './service.js';
 import { setupMain } from './setup.js';
 import { peerMain } from './peer.js';
+import { roomMain } from './room.js';
 import { usersMain } from './users.js';
 import { runMain } from './run.js';
 import { shareMain, statusMain } from './status.js';
@@ -31,6 +32,7 @@ Commands:
   setup CLIENT        put the account into pidgin (files), or print the steps for gajim, profanity, dino
   service install     run it as a systemd service (--user, the default, or --system); service uninstall
   peer ...            add, list, rename, remove, block, unblock peers (peer --help)
+  room ...            reference chat rooms as group chats: add, list, remove (room --help)
   account ...         several local accounts on one gateway: add, list, remove (account --help)
   users [--json]      component mode: the registered XMPP users and their fingerprints
   import-identity     keep an existing tlsim key and certificate (import-identity --help)
@@ -49,6 +51,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   setup: setupMain,
   service: serviceMain,
   peer: peerMain,
+  room: roomMain,
   account: accountMain,
   users: usersMain,
   'import-identity': importIdentityMain,

@@ -129,6 +129,35 @@ const status: Action = async (ctx) => {
   return done(lines.join('\n'), { ...self, contacts, requests: pending });
 };
 
+function roomsOf({ network }: CommandContext) {
+  if (!network.rooms) throw new CommandError('chat rooms are not available here (component mode: use your own server\'s group chat)');
+  return network.rooms;
+}
+
+const roomJid = (ctx: CommandContext, name: string): string => `${name}@conference.${ctx.domain ?? 'localhost'}`;
+
+const roomAdd: Action = async (ctx, args) => {
+  const share = (args.share ?? '').trim();
+  if (!share.toLowerCase().startsWith(SHARE_SCHEME)) throw new CommandError(`a room is added from its share string, ${SHARE_SCHEME}<fingerprint>@<host>:<port>`);
+  const before = args.name?.trim() ? roomsOf(ctx).get(args.name.trim()) : undefined;
+  const room = roomsOf(ctx).add(share, args.name);
+  const jid = roomJid(ctx, room.name);
+  return done(`${before ? 'Updated' : 'Added'} room ${room.name} (${room.address}). Join ${jid} with the nick you like (the room knows you by an alias: your nick in a-z 0-9).`, { ...room, jid });
+};
+
+const roomList: Action = async (ctx) => {
+  const all = roomsOf(ctx).list();
+  if (all.length === 0) return done('No chat rooms yet. Add one with: room add tlsim://<fingerprint>@<host>:<port> [name]', []);
+  const rows = all.map((r) => ({ ...r, jid: roomJid(ctx, r.name) }));
+  return done([`${plural(all.length, 'room')} (jid · address · fingerprint):`, ...rows.map((r) => `${r.jid} · ${r.address} · ${shortFingerprint(r.fingerprint)}`)].join('\n'), rows);
+};
+
+const roomRemove: Action = async (ctx, args) => {
+  const name = (args.room ?? '').trim().toLowerCase();
+  roomsOf(ctx).remove(name);
+  return done(`Removed room ${name}`, { name });
+};
+
 const help: Action = async (_ctx, args) => {
   const topic = args.topic?.trim().toLowerCase();
   const spec = topic ? COMMANDS.find((c) => c.name === topic) : undefined;
@@ -148,6 +177,9 @@ export const ACTIONS: Readonly<Record<string, Action>> = {
   requests,
   accept: answer(true),
   deny: answer(false),
+  'room-add': roomAdd,
+  'room-list': roomList,
+  'room-remove': roomRemove,
   share,
   status,
 };

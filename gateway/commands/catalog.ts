@@ -84,6 +84,30 @@ export const COMMANDS: readonly CommandSpec[] = [
     params: [{ name: 'contact', label: 'Peer that asked', required: true, kind: 'contact', among: ['requested'] }],
   },
   {
+    name: 'room-add',
+    title: 'Add chat room',
+    summary: 'add a reference chat room (tlsd-chat) from its share string; join it as <name>@conference.<domain>',
+    usage: 'room add <share-string> [name]',
+    params: [
+      { name: 'share', label: 'Share string of the room (tlsim://…)', required: true, kind: 'share' },
+      { name: 'name', label: 'Room name (a-z 0-9 . _ -)', required: false, kind: 'text' },
+    ],
+  },
+  {
+    name: 'room-list',
+    title: 'List chat rooms',
+    summary: 'the chat rooms you added, with their JID and address',
+    usage: 'room list',
+    params: [],
+  },
+  {
+    name: 'room-remove',
+    title: 'Remove chat room',
+    summary: 'forget a chat room (whoever is in it leaves)',
+    usage: 'room remove <name>',
+    params: [{ name: 'room', label: 'Room name', required: true, kind: 'text' }],
+  },
+  {
     name: 'share',
     title: 'My share string',
     summary: 'the string others paste to add you',

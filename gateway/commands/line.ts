@@ -23,16 +23,28 @@ export function splitCommand(line: string): { name: string; rest: string } {
 }
 
 export function parseLine(ctx: CommandContext, line: string): ParsedLine {
-  const { name, rest } = splitCommand(line);
+  const split = splitCommand(line);
+  // "room add …", "room list", "room remove …" are the commands room-add, room-list, room-remove.
+  const { name, rest } = split.name === 'room' ? roomCommand(split.rest) : split;
   const spec = COMMANDS.find((c) => c.name === name);
   if (!spec) return { name, args: {} };
   if (name === 'add') return { name, args: addArgs(words(rest)) };
   if (name === 'rename') return { name, args: renameArgs(ctx, rest) };
+  if (name === 'room-add') {
+    const [share, ...named] = words(rest);
+    return { name, args: { ...(share !== undefined && { share }), ...(named.length > 0 && { name: named.join(' ') }) } };
+  }
   // Otherwise one parameter at most: it takes the rest of the line (a name with spaces).
   const first = spec.params[0];
   if (!first || !rest) return { name, args: {} };
   const w = words(rest);
   return { name, args: { [first.name]: w.length === 1 ? w[0]! : rest } };
+}
+
+function roomCommand(rest: string): { name: string; rest: string } {
+  const sub = splitCommand(rest);
+  if (!sub.name) throw new CommandError('room needs a command: room add <share-string> [name], room list, room remove <name>');
+  return { name: `room-${sub.name}`, rest: sub.rest };
 }
 
 /** `add <share-string> [name]`, `add <fp> <host> <port> [name]`, `add <fp> <host:port> [name]`, `add <fp>`. */

@@ -6,6 +6,8 @@ export interface CommandContext {
   network: PeerNetwork;
   /** Domain of peer JIDs (e.g. `peers.localhost`): `<fingerprint>@<peerDomain>` names a peer too. */
   peerDomain: string;
+  /** (Additive) The server domain (rooms are `<name>@conference.<domain>`); default `localhost`. */
+  domain?: string;
 }
 
 export interface CommandResult {

@@ -10,7 +10,7 @@ export const gatewayBot: Feature = {
   name: 'gateway-bot',
   setup(ctx) {
     const { identity, network, log } = ctx;
-    const commands = { network, peerDomain: identity.peerDomain };
+    const commands = { network, peerDomain: identity.peerDomain, domain: identity.domain };
 
     ctx.message('server', async (req) => {
       const type = req.stanza.attr('type') ?? 'normal';

@@ -25,6 +25,7 @@ import { adHocCommands } from './xep-0050-ad-hoc-commands.js';
 import { inBandRegistration } from './xep-0077-in-band-registration.js';
 import { componentRoster } from './xep-0356-component-roster.js';
 import { mam } from './xep-0313-mam.js';
+import { muc } from './xep-0045-muc.js';
 
 export const features: Feature[] = [
   // Before presence: on a contact change the roster push must reach clients before the
@@ -53,6 +54,8 @@ export const features: Feature[] = [
   entityTime,
   lastActivity,
   mam,
+  // Reference chat rooms as MUC rooms (local mode: a component's users have their own server's MUC).
+  muc,
   // The gateway contact's text commands and the same actions as XEP-0050 commands.
   gatewayBot,
   adHocCommands,
@@ -64,5 +67,5 @@ export const features: Feature[] = [
  * resources to one another, so those modules are not here; peers reach the roster through subscriptions
  * or XEP-0356 instead (first, for the same reason as roster above), and registering (XEP-0077) is one more.
  */
-const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers]);
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers, muc]);
 export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];

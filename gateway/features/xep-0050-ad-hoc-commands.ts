@@ -30,7 +30,7 @@ export const adHocCommands: Feature = {
   disco: { server: [NS.commands, DATA_FORMS_NS] },
   setup(ctx) {
     const { identity, network } = ctx;
-    const commands = { network, peerDomain: identity.peerDomain };
+    const commands = { network, peerDomain: identity.peerDomain, domain: identity.domain };
     const sessions = new Map<string, AdHocSession>();
 
     const prune = (now: number): void => {

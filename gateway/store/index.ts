@@ -13,6 +13,7 @@ import { Markers } from './markers.js';
 import { migrate, type MigrationResult } from './migrations.js';
 import { Outbox } from './outbox.js';
 import { Pep, type PepLimits } from './pep.js';
+import { Rooms } from './rooms.js';
 import { Undelivered } from './undelivered.js';
 
 export type { Account, AccountId } from './accounts.js';
@@ -26,7 +27,8 @@ export type { QueuedMarker } from './markers.js';
 export { MIGRATIONS, type Migration, type MigrationResult } from './migrations.js';
 export type { EnqueueOptions, OutboxItem } from './outbox.js';
 export { PEP_LIMITS, type PepAccessModel, type PepItem, type PepLimits, type PepNodeConfig } from './pep.js';
-export { Accounts, Archive, Contacts, Held, Markers, Outbox, Pep, Undelivered };
+export { ROOM_NAME, type StoredRoom } from './rooms.js';
+export { Accounts, Archive, Contacts, Held, Markers, Outbox, Pep, Rooms, Undelivered };
 
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch; default Date.now. */
@@ -50,6 +52,8 @@ export interface Store {
   readonly markers: Markers;
   /** (Additive) PEP nodes and items, private XML, the user's vCard. */
   readonly pep: Pep;
+  /** (Additive) Reference chat rooms the account added (docs/rooms.md). */
+  readonly rooms: Rooms;
   /** Runs `fn` in one transaction (e.g. accept a request: set the state and take the held messages). Keep it short. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -84,6 +88,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       undelivered: new Undelivered(ctx),
       markers: new Markers(ctx),
       pep: new Pep(ctx, opts.pepLimits),
+      rooms: new Rooms(ctx),
       transaction: <T>(fn: () => T): T => db.transaction(fn)(),
       close: () => {
         if (db.open) db.close();

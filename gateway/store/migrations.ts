@@ -180,12 +180,25 @@ CREATE TABLE account_xml (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/** Reference chat rooms (docs/rooms.md) the user added: a MUC room each, `<name>@conference.<domain>`. */
+const V6 = `
+CREATE TABLE rooms (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+  fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64),
+  address TEXT NOT NULL,
+  added_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name)
+) STRICT, WITHOUT ROWID;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
   { version: 3, sql: V3 },
   { version: 4, sql: V4 },
   { version: 5, sql: V5 },
+  { version: 6, sql: V6 },
 ];
 
 export interface MigrationResult {

@@ -24,10 +24,19 @@ export type Addressee =
   | { kind: 'contact'; id: PeerId; resource?: string }
   /** (Additive) Another local account of this gateway: `<name>@<domain>[/resource]`; `jid` is its bare JID. */
   | { kind: 'local'; jid: string; resource?: string }
+  /** (Additive) Local mode: the MUC service `conference.<domain>` itself (reference chat rooms, docs/rooms.md). */
+  | { kind: 'conference' }
+  /** (Additive) A room of that service, `<room>@conference.<domain>[/nick]`; `room` lowercased. */
+  | { kind: 'room'; room: string; nick?: string }
   /** A JID under the peer domain that is not a fingerprint, or any other domain. */
   | { kind: 'unknown'; jid: JID };
 
 export type AddresseeKind = Addressee['kind'];
+
+/** The MUC service of a local-mode gateway (none as a component: the user's own server has its MUC). */
+export function conferenceDomain(identity: Pick<XmppIdentity, 'domain' | 'component'>): string | undefined {
+  return identity.component ? undefined : `conference.${identity.domain.toLowerCase()}`;
+}
 
 export interface StanzaContext {
   /** The whole stanza as the client sent it. */

@@ -3,7 +3,7 @@
 import { jid as parseJid, type JID } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import { StanzaError } from './errors.js';
-import type { Addressee, XmppIdentity } from './feature.js';
+import { conferenceDomain, type Addressee, type XmppIdentity } from './feature.js';
 import type { HookBus } from './hook-bus.js';
 import type { Session } from './stream/session.js';
 import type { Element } from './xml/element.js';
@@ -61,6 +61,10 @@ export function resolveAddress(identity: XmppIdentity, to: string | undefined, i
     return { to: { kind: 'unknown', jid: j } };
   }
   if (j.domain === peerDomain.toLowerCase() && !j.local) return { to: { kind: 'peers' } };
+  if (j.domain === conferenceDomain(identity)) {
+    if (!j.local) return { to: { kind: 'conference' } };
+    return { to: j.resource ? { kind: 'room', room: j.local, nick: j.resource } : { kind: 'room', room: j.local } };
+  }
   return { to: { kind: 'unknown', jid: j } };
 }
 

@@ -1,0 +1,238 @@
+// Reference chat rooms (TLSd's sample chat, docs/rooms.md) as multi-user chat rooms under conference.<domain>.
+// XEP-0045 (join §7.2, self-presence codes 110/210 §7.2.3, subject §7.2.15, groupchat §7.4, leave §7.14);
+// XEP-0203 delay for lines whose room stamp differs from now. The reference room has no history and no list.
+import { randomUUID } from 'node:crypto';
+import type { RoomEvent, RoomSession } from '../bridge/contract.js';
+import { StanzaError } from '../xmpp/errors.js';
+import { conferenceDomain, type Feature } from '../xmpp/feature.js';
+import type { SessionInfo } from '../xmpp/hooks.js';
+import { errorReply } from '../xmpp/stanza.js';
+import { x, type Element } from '../xmpp/xml/element.js';
+import { discoInfoQuery } from './xep-0030-disco.js';
+import { Occupants } from './support/muc-occupants.js';
+import { NS } from './support/ns.js';
+
+export const MUC_NS = {
+  muc: 'http://jabber.org/protocol/muc',
+  user: 'http://jabber.org/protocol/muc#user',
+  roominfo: 'http://jabber.org/protocol/muc#roominfo',
+  data: 'jabber:x:data',
+} as const;
+
+/** What the rooms' disco#info says about them: the reference room is open, semi-anonymous, without history. */
+const ROOM_FEATURES = [MUC_NS.muc, 'muc_open', 'muc_semianonymous', 'muc_unmoderated', 'muc_persistent', 'muc_public', 'muc_unsecured', NS.discoInfo];
+const NO_HISTORY = 'a tlsd reference room: it keeps no history (you read what is said while you are in) and lists nobody (members appear when they join, speak or leave)';
+
+interface Resource {
+  session: SessionInfo;
+  /** The nick the client asked for. */
+  asked: string;
+  /** Self-presence sent (the client counts itself in). */
+  inRoom: boolean;
+}
+
+interface OpenRoom {
+  name: string;
+  jid: string;
+  link: RoomSession;
+  resources: Map<string, Resource>;
+  occupants: Occupants;
+  joined: boolean;
+  /** Joined at least once: a later failure is a drop, retried while anyone is in. */
+  everJoined: boolean;
+}
+
+export const muc: Feature = {
+  name: 'muc',
+  setup(ctx) {
+    const service = conferenceDomain(ctx.identity);
+    const rooms = ctx.network.rooms;
+    if (!service || !rooms) return;
+    const open = new Map<string, OpenRoom>();
+
+    ctx.iq('conference', 'get', NS.discoInfo, 'query', (req) => {
+      if (req.payload.attr('node') !== undefined) throw new StanzaError('item-not-found', 'no such node');
+      return discoInfoQuery([{ category: 'conference', type: 'text', name: 'tlsim chat rooms' }], [MUC_NS.muc, NS.discoInfo, NS.discoItems]);
+    });
+    ctx.iq('conference', 'get', NS.discoItems, 'query', () =>
+      x('query', { xmlns: NS.discoItems }, ...rooms.list().map((r) => x('item', { jid: `${r.name}@${service}`, name: r.name }))),
+    );
+    ctx.iq('room', 'get', NS.discoInfo, 'query', (req) => {
+      const room = req.to.kind === 'room' && req.to.nick === undefined ? rooms.get(req.to.room) : undefined;
+      if (!room) throw new StanzaError('item-not-found', 'no such room: add it with room add <share-string> <name>');
+      const info = discoInfoQuery([{ category: 'conference', type: 'text', name: room.name }], ROOM_FEATURES);
+      return info.append(
+        x('x', { xmlns: MUC_NS.data, type: 'result' },
+          x('field', { var: 'FORM_TYPE', type: 'hidden' }, x('value', null, MUC_NS.roominfo)),
+          x('field', { var: 'muc#roominfo_description', label: 'Description' }, x('value', null, `${NO_HISTORY}; at ${room.address}, fingerprint ${room.fingerprint}`)),
+          x('field', { var: 'muc#maxhistoryfetch', label: 'History' }, x('value', null, '0')),
+        ),
+      );
+    });
+
+    ctx.presence('room', (req) => {
+      if (req.to.kind !== 'room') return;
+      const full = req.from.toString();
+      const type = req.stanza.attrs.type;
+      const r = open.get(req.to.room);
+      if (type === 'unavailable') {
+        if (r) leave(r, full, 'you left');
+        return;
+      }
+      if (type !== undefined) return;
+      if (!req.to.nick) throw new StanzaError('jid-malformed', 'join a room as room@service/nick');
+      if (r?.resources.has(full)) return; // a status change: the reference room has no presence to carry it
+      const room = rooms.get(req.to.room);
+      if (!room) throw new StanzaError('item-not-found', `no room ${req.to.room} here: add it first (room add <share-string> ${req.to.room})`);
+      const target = r ?? openRoom(room.name);
+      target.resources.set(full, { session: req.session, asked: req.to.nick, inRoom: false });
+      if (target.joined) welcome(target, full);
+    });
+
+    ctx.message('room', async (req) => {
+      if (req.to.kind !== 'room') return;
+      const r = open.get(req.to.room);
+      const full = req.from.toString();
+      if (req.stanza.attrs.type === 'error') return;
+      if (req.to.nick !== undefined) throw new StanzaError('feature-not-implemented', 'a reference room has no private messages: write to the room');
+      if (!r || !r.resources.has(full)) throw new StanzaError('not-acceptable', 'join the room first');
+      if (req.stanza.getChild('subject')) throw new StanzaError('forbidden', 'a reference room has no subject to change');
+      const body = req.stanza.getChildText('body');
+      if (body === null || body === undefined) return; // chat states and the like: nothing for the room
+      const shown = await r.link.send(body);
+      const self = r.occupants.self;
+      if (!self) return;
+      // The room never echoes: the user's clients see their own message once, from us.
+      for (const res of r.resources.values()) {
+        res.session.send(
+          x('message', { type: 'groupchat', id: req.stanza.attrs.id ?? randomUUID(), from: `${r.jid}/${self}`, to: res.session.jid.toString() }, x('body', null, shown)),
+        );
+      }
+    });
+
+    // A client that goes offline, or whose stream ends, is out of its rooms (the last one out closes the link).
+    const out = (session: SessionInfo) => {
+      const full = session.jid.toString();
+      for (const r of [...open.values()]) if (r.resources.has(full)) leave(r, full, undefined);
+    };
+    ctx.on('session-closed', out);
+    ctx.on('presence-broadcast', (session, stanza) => {
+      if (stanza.attrs.type === 'unavailable') out(session);
+    });
+
+    function openRoom(name: string): OpenRoom {
+      const jid = `${name}@${service}`;
+      let r: OpenRoom;
+      const nickFor = () => [...r.resources.values()][0]?.asked ?? ctx.identity.user.local ?? 'me';
+      // join() reads nickFor only now: the first resource's nick is in the map by the time the link asks.
+      r = { name, jid, resources: new Map(), occupants: new Occupants(), joined: false, everJoined: false, link: undefined! };
+      open.set(name, r);
+      queueMicrotask(() => {
+        if (open.get(name) !== r) return;
+        r.link = rooms!.join(name, nickFor(), {
+          joined: (self) => {
+            r.occupants.clear();
+            r.occupants.setSelf(self.name, self.alias);
+            const back = r.everJoined;
+            r.joined = true;
+            r.everJoined = true;
+            for (const full of r.resources.keys()) {
+              if (back) roomNotice(r, full, 'Back in the room.');
+              welcome(r, full);
+            }
+          },
+          event: (e) => onEvent(r, e),
+          down: (info) => {
+            const wasIn = r.joined;
+            r.joined = false;
+            for (const nick of r.occupants.others()) broadcast(r, occupantPresence(r, nick, 'unavailable'));
+            r.occupants.clear();
+            if (!r.everJoined || info.retryInMs === undefined) {
+              // Not in (yet), or no more tries: the clients are told they are out.
+              for (const [full, res] of r.resources) {
+                if (res.inRoom) res.session.send(selfUnavailable(r, res, full, info.reason));
+                else res.session.send(errorReply(x('presence', { to: `${r.jid}/${res.asked}` }), new StanzaError('remote-server-not-found', `cannot enter the room: ${info.reason}`), full));
+              }
+              close(r);
+              return;
+            }
+            const again = `reconnecting in ${Math.max(1, Math.round(info.retryInMs / 1000))} s`;
+            for (const full of r.resources.keys()) roomNotice(r, full, `${wasIn ? 'Lost the link to the room' : 'Still not back in the room'}: ${info.reason}; ${again}. Members shown again when they join or speak.`);
+          },
+        });
+      });
+      return r;
+    }
+
+    /** Occupants we know, then the self-presence (codes 110, and 210 when the room named us otherwise), then the subject. */
+    function welcome(r: OpenRoom, full: string): void {
+      const res = r.resources.get(full);
+      const self = r.occupants.self;
+      if (!res || !self) return;
+      const to = res.session;
+      for (const nick of r.occupants.others()) to.send(occupantPresence(r, nick, undefined)(full));
+      const codes = [x('status', { code: '110' }), self !== res.asked && x('status', { code: '210' })];
+      to.send(x('presence', { from: `${r.jid}/${self}`, to: full, id: randomUUID() }, x('x', { xmlns: MUC_NS.user }, x('item', { affiliation: 'none', role: 'participant' }), ...codes)));
+      if (!res.inRoom) to.send(x('message', { type: 'groupchat', from: r.jid, to: full, id: randomUUID() }, x('subject', null, `tlsim room ${r.name}: ${NO_HISTORY}`)));
+      res.inRoom = true;
+    }
+
+    function onEvent(r: OpenRoom, e: RoomEvent): void {
+      if (e.kind === 'notice') {
+        for (const full of r.resources.keys()) roomNotice(r, full, e.text);
+        return;
+      }
+      if (r.occupants.isSelf(e.name)) return;
+      if (e.kind === 'quits') {
+        const nick = r.occupants.remove(e.name);
+        if (nick !== undefined) broadcast(r, occupantPresence(r, nick, 'unavailable'));
+        return;
+      }
+      const { nick, added } = r.occupants.add(e.name, e.alias);
+      if (added) broadcast(r, occupantPresence(r, nick, undefined));
+      if (e.kind !== 'message') return;
+      broadcast(r, (full) =>
+        x('message', { type: 'groupchat', id: randomUUID(), from: `${r.jid}/${nick}`, to: full },
+          x('body', null, e.text),
+          e.stamp && x('delay', { xmlns: NS.delay, from: r.jid, stamp: e.stamp.toISOString() }),
+        ),
+      );
+    }
+
+    function leave(r: OpenRoom, full: string, why: string | undefined): void {
+      const res = r.resources.get(full);
+      if (!res) return;
+      r.resources.delete(full);
+      if (why !== undefined && res.inRoom) res.session.send(selfUnavailable(r, res, full, undefined));
+      if (r.resources.size === 0) close(r);
+    }
+
+    function close(r: OpenRoom): void {
+      if (open.get(r.name) === r) open.delete(r.name);
+      r.resources.clear();
+      queueMicrotask(() => void r.link?.leave());
+    }
+
+    function selfUnavailable(r: OpenRoom, res: Resource, full: string, reason: string | undefined): Element {
+      const self = r.occupants.self ?? res.asked;
+      return x('presence', { type: 'unavailable', from: `${r.jid}/${self}`, to: full },
+        x('x', { xmlns: MUC_NS.user }, x('item', { affiliation: 'none', role: 'none' }), x('status', { code: '110' }), reason !== undefined && x('status', { code: '333' })),
+        reason !== undefined && x('status', null, reason),
+      );
+    }
+
+    function occupantPresence(r: OpenRoom, nick: string, type: 'unavailable' | undefined): (full: string) => Element {
+      return (full) =>
+        x('presence', { from: `${r.jid}/${nick}`, to: full, type }, x('x', { xmlns: MUC_NS.user }, x('item', { affiliation: 'none', role: type ? 'none' : 'participant' })));
+    }
+
+    function broadcast(r: OpenRoom, make: (full: string) => Element): void {
+      for (const [full, res] of r.resources) if (res.inRoom) res.session.send(make(full));
+    }
+
+    function roomNotice(r: OpenRoom, full: string, text: string): void {
+      r.resources.get(full)?.session.send(x('message', { type: 'groupchat', from: r.jid, to: full, id: randomUUID() }, x('body', null, text)));
+    }
+  },
+};
+
