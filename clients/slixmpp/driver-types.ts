@@ -78,6 +78,8 @@ export type MarkerName = 'receipt' | 'received' | 'displayed' | 'acknowledged';
 
 export interface SendOptions {
   msg_id?: string;
+  /** (Additive) The message type (default chat); groupchat to a room. */
+  type?: string;
   /** XEP-0184 <request/>. */
   receipt?: boolean;
   /** XEP-0333 <markable/>. */
@@ -169,6 +171,8 @@ export type Command =
   | { cmd: 'marker'; to: string; msg_id: string; marker: MarkerName }
   | { cmd: 'chat_state'; to: string; state: ChatStateName }
   | { cmd: 'presence'; to?: string; type?: string; priority?: number }
+  /** (Additive) XEP-0045 join: presence to room/nick with <x xmlns='http://jabber.org/protocol/muc'/>. */
+  | { cmd: 'muc_join'; to: string }
   /** XEP-0280 enable (default) or disable. */
   | { cmd: 'carbons'; enable?: boolean; timeout?: number }
   | { cmd: 'ping'; to?: string; timeout?: number }
@@ -233,6 +237,8 @@ export type SlixEvent =
       markable: boolean;
       /** Its XEP-0085 chat state, if any. */
       state: ChatStateName | null;
+      /** (Additive) The <subject/> text (group chat), or null. */
+      subject?: string | null;
     }
   /** A XEP-0184 <received/> for our message `id`. */
   | { event: 'receipt'; from: string; id: string }
@@ -241,7 +247,18 @@ export type SlixEvent =
   /** Every message with a XEP-0085 state; body: whether it also had a body. */
   | { event: 'chat_state'; from: string; state: ChatStateName; body: boolean }
   /** Availability only ('available', 'unavailable', 'error', 'probe'); subscriptions are `subscription`. */
-  | { event: 'presence'; from: string; type: string; show: string; status: string }
+  | {
+      event: 'presence';
+      from: string;
+      type: string;
+      show: string;
+      status: string;
+      /** (Additive) MUC (XEP-0045 muc#user): status codes and the item's role; null outside a room. */
+      muc_codes?: string[] | null;
+      muc_role?: string | null;
+      /** (Additive) The <error/> of an error presence, as XML. */
+      error?: string | null;
+    }
   /** nick: XEP-0172 <nick/> in the presence, or null. */
   | { event: 'subscription'; from: string; type: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed'; nick: string | null }
   | { event: 'roster'; items: RosterItem[] }

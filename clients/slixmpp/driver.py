@@ -81,6 +81,8 @@ from slixmpp import ClientXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins.xep_0004.stanza import Form
 from slixmpp.xmlstream import ET
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 DELAY_NS = "urn:xmpp:delay"
 MARKERS_NS = "urn:xmpp:chat-markers:0"
@@ -94,6 +96,8 @@ MAM_NS = "urn:xmpp:mam:2"
 RSM_NS = "http://jabber.org/protocol/rsm"
 FORWARD_NS = "urn:xmpp:forward:0"
 CLIENT_NS = "jabber:client"
+MUC_NS = "http://jabber.org/protocol/muc"
+MUC_USER_NS = "http://jabber.org/protocol/muc#user"
 
 
 def emit(event, **fields):
@@ -146,6 +150,9 @@ class Client(ClientXMPP):
         self.add_event_handler("sm_enabled", lambda s: emit("sm_enabled", id=s["id"] or None, resume=bool(s["resume"])))
         self.add_event_handler("sm_failed", lambda s: emit("sm_failed", xml=str(s)))
         self.add_event_handler("message", self.on_message)
+        # slixmpp's "message" event needs a <body/>: a MUC subject (XEP-0045 §7.2.15) has none.
+        self.register_handler(Callback("Subject", MatchXPath("{%s}message/{%s}subject" % (CLIENT_NS, CLIENT_NS)),
+                                       lambda m: None if m["body"] else self.on_message(m)))
         self.add_event_handler("presence", self.on_presence)
         self.add_event_handler("receipt_received", lambda m: emit("receipt", **{"from": str(m["from"]), "id": m["receipt"]}))
         self.add_event_handler("marker", self.on_marker)
@@ -202,7 +209,7 @@ class Client(ClientXMPP):
             self.send_presence(ppriority=self.spec.get("priority"))
 
     def on_message(self, msg):
-        if msg["type"] in ("chat", "normal", "headline", "error"):
+        if msg["type"] in ("chat", "normal", "headline", "error", "groupchat"):
             # The stamp as the server wrote it: tests compare it, slixmpp's datetime would reformat it.
             delay = msg.xml.find("{%s}delay" % DELAY_NS)
             sid = msg.xml.find("{%s}stanza-id" % SID_NS)
@@ -212,7 +219,8 @@ class Client(ClientXMPP):
                                "stanza_id_by": sid.get("by") if sid is not None else None,
                                "receipt_request": bool(msg["request_receipt"]),
                                "markable": msg.xml.find("{%s}markable" % MARKERS_NS) is not None,
-                               "state": msg["chat_state"] or None})
+                               "state": msg["chat_state"] or None,
+                               "subject": msg.xml.findtext("{%s}subject" % CLIENT_NS)})
 
     def on_marker(self, msg):
         for marker in MARKERS:
@@ -230,8 +238,13 @@ class Client(ClientXMPP):
             emit("subscription", **{"from": str(pres["from"]), "type": pres["type"],
                                     "nick": (nick.text or "") if nick is not None else None})
             return
+        muc = pres.xml.find("{%s}x" % MUC_USER_NS)
+        err = pres.xml.find("{%s}error" % CLIENT_NS)
         emit("presence", **{"from": str(pres["from"]), "type": pres["type"], "show": pres["show"],
-                            "status": pres["status"]})
+                            "status": pres["status"],
+                            "muc_codes": [s.get("code") for s in muc.findall("{%s}status" % MUC_USER_NS)] if muc is not None else None,
+                            "muc_role": muc.find("{%s}item" % MUC_USER_NS).get("role") if muc is not None and muc.find("{%s}item" % MUC_USER_NS) is not None else None,
+                            "error": ET.tostring(err, encoding="unicode") if err is not None else None})
 
 
 def data_forms(parent):
@@ -427,6 +440,12 @@ class Driver:
     async def cmd_presence(self, cmd):
         self.client.send_presence(pto=cmd.get("to"), ptype=cmd.get("type"), ppriority=cmd.get("priority"))
 
+    async def cmd_muc_join(self, cmd):
+        # XEP-0045 §7.2.2: presence to room/nick with <x xmlns=muc/> (raw: no slixmpp MUC plugin state).
+        pres = self.client.make_presence(pto=cmd["to"])
+        ET.SubElement(pres.xml, "{%s}x" % MUC_NS)
+        pres.send()
+
     async def cmd_carbons(self, cmd):
         carbons = self.client["xep_0280"]
         toggle = carbons.enable if cmd.get("enable", True) else carbons.disable
@@ -603,7 +622,8 @@ async def main():
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    # Commands may carry long bodies (a test of a size limit): 1 MiB lines, not asyncio's 64 KiB.
+    reader = asyncio.StreamReader(limit=1 << 20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     driver = Driver()
     emit("ready", slixmpp=__import__("slixmpp").__version__)

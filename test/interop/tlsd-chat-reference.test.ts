@@ -2,13 +2,13 @@
 // on gnutls-cli. These are the facts group chat in the gateway has to speak to reference rooms and members.
 import { afterAll, describe, expect, it } from 'vitest';
 import { gnutlsCli, type DialingPeer } from '../e2e/support/reference-peer.js';
+import { escapeRe as escape, joinChat, MINUTE } from '../support/tlsd-chat-member.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
 import { killAll } from '../support/proc.js';
 import { startTlsdChat, TLSD_BUILD_TOOLS, type TlsdChat } from '../support/tlsd.js';
 import { interopSuite } from '../support/tools.js';
 
 const T = 90_000;
-const MINUTE = '\\d\\d:\\d\\d';
 
 interopSuite('the reference chat room (tlsd + fp2alias + tlsd-chat.sh + ncat --broker)', [...TLSD_BUILD_TOOLS, 'gnutls-cli', 'ncat', 'openssl'], () => {
   let room: TlsdChat;
@@ -22,14 +22,8 @@ interopSuite('the reference chat room (tlsd + fp2alias + tlsd-chat.sh + ncat --b
   async function join(name: string, opts: { known?: boolean } = {}): Promise<{ member: DialingPeer; nick: string }> {
     const id = ids.get(name) ?? (await makeOpensslIdentity(tmpDir(`member-${name}`)));
     ids.set(name, id);
-    const member = await gnutlsCli(id, room.port);
-    if (!opts.known) {
-      await expect.poll(() => member.received(), { timeout: 20_000 }).toContain('Enter your alias, please.');
-      await member.type(`${name}\n`);
-    }
-    const joined = new RegExp(`^${MINUTE} \\* (${name}\\[\\d+\\]) joins$`, 'm');
-    await expect.poll(() => joined.test(member.received()), { timeout: 20_000 }).toBe(true);
-    return { member, nick: joined.exec(member.received())![1]! };
+    const { member, nick } = await joinChat(room, id, opts.known ? undefined : name);
+    return { member, nick };
   }
   const ids = new Map<string, Awaited<ReturnType<typeof makeOpensslIdentity>>>();
 
@@ -65,6 +59,3 @@ interopSuite('the reference chat room (tlsd + fp2alias + tlsd-chat.sh + ncat --b
   });
 });
 
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

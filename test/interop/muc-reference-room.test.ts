@@ -1,0 +1,106 @@
+// Group chat in a real reference room (docs/rooms.md): tlsd + fp2alias + tlsd-chat.sh + ncat --broker, members on
+// gnutls-cli, and a slixmpp user who joins it as a XEP-0045 room through the gateway, reads, writes, sees joins and quits.
+import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
+import { SlixmppClient, type SlixEvent } from '../../clients/slixmpp/driver.js';
+import { startInProcessGateway, type E2eGateway } from '../e2e/support/gateway.js';
+import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
+import { killAll } from '../support/proc.js';
+import { escapeRe, joinChat, MINUTE, type ChatMember } from '../support/tlsd-chat-member.js';
+import { startTlsdChat, TLSD_BUILD_TOOLS, type TlsdChat } from '../support/tlsd.js';
+import { interopSuite } from '../support/tools.js';
+
+const T = 120_000;
+const W = 30_000;
+const GATEWAY = 'localhost';
+const SERVICE = 'conference.localhost';
+const ROOM = `lounge@${SERVICE}`;
+type Presence = Extract<SlixEvent, { event: 'presence' }>;
+
+interopSuite('MUC: a slixmpp user in a reference chat room through the gateway', [...TLSD_BUILD_TOOLS, 'gnutls-cli', 'ncat', 'openssl', 'slixmpp'], () => {
+  let room: TlsdChat;
+  let gw: E2eGateway;
+  let user: SlixmppClient;
+  let alice: ChatMember;
+  let roomFp: string;
+
+  beforeAll(async () => {
+    const roomId = await makeOpensslIdentity(tmpDir('room'));
+    roomFp = roomId.fingerprint;
+    [room, gw, user] = await Promise.all([startTlsdChat(roomId), startInProcessGateway(), SlixmppClient.start()]);
+    await user.connect({ jid: `${gw.userJid}/laptop`, password: gw.password, host: '127.0.0.1', port: gw.c2sPort, ca_file: gw.caCertFile });
+    // alice is in the room before the user comes.
+    alice = await joinChat(room, await makeOpensslIdentity(tmpDir('alice')), 'alice');
+  }, T);
+  afterAll(async () => {
+    await room?.stop();
+    await gw?.stop();
+    await killAll();
+    removeTmpDirs();
+  });
+
+  it('the gateway lists a MUC service; room add from the gateway contact names the room', async () => {
+    const info = await user.request({ cmd: 'disco_info', to: SERVICE });
+    expect(info.identities).toContainEqual(expect.objectContaining({ category: 'conference', type: 'text' }));
+    expect(info.features).toContain('http://jabber.org/protocol/muc');
+    const from = user.mark();
+    await user.send(GATEWAY, `room add tlsim://${roomFp}@127.0.0.1:${room.port} lounge`);
+    const reply = await user.nextMessage((m) => m.from === GATEWAY, W, from);
+    expect(reply.body).toMatch(/^Added room lounge .*Join lounge@conference\.localhost/);
+    const roomInfo = await user.request({ cmd: 'disco_info', to: ROOM });
+    expect(roomInfo.features).toContain('http://jabber.org/protocol/muc');
+  }, T);
+
+  it('joins as "Me": the room asks the alias, the user is "me" (codes 110 and 210), reads, writes, sees a join and a quit', async () => {
+    onTestFailed(() => console.log(`gateway log:\n${gw.log.tail(60)}\nalice read:\n${alice.member.received()}`));
+    let from = user.mark();
+    await user.request({ cmd: 'muc_join', to: `${ROOM}/Me` });
+    const self = await user.waitForEvent<Presence>((e) => e.event === 'presence' && e.from === `${ROOM}/me`, W, from);
+    expect(self.muc_codes).toEqual(expect.arrayContaining(['110', '210']));
+    expect(self.type).toBe('available');
+    await user.nextMessage((m) => m.type === 'groupchat' && m.from === ROOM && typeof m.subject === 'string', W, from);
+    // A member's line: a groupchat message from the member's nick, who is shown as an occupant first. tlsd-chat.sh
+    // announces a join before its relay to the broker is connected, so a line written in that instant misses the
+    // newcomer (docs/rooms.md): alice writes again until the user has it.
+    from = user.mark();
+    let heard: Awaited<ReturnType<typeof user.nextMessage>> | undefined;
+    for (let i = 0; i < 10 && !heard; i++) {
+      await alice.member.type('hello from gnutls-cli\n');
+      heard = await user.nextMessage((m) => m.type === 'groupchat' && m.body === 'hello from gnutls-cli', 2_000, from).catch(() => undefined);
+    }
+    if (!heard) throw new Error(`the user never got alice's line; events:\n${user.recent()}`);
+    expect(heard.from).toBe(`${ROOM}/alice`);
+    expect(heard.delay).toBeNull();
+    expect(user.events.slice(from).some((e) => e.event === 'presence' && e.from === `${ROOM}/alice` && e.type === 'available')).toBe(true);
+
+    // The user's line reaches the member as the room writes it, and comes back to the user once, from the gateway.
+    from = user.mark();
+    const sent = await user.send(ROOM, 'hi alice, from XMPP', { type: 'groupchat' });
+    await alice.waitFor(new RegExp(`^${MINUTE} me\\[\\d+\\]: hi alice, from XMPP$`, 'm'));
+    const echo = await user.nextMessage((m) => m.type === 'groupchat' && m.body === 'hi alice, from XMPP', W, from);
+    expect(echo.from).toBe(`${ROOM}/me`);
+    expect(echo.id).toBe(sent.msg_id);
+
+    // bob joins and quits: occupant presence, available then unavailable.
+    from = user.mark();
+    const bob = await joinChat(room, await makeOpensslIdentity(tmpDir('bob')), 'bob');
+    await user.waitForEvent((e) => e.event === 'presence' && e.from === `${ROOM}/bob` && e.type === 'available', W, from);
+    bob.member.proc.signal('SIGTERM');
+    await user.waitForEvent((e) => e.event === 'presence' && e.from === `${ROOM}/bob` && e.type === 'unavailable', W, from);
+    expect(user.events.filter((e) => e.event === 'message' && e.body === 'hi alice, from XMPP')).toHaveLength(1);
+    await alice.waitFor(new RegExp(`^${MINUTE} \\* ${escapeRe(bob.nick)} quits$`, 'm'));
+
+    // A message too long for a member's line is refused with a reason, and nothing reaches the room.
+    from = user.mark();
+    await user.send(ROOM, 'x'.repeat(70_000), { type: 'groupchat' });
+    const refused = await user.nextMessage((m) => m.type === 'error' && m.from === ROOM, W, from);
+    expect(refused).toBeTruthy();
+
+    // Leaving closes the link: the room says the user quit.
+    from = user.mark();
+    await user.request({ cmd: 'presence', to: `${ROOM}/me`, type: 'unavailable' });
+    const gone = await user.waitForEvent<Presence>((e) => e.event === 'presence' && e.from === `${ROOM}/me` && e.type === 'unavailable', W, from);
+    expect(gone.muc_codes).toContain('110');
+    await alice.waitFor(new RegExp(`^${MINUTE} \\* me\\[\\d+\\] quits$`, 'm'));
+    expect(alice.member.received()).not.toContain('x'.repeat(100));
+  }, T);
+});
