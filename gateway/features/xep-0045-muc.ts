@@ -9,6 +9,7 @@ import type { SessionInfo } from '../xmpp/hooks.js';
 import { errorReply } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { discoInfoQuery } from './xep-0030-disco.js';
+import { ensureBookmark } from './support/bookmarks.js';
 import { Occupants } from './support/muc-occupants.js';
 import { NS } from './support/ns.js';
 
@@ -107,6 +108,19 @@ export const muc: Feature = {
         res.session.send(
           x('message', { type: 'groupchat', id: req.stanza.attrs.id ?? randomUUID(), from: `${r.jid}/${self}`, to: res.session.jid.toString() }, x('body', null, shown)),
         );
+      }
+    });
+
+    // Added rooms are bookmarked (XEP-0402, and XEP-0048 for older clients) with autojoin, before a client
+    // fetches its bookmarks after login: Gajim, Dino, Conversations and Pidgin's plugins then rejoin by themselves.
+    ctx.on('session-bound', () => {
+      const user = ctx.identity.user.bare().toString();
+      for (const room of rooms.list()) {
+        try {
+          ensureBookmark(ctx.userData, `${room.name}@${service}`, { name: room.name, nick: ctx.identity.user.local ?? 'me', autojoin: true }, user);
+        } catch (err) {
+          ctx.log.warn({ err, room: room.name }, 'room not bookmarked');
+        }
       }
     });
 

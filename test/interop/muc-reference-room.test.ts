@@ -103,4 +103,12 @@ interopSuite('MUC: a slixmpp user in a reference chat room through the gateway',
     await alice.waitFor(new RegExp(`^${MINUTE} \\* me\\[\\d+\\] quits$`, 'm'));
     expect(alice.member.received()).not.toContain('x'.repeat(100));
   }, T);
+
+  it('an added room is in the bookmarks of the next login, with autojoin (XEP-0402 and XEP-0048 alike)', async () => {
+    const phone = await SlixmppClient.start();
+    await phone.connect({ jid: `${gw.userJid}/phone`, password: gw.password, host: '127.0.0.1', port: gw.c2sPort, ca_file: gw.caCertFile, pep: true });
+    const native = await phone.request({ cmd: 'pep_items', node: 'urn:xmpp:bookmarks:1' });
+    expect(native.items.map((i) => i.item_id)).toEqual([ROOM]);
+    expect((await phone.request({ cmd: 'bookmarks_get', method: 'xep_0049' })).conferences).toEqual([{ jid: ROOM, name: 'lounge', autojoin: true, nick: 'me' }]);
+  }, T);
 });

@@ -104,3 +104,17 @@ export function nativeEvents(changes: BookmarkChanges): Element[] {
   if (changes.retracted.length > 0) out.push(x('items', { node }, ...changes.retracted.map((id) => x('retract', { id }))));
   return out;
 }
+
+/**
+ * Adds a XEP-0402 bookmark for `jid` unless the user has one (theirs wins: they may have turned autojoin off).
+ * Legacy (XEP-0048) clients see it too, made from the native list. True when it was added.
+ */
+export function ensureBookmark(data: UserData, jid: string, fields: { name: string; nick: string; autojoin: boolean }, publisher: string): boolean {
+  if (!data.node(BOOKMARKS.native)) data.createNode(BOOKMARKS.native, bookmarksNodeConfig(data));
+  if (data.items(BOOKMARKS.native).some((i) => i.id === jid)) return false;
+  const payload = serializePayload(
+    x('conference', { xmlns: BOOKMARKS.native, name: fields.name, autojoin: fields.autojoin ? 'true' : undefined }, x('nick', null, fields.nick)),
+  );
+  data.publish(BOOKMARKS.native, { id: jid, payload, publisher });
+  return true;
+}
