@@ -176,7 +176,7 @@ export interface TlsdChat {
  * The reference chat room (examples/chat, tlsd.texi "Sample chat"): `ncat -l --broker` and
  * `tlsd -p PORT -- fp2alias -a -- tlsd-chat.sh`, the example's script pointed at our broker's port.
  */
-export async function startTlsdChat(id: OpensslIdentity): Promise<TlsdChat> {
+export async function startTlsdChat(id: OpensslIdentity, opts: { port?: number } = {}): Promise<TlsdChat> {
   const b = await referenceTlsd();
   const root = tmpDir('tlsd-chat');
   const brokerPort = await freePort();
@@ -188,7 +188,7 @@ export async function startTlsdChat(id: OpensslIdentity): Promise<TlsdChat> {
   writeFileSync(script, example.replaceAll('nc localhost 7000', `ncat 127.0.0.1 ${brokerPort}`), { mode: 0o755 });
   const aliasFile = join(root, 'aliases');
   writeFileSync(aliasFile, '');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const tlsd = await spawnProc(b.tlsd, ['-e', '-k', id.keyFile, '-c', id.certFile, '-b', '127.0.0.1', '-p', String(port), '--', b.fp2alias, '-a', '-f', aliasFile, '--', script], {
     cwd: root,
     stdin: 'ignore',
