@@ -25,6 +25,7 @@ import { openStore } from './store/index.js';
 import { loadOrCreateLocalAccount } from './xmpp/local-account.js';
 import { loadOrCreateServerTls, type ServerTls } from './xmpp/local-ca.js';
 import { createRootLogger } from './xmpp/log.js';
+import type { TerminalOutput } from './daemon/terminal.js';
 import { ensurePrivateDir } from './xmpp/secret-file.js';
 import { storeOfflineBox } from './xmpp/offline-box.js';
 import { storeMessageArchive } from './xmpp/message-archive.js';
@@ -77,10 +78,15 @@ export { STOP_TIMEOUT_MS } from './daemon/cleanup.js';
 /** Keys reload() applies in place; any other change waits for a restart. */
 const RELOADABLE = new Set<ConfigKey>(['log.level', 'peer.unknown_policy']);
 
-/** The root logger: pretty on a terminal (or log.format = "pretty"), JSON lines otherwise; secrets redacted. */
-export function createGatewayLogger(config: Config, tee?: LogRing): Logger {
-  const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && Boolean(process.stdout.isTTY));
-  return createRootLogger({ level: config.log.level, pretty, ...(tee && { tee }) });
+/**
+ * The root logger, on standard error: pretty on a terminal (or log.format = "pretty"), JSON lines
+ * otherwise (with journald priorities under systemd); secrets redacted. With the terminal of `run`,
+ * pretty lines are written above its status line.
+ */
+export function createGatewayLogger(config: Config, tee?: LogRing, terminal?: TerminalOutput): Logger {
+  const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && Boolean(process.stderr.isTTY));
+  const sink = terminal && process.stderr.isTTY ? { write: (line: string) => terminal.around(() => process.stderr.write(line)) } : undefined;
+  return createRootLogger({ level: config.log.level, pretty, ...(tee && { tee }), ...(sink && { sink }) });
 }
 
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {

@@ -7,7 +7,8 @@ import { notifyReady } from '../daemon/sd-notify.js';
 import { handleSignals } from '../daemon/signals.js';
 import type { StatusJson } from '../daemon/status.js';
 import type { GatewayTor } from '../tor/gateway-tor.js';
-import { torProgressLine, welcomeText } from '../daemon/welcome.js';
+import { TerminalOutput } from '../daemon/terminal.js';
+import { torProgressBar, welcomeText } from '../daemon/welcome.js';
 import { LogRing } from '../web/log-ring.js';
 import { loadContext, parseCommandArgs, UsageError } from './common.js';
 
@@ -24,7 +25,9 @@ export async function runMain(args: string[]): Promise<number> {
   const ctx = await loadContext(parsed.values);
   // The status page's log tail; component mode has no status page.
   const logRing = ctx.config.gateway.mode === 'local' && ctx.config.web.enabled ? new LogRing() : undefined;
-  const log = createGatewayLogger(ctx.config, logRing);
+  // A person at a terminal reads standard output; a service's output is its log (standard error) only.
+  const terminal = process.stdout.isTTY ? new TerminalOutput(process.stdout) : undefined;
+  const log = createGatewayLogger(ctx.config, logRing, terminal);
   const openssl = opensslConfigWarning();
   if (openssl) log.warn(openssl);
   if (ctx.config.gateway.mode === 'component') {
@@ -49,32 +52,33 @@ export async function runMain(args: string[]): Promise<number> {
   notifyReady(log);
   if (gw.identityCreated) {
     const status = gw.status();
-    const tty = Boolean(process.stdout.isTTY);
-    const password = tty ? (await readFile(status.passwordFile, 'utf8')).trim() : undefined;
-    // On a terminal the person reads stdout; otherwise stdout carries JSON log lines and must stay machine-readable.
-    const out = tty ? process.stdout : process.stderr;
-    out.write(`\n${welcomeText({ status, config: ctx.config, password })}\n`);
-    followTorOnce(gw, (line) => out.write(`${line}\n`));
+    if (terminal) {
+      const password = (await readFile(status.passwordFile, 'utf8')).trim();
+      terminal.print(`\n${welcomeText({ status, config: ctx.config, password })}\n`);
+      followTorOnce(gw, terminal);
+    } else {
+      // The same facts as one log line (never the password): a service's first start is in its journal.
+      log.info(
+        { firstStart: true, jid: status.jid, passwordFile: status.passwordFile, share: status.share ?? null, fingerprint: status.fingerprint ?? null },
+        `first start: log in as ${status.jid} with the password in ${status.passwordFile}; your share string is ${status.share ?? '(tlsim-gateway share)'}` +
+          (gw.tor ? '; Tor bootstraps in the background' : ''),
+      );
+    }
   }
   return handleSignals(gw, log);
 }
 
-/** First start: Tor's bootstrap told as it goes, until our onion is published (the log has it too). */
-function followTorOnce(gw: { tor: GatewayTor | undefined; status(): StatusJson }, say: (line: string) => void): void {
+/** First start, on a terminal: Tor's bootstrap as a bar on the last line, until our onion is published. */
+function followTorOnce(gw: { tor: GatewayTor | undefined; status(): StatusJson }, terminal: TerminalOutput): void {
   const tor = gw.tor;
   if (!tor) return;
-  let last = '';
-  const tell = (): void => {
-    const line = torProgressLine(gw.status().tor);
-    if (line !== last) say((last = line));
-  };
+  const tell = (): void => terminal.setStatus(torProgressBar(gw.status().tor));
   const offStatus = tor.service.on('status', tell);
   const offWarning = tor.service.on('warning', tell);
   tor.service.once('published', () => {
-    tell();
-    say(`Tor: ready. Your share string: ${gw.status().share ?? '-'}`);
     offStatus();
     offWarning();
+    terminal.finish(`Tor: ready, onion service published. Your share string: ${gw.status().share ?? '-'}`);
   });
   tell();
 }

@@ -2,6 +2,7 @@
 // tlsim network, and, plainly, how peers reach us: our onion through Tor, or directly.
 import type { Config } from '../config.js';
 import type { StatusJson } from './status.js';
+import { progressBar } from './terminal.js';
 
 export interface WelcomeInput {
   status: StatusJson;
@@ -65,9 +66,9 @@ function torLines(status: StatusJson, config: Config, peerPort: number): string[
   ];
 }
 
-/** One line of Tor progress for the first-start output. */
-export function torProgressLine(t: StatusJson['tor']): string {
+/** Tor's bootstrap as the terminal's status line: a bar, then what tor is doing. */
+export function torProgressBar(t: StatusJson['tor']): string {
   const b = t.bootstrap;
-  const progress = b ? `${b.progress}% (${b.summary})` : t.state;
-  return `Tor: ${t.state}, bootstrapped ${progress}${b?.warning ? `; tor says: ${b.warning}` : ''}${t.published ? '; onion service published' : ''}`;
+  if (!b) return `Tor: ${t.state}`;
+  return `Tor: ${progressBar(b.progress)} ${b.summary}${b.warning ? ` (tor says: ${b.warning})` : ''}`;
 }

@@ -1,29 +1,90 @@
 // pino loggers for the XMPP core: one root, a child per connection (`conn`, then `jid`)
 // and per feature. Secrets (passwords, SASL payloads, keys) are redacted wherever they
 // appear in a log object; message bodies are logged only at trace by callers.
+//
+// Where lines go, as daemons do it: standard error, so standard output stays for what a command
+// prints. On a terminal they are pretty (in-process, synchronous, so they never tear the status line
+// the terminal shows); otherwise JSON lines. Under systemd, when standard error is the journal
+// (JOURNAL_STREAM names it), each line starts with its sd-daemon priority (`<4>` for warn), so
+// journald records PRIORITY and `journalctl -p warning` filters; the JSON line is the MESSAGE.
+import { fstatSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 
 /** Log object keys whose values never reach the output. */
 export const REDACTED_KEYS = ['password', 'secret', 'sasl', 'saslPayload', 'key', 'keyPem', 'authorization', 'token'];
 
 const REDACT_PATHS = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`]);
 
+/** Something a log line can be written to (a stream, the status page's ring, a terminal). */
+export interface LineSink {
+  write(line: string): void;
+}
+
 export interface RootLoggerOptions {
   level?: pino.LevelWithSilent;
-  /** Human-readable output (pino-pretty); default: when stdout is a terminal. */
+  /** Human-readable output; default: when standard error is a terminal. */
   pretty?: boolean;
-  /** A second destination for every line (the status page's log tail), next to stdout. */
-  tee?: { write(line: string): void };
+  /** A second destination for every line (the status page's log tail), in JSON. */
+  tee?: LineSink;
+  /** Where lines go; default standard error (through `terminal` when given). */
+  sink?: LineSink;
+  /** The environment consulted for JOURNAL_STREAM; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** pino's numeric levels to the sd-daemon(3) / syslog priorities journald understands. */
+export function journalPriority(level: number): number {
+  if (level >= 60) return 2; // fatal: crit
+  if (level >= 50) return 3; // error: err
+  if (level >= 40) return 4; // warn: warning
+  if (level >= 30) return 6; // info
+  return 7; // debug, trace
+}
+
+/** Whether file descriptor `fd` is the journal's stream (systemd sets JOURNAL_STREAM=<dev>:<inode>). */
+export function isJournalStream(fd: number, env: NodeJS.ProcessEnv = process.env): boolean {
+  const want = env.JOURNAL_STREAM;
+  if (!want) return false;
+  try {
+    const st = fstatSync(fd);
+    return want === `${st.dev}:${st.ino}`;
+  } catch {
+    return false;
+  }
+}
+
+const LEVEL_AT_START = /^\{"level":(\d+)/;
+
+/** Prefixes each JSON line with its journald priority. */
+export function journalLines(sink: LineSink): LineSink {
+  return {
+    write(line) {
+      const level = Number(LEVEL_AT_START.exec(line)?.[1] ?? 30);
+      sink.write(`<${journalPriority(level)}>${line}`);
+    },
+  };
+}
+
+/** JSON lines to pretty text, synchronously, into `sink`. */
+export function prettyLines(sink: LineSink, colorize: boolean): LineSink {
+  const pretty = prettyFactory({ colorize });
+  return { write: (line) => sink.write(pretty(line)) };
 }
 
 export function createRootLogger(opts: RootLoggerOptions = {}): Logger {
-  const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
+  // sonic-boom, synchronous: fast, and nothing is lost when the process dies right after a fatal line.
+  const sink = opts.sink ?? pino.destination({ fd: 2, sync: true });
+  const pretty = opts.pretty ?? Boolean(process.stderr.isTTY);
   const options = { name: 'tlsim-gateway', level: opts.level ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
-  const prettyTarget = { target: 'pino-pretty', options: { colorize: true } };
-  if (!opts.tee) return pino({ ...options, ...(pretty ? { transport: prettyTarget } : {}) });
-  // Streams filter by their own level: 'trace' leaves the choice to the logger's level (which reload changes).
-  const main = pretty ? pino.transport(prettyTarget) : pino.destination({ fd: 1, sync: true });
-  return pino(options, pino.multistream([{ stream: main, level: 'trace' }, { stream: opts.tee, level: 'trace' }]));
+  const main = pretty
+    ? prettyLines(sink, Boolean(process.stderr.isTTY))
+    : opts.sink === undefined && isJournalStream(2, opts.env)
+      ? journalLines(sink)
+      : sink;
+  const tee = opts.tee;
+  const stream: LineSink = tee ? { write: (line) => (main.write(line), tee.write(line)) } : main;
+  return pino(options, stream);
 }
 
 /** A logger that writes nothing (tests, embedding). */

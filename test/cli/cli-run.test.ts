@@ -1,13 +1,15 @@
 // The real `tlsim-gateway` program (built once into a private directory) run as users and scripts run it:
 // run on free ports, status from a live gateway, peer commands through the control socket, an XMPP login,
 // one gateway per data directory, a busy port named with its flag, SIGHUP and a clean SIGTERM.
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XmppJsClient } from '../../clients/xmppjs/client.js';
 import { cliHome as home, runToEnd, useBuiltCli, type CliHome, type RunResult } from '../support/cli-program.js';
+import { tmpDir } from '../support/identities.js';
 import { closeServer, connectTcp, listenLocal } from '../support/net.js';
 import { killAll, spawnProc, type Proc } from '../support/proc.js';
 
@@ -45,18 +47,16 @@ describe('tlsim-gateway run', () => {
     gw = await startRun(h);
   }, T);
 
-  it('prints the first-start help: account, password file, Pidgin settings, share string, direct mode', async () => {
-    // Printed right after the "gateway started" log line.
-    await gw.waitFor(/your share string works on this network only/, T);
-    const out = gw.output();
-    expect(out).toContain('Your XMPP account: me@localhost');
-    expect(out).toContain(join(h.dataDir, 'xmpp-password'));
-    expect(out).toMatch(/Protocol XMPP, Username me, Domain localhost/);
-    expect(out).toMatch(/Connect server 127\.0\.0\.1/);
-    expect(out).toMatch(/Your share string: tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:\d+/);
-    expect(out).toMatch(/Tor: not used \(direct mode\): peers reach this gateway at 127\.0\.0\.1:\d+; your share string works on this network only/);
-    // Not a terminal: the password itself is not printed.
-    expect(out).not.toMatch(/Password: {10}\S/);
+  it('not on a terminal: standard output stays empty, the log is JSON lines on standard error, the first start is one log line without the password', async () => {
+    await gw.waitFor(/"firstStart":true/, T, { stream: 'stderr' });
+    expect(gw.output('stdout')).toBe('');
+    const lines = gw.output('stderr').split('\n').filter((l) => l !== '');
+    for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
+    const first = lines.map((l) => JSON.parse(l)).find((o) => o.firstStart);
+    expect(first).toMatchObject({ jid: 'me@localhost', passwordFile: join(h.dataDir, 'xmpp-password') });
+    expect(first.share).toMatch(/^tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:\d+$/);
+    const password = (await readFile(join(h.dataDir, 'xmpp-password'), 'utf8')).trim();
+    expect(gw.output()).not.toContain(password);
   });
 
   it('status --json shows it running with the ports it really bound', async () => {
@@ -155,6 +155,55 @@ describe('tlsim-gateway run', () => {
     expect(gw.output()).toMatch(/"msg":"gateway stopped"/);
     for (const f of ['gateway.pid', 'runtime.json', 'control.sock']) expect(existsSync(join(h.dataDir, f)), f).toBe(false);
     expect((await statusOf(h)).running).toBe(false);
+  }, T);
+});
+
+describe('tlsim-gateway run: where its output goes', () => {
+  it('on a terminal (a real pty, by script(1)): the first-start help with the password on standard output, pretty log lines, no JSON', async () => {
+    const h = home();
+    const cmd = [process.execPath, CLI, 'run', ...FREE_PORTS].map((a) => `'${a}'`).join(' ');
+    const p = await spawnProc('script', ['-qfec', cmd, '/dev/null'], { env: { ...h.env, TERM: 'dumb' }, stdin: 'pipe' });
+    try {
+      await p.waitFor(/your share string works on this network only/, T);
+      await p.waitFor(/gateway started/, T);
+      const password = (await readFile(join(h.dataDir, 'xmpp-password'), 'utf8')).trim();
+      const out = p.output('stdout');
+      expect(out).toContain('Your XMPP account: me@localhost');
+      expect(out).toContain(`Password:          ${password}`);
+      expect(out).toMatch(/Protocol XMPP, Username me, Domain localhost/);
+      expect(out).toMatch(/Your share string: tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:\d+/);
+      expect(out).toMatch(/INFO.*gateway started/);
+      expect(out).not.toContain('{"level"');
+    } finally {
+      p.signal('SIGTERM');
+      await p.kill();
+    }
+  }, T);
+
+  it('under systemd (standard error is the journal): every line starts with its priority, warn as <4>, info as <6>', async () => {
+    const h = home();
+    const dir = tmpDir('journal');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'journal-stream');
+    const fd = openSync(file, 'w');
+    const st = fstatSync(fd);
+    // A journal stream is known by its device and inode; a file stands in for journald's socket.
+    const child = spawn(process.execPath, [CLI, 'run', ...FREE_PORTS, '--log-level', 'info'], {
+      env: { ...h.env, JOURNAL_STREAM: `${st.dev}:${st.ino}`, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'ignore', fd],
+    });
+    closeSync(fd);
+    try {
+      await expect.poll(() => readFileSync(file, 'utf8'), { timeout: T, interval: 200 }).toMatch(/"msg":"gateway started/);
+      const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+      for (const l of lines) expect(l, l).toMatch(/^<[2-7]>\{"level":\d+/);
+      expect(lines.find((l) => l.includes('gateway started'))).toMatch(/^<6>/);
+      // Started without the OpenSSL settings on purpose: the warning about it is a warning in the journal.
+      expect(lines.find((l) => l.includes('"level":40'))).toMatch(/^<4>/);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
   }, T);
 });
 

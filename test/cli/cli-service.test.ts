@@ -83,7 +83,7 @@ interopSuite('service install: systemd units', ['systemd-analyze', 'socat'], () 
         { env: { ...h.env, NOTIFY_SOCKET: socket }, stdin: 'ignore' },
       );
       try {
-        await gw.waitFor(/"msg":"gateway started/, T, { stream: 'stdout' });
+        await gw.waitFor(/"msg":"gateway started/, T, { stream: 'stderr' });
         await systemd.waitFor(/READY=1/, 20_000, { stream: 'stdout' });
         expect(systemd.output('stdout')).toContain(`MAINPID=${gw.pid}`);
       } finally {

@@ -172,7 +172,7 @@ export interface CliGateway {
 export async function startCliGateway(home: CliHome, peerPort: number, timeoutMs = 60_000): Promise<CliGateway> {
   const args = [CLI_TS, 'run', '--data-dir', home.dataDir, '--c2s-port', '0', '--peer-port', String(peerPort), '--websocket-port', '0', '--web-port', '0', '--tor', 'off', '--log-level', 'debug'];
   const proc = await spawnProc(VITE_NODE, args, { env: home.env, cwd: REPO, stdin: 'ignore', group: true });
-  await proc.waitFor(/"msg":"gateway started/, timeoutMs, { stream: 'stdout' });
+  await proc.waitFor(/"msg":"gateway started/, timeoutMs, { stream: 'stderr' });
   const status = await cliStatus(home);
   if (!status.running || status.pid === null) throw new Error(`status --json says not running: ${JSON.stringify(status)}`);
   const password = (await readFile(status.passwordFile, 'utf8')).trim();
