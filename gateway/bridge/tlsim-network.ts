@@ -2,7 +2,7 @@
 // outgoing queue flushed in order when a link is up, every message archived, unknown peers
 // handled by policy (ask / accept / reject), blocked peers cut at the TLS layer. With another gateway
 // (x-tlsim-gateway/3): message ids, receipts and chat markers (marker-relay.ts), chat states.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { OutboxItem, Store, StoredContact } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
@@ -295,7 +295,17 @@ export class TlsimNetwork implements PeerNetwork {
     // On disk first: from here on the message survives a crash of the gateway.
     const { store } = this.opts;
     // The id a gateway peer's markers will name, kept with the message in the archive for as long as it lives.
-    const linkId = (this.opts.newLinkId ?? randomUUID)();
+    // A client's XEP-0359 origin-id names the message for good: the same message sent again (a client
+    // resending what a failed stream resumption left unacknowledged) keeps the same link id, so neither
+    // this gateway nor the receiving one shows it twice.
+    const linkId = opts.originId !== undefined ? originLinkId(opts.originId) : (this.opts.newLinkId ?? randomUUID)();
+    const resent = opts.originId !== undefined ? store.archive.findByLinkId(this.acct, fp, 'out', linkId) : undefined;
+    if (resent) {
+      this.opts.log.debug({ peer: short(fp) }, 'a message sent again with the same origin-id: kept once');
+      const stanzaId = resent.stanzaId;
+      if (this.peers.isOnline(fp)) return { status: 'sent', stanzaId };
+      return { status: 'queued', stanzaId, reason: `this message is kept already and goes to ${displayName(c)} once, when the link is up.` };
+    }
     let stanzaId: string | undefined;
     try {
       stanzaId = store.transaction(() => {
@@ -438,4 +448,9 @@ function addressOf(c: StoredContact): PeerAddress | undefined {
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A link id from a client's origin-id: printable ASCII of a fixed length, whatever the client chose. */
+function originLinkId(originId: string): string {
+  return `o-${createHash('sha256').update(originId).digest('base64url').slice(0, 32)}`;
 }

@@ -110,6 +110,25 @@ describe('TlsimNetwork', () => {
     await a2.sink.until(() => a2.net.selfInfo().queued === 0, 'the queue empties');
   });
 
+  it('a message a client sends again with the same origin-id (a failed stream resumption) is kept and delivered once; the same text with a new origin-id is a new message', async () => {
+    const bobPort = await freePort();
+    const a = await gateway(alice);
+    await a.net.addContact(bob.fingerprint, { name: 'Bob', address: `127.0.0.1:${bobPort}` });
+    const first = await a.net.sendText(bob.fingerprint, 'are you there?', { xmppId: 'm1', originId: 'origin-1' });
+    const again = await a.net.sendText(bob.fingerprint, 'are you there?', { xmppId: 'm1', originId: 'origin-1' });
+    expect(again).toMatchObject({ status: 'queued', stanzaId: first.stanzaId, reason: expect.stringContaining('kept already') });
+    await a.net.sendText(bob.fingerprint, 'are you there?', { xmppId: 'm2', originId: 'origin-2' });
+    expect(a.net.selfInfo().queued).toBe(2);
+    const b = await gateway(bob, { policy: 'accept', port: bobPort });
+    await b.sink.until(() => b.sink.texts.length >= 2, 'bob receives the queue');
+    await a.sink.until(() => a.net.selfInfo().queued === 0, 'the queue empties');
+    // Sent again once the first is delivered: still once at Bob's.
+    expect((await a.net.sendText(bob.fingerprint, 'are you there?', { xmppId: 'm1', originId: 'origin-1' })).stanzaId).toBe(first.stanzaId);
+    await a.net.sendText(bob.fingerprint, 'last', { originId: 'origin-3' });
+    await b.sink.until(() => b.sink.texts.some((t) => t.text === 'last'), 'bob receives the last');
+    expect(b.sink.texts.map((t) => t.text)).toEqual(['are you there?', 'are you there?', 'last']);
+  });
+
   it('sends a burst without waiting for each write: every message arrives once, in order, and leaves the queue', async () => {
     const a = await gateway(alice);
     const b = await gateway(bob, { policy: 'accept' });
