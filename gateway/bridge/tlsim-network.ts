@@ -2,7 +2,7 @@
 // outgoing queue flushed in order when a link is up, every message archived, unknown peers
 // handled by policy (ask / accept / reject), blocked peers cut at the TLS layer. With another gateway
 // (x-tlsim-gateway/3): message ids, receipts and chat markers (marker-relay.ts), chat states.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { OutboxItem, Store, StoredContact } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
@@ -35,7 +35,7 @@ import { formatAddress, formatShareString, parseAddress } from './share-string.j
 import { LinkNotices } from './link-notices.js';
 import { displayName, short } from './names.js';
 import { OutboxFlusher } from './outbox-flusher.js';
-import { History } from './history.js';
+import { History, outgoingLinkId } from './history.js';
 import { Inbound } from './inbound.js';
 import { storeFailure } from './store-failures.js';
 import { MarkerRelay } from './marker-relay.js';
@@ -298,13 +298,12 @@ export class TlsimNetwork implements PeerNetwork {
     // A client's XEP-0359 origin-id names the message for good: the same message sent again (a client
     // resending what a failed stream resumption left unacknowledged) keeps the same link id, so neither
     // this gateway nor the receiving one shows it twice.
-    const linkId = opts.originId !== undefined ? originLinkId(opts.originId) : (this.opts.newLinkId ?? randomUUID)();
-    const resent = opts.originId !== undefined ? store.archive.findByLinkId(this.acct, fp, 'out', linkId) : undefined;
-    if (resent) {
+    const linkId = outgoingLinkId(opts.originId, this.opts.newLinkId ?? randomUUID);
+    const resent = opts.originId !== undefined ? this.history.sentBefore(fp, linkId) : undefined;
+    if (resent !== undefined) {
       this.opts.log.debug({ peer: short(fp) }, 'a message sent again with the same origin-id: kept once');
-      const stanzaId = resent.stanzaId;
-      if (this.peers.isOnline(fp)) return { status: 'sent', stanzaId };
-      return { status: 'queued', stanzaId, reason: `this message is kept already and goes to ${displayName(c)} once, when the link is up.` };
+      if (this.peers.isOnline(fp)) return { status: 'sent', stanzaId: resent };
+      return { status: 'queued', stanzaId: resent, reason: `this message is kept already and goes to ${displayName(c)} once, when the link is up.` };
     }
     let stanzaId: string | undefined;
     try {
@@ -448,9 +447,4 @@ function addressOf(c: StoredContact): PeerAddress | undefined {
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** A link id from a client's origin-id: printable ASCII of a fixed length, whatever the client chose. */
-function originLinkId(originId: string): string {
-  return `o-${createHash('sha256').update(originId).digest('base64url').slice(0, 32)}`;
 }
