@@ -101,6 +101,8 @@ export class TlsimNetwork implements PeerNetwork {
       listen: [opts.listen],
       maxMessageBytes: opts.maxMessageBytes,
       authorize: (fp) => this.authorize(fp),
+      // A gateway peer forgets a message once we acknowledge it: what we read is committed first.
+      beforeAck: (fp) => this.inbound.commit(fp),
       ...opts.peerOptions,
     });
     this.outbox = new OutboxFlusher({
@@ -389,13 +391,16 @@ export class TlsimNetwork implements PeerNetwork {
   // ---- internals -------------------------------------------------------------------
 
   private async accept(fp: string, fields: { name?: string; address?: string }): Promise<Contact> {
-    const { contact, held } = this.opts.store.transaction(() => ({
-      contact: this.opts.store.contacts.upsert(this.acct, fp, { state: 'contact', ...definedOnly(fields) }),
-      held: this.opts.store.held.take(this.acct, fp),
-    }));
+    // One commit: the held messages leave the store only with what the user's side wrote for them (the copy
+    // kept for an offline client); should that fail, the request stays as it was.
+    const contact = this.opts.store.transaction(() => {
+      const now = this.opts.store.contacts.upsert(this.acct, fp, { state: 'contact', ...definedOnly(fields) });
+      const held = this.opts.store.held.take(this.acct, fp);
+      this.sink?.onContactChanged(this.view(now));
+      for (const m of held) this.sink?.onText(fp, m);
+      return now;
+    });
     this.peers.setPeer(fp, addressOf(contact));
-    this.sink?.onContactChanged(this.view(contact));
-    for (const m of held) this.sink?.onText(fp, m);
     if (this.peers.isOnline(fp)) {
       this.sink?.onPeerOnline(fp);
       void this.outbox.flush(fp);

@@ -88,14 +88,20 @@ export class FeatureHost {
     const sink: Partial<Record<keyof GatewaySink, (...args: never[]) => void>> = {};
     for (const event of Object.keys(SINK_EVENTS) as Array<keyof GatewaySink>) {
       sink[event] = (...args: never[]) => {
+        let unkept: unknown;
         for (const h of this.sinkHandlers[event] as Array<(...a: never[]) => unknown>) {
           try {
             const ret = h(...args);
             if (ret instanceof Promise) ret.catch((err: unknown) => this.opts.log.error({ err, event }, 'network event handler failed'));
           } catch (err) {
             this.opts.log.error({ err, event }, 'network event handler failed');
+            unkept ??= storeError(err) ? err : undefined;
           }
         }
+        // The network commits a peer's message with what the handlers wrote for it (the copy kept for an offline
+        // user): told that the store failed, it rolls back and does not acknowledge the message. Other events
+        // are of the moment, and their callers have no way back: logged only.
+        if (unkept !== undefined && event === 'onText') throw unkept;
       };
     }
     this.sink = sink as GatewaySink;
@@ -355,4 +361,10 @@ export class FeatureHost {
 
 function iqKey(kind: AddresseeKind, type: string, ns: string, name: string): string {
   return `${kind} ${type} {${ns}}${name}`;
+}
+
+/** A failure of the database (SQLite's codes: disk full, read-only, I/O): the message was not kept. */
+function storeError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
 }
