@@ -40,6 +40,8 @@ import { Inbound } from './inbound.js';
 import { storeFailure } from './store-failures.js';
 import { MarkerRelay } from './marker-relay.js';
 import { TlsimRooms } from './room-network.js';
+import { Directory } from '../directory/directory.js';
+import type { RankMode } from '../directory/rank.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -64,6 +66,8 @@ export interface TlsimNetworkOptions {
   peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs' | 'gatewayAlpns'>>;
   /** The id a queued message goes out with to a gateway peer (default a random UUID). */
   newLinkId?: () => string;
+  /** The FOAF directory (issue 13): the ranking of search results and where GET /foaf serves our profile. */
+  directory?: { rank?: () => RankMode; profileUrl?: () => string | undefined };
 }
 
 
@@ -79,9 +83,12 @@ export class TlsimNetwork implements PeerNetwork {
   private unknownPolicy: UnknownPeerPolicy;
   /** Reference chat rooms (docs/rooms.md): their links are not peer links (no contact, no queue). */
   readonly rooms: TlsimRooms;
+  /** The FOAF directory: own profile, published contacts, search over crawled profiles. */
+  readonly directory: Directory;
 
   constructor(private readonly opts: TlsimNetworkOptions) {
     this.acct = opts.accountId;
+    this.directory = new Directory({ store: opts.store, accountId: opts.accountId, self: () => this.selfInfo(), ...opts.directory });
     this.unknownPolicy = opts.unknownPolicy;
     this.history = new History(opts.store, opts.accountId);
     this.inbound = new Inbound({ store: opts.store, accountId: opts.accountId, history: this.history, log: opts.log, sink: () => this.sink });

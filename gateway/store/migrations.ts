@@ -192,6 +192,62 @@ CREATE TABLE rooms (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * The FOAF directory (issue 13): the account's own profile, which contacts it lists as foaf:knows (none by
+ * default), and the profiles crawled from the network with who vouched for whom and when each was fetched.
+ */
+const V7 = `
+CREATE TABLE foaf_profile (
+  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  nick TEXT,
+  name TEXT,
+  mbox_sha1sum TEXT CHECK (mbox_sha1sum IS NULL OR (length(mbox_sha1sum) = 40 AND mbox_sha1sum NOT GLOB '*[^0-9a-f]*')),
+  interests TEXT NOT NULL DEFAULT '[]',
+  place TEXT,
+  description TEXT,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+-- A contact the user published (foaf:knows); removing the contact unpublishes it.
+CREATE TABLE foaf_public (
+  account_id INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  published_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, fingerprint),
+  FOREIGN KEY (account_id, fingerprint) REFERENCES contacts(account_id, fingerprint) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+-- What the crawler learned of one peer. status: 'profile' (its own profile, fetched_at set), 'none' (a reference
+-- peer or a gateway that publishes nothing: no profile, said so), 'refused' (its document broke a limit; reason),
+-- 'listed' (never fetched: known only from the knows entries of its vouchers).
+CREATE TABLE foaf_people (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
+  status TEXT NOT NULL CHECK (status IN ('profile', 'none', 'refused', 'listed')),
+  nick TEXT,
+  name TEXT,
+  mbox_sha1sum TEXT,
+  interests TEXT NOT NULL DEFAULT '[]',
+  place TEXT,
+  description TEXT,
+  share TEXT,
+  profile_url TEXT,
+  reason TEXT,
+  fetched_at INTEGER,
+  PRIMARY KEY (account_id, fingerprint)
+) STRICT, WITHOUT ROWID;
+
+-- Provenance: voucher's profile listed subject in foaf:knows (as fetched at seen_at).
+CREATE TABLE foaf_vouches (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  voucher TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  seen_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, voucher, subject)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX foaf_vouches_by_subject ON foaf_vouches(account_id, subject);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
@@ -199,6 +255,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, sql: V4 },
   { version: 5, sql: V5 },
   { version: 6, sql: V6 },
+  { version: 7, sql: V7 },
 ];
 
 export interface MigrationResult {
