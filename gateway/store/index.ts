@@ -16,6 +16,7 @@ import { Outbox } from './outbox.js';
 import { Pep, type PepLimits } from './pep.js';
 import { Rooms } from './rooms.js';
 import { Undelivered } from './undelivered.js';
+import { Uploads } from './uploads.js';
 
 export type { Account, AccountId } from './accounts.js';
 export type { ArchiveDefault, ArchiveEntry, ArchiveInput, ArchivePage, ArchivePrefs, ArchiveQuery, ArchiveRule, Direction } from './archive.js';
@@ -30,7 +31,8 @@ export type { EnqueueOptions, OutboxItem } from './outbox.js';
 export { PEP_LIMITS, type PepAccessModel, type PepItem, type PepLimits, type PepNodeConfig } from './pep.js';
 export { ROOM_NAME, type StoredRoom } from './rooms.js';
 export { MAX_FIELD_LENGTH, MAX_INTERESTS, type PersonStatus, type ProfileFields, type StoredPerson, type Vouch } from './foaf.js';
-export { Accounts, Archive, Contacts, Foaf, Held, Markers, Outbox, Pep, Rooms, Undelivered };
+export type { FileReceive, FileSend, StoredUpload, UploadInput, UploadState } from './uploads.js';
+export { Accounts, Archive, Contacts, Foaf, Held, Markers, Outbox, Pep, Rooms, Undelivered, Uploads };
 
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch; default Date.now. */
@@ -58,6 +60,8 @@ export interface Store {
   readonly rooms: Rooms;
   /** (Additive) The FOAF directory: own profile, published contacts, crawled people and vouches (issue 13). */
   readonly foaf: Foaf;
+  /** (Additive) Uploaded and received files, and files on their way to gateway peers. */
+  readonly uploads: Uploads;
   /** Runs `fn` in one transaction (e.g. accept a request: set the state and take the held messages). Keep it short. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -94,6 +98,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       pep: new Pep(ctx, opts.pepLimits),
       rooms: new Rooms(ctx),
       foaf: new Foaf(ctx),
+      uploads: new Uploads(ctx),
       transaction: <T>(fn: () => T): T => db.transaction(fn)(),
       close: () => {
         if (db.open) db.close();

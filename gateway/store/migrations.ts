@@ -248,6 +248,48 @@ CREATE TABLE foaf_vouches (
 CREATE INDEX foaf_vouches_by_subject ON foaf_vouches(account_id, subject);
 `;
 
+/**
+ * Files (XEP-0363 uploads, and files received from a gateway peer): metadata here, bytes in <dataDir>/uploads/.
+ * state: 'slot' (handed out, not uploaded), 'stored' (complete), 'receiving' (coming from a gateway peer).
+ * file_sends: a stored file on its way to a gateway peer, until the peer has it all (resumed on every link).
+ * file_receives: which peer's transfer a 'receiving' file is, with the hash it must have at the end.
+ */
+const V8 = `
+CREATE TABLE uploads (
+  token TEXT PRIMARY KEY CHECK (length(token) BETWEEN 16 AND 64),
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255),
+  size INTEGER NOT NULL CHECK (size >= 0),
+  content_type TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('slot', 'stored', 'receiving')),
+  sha256 TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX uploads_by_account ON uploads (account_id);
+CREATE INDEX uploads_by_expiry ON uploads (expires_at);
+
+CREATE TABLE file_sends (
+  account_id INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  transfer_id TEXT NOT NULL,
+  token TEXT NOT NULL REFERENCES uploads(token) ON DELETE CASCADE,
+  queued_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, fingerprint, transfer_id),
+  FOREIGN KEY (account_id, fingerprint) REFERENCES contacts(account_id, fingerprint) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE file_receives (
+  account_id INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  transfer_id TEXT NOT NULL,
+  token TEXT NOT NULL REFERENCES uploads(token) ON DELETE CASCADE,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (account_id, fingerprint, transfer_id),
+  FOREIGN KEY (account_id, fingerprint) REFERENCES contacts(account_id, fingerprint) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
@@ -256,6 +298,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, sql: V5 },
   { version: 6, sql: V6 },
   { version: 7, sql: V7 },
+  { version: 8, sql: V8 },
 ];
 
 export interface MigrationResult {

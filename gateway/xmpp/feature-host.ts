@@ -23,6 +23,7 @@ import type { SessionInfo } from './hooks.js';
 import { memoryOfflineBox, type OfflineBox } from './offline-box.js';
 import type { Resolved, StanzaRouter } from './router.js';
 import type { MessageArchive } from './message-archive.js';
+import type { AccountFiles } from '../files/contract.js';
 import { errorReply, iqResult, stanzaKind, stripOwnStanzaIds } from './stanza.js';
 import type { Session } from './stream/session.js';
 import { memoryUserData, type UserData } from './user-data.js';
@@ -62,6 +63,8 @@ export interface FeatureHostOptions {
   local?: LocalDirectory;
   /** (Additive) The user's PEP, private XML and vCard; default an in-memory database. */
   userData?: UserData;
+  /** (Additive) The account's files (XEP-0363); none: no uploads. */
+  files?: AccountFiles;
 }
 
 /** Requests to clients waiting for their reply, at most (FeatureContext.request). */
@@ -149,6 +152,7 @@ export class FeatureHost {
       ...(this.opts.archive && { archive: this.opts.archive }),
       ...(this.opts.toServer && { toServer: this.opts.toServer }),
       ...(this.opts.local && { local: this.opts.local }),
+      ...(this.opts.files && { files: this.opts.files }),
       discoFeatures: (kind) => [...this.disco[kind]],
       discoIdentities: (kind) => [...this.identities[kind]],
       // Created on first use: most features and test setups never touch it.
