@@ -40,8 +40,8 @@ import { Inbound } from './inbound.js';
 import { storeFailure } from './store-failures.js';
 import { MarkerRelay } from './marker-relay.js';
 import { TlsimRooms } from './room-network.js';
-import { Directory } from '../directory/directory.js';
-import type { RankMode } from '../directory/rank.js';
+import type { Directory } from '../directory/directory.js';
+import { FoafNetwork, type FoafSettings } from './foaf-network.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -66,8 +66,8 @@ export interface TlsimNetworkOptions {
   peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs' | 'gatewayAlpns'>>;
   /** The id a queued message goes out with to a gateway peer (default a random UUID). */
   newLinkId?: () => string;
-  /** The FOAF directory (issue 13): the ranking of search results and where GET /foaf serves our profile. */
-  directory?: { rank?: () => RankMode; profileUrl?: () => string | undefined };
+  /** The FOAF directory (issue 13): ranking, crawl settings, where GET /foaf serves our profile. */
+  directory?: FoafSettings;
 }
 
 
@@ -85,10 +85,10 @@ export class TlsimNetwork implements PeerNetwork {
   readonly rooms: TlsimRooms;
   /** The FOAF directory: own profile, published contacts, search over crawled profiles. */
   readonly directory: Directory;
+  private readonly foaf: FoafNetwork;
 
   constructor(private readonly opts: TlsimNetworkOptions) {
     this.acct = opts.accountId;
-    this.directory = new Directory({ store: opts.store, accountId: opts.accountId, self: () => this.selfInfo(), ...opts.directory });
     this.unknownPolicy = opts.unknownPolicy;
     this.history = new History(opts.store, opts.accountId);
     this.inbound = new Inbound({ store: opts.store, accountId: opts.accountId, history: this.history, log: opts.log, sink: () => this.sink });
@@ -110,6 +110,17 @@ export class TlsimNetwork implements PeerNetwork {
       authorize: (fp) => this.authorize(fp),
       ...opts.peerOptions,
     });
+    this.foaf = new FoafNetwork({
+      store: opts.store,
+      accountId: opts.accountId,
+      peers: this.peers,
+      log: opts.log,
+      self: () => this.selfInfo(),
+      mayAsk: (fp) => this.authorize(fp) === 'accept',
+      dialerFor: opts.dialerFor ?? (() => direct),
+      settings: opts.directory,
+    });
+    this.directory = this.foaf.directory;
     this.outbox = new OutboxFlusher({
       store: opts.store,
       accountId: opts.accountId,
@@ -155,6 +166,7 @@ export class TlsimNetwork implements PeerNetwork {
 
   async stop(): Promise<void> {
     await this.rooms.stop();
+    this.foaf.stop();
     await this.peers.stop();
     this.inbound.flush();
     this.sink = undefined;
@@ -383,7 +395,10 @@ export class TlsimNetwork implements PeerNetwork {
     if (learned) this.sink?.onContactChanged(this.view(c));
     this.sink?.onPeerOnline(fp);
     void this.outbox.flush(fp);
-    if (gateway) void this.markers.flush(fp);
+    if (gateway) {
+      void this.markers.flush(fp);
+      this.foaf.linkUp(fp);
+    }
   }
 
   private onLinkDown(fp: string, reason: string): void {

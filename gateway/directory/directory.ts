@@ -13,6 +13,7 @@ import { formatShareString, parseAddress, parseShareString } from '../bridge/sha
 import { StoreError, type ProfileFields, type Store, type StoredPerson } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { writeProfile, type KnownPerson } from './profile-rdf.js';
+import type { CrawlReport } from './crawler.js';
 import { compareResults, reach, type RankMode } from './rank.js';
 
 export interface DirectoryOptions {
@@ -24,6 +25,8 @@ export interface DirectoryOptions {
   profileUrl?: () => string | undefined;
   /** The configured ranking (directory.rank); read at each search, so a reload applies. */
   rank?: () => RankMode;
+  /** Runs a crawl pass now (the `crawl` command). */
+  crawl?: () => Promise<CrawlReport>;
 }
 
 /** Most results one search returns. */
@@ -103,6 +106,11 @@ export class Directory implements DirectoryNetwork {
       });
     }
     return results.sort(compareResults(this.opts.rank?.() ?? 'distance')).slice(0, max);
+  }
+
+  crawl(): Promise<CrawlReport> {
+    if (!this.opts.crawl) return Promise.reject(new StanzaError('feature-not-implemented', 'this directory does not crawl'));
+    return this.opts.crawl();
   }
 
   status(id: PeerId): ReturnType<DirectoryNetwork['status']> {
