@@ -26,8 +26,8 @@ export interface DirectoryFixture {
   addContact(fingerprint: string, name: string, address?: string): void;
 }
 
-export function directoryFixture(opts: { self?: string; rank?: RankMode } = {}): DirectoryFixture {
-  const store = openStore(tmpDir('foaf'));
+export function directoryFixture(opts: { self?: string; rank?: RankMode; now?: () => number } = {}): DirectoryFixture {
+  const store = openStore(tmpDir('foaf'), opts.now ? { now: opts.now } : {});
   const account = store.accounts.ensure('me@localhost');
   const self = opts.self ?? fp('f');
   const share = `tlsim://${self}@127.0.0.1:18765`;
