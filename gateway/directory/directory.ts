@@ -96,6 +96,8 @@ export class Directory implements DirectoryNetwork {
     for (const p of store.foaf.people(this.acct)) {
       const r = reached.get(p.fingerprint);
       if (!r || !matches(p, query)) continue;
+      // No profile (a reference peer) or a refused one, and nobody named it: nothing to show.
+      if (p.status !== 'profile' && p.nick === undefined && p.name === undefined) continue;
       results.push({
         fingerprint: p.fingerprint,
         ...defined({ nick: p.nick, name: p.name, mboxSha1sum: p.mboxSha1sum, place: p.place, description: p.description, share: checkedShare(p.fingerprint, p.share) }),

@@ -28,9 +28,9 @@ const TOKENS = ['@prefix foaf: <http://xmlns.com/foaf/0.1/> .', '<urn:tlsim:peer
 fuzzTarget('foaf-profile', (t) => {
   t.property('write then parse gives the profile back', [profile], (doc) => {
     const me = doc.knows.filter((k) => k.fingerprint !== doc.fingerprint);
-    const got = parseProfile(writeProfile(doc), doc.fingerprint);
+    const parsed = parseProfile(writeProfile(doc), doc.fingerprint);
+    const got = { ...parsed, fields: { ...parsed.fields, interests: [...parsed.fields.interests].sort() } };
     const want = { fingerprint: doc.fingerprint, fields: strip(doc.fields), knows: me.map(strip), dropped: doc.knows.length === me.length ? [] : ['a self-loop (knows itself)'] };
-    got.fields.interests.sort();
     want.fields.interests.sort();
     return canon(strip(got)) === canon(want);
   }, { runs: 300 });
