@@ -234,7 +234,8 @@ export class TlsimNetwork implements PeerNetwork {
     const fp = checkId(id);
     if (fp === this.opts.identity.fingerprint) throw new StanzaError('not-acceptable', 'that is our own fingerprint');
     const before = this.opts.store.contacts.get(this.acct, fp);
-    const address = opts.address ? formatAddress(parseAddress(opts.address)) : undefined;
+    // No address given for a peer we have none for: the one a crawled profile gave (a search result being added).
+    const address = opts.address ? formatAddress(parseAddress(opts.address)) : before?.address ? undefined : this.directory.addressOf(fp);
     if (before?.state === 'requested') return this.accept(fp, { name: opts.name, address });
     const c = this.opts.store.contacts.upsert(this.acct, fp, {
       state: 'contact',

@@ -9,7 +9,7 @@ import type {
   PeerId,
   ProfileKey,
 } from '../bridge/contract.js';
-import { formatShareString, parseAddress, parseShareString } from '../bridge/share-string.js';
+import { formatAddress, formatShareString, parseAddress, parseShareString } from '../bridge/share-string.js';
 import { StoreError, type ProfileFields, type Store, type StoredPerson } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { writeProfile, type KnownPerson } from './profile-rdf.js';
@@ -113,6 +113,14 @@ export class Directory implements DirectoryNetwork {
   crawl(): Promise<CrawlReport> {
     if (!this.opts.crawl) return Promise.reject(new StanzaError('feature-not-implemented', 'this directory does not crawl'));
     return this.opts.crawl();
+  }
+
+  /** "host:port" of a person a crawled profile gave a share string for, to add them from a search result. */
+  addressOf(id: PeerId): string | undefined {
+    const share = checkedShare(id, this.opts.store.foaf.person(this.acct, id)?.share);
+    if (!share) return undefined;
+    const s = parseShareString(share);
+    return formatAddress(s);
   }
 
   status(id: PeerId): ReturnType<DirectoryNetwork['status']> {

@@ -26,6 +26,8 @@ export type Addressee =
   | { kind: 'local'; jid: string; resource?: string }
   /** (Additive) Local mode: the MUC service `conference.<domain>` itself (reference chat rooms, docs/rooms.md). */
   | { kind: 'conference' }
+  /** (Additive) Local mode: the FOAF directory `directory.<domain>` (XEP-0055 search, issue 13). */
+  | { kind: 'directory' }
   /** (Additive) A room of that service, `<room>@conference.<domain>[/nick]`; `room` lowercased. */
   | { kind: 'room'; room: string; nick?: string }
   /** A JID under the peer domain that is not a fingerprint, or any other domain. */
@@ -36,6 +38,11 @@ export type AddresseeKind = Addressee['kind'];
 /** The MUC service of a local-mode gateway (none as a component: the user's own server has its MUC). */
 export function conferenceDomain(identity: Pick<XmppIdentity, 'domain' | 'component'>): string | undefined {
   return identity.component ? undefined : `conference.${identity.domain.toLowerCase()}`;
+}
+
+/** The FOAF directory's search service of a local-mode gateway (as a component, the user's server names its services). */
+export function directoryDomain(identity: Pick<XmppIdentity, 'domain' | 'component'>): string | undefined {
+  return identity.component ? undefined : `directory.${identity.domain.toLowerCase()}`;
 }
 
 export interface StanzaContext {

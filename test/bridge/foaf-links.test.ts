@@ -44,6 +44,11 @@ describe('FOAF over gateway links', () => {
     expect(a.net.directory.search({ text: 'bob' })).toEqual([expect.objectContaining({ fingerprint: b.identity.fingerprint, distance: 1, source: 'profile' })]);
     // What B did not publish (its other data) is not there; A learned nothing of C's interests from B.
     expect(found[0]!.interests).toEqual([]);
+
+    // Adding the result by its JID alone (what a client's "Add" does) dials the address the profile gave: C is asked.
+    await a.net.addContact(c.identity.fingerprint, {});
+    await c.sink.until(() => c.sink.requests.includes(a.identity.fingerprint), "A's request at C");
+    expect(a.net.getContact(c.identity.fingerprint)?.address).toBe(`127.0.0.1:${c.port}`);
   });
 
   it('nothing unpublished leaks: B without publish lists nobody', async () => {

@@ -73,6 +73,7 @@ export interface FoafPeer {
   identity: Identity;
   port: number;
   share: string;
+  sink: RecordingSink;
   stop(): Promise<void>;
 }
 
@@ -89,9 +90,11 @@ export async function startFoafPeer(identity: Identity, settings: FoafSettings =
     peerOptions: { backoff: { initialMs: 200, maxMs: 1_000 } },
     directory: { autoCrawl: false, timeoutMs: 5_000, ...settings },
   });
-  await net.start(new RecordingSink());
+  const sink = new RecordingSink();
+  await net.start(sink);
   return {
     net,
+    sink,
     store,
     identity,
     port,

@@ -90,6 +90,7 @@ describe('config: defaults', () => {
       component: { server: '127.0.0.1', port: 5347, domain: 'peers.localhost', secret: '', secret_file: '', peer_session: 'presence' },
       log: { level: 'info', format: 'auto' },
       archive: { retention_days: 0 },
+      directory: { rank: 'distance', depth: 2, fetches_per_hour: 60, max_dials: 4, refresh_hours: 24, http: true, http_port: 0, onion_port: 80 },
     });
   });
 
