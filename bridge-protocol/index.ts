@@ -22,6 +22,7 @@ export {
   type DialLinkOptions,
   type LinkCloseInfo,
   type LinkMessage,
+  type LinkProfile,
   type LinkCloseReason,
   type LinkOptions,
   type LinkProtocol,

@@ -13,6 +13,9 @@ import { countLf, splitControl } from './wire/link-control.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, type DecodedMessage } from './wire/line-codec.js';
 import { FrameDecoder, encodeFrame, type LinkChatState, type LinkMarker, type LinkRecord } from './wire/link-frames.js';
 
+/** A peer's answer to a profile request: its Turtle, or why it has none. */
+export type LinkProfile = { turtle: string; none?: undefined } | { none: string; turtle?: undefined };
+
 export type LinkSide = 'client' | 'server';
 
 /** Why a link ended: stable words for programs. */
@@ -48,6 +51,10 @@ export interface LinkEvents {
   marker: (marker: LinkMarker, id: string) => void;
   /** gateway/3 only: the peer's user is typing, paused, ... */
   'chat-state': (state: LinkChatState) => void;
+  /** gateway/3 only: the peer asks for our FOAF profile (answer with sendRecord, type 'profile'). */
+  'profile-request': () => void;
+  /** gateway/3 only: the peer's answer to our profile request (unchecked text: the receiver checks it). */
+  profile: (answer: LinkProfile) => void;
   close: (info: LinkCloseInfo) => void;
 }
 
@@ -216,7 +223,9 @@ export class Link extends TypedEmitter<LinkEvents> {
         const { text, id, receipt, markable } = r;
         this.emit('message', { text, truncated: r.truncated === true, ...(id !== undefined && { id }), ...(receipt && { receipt }), ...(markable && { markable }) });
       } else if (r.type === 'marker') this.emit('marker', r.marker, r.id);
-      else this.emit('chat-state', r.state);
+      else if (r.type === 'state') this.emit('chat-state', r.state);
+      else if (r.type === 'profile-request') this.emit('profile-request');
+      else this.emit('profile', r.turtle !== undefined ? { turtle: r.turtle } : { none: r.none });
     }
   }
 

@@ -8,7 +8,7 @@ import { dialPeer, type PeerAddress } from './peers/dial.js';
 import { InboundListeners } from './peers/listener.js';
 import { PeerLinks } from './peers/peer-links.js';
 import type { PeerManagerEvents, PeerManagerOptions } from './peers/types.js';
-import type { LinkChatState, LinkMarker, MessageRecord } from './wire/link-frames.js';
+import type { LinkChatState, LinkMarker, MessageRecord, ProfileRecord, ProfileRequestRecord } from './wire/link-frames.js';
 
 export type { PeerAddress } from './peers/dial.js';
 export { keepNewLink } from './peers/peer-links.js';
@@ -200,6 +200,16 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
   }
 
   /**
+   * The FOAF profile exchange (issue 13): a request (answered by a 'profile' event) or our answer to one. Resolves
+   * false when the link cannot carry it: a reference peer (tlsd) has no profile and is never written to.
+   */
+  sendProfileFrame(fingerprint: string, record: ProfileRequestRecord | ProfileRecord): Promise<boolean> {
+    const e = this.get(fingerprint);
+    if (!e) return Promise.reject(new PeerUnreachableError(`peer ${fingerprint.slice(0, 12)} is not connected`, 'unknown'));
+    return e.links.sendRecord(record);
+  }
+
+  /**
    * Close the peer's links now (e.g. on block). A known peer is NOT redialed until connect() or
    * setPeer() is called again; an inbound link is still accepted unless authorize() rejects it.
    */
@@ -251,6 +261,8 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
         marker: (marker, id) => this.emit('marker', fp, marker, id),
         chatState: (state) => this.emit('chat-state', fp, state),
         beforeAck: () => this.opts.beforeAck?.(fp),
+        profileRequest: () => this.emit('profile-request', fp),
+        profile: (answer) => this.emit('profile', fp, answer),
         replacementPending: () => created.dial !== undefined || this.inbound.pendingHandshakes > 0,
         idle: () => this.forgetIfIdle(created),
       },

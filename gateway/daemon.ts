@@ -18,6 +18,7 @@ import { explainListenError } from './daemon/listen-errors.js';
 import { runCleanup } from './daemon/cleanup.js';
 import { acquireLock } from './daemon/lock.js';
 import { startArchiveRetention } from './daemon/archive-retention.js';
+import { startDaemonFoaf } from './daemon/foaf.js';
 import { removeRuntime, writeRuntime } from './daemon/runtime.js';
 import { accountJid, queuedCount, type StatusJson } from './daemon/status.js';
 import { features } from './features/index.js';
@@ -139,8 +140,13 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         all: config.tor.all,
       }),
     });
+    // Find people (issue 13): GET /foaf on loopback, behind our onion's second port.
+    let turtleOf: TlsimNetwork | undefined;
+    const foaf = await startDaemonFoaf(config, onionKey && `${onionKey.serviceId}.onion`, () => turtleOf!.directory.turtle(), log);
+    if (foaf.server) cleanup.unshift(() => foaf.server!.close());
     const network = new TlsimNetwork({
       ...networkBase({ accountId, identity, log: log.child({ component: 'bridge' }) }, config.peer.port),
+      directory: foaf.settings,
       ...(onionKey && {
         advertise: { host: `${onionKey.serviceId}.onion`, port: config.tor.virtual_port },
         transport: 'tor' as const,
@@ -148,6 +154,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         peerOptions: { dialTimeoutMs: ONION_DIAL_TIMEOUT_MS + 5_000 },
       }),
     });
+    turtleOf = network;
     const peerDomain = config.peer.domain;
     // Held by reference by the WebSocket listener: the status page adds its own origins once it listens.
     const websocketOrigins = [...config.websocket.allowed_origins];
@@ -187,7 +194,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         choice: { ...torChoice, mode: torChoice.mode },
         tor: config.tor,
         dataDir,
-        own: { key: onionKey, target: onionTarget(listening), jid: jidText, network, log: log.child({ component: 'bridge' }) },
+        own: { key: onionKey, target: onionTarget(listening), jid: jidText, network, log: log.child({ component: 'bridge' }), ...(foaf.extraPorts && { extraPorts: foaf.extraPorts }) },
         log: log.child({ component: 'tor' }),
         hooks: opts.tor,
       });

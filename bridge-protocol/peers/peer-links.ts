@@ -3,7 +3,7 @@
 // reorders nothing (PROTOCOL.md "Presence and connections"), whatever the transport does at
 // close: what a gateway did not acknowledge on a link that ended goes again on the next one.
 import { PeerUnreachableError } from '../errors.js';
-import type { Link, LinkCloseInfo, LinkMessage } from '../link.js';
+import type { Link, LinkCloseInfo, LinkMessage, LinkProfile } from '../link.js';
 import type { Logger } from '../logger.js';
 import type { LinkChatState, LinkMarker, LinkRecord } from '../wire/link-frames.js';
 
@@ -18,6 +18,9 @@ export interface PeerLinksHooks {
   chatState?(state: LinkChatState): void;
   /** Right before a link acknowledges what it delivered: the owner commits it; a throw cuts the link unacknowledged. */
   beforeAck?(): void;
+  /** gateway/3 links only: the FOAF profile exchange (issue 13). */
+  profileRequest?(): void;
+  profile?(answer: LinkProfile): void;
   /**
    * The active gateway link ended: may another link for this peer still be on its way (a
    * dial in flight, inbound handshakes pending)? Then we wait a moment before going offline.
@@ -106,6 +109,8 @@ export class PeerLinks {
     link.on('message', (m) => this.onInbound(link, () => this.hooks.message(m), Buffer.byteLength(m.text)));
     link.on('marker', (marker, id) => this.onInbound(link, () => this.hooks.marker?.(marker, id), id.length));
     link.on('chat-state', (state) => this.onInbound(link, () => this.hooks.chatState?.(state), 0));
+    link.on('profile-request', () => this.onInbound(link, () => this.hooks.profileRequest?.(), 0));
+    link.on('profile', (answer) => this.onInbound(link, () => this.hooks.profile?.(answer), answer.turtle?.length ?? 0));
     link.on('close', (info) => this.onClose(link, info));
     link.beforeAck(() => this.hooks.beforeAck?.());
     const current = this.active;

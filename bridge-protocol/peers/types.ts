@@ -1,5 +1,5 @@
 // The peer manager's public shapes: its options and the events the gateway listens to.
-import type { LinkMessage, LinkProtocol, LinkSide } from '../link.js';
+import type { LinkMessage, LinkProfile, LinkProtocol, LinkSide } from '../link.js';
 import type { Logger } from '../logger.js';
 import type { TlsContext } from '../tls-context.js';
 import type { Dialer } from '../transport/types.js';
@@ -77,6 +77,10 @@ export interface PeerManagerEvents {
   /** gateway/3: the peer's user's client got (or displayed) our message `id` (as we sent it with sendMessage). */
   marker: (fingerprint: string, marker: LinkMarker, id: string) => void;
   'chat-state': (fingerprint: string, state: LinkChatState) => void;
+  /** gateway/3: the peer asks for our FOAF profile; answer with sendProfile(). */
+  'profile-request': (fingerprint: string) => void;
+  /** gateway/3: the peer's answer to requestProfile(), in the order asked. */
+  profile: (fingerprint: string, answer: LinkProfile) => void;
   'dial-failed': (info: { fingerprint: string; address: PeerAddress; error: Error; retryInMs?: number }) => void;
   'inbound-rejected': (info: { fingerprint?: string; reason: string; error?: Error }) => void;
 }

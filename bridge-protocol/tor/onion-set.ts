@@ -139,7 +139,7 @@ export class OnionSet {
     if (!spec || s.added.has(id) || s !== this.current) return;
     s.added.add(id);
     // Not detached: the service dies with this connection (and an owned tor with it); we re-add it every time.
-    const { serviceId } = await s.control.addOnion({ key: addOnionKeyBlob(spec.key), ports: [{ virt: virt(spec), target: spec.target }] }).catch((err: unknown) => {
+    const { serviceId } = await s.control.addOnion({ key: addOnionKeyBlob(spec.key), ports: [{ virt: virt(spec), target: spec.target }, ...(spec.extraPorts ?? [])] }).catch((err: unknown) => {
       s.added.delete(id);
       throw err;
     });

@@ -37,6 +37,8 @@ export interface OnionSpec {
   target: string;
   /** The port peers dial on the onion address (default 18765). */
   virtualPort?: number;
+  /** More ports of the same service, each to its own listener (e.g. 80 → the loopback GET /foaf listener). */
+  extraPorts?: ReadonlyArray<{ virt: number; target: string }>;
 }
 
 export interface TorExitInfo {

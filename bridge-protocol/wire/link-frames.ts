@@ -10,8 +10,11 @@
 //   0xF5 message  {"id":"<1-128 printable ASCII>"?, "text":"...", "receipt":true?, "markable":true?, "truncated":true?}
 //   0xF6 marker   {"marker":"receipt"|"received"|"displayed"|"acknowledged", "id":"<the message's id>"}
 //   0xF7 state    {"state":"active"|"composing"|"paused"|"inactive"|"gone"}
-//   0xF8-0xFD     reserved: a receiver skips such a frame (a later /3 sender may add kinds); so are unknown JSON
-//                 fields, and a marker or state value it does not know.
+//   0xF8 profile? {}                                   "send me your FOAF profile" (issue 13)
+//   0xF9 profile  {"turtle":"..."} | {"none":"<why>"}  the answer, in the order asked
+//   0xFA-0xFD     reserved: a receiver skips such a frame (a later /3 sender may add kinds); so are unknown JSON
+//                 fields, and a marker or state value it does not know. An older /3 gateway skips 0xF8 too: the
+//                 asker's wait ends with its timeout.
 // Every frame is acknowledged (one LF each, so the receiver acknowledges without parsing). A message or marker is
 // done only once acknowledged, and goes again on the next link if the link ended first; a chat state is never
 // sent again (a stale "composing" is worse than none).
@@ -26,6 +29,8 @@ import { cutToUtf8Bytes } from './utf8-cut.js';
 export const FRAME_MESSAGE = 0xf5;
 export const FRAME_MARKER = 0xf6;
 export const FRAME_STATE = 0xf7;
+export const FRAME_PROFILE_REQUEST = 0xf8;
+export const FRAME_PROFILE = 0xf9;
 const FRAME_FIRST = 0xf5;
 const FRAME_LAST = 0xfd;
 const LF = 0x0a;
@@ -66,7 +71,13 @@ export interface ChatStateRecord {
   type: 'state';
   state: LinkChatState;
 }
-export type LinkRecord = MessageRecord | MarkerRecord | ChatStateRecord;
+/** "Send me your profile": answered by one ProfileRecord. */
+export interface ProfileRequestRecord {
+  type: 'profile-request';
+}
+/** A profile as Turtle, or why there is none. The receiver checks its size and syntax (it is a stranger's text). */
+export type ProfileRecord = { type: 'profile'; turtle: string; none?: undefined } | { type: 'profile'; none: string; turtle?: undefined };
+export type LinkRecord = MessageRecord | MarkerRecord | ChatStateRecord | ProfileRequestRecord | ProfileRecord;
 
 /** An id as the wire allows it: 1-128 printable ASCII characters, no space (UUIDs, XMPP ids). */
 export function isLinkId(id: unknown): id is string {
@@ -99,12 +110,19 @@ export function encodeFrame(record: LinkRecord, opts: { maxTextBytes?: number } 
     if (!LINK_MARKERS.includes(record.marker)) throw new RangeError(`not a marker: ${String(record.marker)}`);
     type = FRAME_MARKER;
     body = { marker: record.marker, id: record.id };
+  } else if (record.type === 'profile-request') {
+    type = FRAME_PROFILE_REQUEST;
+    body = {};
+  } else if (record.type === 'profile') {
+    type = FRAME_PROFILE;
+    body = record.turtle !== undefined ? { turtle: record.turtle } : { none: record.none };
   } else {
     if (!LINK_CHAT_STATES.includes(record.state)) throw new RangeError(`not a chat state: ${String(record.state)}`);
     type = FRAME_STATE;
     body = { state: record.state };
   }
   const json = JSON.stringify(body);
+  if (Buffer.byteLength(json) + 1 > MAX_FRAME_BYTES) throw new RangeError(`a frame of ${Buffer.byteLength(json) + 1} bytes is over ${MAX_FRAME_BYTES}`);
   const out = Buffer.allocUnsafe(1 + Buffer.byteLength(json) + 1);
   out[0] = type;
   out.write(json, 1, 'utf8');
@@ -178,7 +196,7 @@ export class FrameDecoder {
     if (type === undefined || type < FRAME_FIRST || type > FRAME_LAST) {
       this.fail(new MalformedFrameError(`a frame must start with a type byte 0xf5-0xfd, got ${type === undefined ? 'an empty line' : `0x${type.toString(16)}`}`));
     }
-    if (type !== FRAME_MESSAGE && type !== FRAME_MARKER && type !== FRAME_STATE) return undefined;
+    if (type > FRAME_PROFILE) return undefined;
     let body: unknown;
     try {
       body = JSON.parse(this.utf8.decode(frame.subarray(1)));
@@ -188,6 +206,12 @@ export class FrameDecoder {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) this.fail(new MalformedFrameError(`frame 0x${type.toString(16)} is not a JSON object`));
     const o = body as Record<string, unknown>;
     if (type === FRAME_MESSAGE) return this.message(o);
+    if (type === FRAME_PROFILE_REQUEST) return { type: 'profile-request' };
+    if (type === FRAME_PROFILE) {
+      if (typeof o.turtle === 'string') return { type: 'profile', turtle: o.turtle };
+      if (typeof o.none === 'string') return { type: 'profile', none: o.none.slice(0, 200) };
+      return undefined; // An answer of a form this version does not know: skipped, like an unknown value.
+    }
     if (type === FRAME_MARKER) {
       if (!isLinkId(o.id)) this.fail(new MalformedFrameError('a marker frame needs the id of a message'));
       return LINK_MARKERS.includes(o.marker as LinkMarker) ? { type: 'marker', marker: o.marker as LinkMarker, id: o.id } : undefined;

@@ -188,6 +188,8 @@ export type Command =
   | { cmd: 'adhoc_list'; to: string; timeout?: number }
   | { cmd: 'adhoc'; to: string; node: string; fields?: Record<string, FieldValue>; timeout?: number }
   | ({ cmd: 'mam' } & MamCommand)
+  /** (Additive) XEP-0055 user search with slixmpp's xep_0055, as a data form. */
+  | { cmd: 'search'; to: string; fields: Record<string, FieldValue>; timeout?: number }
   | { cmd: 'roster_ver'; ver?: string; timeout?: number }
   | { cmd: 'pep_publish'; node: string; payload: string; item_id?: string; options?: Record<string, FieldValue>; timeout?: number }
   | { cmd: 'pep_items'; node: string; max?: number; ids?: string[]; timeout?: number }
@@ -304,6 +306,7 @@ interface Results {
   adhoc_list: { items: AdHocItem[] };
   adhoc: AdHocResult;
   mam: { pages: MamPage[] };
+  search: { form: DataForm | null; legacy: string[]; result: DataForm | null };
   carbons: { type: string };
   roster_ver: { advertised: boolean; query: boolean; ver: string | null; items: { jid: string; name: string }[] };
   pep_publish: { item_id: string };

@@ -30,6 +30,9 @@ Run with Debian's /usr/bin/python3 (python3-slixmpp 1.8). One JSON object per li
   {"cmd":"adhoc_list","to"} XEP-0050 commands (disco#items): {items: [{jid, node, name}]}
   {"cmd":"adhoc","to","node","fields"?:{var: value}} XEP-0050 execute; when a form comes back and
       "fields" is given, submit it (complete). {node, sessionid, status, actions, notes, forms, steps}
+  {"cmd":"search","to","fields":{var: value}} XEP-0055 with slixmpp's xep_0055: a get for the form, then
+      its submission as a data form (make_search_iq): {form (what was offered), legacy (the legacy field
+      names offered), result (the result form: reported and items)}
   {"cmd":"mam","jid"?,"with"?,"start"?,"end"?,"max"?,"reverse"?,"max_pages"?} XEP-0313 with slixmpp's
       xep_0313 paging (RSM after/before, "max" per page, default 10; "jid" default the account): every
       page as {first, last, count, complete, results: [{id, queryid, stamp, from, to, type, msg_id,
@@ -122,6 +125,8 @@ class Client(ClientXMPP):
         self.register_plugin("xep_0077")
         self.register_plugin("xep_0359")
         self.register_plugin("xep_0313")
+        # Client side of XEP-0055 (user search): no search service of our own.
+        self.register_plugin("xep_0055", pconfig={"provide_search": False})
         if spec.get("origin_id"):
             self.use_origin_id = True
         self.register_plugin("xep_0085")
@@ -538,6 +543,20 @@ class Driver:
                                           payload=submit_form(self.client, forms[0], values), timeout=timeout)
             steps += 1
         return {**command_json(iq), "steps": steps}
+
+    async def cmd_search(self, cmd):
+        timeout = cmd.get("timeout", 30)
+        get = self.client.make_iq_get(queryxmlns="jabber:iq:search", ito=cmd["to"])
+        offered = await get.send(timeout=timeout)
+        forms = data_forms(offered["search"])
+        legacy = [el.tag.split("}", 1)[-1] for el in offered["search"].xml if el.tag.split("}", 1)[-1] in ("first", "last", "nick", "email")]
+        iq = self.client["xep_0055"].make_search_iq(ito=cmd["to"])
+        for var, value in (cmd.get("fields") or {}).items():
+            iq["search"]["form"].add_field(var=var, value=coerce(None, value))
+        reply = await iq.send(timeout=timeout)
+        results = data_forms(reply["search"])
+        return {"form": form_json(forms[0]) if forms else None, "legacy": legacy,
+                "result": form_json(results[0]) if results else None}
 
     async def cmd_mam(self, cmd):
         client = self.client

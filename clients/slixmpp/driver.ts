@@ -239,6 +239,11 @@ export class SlixmppClient {
     return this.request({ cmd: 'mam', ...query }, timeoutMs);
   }
 
+  /** XEP-0055: the search form `to` offers, then its submission with `fields` (slixmpp's xep_0055). */
+  search(to: string, fields: Record<string, FieldValue>): Promise<ResultOf<'search'>> {
+    return this.request({ cmd: 'search', to, fields });
+  }
+
   /** XEP-0280: enables (or disables) carbons for this session. */
   carbons(enable = true): Promise<{ type: string }> {
     return this.request({ cmd: 'carbons', enable });

@@ -19,7 +19,7 @@ export interface UserOnionsOptions {
   log: Logger;
   hooks?: GatewayTorHooks;
   /** (Additive) Local mode: the default account's onion, published by the tor itself; its tor notices go to that account. */
-  own?: { key: OnionKey; target: string; jid: string; network: TlsimNetwork; log: Logger };
+  own?: { key: OnionKey; target: string; jid: string; network: TlsimNetwork; log: Logger; extraPorts?: ReadonlyArray<{ virt: number; target: string }> };
 }
 
 /** What makes a user's network reachable at their onion and able to dial onions. */
@@ -48,7 +48,7 @@ export class UserOnions {
         for (const u of this.live.values()) u.network.redial((a) => o.tor.all || isOnionHost(a.host));
       },
       ...(o.hooks && { hooks: o.hooks }),
-      ...(o.own && { key: o.own.key, target: o.own.target }),
+      ...(o.own && { key: o.own.key, target: o.own.target, ...(o.own.extraPorts && { extraPorts: o.own.extraPorts }) }),
     });
     if (o.own) this.live.set(o.own.key.serviceId, { jid: o.own.jid, network: o.own.network, log: o.own.log });
     this.tor.service.on('published', (onion) => this.onPublished(onion));

@@ -244,6 +244,8 @@ export interface DirectoryNetwork {
   turtle(): string;
   /** People known from crawled profiles, ranked by the configured function (directory.rank). */
   search(query: DirectoryQuery, max?: number): DirectoryResult[];
+  /** Fetches stale profiles now (within the hourly limit) and says what came of it. */
+  crawl(): Promise<{ fetched: number; refused: number; none: number; deferred: number }>;
   /** What we know of a peer's profile: 'none' said so (a reference peer), undefined never asked. */
   status(id: PeerId): { status: 'profile' | 'none' | 'refused' | 'listed'; reason?: string; fetchedAt?: Date } | undefined;
 }

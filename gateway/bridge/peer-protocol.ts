@@ -47,6 +47,7 @@ export {
   type LinkChatState,
   type LinkMarker,
   type LinkMessage,
+  type LinkProfile,
   type LinkProtocol,
   type LinkUpInfo,
   type OutgoingMessage,

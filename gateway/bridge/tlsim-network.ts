@@ -40,8 +40,8 @@ import { Inbound } from './inbound.js';
 import { storeFailure } from './store-failures.js';
 import { MarkerRelay } from './marker-relay.js';
 import { TlsimRooms } from './room-network.js';
-import { Directory } from '../directory/directory.js';
-import type { RankMode } from '../directory/rank.js';
+import type { Directory } from '../directory/directory.js';
+import { FoafNetwork, type FoafSettings } from './foaf-network.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -66,8 +66,8 @@ export interface TlsimNetworkOptions {
   peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs' | 'gatewayAlpns'>>;
   /** The id a queued message goes out with to a gateway peer (default a random UUID). */
   newLinkId?: () => string;
-  /** The FOAF directory (issue 13): the ranking of search results and where GET /foaf serves our profile. */
-  directory?: { rank?: () => RankMode; profileUrl?: () => string | undefined };
+  /** The FOAF directory (issue 13): ranking, crawl settings, where GET /foaf serves our profile. */
+  directory?: FoafSettings;
 }
 
 
@@ -85,10 +85,10 @@ export class TlsimNetwork implements PeerNetwork {
   readonly rooms: TlsimRooms;
   /** The FOAF directory: own profile, published contacts, search over crawled profiles. */
   readonly directory: Directory;
+  private readonly foaf: FoafNetwork;
 
   constructor(private readonly opts: TlsimNetworkOptions) {
     this.acct = opts.accountId;
-    this.directory = new Directory({ store: opts.store, accountId: opts.accountId, self: () => this.selfInfo(), ...opts.directory });
     this.unknownPolicy = opts.unknownPolicy;
     this.history = new History(opts.store, opts.accountId);
     this.inbound = new Inbound({ store: opts.store, accountId: opts.accountId, history: this.history, log: opts.log, sink: () => this.sink });
@@ -112,6 +112,17 @@ export class TlsimNetwork implements PeerNetwork {
       beforeAck: (fp) => this.inbound.commit(fp),
       ...opts.peerOptions,
     });
+    this.foaf = new FoafNetwork({
+      store: opts.store,
+      accountId: opts.accountId,
+      peers: this.peers,
+      log: opts.log,
+      self: () => this.selfInfo(),
+      mayAsk: (fp) => this.authorize(fp) === 'accept',
+      dialerFor: opts.dialerFor ?? (() => direct),
+      settings: opts.directory,
+    });
+    this.directory = this.foaf.directory;
     this.outbox = new OutboxFlusher({
       store: opts.store,
       accountId: opts.accountId,
@@ -157,6 +168,7 @@ export class TlsimNetwork implements PeerNetwork {
 
   async stop(): Promise<void> {
     await this.rooms.stop();
+    this.foaf.stop();
     await this.peers.stop();
     this.inbound.flush();
     this.sink = undefined;
@@ -224,7 +236,8 @@ export class TlsimNetwork implements PeerNetwork {
     const fp = checkId(id);
     if (fp === this.opts.identity.fingerprint) throw new StanzaError('not-acceptable', 'that is our own fingerprint');
     const before = this.opts.store.contacts.get(this.acct, fp);
-    const address = opts.address ? formatAddress(parseAddress(opts.address)) : undefined;
+    // No address given for a peer we have none for: the one a crawled profile gave (a search result being added).
+    const address = opts.address ? formatAddress(parseAddress(opts.address)) : before?.address ? undefined : this.directory.addressOf(fp);
     if (before?.state === 'requested') return this.accept(fp, { name: opts.name, address });
     const c = this.opts.store.contacts.upsert(this.acct, fp, {
       state: 'contact',
@@ -385,7 +398,10 @@ export class TlsimNetwork implements PeerNetwork {
     if (learned) this.sink?.onContactChanged(this.view(c));
     this.sink?.onPeerOnline(fp);
     void this.outbox.flush(fp);
-    if (gateway) void this.markers.flush(fp);
+    if (gateway) {
+      void this.markers.flush(fp);
+      this.foaf.linkUp(fp);
+    }
   }
 
   private onLinkDown(fp: string, reason: string): void {

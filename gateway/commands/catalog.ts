@@ -139,6 +139,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     params: [{ name: 'contact', label: CONTACT, required: true, kind: 'contact', among: ['contact'] }],
   },
   {
+    name: 'crawl',
+    title: 'Fetch profiles now',
+    summary: "fetch your contacts' profiles and those of the people they published (within the hourly limit)",
+    usage: 'crawl',
+    params: [],
+  },
+  {
     name: 'share',
     title: 'My share string',
     summary: 'the string others paste to add you',

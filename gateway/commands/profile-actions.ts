@@ -56,9 +56,17 @@ const publication =
     return { ok: true, text, data: { id, published } };
   };
 
+const crawl: Action = async (ctx) => {
+  const r = await directoryOf(ctx).crawl();
+  const parts = [`${r.fetched} profile${r.fetched === 1 ? '' : 's'} read`, `${r.none} without a profile`, `${r.refused} refused`];
+  if (r.deferred > 0) parts.push(`${r.deferred} left for later (hourly limit)`);
+  return { ok: true, text: `Crawled: ${parts.join(', ')}. Search with your client's user search (directory.<domain>).`, data: r };
+};
+
 export const PROFILE_ACTIONS: Readonly<Record<string, Action>> = {
   profile,
   'profile-set': profileSet,
   publish: publication(true),
   unpublish: publication(false),
+  crawl,
 };

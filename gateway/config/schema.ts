@@ -29,6 +29,9 @@ export const GATEWAY_MODES = ['local', 'component'] as const;
 export type GatewayMode = (typeof GATEWAY_MODES)[number];
 export const PEER_SESSION_MODES = ['presence', 'always'] as const;
 export type PeerSessionMode = (typeof PEER_SESSION_MODES)[number];
+/** How search results are ranked (gateway/directory/rank.ts, README "Find people"). */
+export const DIRECTORY_RANKS = ['distance', 'vouchers'] as const;
+export type DirectoryRank = (typeof DIRECTORY_RANKS)[number];
 
 /** Property names are the TOML key names, so one spelling is used in code, files, docs and errors. */
 export interface Config {
@@ -91,6 +94,16 @@ export interface Config {
     readonly quota_mb: number;
     readonly expiry_days: number;
   };
+  readonly directory: {
+    readonly rank: DirectoryRank;
+    readonly depth: number;
+    readonly fetches_per_hour: number;
+    readonly max_dials: number;
+    readonly refresh_hours: number;
+    readonly http: boolean;
+    readonly http_port: number;
+    readonly onion_port: number;
+  };
 }
 
 export type Section = keyof Config;
@@ -131,6 +144,9 @@ export const SECTION_DOCS: Readonly<Record<Section, string>> = {
   files:
     'File upload (XEP-0363) for your clients, served by the status page listener (web.enabled), and files to and ' +
     'from other gateways; files live in the data directory until they expire.',
+  directory:
+    'Find people (README "Find people"): your FOAF profile, served to peers and at GET /foaf, and the profiles your ' +
+    'contacts published, searched from your client (directory.<domain>). Nothing is published unless you ask.',
 };
 
 export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
@@ -288,6 +304,18 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
   'files.max_file_mb': { doc: 'Largest file a client may upload or a gateway peer may send, in MiB.', default: 100, check: integer(1, 10240) },
   'files.quota_mb': { doc: 'Space all files of one account may take, in MiB; past it uploads are refused until some expire.', default: 1024, check: integer(1, 1048576) },
   'files.expiry_days': { doc: 'Days an uploaded or received file is kept; then it is deleted (checked every hour).', default: 7, check: integer(1, 3650) },
+  'directory.rank': {
+    doc: '"distance": nearest first (contacts of contacts before theirs), then most vouchers; "vouchers": most vouchers first.',
+    default: 'distance',
+    check: oneOf(DIRECTORY_RANKS),
+  },
+  'directory.depth': { doc: 'Hops of profiles fetched: 1 = your contacts, 2 = also the people they published.', default: 2, check: integer(1, 5) },
+  'directory.fetches_per_hour': { doc: 'Most profiles fetched in any hour.', default: 60, check: integer(1, 10_000) },
+  'directory.max_dials': { doc: 'Most profiles fetched (peers dialed) at once.', default: 4, check: integer(1, 64) },
+  'directory.refresh_hours': { doc: 'A profile older than this is fetched again.', default: 24, check: integer(1, 8760) },
+  'directory.http': { doc: 'Serve your public profile at GET /foaf (loopback, behind your onion service; local mode).', default: true, check: boolean },
+  'directory.http_port': { doc: 'Loopback port of GET /foaf; 0 picks a free one.', default: 0, check: port },
+  'directory.onion_port': { doc: 'The port of your onion service that serves GET /foaf (http://<onion>:<port>/foaf).', default: 80, check: integer(1, 65535) },
 };
 
 export const CONFIG_KEYS = Object.keys(SCHEMA) as ConfigKey[];

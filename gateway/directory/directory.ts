@@ -9,10 +9,11 @@ import type {
   PeerId,
   ProfileKey,
 } from '../bridge/contract.js';
-import { formatShareString, parseAddress, parseShareString } from '../bridge/share-string.js';
+import { formatAddress, formatShareString, parseAddress, parseShareString } from '../bridge/share-string.js';
 import { StoreError, type ProfileFields, type Store, type StoredPerson } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { writeProfile, type KnownPerson } from './profile-rdf.js';
+import type { CrawlReport } from './crawler.js';
 import { compareResults, reach, type RankMode } from './rank.js';
 
 export interface DirectoryOptions {
@@ -24,6 +25,8 @@ export interface DirectoryOptions {
   profileUrl?: () => string | undefined;
   /** The configured ranking (directory.rank); read at each search, so a reload applies. */
   rank?: () => RankMode;
+  /** Runs a crawl pass now (the `crawl` command). */
+  crawl?: () => Promise<CrawlReport>;
 }
 
 /** Most results one search returns. */
@@ -93,6 +96,8 @@ export class Directory implements DirectoryNetwork {
     for (const p of store.foaf.people(this.acct)) {
       const r = reached.get(p.fingerprint);
       if (!r || !matches(p, query)) continue;
+      // No profile (a reference peer) or a refused one, and nobody named it: nothing to show.
+      if (p.status !== 'profile' && p.nick === undefined && p.name === undefined) continue;
       results.push({
         fingerprint: p.fingerprint,
         ...defined({ nick: p.nick, name: p.name, mboxSha1sum: p.mboxSha1sum, place: p.place, description: p.description, share: checkedShare(p.fingerprint, p.share) }),
@@ -103,6 +108,19 @@ export class Directory implements DirectoryNetwork {
       });
     }
     return results.sort(compareResults(this.opts.rank?.() ?? 'distance')).slice(0, max);
+  }
+
+  crawl(): Promise<CrawlReport> {
+    if (!this.opts.crawl) return Promise.reject(new StanzaError('feature-not-implemented', 'this directory does not crawl'));
+    return this.opts.crawl();
+  }
+
+  /** "host:port" of a person a crawled profile gave a share string for, to add them from a search result. */
+  addressOf(id: PeerId): string | undefined {
+    const share = checkedShare(id, this.opts.store.foaf.person(this.acct, id)?.share);
+    if (!share) return undefined;
+    const s = parseShareString(share);
+    return formatAddress(s);
   }
 
   status(id: PeerId): ReturnType<DirectoryNetwork['status']> {

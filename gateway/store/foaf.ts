@@ -1,19 +1,12 @@
 // The FOAF directory's tables (issue 13): the account's own profile, the contacts it publishes as foaf:knows,
 // and the people the crawler learned of, with who vouched for whom and when each profile was fetched.
+import type { PersonProfile } from '../bridge/contract.js';
 import type { AccountId } from './accounts.js';
 import { checkFingerprint, toDate, withForeignKey, type StoreContext } from './common.js';
 import { StoreError } from './errors.js';
 
-/** The fields a person's profile has, own or crawled. */
-export interface ProfileFields {
-  readonly nick?: string;
-  readonly name?: string;
-  /** SHA-1 (hex) of "mailto:<address>": the address itself is never kept nor published. */
-  readonly mboxSha1sum?: string;
-  readonly interests: readonly string[];
-  readonly place?: string;
-  readonly description?: string;
-}
+/** The fields a person's profile has, own or crawled (the contract's PersonProfile). */
+export type ProfileFields = PersonProfile;
 
 export type PersonStatus = 'profile' | 'none' | 'refused' | 'listed';
 

@@ -78,6 +78,8 @@ export interface GatewayTorOptions {
   key?: OnionKey;
   /** Our peer listener as ADD_ONION's target: "127.0.0.1:port" (with `key`). */
   target?: string;
+  /** More ports of our onion (the FOAF profile's GET /foaf listener behind port 80). */
+  extraPorts?: ReadonlyArray<{ virt: number; target: string }>;
   log: Logger;
   /** A line to the XMPP user(s) from the gateway contact; `onion` when it is about that service only. */
   notify: (text: string, onion?: string) => void;
@@ -119,7 +121,7 @@ export class GatewayTor implements TorDialState {
               auth: o.tor.control_password_file ? { passwordFile: o.tor.control_password_file } : {},
             },
           }),
-      ...(o.key && o.target !== undefined && { onion: { key: o.key, target: o.target, virtualPort: o.tor.virtual_port } }),
+      ...(o.key && o.target !== undefined && { onion: { key: o.key, target: o.target, virtualPort: o.tor.virtual_port, ...(o.extraPorts && { extraPorts: o.extraPorts }) } }),
       ...(hooks.network !== undefined && { network: hooks.network }),
       ...(hooks.bootstrapStallMs !== undefined && { bootstrapStallMs: hooks.bootstrapStallMs }),
       ...(hooks.restart !== undefined && { restart: hooks.restart }),

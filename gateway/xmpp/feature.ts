@@ -27,6 +27,8 @@ export type Addressee =
   | { kind: 'local'; jid: string; resource?: string }
   /** (Additive) Local mode: the MUC service `conference.<domain>` itself (reference chat rooms, docs/rooms.md). */
   | { kind: 'conference' }
+  /** (Additive) Local mode: the FOAF directory `directory.<domain>` (XEP-0055 search, issue 13). */
+  | { kind: 'directory' }
   /** (Additive) A room of that service, `<room>@conference.<domain>[/nick]`; `room` lowercased. */
   | { kind: 'room'; room: string; nick?: string }
   /** (Additive) Local mode: the file upload service `upload.<domain>` (XEP-0363). */
@@ -44,6 +46,11 @@ export function conferenceDomain(identity: Pick<XmppIdentity, 'domain' | 'compon
 /** The XEP-0363 service of a local-mode gateway (a component's users upload to their own server). */
 export function uploadDomain(identity: Pick<XmppIdentity, 'domain' | 'component'>): string | undefined {
   return identity.component ? undefined : `upload.${identity.domain.toLowerCase()}`;
+}
+
+/** The FOAF directory's search service of a local-mode gateway (as a component, the user's server names its services). */
+export function directoryDomain(identity: Pick<XmppIdentity, 'domain' | 'component'>): string | undefined {
+  return identity.component ? undefined : `directory.${identity.domain.toLowerCase()}`;
 }
 
 export interface StanzaContext {

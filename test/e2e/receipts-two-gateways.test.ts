@@ -4,17 +4,17 @@
 // typing go both ways. A reference peer (gnutls-serv) never produces a receipt, and never gets a
 // state (or a receipt, or a marker) as a line of text.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SlixmppClient, type ConnectCommand, type SlixEvent } from '../../clients/slixmpp/driver.js';
+import { SlixmppClient, type SlixEvent } from '../../clients/slixmpp/driver.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
 import { freePort } from '../support/net.js';
 import { killAll } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
 import { cliHome, cliStatus, startCliGateway, type CliGateway } from './support/gateway.js';
 import { gnutlsServ, type ListeningPeer } from './support/reference-peer.js';
+import { GATEWAY, gatewayCommand, slixUser } from './support/slixmpp-users.js';
 
 const T = 300_000;
 const W = 60_000;
-const GATEWAY = 'localhost';
 const RECEIPTS = 'urn:xmpp:receipts';
 const bare = (jid: string): string => jid.split('/')[0]!;
 
@@ -42,18 +42,8 @@ interopSuite('e2e: receipts, chat markers and typing between two gateways, and n
     removeTmpDirs();
   });
 
-  async function connect(gw: CliGateway, opts: Partial<ConnectCommand> = {}): Promise<SlixmppClient> {
-    const c = await SlixmppClient.start({ log: 'debug' });
-    await c.connect({ jid: gw.status.jid, password: gw.password, host: '127.0.0.1', port: gw.status.c2sPort!, ca_file: gw.status.caCertFile, ...opts });
-    return c;
-  }
-
-  /** The user types a command to its gateway contact; resolves with the answer matching `re`. */
-  async function command(c: SlixmppClient, text: string, re: RegExp): Promise<string> {
-    const from = c.mark();
-    await c.send(GATEWAY, text);
-    return (await c.nextMessage((m) => m.from === GATEWAY && re.test(m.body), W, from)).body;
-  }
+  const connect = slixUser;
+  const command = (c: SlixmppClient, text: string, re: RegExp) => gatewayCommand(c, text, re, W);
 
   const seesOnline = (c: SlixmppClient, jid: string, from: number) =>
     c.waitForEvent((e) => e.event === 'presence' && bare(e.from) === jid && e.type === 'available', W, from);

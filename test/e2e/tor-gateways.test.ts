@@ -11,6 +11,7 @@ import { parseConfigText } from '../../gateway/config.js';
 import { startGateway, type RunningGateway } from '../../gateway/daemon.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
 import { freePort } from '../support/net.js';
+import { parseProfile } from '../../gateway/directory/profile-rdf.js';
 import { killAll, spawnProc, isAlive, waitUntil } from '../support/proc.js';
 import { startTorNetwork, type TorNetwork } from '../support/tor-network.js';
 import { interopSuite } from '../support/tools.js';
@@ -162,6 +163,29 @@ interopSuite('e2e over Tor: two gateways and a reference peer on a private Tor n
     );
     expect(a.running.network.getContact(b.fingerprint)).toMatchObject({ online: true, address: `${b.onion}:18765` });
   }, 180_000);
+
+  it('GET /foaf through tor reaches the onion\'s second port (80): A\'s profile as Turtle, which names that URL', async () => {
+    await command(a, 'profile set nick alice-over-tor', /^Set nick/);
+    const socks = b.running.tor!.socks()!;
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      // One connection (no fork): the fetch is it.
+      const socat = await spawnProc('socat', ['-d', '-d', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `SOCKS4A:127.0.0.1:${a.onion}:80,socksport=${socks.port}`], { stdin: 'ignore' });
+      await socat.waitFor(/listening on/, 10_000, { stream: 'stderr' });
+      const res = await fetch(`http://127.0.0.1:${port}/foaf`).catch((err: Error) => err);
+      await socat.kill();
+      if (res instanceof Error || res.status !== 200) {
+        if (attempt >= 5) throw new Error(`GET /foaf over tor failed: ${res instanceof Error ? `${res.message} ${String(res.cause)}` : res.status}${socat.tails(600)}`);
+        await new Promise((r) => setTimeout(r, 1_000 * attempt));
+        continue;
+      }
+      expect(res.headers.get('content-type')).toBe('text/turtle; charset=utf-8');
+      const turtle = await res.text();
+      expect(parseProfile(turtle, a.fingerprint)).toMatchObject({ fields: { nick: 'alice-over-tor' }, share: a.share, profileUrl: `http://${a.onion}/foaf` });
+      timeline.push(`GET /foaf over tor at ${at()}${attempt > 1 ? ` (try ${attempt})` : ''}`);
+      return;
+    }
+  }, 120_000);
 
   it('a message to an onion nobody publishes stays queued, and the user reads why: "peer offline: onion service not found"', async () => {
     const ghost = `${generateOnionKey().serviceId}.onion`;

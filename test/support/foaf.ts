@@ -6,7 +6,13 @@ import type { DirectoryNetwork, SelfInfo } from '../../gateway/bridge/contract.j
 import { Directory } from '../../gateway/directory/directory.js';
 import type { RankMode } from '../../gateway/directory/rank.js';
 import { openStore, type Store } from '../../gateway/store/index.js';
+import pino from 'pino';
+import type { Identity } from '../../bridge-protocol/index.js';
+import type { FoafSettings } from '../../gateway/bridge/foaf-network.js';
+import { TlsimNetwork } from '../../gateway/bridge/tlsim-network.js';
 import { tmpDir } from './identities.js';
+import { freePort } from './net.js';
+import { RecordingSink } from './recording-sink.js';
 
 export const fp = (c: string): string => c.repeat(64).slice(0, 64);
 
@@ -20,8 +26,8 @@ export interface DirectoryFixture {
   addContact(fingerprint: string, name: string, address?: string): void;
 }
 
-export function directoryFixture(opts: { self?: string; rank?: RankMode } = {}): DirectoryFixture {
-  const store = openStore(tmpDir('foaf'));
+export function directoryFixture(opts: { self?: string; rank?: RankMode; now?: () => number } = {}): DirectoryFixture {
+  const store = openStore(tmpDir('foaf'), opts.now ? { now: opts.now } : {});
   const account = store.accounts.ensure('me@localhost');
   const self = opts.self ?? fp('f');
   const share = `tlsim://${self}@127.0.0.1:18765`;
@@ -58,4 +64,44 @@ export function rdflibTriples(turtle: string): string[] {
   const r = spawnSync('/usr/bin/python3', ['-c', py], { input: turtle, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`rdflib could not parse the profile: ${r.stderr}`);
   return r.stdout.split('\n').filter(Boolean).sort();
+}
+
+/** A TlsimNetwork on loopback with its own store and identity, started, for FOAF tests over real links. */
+export interface FoafPeer {
+  net: TlsimNetwork;
+  store: Store;
+  identity: Identity;
+  port: number;
+  share: string;
+  sink: RecordingSink;
+  stop(): Promise<void>;
+}
+
+export async function startFoafPeer(identity: Identity, settings: FoafSettings = {}): Promise<FoafPeer> {
+  const store = openStore(tmpDir('foaf-peer'));
+  const port = await freePort();
+  const net = new TlsimNetwork({
+    store,
+    accountId: store.accounts.ensure('me@localhost'),
+    identity,
+    log: pino({ level: 'silent' }),
+    listen: { host: '127.0.0.1', port },
+    unknownPolicy: 'ask',
+    peerOptions: { backoff: { initialMs: 200, maxMs: 1_000 } },
+    directory: { autoCrawl: false, timeoutMs: 5_000, ...settings },
+  });
+  const sink = new RecordingSink();
+  await net.start(sink);
+  return {
+    net,
+    sink,
+    store,
+    identity,
+    port,
+    share: `tlsim://${identity.fingerprint}@127.0.0.1:${port}`,
+    async stop() {
+      await net.stop();
+      store.close();
+    },
+  };
 }

@@ -91,6 +91,7 @@ describe('config: defaults', () => {
       log: { level: 'info', format: 'auto' },
       archive: { retention_days: 0 },
       files: { enabled: true, max_file_mb: 100, quota_mb: 1024, expiry_days: 7 },
+      directory: { rank: 'distance', depth: 2, fetches_per_hour: 60, max_dials: 4, refresh_hours: 24, http: true, http_port: 0, onion_port: 80 },
     });
   });
 

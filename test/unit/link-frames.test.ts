@@ -62,12 +62,21 @@ describe('encodeFrame / FrameDecoder', () => {
 
   it('skips kinds and values it does not know (a later sender may add them), and unknown fields', () => {
     const bytes = Buffer.concat([
-      frame(0xf9, '{"anything":1}'),
+      frame(0xfa, '{"anything":1}'),
+      frame(0xf9, '{"neither":"turtle nor none"}'),
       frame(0xf6, '{"marker":"read-by-cat","id":"m1"}'),
       frame(0xf7, '{"state":"dancing"}'),
       frame(0xf5, '{"text":"hi","future":{"x":1}}'),
     ]);
     expect(decodeAll(bytes)).toEqual([{ type: 'message', text: 'hi' }]);
+  });
+
+  it('carries the FOAF profile exchange: a request, and an answer with Turtle or the reason there is none', () => {
+    const turtle = '@prefix foaf: <http://xmlns.com/foaf/0.1/>.\n<urn:tlsim:peer:x> a foaf:Person; foaf:nick "\u00e9\n".';
+    const bytes = Buffer.concat([encodeFrame({ type: 'profile-request' }), encodeFrame({ type: 'profile', turtle }), encodeFrame({ type: 'profile', none: 'nothing published' })]);
+    expect(bytes[0]).toBe(0xf8);
+    expect(decodeAll(bytes)).toEqual([{ type: 'profile-request' }, { type: 'profile', turtle }, { type: 'profile', none: 'nothing published' }]);
+    expect(() => encodeFrame({ type: 'profile', turtle: 'x'.repeat(MAX_FRAME_BYTES) })).toThrow(RangeError);
   });
 
   it.each([
