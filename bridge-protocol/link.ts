@@ -11,6 +11,7 @@ import { handshake, noDelay, peerFingerprint, protocolOf } from './tls-handshake
 import { LinkWriter, plainEncoder, type UnfinishedSend } from './link-writer.js';
 import { countLf, splitControl } from './wire/link-control.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, type DecodedMessage } from './wire/line-codec.js';
+import type { FileRecord } from './wire/file-frames.js';
 import { FrameDecoder, encodeFrame, type LinkChatState, type LinkMarker, type LinkRecord } from './wire/link-frames.js';
 
 export type LinkSide = 'client' | 'server';
@@ -48,6 +49,8 @@ export interface LinkEvents {
   marker: (marker: LinkMarker, id: string) => void;
   /** gateway/3 only: the peer's user is typing, paused, ... */
   'chat-state': (state: LinkChatState) => void;
+  /** gateway/3 only: a file offer, reply or chunk (wire/file-frames.ts). */
+  file: (record: FileRecord) => void;
   close: (info: LinkCloseInfo) => void;
 }
 
@@ -208,7 +211,8 @@ export class Link extends TypedEmitter<LinkEvents> {
         const { text, id, receipt, markable } = r;
         this.emit('message', { text, truncated: r.truncated === true, ...(id !== undefined && { id }), ...(receipt && { receipt }), ...(markable && { markable }) });
       } else if (r.type === 'marker') this.emit('marker', r.marker, r.id);
-      else this.emit('chat-state', r.state);
+      else if (r.type === 'state') this.emit('chat-state', r.state);
+      else this.emit('file', r);
     }
   }
 

@@ -8,7 +8,8 @@ import { dialPeer, type PeerAddress } from './peers/dial.js';
 import { InboundListeners } from './peers/listener.js';
 import { PeerLinks } from './peers/peer-links.js';
 import type { PeerManagerEvents, PeerManagerOptions } from './peers/types.js';
-import type { LinkChatState, LinkMarker, MessageRecord } from './wire/link-frames.js';
+import type { LinkChatState, LinkMarker, LinkRecord, MessageRecord } from './wire/link-frames.js';
+import type { FileRecord } from './wire/file-frames.js';
 
 export type { PeerAddress } from './peers/dial.js';
 export { keepNewLink } from './peers/peer-links.js';
@@ -186,9 +187,18 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
    * never written. Rejects with PeerUnreachableError when there is no link: the caller may keep it for later.
    */
   sendMarker(fingerprint: string, marker: LinkMarker, id: string): Promise<boolean> {
+    return this.sendRecord(fingerprint, { type: 'marker', marker, id });
+  }
+
+  /** (Additive) A file frame (wire/file-frames.ts), as sendMarker: in turn with messages, which go ahead of chunks. */
+  sendFileRecord(fingerprint: string, record: FileRecord): Promise<boolean> {
+    return this.sendRecord(fingerprint, record);
+  }
+
+  private sendRecord(fingerprint: string, record: LinkRecord): Promise<boolean> {
     const e = this.get(fingerprint);
     if (!e) return Promise.reject(new PeerUnreachableError(`peer ${fingerprint.slice(0, 12)} is not connected`, 'unknown'));
-    return e.links.sendRecord({ type: 'marker', marker, id });
+    return e.links.sendRecord(record);
   }
 
   /**
@@ -250,6 +260,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
         message: (m) => this.emit('message', fp, m),
         marker: (marker, id) => this.emit('marker', fp, marker, id),
         chatState: (state) => this.emit('chat-state', fp, state),
+        file: (record) => this.emit('file', fp, record),
         replacementPending: () => created.dial !== undefined || this.inbound.pendingHandshakes > 0,
         idle: () => this.forgetIfIdle(created),
       },

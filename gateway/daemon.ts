@@ -134,6 +134,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       advertiseHost: config.peer.advertise_host,
       unknownPolicy: config.peer.unknown_policy,
       maxMessageBytes: config.peer.max_message_bytes,
+      ...(uploads && { uploads }),
       dialerFor: torAwareDialerFor({
         tor: { socks: () => tor?.socks(), whyNot: () => tor?.whyNot() ?? torOffWhy },
         all: config.tor.all,

@@ -6,6 +6,7 @@ import { PeerUnreachableError } from '../errors.js';
 import type { Link, LinkCloseInfo, LinkMessage } from '../link.js';
 import type { Logger } from '../logger.js';
 import type { LinkChatState, LinkMarker, LinkRecord } from '../wire/link-frames.js';
+import type { FileRecord } from '../wire/file-frames.js';
 
 export interface PeerLinksHooks {
   /** The peer came online (its first link); not called again when a link replaces another. */
@@ -16,6 +17,8 @@ export interface PeerLinksHooks {
   /** gateway/3 links only. */
   marker?(marker: LinkMarker, id: string): void;
   chatState?(state: LinkChatState): void;
+  /** gateway/3 links only: a file offer, reply or chunk. */
+  file?(record: FileRecord): void;
   /**
    * The active gateway link ended: may another link for this peer still be on its way (a
    * dial in flight, inbound handshakes pending)? Then we wait a moment before going offline.
@@ -104,6 +107,7 @@ export class PeerLinks {
     link.on('message', (m) => this.onInbound(link, () => this.hooks.message(m), Buffer.byteLength(m.text)));
     link.on('marker', (marker, id) => this.onInbound(link, () => this.hooks.marker?.(marker, id), id.length));
     link.on('chat-state', (state) => this.onInbound(link, () => this.hooks.chatState?.(state), 0));
+    link.on('file', (r) => this.onInbound(link, () => this.hooks.file?.(r), r.type === 'file-chunk' ? r.data.length : 0));
     link.on('close', (info) => this.onClose(link, info));
     const current = this.active;
     if (!current) {

@@ -1,4 +1,5 @@
 // The peer manager's public shapes: its options and the events the gateway listens to.
+import type { FileRecord } from '../wire/file-frames.js';
 import type { LinkMessage, LinkProtocol, LinkSide } from '../link.js';
 import type { Logger } from '../logger.js';
 import type { TlsContext } from '../tls-context.js';
@@ -71,6 +72,8 @@ export interface PeerManagerEvents {
   /** gateway/3: the peer's user's client got (or displayed) our message `id` (as we sent it with sendMessage). */
   marker: (fingerprint: string, marker: LinkMarker, id: string) => void;
   'chat-state': (fingerprint: string, state: LinkChatState) => void;
+  /** (Additive) gateway/3: a file offer, reply or chunk (wire/file-frames.ts). */
+  file: (fingerprint: string, record: FileRecord) => void;
   'dial-failed': (info: { fingerprint: string; address: PeerAddress; error: Error; retryInMs?: number }) => void;
   'inbound-rejected': (info: { fingerprint?: string; reason: string; error?: Error }) => void;
 }

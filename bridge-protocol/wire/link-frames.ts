@@ -10,7 +10,8 @@
 //   0xF5 message  {"id":"<1-128 printable ASCII>"?, "text":"...", "receipt":true?, "markable":true?, "truncated":true?}
 //   0xF6 marker   {"marker":"receipt"|"received"|"displayed"|"acknowledged", "id":"<the message's id>"}
 //   0xF7 state    {"state":"active"|"composing"|"paused"|"inactive"|"gone"}
-//   0xF8-0xFD     reserved: a receiver skips such a frame (a later /3 sender may add kinds); so are unknown JSON
+//   0xF8-0xFA     files (wire/file-frames.ts): offer, reply, chunk
+//   0xFB-0xFD     reserved: a receiver skips such a frame (a later /3 sender may add kinds); so are unknown JSON
 //                 fields, and a marker or state value it does not know.
 // Every frame is acknowledged (one LF each, so the receiver acknowledges without parsing). A message or marker is
 // done only once acknowledged, and goes again on the next link if the link ended first; a chat state is never
@@ -22,6 +23,7 @@ import { FrameTooLargeError, MalformedFrameError } from '../errors.js';
 import { normalizeText } from './line-codec.js';
 import { sanitizeForXml } from './xml-chars.js';
 import { cutToUtf8Bytes } from './utf8-cut.js';
+import { FRAME_FILE_CHUNK, FRAME_FILE_OFFER, fileFrame, parseFileFrame, type FileRecord } from './file-frames.js';
 
 export const FRAME_MESSAGE = 0xf5;
 export const FRAME_MARKER = 0xf6;
@@ -66,7 +68,7 @@ export interface ChatStateRecord {
   type: 'state';
   state: LinkChatState;
 }
-export type LinkRecord = MessageRecord | MarkerRecord | ChatStateRecord;
+export type LinkRecord = MessageRecord | MarkerRecord | ChatStateRecord | FileRecord;
 
 /** An id as the wire allows it: 1-128 printable ASCII characters, no space (UUIDs, XMPP ids). */
 export function isLinkId(id: unknown): id is string {
@@ -99,6 +101,8 @@ export function encodeFrame(record: LinkRecord, opts: { maxTextBytes?: number } 
     if (!LINK_MARKERS.includes(record.marker)) throw new RangeError(`not a marker: ${String(record.marker)}`);
     type = FRAME_MARKER;
     body = { marker: record.marker, id: record.id };
+  } else if (record.type !== 'state') {
+    ({ type, body } = fileFrame(record));
   } else {
     if (!LINK_CHAT_STATES.includes(record.state)) throw new RangeError(`not a chat state: ${String(record.state)}`);
     type = FRAME_STATE;
@@ -178,7 +182,8 @@ export class FrameDecoder {
     if (type === undefined || type < FRAME_FIRST || type > FRAME_LAST) {
       this.fail(new MalformedFrameError(`a frame must start with a type byte 0xf5-0xfd, got ${type === undefined ? 'an empty line' : `0x${type.toString(16)}`}`));
     }
-    if (type !== FRAME_MESSAGE && type !== FRAME_MARKER && type !== FRAME_STATE) return undefined;
+    const file = type >= FRAME_FILE_OFFER && type <= FRAME_FILE_CHUNK;
+    if (type !== FRAME_MESSAGE && type !== FRAME_MARKER && type !== FRAME_STATE && !file) return undefined;
     let body: unknown;
     try {
       body = JSON.parse(this.utf8.decode(frame.subarray(1)));
@@ -187,6 +192,13 @@ export class FrameDecoder {
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) this.fail(new MalformedFrameError(`frame 0x${type.toString(16)} is not a JSON object`));
     const o = body as Record<string, unknown>;
+    if (file) {
+      try {
+        return parseFileFrame(type, o);
+      } catch (err) {
+        this.fail(err as Error);
+      }
+    }
     if (type === FRAME_MESSAGE) return this.message(o);
     if (type === FRAME_MARKER) {
       if (!isLinkId(o.id)) this.fail(new MalformedFrameError('a marker frame needs the id of a message'));

@@ -108,6 +108,11 @@ export interface PeerNetwork {
   listBlocked(): PeerId[];
   /** (Additive) Reference chat rooms; absent where the network has none (test networks, component mode). */
   readonly rooms?: RoomNetwork;
+  /**
+   * (Additive) Sends a stored file of the user (its upload token) to a gateway peer over the link, kept until the
+   * peer's gateway has it all; 'queued' when the peer is offline now. Absent where files cannot travel.
+   */
+  sendFile?(id: PeerId, token: string): 'sending' | 'queued';
 }
 
 export interface IncomingText {

@@ -40,6 +40,8 @@ import { Inbound } from './inbound.js';
 import { storeFailure } from './store-failures.js';
 import { MarkerRelay } from './marker-relay.js';
 import { TlsimRooms } from './room-network.js';
+import { FileTransfers } from './file-transfers.js';
+import type { UploadStore } from '../files/upload-store.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -64,6 +66,8 @@ export interface TlsimNetworkOptions {
   peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs' | 'gatewayAlpns'>>;
   /** The id a queued message goes out with to a gateway peer (default a random UUID). */
   newLinkId?: () => string;
+  /** (Additive) Where files to and from gateway peers are kept; none: files do not travel. */
+  uploads?: UploadStore;
 }
 
 
@@ -79,6 +83,7 @@ export class TlsimNetwork implements PeerNetwork {
   private unknownPolicy: UnknownPeerPolicy;
   /** Reference chat rooms (docs/rooms.md): their links are not peer links (no contact, no queue). */
   readonly rooms: TlsimRooms;
+  private readonly files: FileTransfers | undefined;
 
   constructor(private readonly opts: TlsimNetworkOptions) {
     this.acct = opts.accountId;
@@ -129,6 +134,7 @@ export class TlsimNetwork implements PeerNetwork {
       }
     });
     this.peers.on('link-up', ({ fingerprint }) => this.notices.linkUp(fingerprint));
+    this.files = opts.uploads && new FileTransfers({ ...opts, uploads: opts.uploads, peers: this.peers, inbound: this.inbound, sink: () => this.sink });
     this.peers.on('inbound-rejected', ({ fingerprint, reason }) =>
       opts.log.info({ peer: fingerprint && short(fingerprint), reason }, 'inbound link refused'),
     );
@@ -147,6 +153,7 @@ export class TlsimNetwork implements PeerNetwork {
   }
 
   async stop(): Promise<void> {
+    this.files?.stop();
     await this.rooms.stop();
     await this.peers.stop();
     this.inbound.flush();
@@ -330,6 +337,11 @@ export class TlsimNetwork implements PeerNetwork {
         ? `${name} is offline; your messages are kept and go out in order as soon as the link is up (dialing now).`
         : `${name} is offline and I have no address to dial; your messages are kept and go out when the peer connects.`,
     };
+  }
+
+  sendFile(id: PeerId, token: string): 'sending' | 'queued' {
+    if (!this.files) throw new StanzaError('feature-not-implemented', 'files do not travel from this gateway (files.enabled)');
+    return this.files.send(id.toLowerCase(), token);
   }
 
   /** Over a gateway/3 link that is up, now; otherwise dropped (a plain link carries only lines of text). */

@@ -198,9 +198,14 @@ export class UploadStore {
     return token;
   }
 
+  /** Where a receiving file's bytes go until it is complete. */
+  partPath(token: string): string {
+    return `${this.pathOf(token)}.part`;
+  }
+
   /** Bytes of a receiving file on disk so far (where a resumed transfer goes on). */
   async receivedBytes(token: string): Promise<number> {
-    const s = await stat(`${this.pathOf(token)}.part`).catch(() => undefined);
+    const s = await stat(this.partPath(token)).catch(() => undefined);
     return s?.size ?? 0;
   }
 
