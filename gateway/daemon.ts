@@ -210,6 +210,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         }),
       onions: () => onions,
       defaultLive: () => ({ share: network.selfInfo().share ?? null, peerPort }),
+      ...(uploads && { uploads }),
     });
     // Their onions are withdrawn while tor still runs.
     cleanup.unshift(() => accounts.stop());

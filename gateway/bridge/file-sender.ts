@@ -43,8 +43,13 @@ interface Sending {
 
 const key = (fp: string, tid: string): string => `${fp} ${tid}`;
 
+/** Offers in a row without any reply before the user is told (a gateway from before files skips them). */
+const UNANSWERED_TELL = 2;
+
 export class FileSender {
   private readonly active = new Map<string, Sending>();
+  /** Offers not answered in a row, by transfer (bounded by the transfers in the store). */
+  private readonly unanswered = new Map<string, number>();
 
   constructor(private readonly o: FileSenderOptions) {}
 
@@ -73,10 +78,12 @@ export class FileSender {
     const k = key(fp, r.tid);
     const s = this.active.get(k);
     if (!s) return;
+    this.unanswered.delete(k);
     this.watch(s);
     if (r.done || r.error !== undefined) {
       this.o.store.uploads.sendDone(this.o.accountId, fp, r.tid);
       this.forget(k, s);
+      this.unanswered.delete(k);
       if (r.error !== undefined) this.o.notify(`"${s.name}" was not delivered to ${this.o.nameOf(fp)}: ${r.error}`);
       else this.o.log.info({ peer: short(fp), size: s.size }, 'file delivered');
       return;
@@ -111,6 +118,16 @@ export class FileSender {
       if (this.active.get(k) !== s) return;
       this.o.log.info({ peer: short(s.fp), sent: s.sent, confirmed: s.confirmed }, 'file transfer stalled; offering again');
       this.forget(k, s);
+      if (!s.started) {
+        const n = (this.unanswered.get(k) ?? 0) + 1;
+        this.unanswered.set(k, n);
+        if (n === UNANSWERED_TELL) {
+          this.o.notify(
+            `${this.o.nameOf(s.fp)}'s gateway does not answer the offer of "${s.name}" (an older tlsim-gateway, without files?). ` +
+              'It stays queued and is offered again until it expires.',
+          );
+        }
+      }
       if (this.o.isOnline(s.fp)) this.offer({ fingerprint: s.fp, transferId: s.tid, token: s.token });
     }, STALL_MS);
     s.timer.unref();
