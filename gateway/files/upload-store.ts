@@ -4,11 +4,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { AccountId, Store, StoredUpload } from '../store/index.js';
 import { ensurePrivateDir } from '../xmpp/secret-file.js';
-import { UploadRefusedError, type AccountFiles, type StoredFile, type UploadSlot } from './contract.js';
+import { UploadRefusedError, type AccountFiles, type IncomingUpload, type StoredFile, type UploadSlot } from './contract.js';
 
 const MIB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -92,6 +92,31 @@ export class UploadStore {
       fileForUrl: (url) => {
         const f = this.fileForUrl(url);
         return f && f.accountId === accountId ? f.file : undefined;
+      },
+      receive: (name, size, type) => this.receivePieces(accountId, name, size, type),
+    };
+  }
+
+  /** A slot whose one PUT is fed piece by piece (in-band bytes from a client): the same checks as over HTTP. */
+  private receivePieces(accountId: AccountId, name: string, size: number, contentType: string): IncomingUpload {
+    const slot = this.slot(accountId, name, size, contentType);
+    const token = slot.putUrl.slice(slot.putUrl.indexOf(UPLOAD_PATH) + UPLOAD_PATH.length).split('/')[0]!;
+    const body = new PassThrough();
+    const type = this.opts.store.uploads.get(token)!.contentType;
+    const done = this.put(token, String(size), type, body);
+    done.catch(() => undefined);
+    return {
+      write: (piece) => new Promise((resolve, reject) => body.write(piece, (err) => (err ? reject(err) : resolve()))),
+      end: async () => {
+        body.end();
+        const outcome = await done;
+        if (outcome.status === 201) return this.file(token);
+        await this.remove(token);
+        return undefined;
+      },
+      abort: () => {
+        body.destroy();
+        void done.catch(() => undefined).finally(() => this.remove(token));
       },
     };
   }

@@ -89,6 +89,21 @@ interopSuite('e2e: files between two gateways over the link, and to a reference 
     expect(down).toMatchObject({ status: 200, size: bytes.length, sha256: sha256(bytes) });
   }, T);
 
+  it('Pidgin\'s way (XEP-0096 stream initiation, XEP-0047 in-band bytes, slixmpp\'s plugins) reaches B bit-exact too', async (ctx) => {
+    showOnFailure(ctx);
+    // What libpurple looks for before it offers Send File… for a contact.
+    const features = (await alice.discoInfo(`${jidB}/tlsim`)).features;
+    expect(features).toEqual(expect.arrayContaining(['http://jabber.org/protocol/si', 'http://jabber.org/protocol/si/profile/file-transfer', 'http://jabber.org/protocol/ibb']));
+    const bytes = randomBytes(150_000);
+    const file = join(dir, 'from pidgin.bin');
+    await writeFile(file, bytes);
+    const from = bob.mark();
+    expect((await alice.siSend(`${jidB}/tlsim`, file)).method).toBe('http://jabber.org/protocol/ibb');
+    const got = await bob.nextMessage((m) => bare(m.from) === jidA && m.body.startsWith('https://'), W, from);
+    expect(got.body).toMatch(/\/from%20pidgin\.bin$/);
+    expect(await bob.download(got.body)).toMatchObject({ status: 200, size: bytes.length, sha256: sha256(bytes) });
+  }, T);
+
   it('a 32 MiB file resumes after the link is cut halfway, and chat sent meanwhile arrives before it', async (ctx) => {
     showOnFailure(ctx);
     const size = 32 * MIB;
@@ -145,5 +160,14 @@ interopSuite('e2e: files between two gateways over the link, and to a reference 
     expect(lines, rex.proc.output()).toEqual(['[a file was offered here: "notes.txt", 4.0 KiB; tlsim carries text only, so it was not sent]', 'after the file']);
     expect(rex.proc.output()).not.toContain('secret bytes');
     expect(rex.proc.output()).not.toContain(url);
+    // The same in Pidgin's way: one line, and the user told.
+    from = alice.mark();
+    await alice.siSend(`${jidR}/tlsim`, join(dir, 'notes.txt'));
+    await alice.nextMessage((m) => m.from === 'localhost' && /notes\.txt.*was not sent/.test(m.body), W, from);
+    await alice.send(jidR, 'after pidgin', {});
+    await alice.nextMessage((m) => bare(m.from) === jidR && m.body === 'after pidgin', W, from);
+    const after = [...rex.proc.output().matchAll(/^received cmd: (.*)$/gm)].map((m) => m[1]!.trim()).slice(2);
+    expect(after).toEqual([lines[0], 'after pidgin']);
+    expect(rex.proc.output()).not.toContain('secret bytes');
   }, T);
 });
