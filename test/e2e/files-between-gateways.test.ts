@@ -140,6 +140,26 @@ interopSuite('e2e: files between two gateways over the link, and to a reference 
     expect(bob.events.slice(from).filter((e) => e.event === 'message' && bare(e.from) === jidA && e.body.startsWith('https://'))).toHaveLength(1);
   }, T);
 
+  it('a file the other gateway will not take (over its files.max_file_mb) is not delivered, and the sender is told why', async (ctx) => {
+    showOnFailure(ctx);
+    const gwC = await startInProcessGateway({ web: true, policy: 'accept', extraConfig: '[files]\nmax_file_mb = 1\n' });
+    try {
+      const jidC = gwA.jidOf(gwC.fingerprint);
+      let from = alice.mark();
+      await slixCommand(alice, `add tlsim://${gwC.fingerprint}@127.0.0.1:${gwC.peerPort} Carol`, /^Added /);
+      await seesOnline(alice, jidC, from);
+      await expect.poll(async () => (await alice.discoInfo(`${jidC}/tlsim`)).features, { timeout: W, interval: 300 }).toContain('urn:xmpp:receipts');
+      const url = await upload(alice, 'too big for carol.bin', randomBytes(MIB + 1));
+      from = alice.mark();
+      await alice.send(jidC, url, { oob_url: url });
+      const told = await alice.nextMessage((m) => m.from === 'localhost' && /too big for carol/.test(m.body), W, from);
+      expect(told.body).toMatch(/was not delivered to Carol: the receiving gateway refused it: .*at most 1048576/);
+      expect(await readdir(join(gwC.dataDir, 'uploads'))).toEqual([]);
+    } finally {
+      await gwC.stop();
+    }
+  }, T);
+
   it('to a reference peer (gnutls-serv) only a line saying a file was offered; the user is told', async (ctx) => {
     showOnFailure(ctx);
     const id = await makeOpensslIdentity(tmpDir('rex'));
