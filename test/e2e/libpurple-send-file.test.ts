@@ -1,14 +1,17 @@
 // End to end: Pidgin's Send File… through the gateway, driven with libpurple inside bitlbee (an IRC client's DCC
 // SEND becomes libpurple's file transfer: XEP-0096 stream initiation, the bytes by XEP-0047 in band). The contact
 // is a reference peer (gnutls-serv): it gets one line saying a file was offered, never the bytes; the Pidgin user
-// is told why by the gateway contact.
+// is told why by the gateway contact. To a user of another gateway (slixmpp) the file arrives, bit-exact.
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { makeOpensslIdentity, tmpDir } from '../support/identities.js';
 import { closeServer, listenLocal } from '../support/net.js';
 import { interopSuite } from '../support/tools.js';
 import { purpleSuite, type PurpleSuite } from './support/purple-suite.js';
+import { startInProcessGateway } from './support/gateway.js';
 import { gnutlsServ } from './support/reference-peer.js';
+import { bare, slixCommand, slixUser } from './support/slixmpp-users.js';
 
 const T = 120_000;
 
@@ -34,7 +37,7 @@ async function dccSender(bytes: Buffer): Promise<{ port: number; done: Promise<v
   return { port, done, close: () => closeServer(server) };
 }
 
-interopSuite('e2e: Pidgin Send File (libpurple in bitlbee) to a reference peer through the gateway', ['bitlbee', 'gnutls-serv'], () => {
+interopSuite('e2e: Pidgin Send File (libpurple in bitlbee) through the gateway', ['bitlbee', 'gnutls-serv', 'slixmpp', 'aiohttp'], () => {
   let s: PurpleSuite;
   const suite = purpleSuite((x) => (s = x), { web: true });
 
@@ -59,6 +62,33 @@ interopSuite('e2e: Pidgin Send File (libpurple in bitlbee) to a reference peer t
       expect(rex.proc.output()).not.toContain('must never become');
     } finally {
       await dcc.close();
+    }
+  }, T);
+
+  it('to a user of another gateway the file arrives as that gateway\'s URL, bit-exact', async (ctx) => {
+    suite.onFailure(ctx);
+    const { gw, user } = s;
+    const other = await startInProcessGateway({ web: true, policy: 'accept' });
+    const bob = await slixUser(other);
+    try {
+      await user.command(`add tlsim://${other.fingerprint}@127.0.0.1:${other.peerPort} Bob`, /^Added /);
+      const nick = await user.irc.waitForContact(gw.jidOf(other.fingerprint), 30_000);
+      await slixCommand(bob, `add tlsim://${gw.fingerprint}@127.0.0.1:${gw.peerPort} Pidgin user`, /^(Added|Updated) /);
+      const bytes = randomBytes(300_000);
+      const dcc = await dccSender(bytes);
+      try {
+        const from = bob.mark();
+        await user.irc.send(`PRIVMSG ${nick} :\x01DCC SEND photo.jpg ${0x7f000001} ${dcc.port} ${bytes.length}\x01`);
+        const got = await bob.nextMessage((m) => bare(m.from) === other.jidOf(gw.fingerprint) && m.body.startsWith('https://'), 90_000, from);
+        expect(got.body).toMatch(/\/photo\.jpg$/);
+        expect(got.oob_url).toBe(got.body);
+        expect(await bob.download(got.body)).toMatchObject({ status: 200, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+      } finally {
+        await dcc.close();
+      }
+    } finally {
+      await bob.stop();
+      await other.stop();
     }
   }, T);
 });
