@@ -137,7 +137,12 @@ export class FileSender {
     if (s.pumping) return;
     s.pumping = true;
     try {
-      s.fh ??= await open(this.o.uploads.pathOf(s.token), 'r');
+      if (!s.fh) {
+        const fh = await open(this.o.uploads.pathOf(s.token), 'r');
+        // Forgotten while opening (the link went down): nobody else would close it.
+        if (this.active.get(k) !== s) return void (await fh.close());
+        s.fh = fh;
+      }
       while (this.active.get(k) === s && s.sent < s.size && s.sent - s.confirmed < WINDOW_BYTES) {
         const at = s.sent;
         const n = Math.min(MAX_CHUNK_BYTES, s.size - at);
