@@ -2,6 +2,7 @@
 // ones are the codec's MalformedFrameError (the link that sent them is closed); and the link writer puts chat
 // ahead of file chunks already waiting, and never sends a file frame again on another link.
 import type { TLSSocket } from 'node:tls';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MalformedFrameError } from '../../bridge-protocol/errors.js';
 import { LinkWriter } from '../../bridge-protocol/link-writer.js';
@@ -41,6 +42,28 @@ describe('file frames', () => {
     ['a chunk over the limit', frame(0xfa, `{"tid":"T1234567","at":0,"data":"${Buffer.alloc(MAX_CHUNK_BYTES + 3).toString('base64')}"}`)],
   ])('%s is a MalformedFrameError', (_what, bytes) => {
     expect(() => new FrameDecoder().push(bytes)).toThrow(MalformedFrameError);
+  });
+
+  it('any JSON in a file frame is a record of the grammar or a MalformedFrameError, nothing else (fast-check)', () => {
+    const field = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.base64String({ maxLength: 200 }));
+    const body = fc.record(
+      { tid: fc.oneof(fc.constant('T1234567'), fc.string()), name: field, size: field, type: field, sha256: fc.oneof(fc.constant(SHA), fc.string()), offset: field, resume: field, done: field, error: field, at: field, data: field },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(0xf8, 0xf9, 0xfa), body, (type, o) => {
+        try {
+          for (const r of new FrameDecoder().push(frame(type, JSON.stringify(o)))) {
+            expect(r.type).toMatch(/^file-(offer|reply|chunk)$/);
+            if (r.type === 'file-chunk') expect(r.data.length).toBeLessThanOrEqual(MAX_CHUNK_BYTES);
+            if (r.type === 'file-offer') expect(Number.isSafeInteger(r.size) && r.size >= 0).toBe(true);
+          }
+        } catch (err) {
+          expect(err).toBeInstanceOf(MalformedFrameError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
