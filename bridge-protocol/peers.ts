@@ -165,9 +165,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
    * persistent queue and calls connect().
    */
   send(fingerprint: string, text: string): Promise<void> {
-    const e = this.get(fingerprint);
-    if (!e) return Promise.reject(new PeerUnreachableError(`peer ${fingerprint.slice(0, 12)} is not connected`, 'unknown'));
-    return e.links.send(text);
+    return this.sendRecord(fingerprint, { type: 'message', text }).then(() => undefined);
   }
 
   /**
@@ -175,9 +173,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
    * other link only its text goes, exactly as send() writes it.
    */
   sendMessage(fingerprint: string, message: OutgoingMessage): Promise<void> {
-    const e = this.get(fingerprint);
-    if (!e) return Promise.reject(new PeerUnreachableError(`peer ${fingerprint.slice(0, 12)} is not connected`, 'unknown'));
-    return e.links.sendRecord({ type: 'message', ...message }).then(() => undefined);
+    return this.sendRecord(fingerprint, { type: 'message', ...message }).then(() => undefined);
   }
 
   /**
