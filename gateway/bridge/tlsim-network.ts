@@ -339,9 +339,11 @@ export class TlsimNetwork implements PeerNetwork {
     };
   }
 
-  sendFile(id: PeerId, token: string): 'sending' | 'queued' {
+  sendFile(id: PeerId, token: string, opts: { text?: string; xmppId?: string } = {}): { status: 'sending' | 'queued'; stanzaId?: string } {
     if (!this.files) throw new StanzaError('feature-not-implemented', 'files do not travel from this gateway (files.enabled)');
-    return this.files.send(id.toLowerCase(), token);
+    const fp = id.toLowerCase();
+    const stanzaId = opts.text === undefined ? undefined : this.history.record({ fingerprint: fp, direction: 'out', text: opts.text, xmppId: opts.xmppId }, true);
+    return { status: this.files.send(fp, token), ...(stanzaId !== undefined && { stanzaId }) };
   }
 
   /** Over a gateway/3 link that is up, now; otherwise dropped (a plain link carries only lines of text). */

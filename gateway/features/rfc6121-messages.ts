@@ -103,7 +103,10 @@ export const messages: Feature = {
       if (c.state === 'blocked') throw new StanzaError('not-acceptable', 'this peer is blocked: unblock it to write');
       // A file of ours (XEP-0363 upload): over the link to a gateway peer, never as its URL; one line to a reference peer.
       const offered = offeredFile(ctx.files, req.stanza, body);
-      if (offered) return sendOfferedFile(ctx, c, offered, body, req.from.toString());
+      if (offered) {
+        req.stanza.append(...archiveIds(identity, await sendOfferedFile(ctx, c, offered, body, req.from.toString(), req.stanza.attr('id'))));
+        return;
+      }
       const originId = req.stanza.getChild('origin-id', SID_NS)?.attr('id');
       // Requests go with every message: the network asks only a gateway peer (at the link it goes out on).
       const outcome = await network.sendText(id, body, { xmppId: req.stanza.attr('id'), ...(originId && { originId }), ...requestsOf(req.stanza) });

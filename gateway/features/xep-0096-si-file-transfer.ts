@@ -147,8 +147,7 @@ export const siFileTransfer: Feature = {
         ctx.deliver(x('message', { type: 'chat', from: ctx.identity.domain, to: s.from }, x('body', null, `"${s.name}" was not sent: it did not arrive whole (${s.size} bytes were offered).`)));
         return;
       }
-      // Not a URL the client sent: nothing of the message to take out.
-      await sendOfferedFile(ctx, s.contact, { file: stored, url: '' }, '', s.from);
+      await sendOfferedFile(ctx, s.contact, { file: stored, url: stored.url }, '', s.from);
     });
   },
 };

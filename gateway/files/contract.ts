@@ -30,6 +30,8 @@ export interface StoredFile {
   sha256: string;
   /** Where its bytes are (read only). */
   path: string;
+  /** Its GET URL. */
+  url: string;
 }
 
 /** A file arriving in pieces from the user's client (XEP-0047 in-band bytes), as one PUT of a slot. */

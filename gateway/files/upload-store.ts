@@ -174,7 +174,8 @@ export class UploadStore {
   }
 
   private asFile(u: StoredUpload): StoredFile {
-    return { token: u.token, name: u.name, size: u.size, contentType: u.contentType, sha256: u.sha256 ?? '', path: this.pathOf(u.token) };
+    const url = this.base ? this.urlOf(u.token, u.name, this.base) : '';
+    return { token: u.token, name: u.name, size: u.size, contentType: u.contentType, sha256: u.sha256 ?? '', path: this.pathOf(u.token), url };
   }
 
   pathOf(token: string): string {

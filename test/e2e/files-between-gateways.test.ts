@@ -87,6 +87,11 @@ interopSuite('e2e: files between two gateways over the link, and to a reference 
     expect(got.oob_url).toBe(got.body);
     const down = await bob.download(got.body);
     expect(down).toMatchObject({ status: 200, size: bytes.length, sha256: sha256(bytes) });
+    // Both histories (XEP-0313) have it: A's user's sent URL, B's user's received one.
+    const sent = (await alice.mam({ with: jidB })).pages.flatMap((p) => p.results);
+    expect(sent.map((r) => r.body)).toContain(url);
+    const received = (await bob.mam({ with: jidA })).pages.flatMap((p) => p.results);
+    expect(received.map((r) => r.body)).toContain(got.body);
   }, T);
 
   it('Pidgin\'s way (XEP-0096 stream initiation, XEP-0047 in-band bytes, slixmpp\'s plugins) reaches B bit-exact too', async (ctx) => {

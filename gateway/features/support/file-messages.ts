@@ -45,9 +45,17 @@ export function fileOfferedLine(file: StoredFile): string {
 /**
  * Sends the file the user's message offers to contact `c`: over the link to a gateway peer, or as one line to a
  * reference peer. `extra`: the message's text besides the URL, sent as a message of its own. What happened is
- * told to the device that wrote, from the gateway contact.
+ * told to the device that wrote, from the gateway contact. Resolves with the archive id of what was kept in the
+ * history (the file's URL, or the line a reference peer got).
  */
-export async function sendOfferedFile(ctx: FeatureContext, c: Contact, offered: { file: StoredFile; url: string }, body: string, from: string): Promise<void> {
+export async function sendOfferedFile(
+  ctx: FeatureContext,
+  c: Contact,
+  offered: { file: StoredFile; url: string },
+  body: string,
+  from: string,
+  xmppId?: string,
+): Promise<string | undefined> {
   const { network, identity } = ctx;
   const tell = (text: string): void =>
     void ctx.deliver(x('message', { type: 'chat', from: identity.domain, to: from }, x('body', null, text)));
@@ -56,13 +64,15 @@ export async function sendOfferedFile(ctx: FeatureContext, c: Contact, offered: 
   if (extra !== '') await network.sendText(c.id, extra);
   const { file } = offered;
   if (c.gateway && network.sendFile) {
-    if (network.sendFile(c.id, file.token) === 'queued') tell(`${name} is offline: "${file.name}" goes to their gateway as soon as the link is up.`);
-    return;
+    const sent = network.sendFile(c.id, file.token, { text: file.url, ...(xmppId !== undefined && { xmppId }) });
+    if (sent.status === 'queued') tell(`${name} is offline: "${file.name}" goes to their gateway as soon as the link is up.`);
+    return sent.stanzaId;
   }
   const line = fileOfferedLine(file);
-  await network.sendText(c.id, line);
+  const outcome = await network.sendText(c.id, line);
   tell(
     `"${file.name}" (${humanSize(file.size)}) was not sent: ${name} is a plain tlsim peer, which can receive text only. ` +
       `They got this line instead: ${line}`,
   );
+  return outcome.stanzaId;
 }
