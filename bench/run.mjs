@@ -19,6 +19,7 @@ const ALL = {
   storms: 240,
   startup: 120,
   mam: 300,
+  files: 300,
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(ALL);
 for (const w of wanted) if (!(w in ALL)) (console.error(`unknown benchmark ${w}; known: ${Object.keys(ALL).join(' ')}`), process.exit(2));

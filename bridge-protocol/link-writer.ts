@@ -6,6 +6,7 @@ import { LinkClosedError } from './errors.js';
 import { ackBytes, countLf, END_BYTES } from './wire/link-control.js';
 import { encodeMessage } from './wire/line-codec.js';
 import type { LinkRecord } from './wire/link-frames.js';
+import { isFileRecord } from './wire/file-frames.js';
 
 /**
  * A message (or marker) given to send and not known to be delivered: an owner may send it on another link.
@@ -108,7 +109,11 @@ export class LinkWriter {
       const bytes = this.encode(record);
       if (!bytes) return resolve(false);
       const text = record.type === 'message' ? record.text : '';
-      this.outgoing.push({ kind: 'message', text, record, bytes, lfs: countLf(bytes), resolve: (d = true) => resolve(d), reject });
+      const w: MessageWrite = { kind: 'message', text, record, bytes, lfs: countLf(bytes), resolve: (d = true) => resolve(d), reject };
+      // Chat goes ahead of file chunks waiting here (wire/file-frames.ts): a file never holds up a message.
+      const firstChunk = record.type === 'file-chunk' ? -1 : this.outgoing.findIndex((o) => o.kind === 'message' && o.record.type === 'file-chunk');
+      if (firstChunk < 0) this.outgoing.push(w);
+      else this.outgoing.splice(firstChunk, 0, w);
       if (!this.inFlight) this.writeNext();
     });
   }
@@ -175,8 +180,9 @@ export class LinkWriter {
     const taken: UnfinishedSend[] = [];
     for (const w of all) {
       if (w?.kind !== 'message') continue;
-      // A chat state is of the moment: not sent again on another link.
-      if (w.record.type === 'state') w.resolve(false);
+      // A chat state is of the moment: not sent again on another link. Nor is a file frame: the transfer offers
+      // again on the next link, and goes on from what the receiver has.
+      if (w.record.type === 'state' || isFileRecord(w.record)) w.resolve(false);
       else taken.push({ text: w.text, record: w.record, resolve: w.resolve, reject: w.reject });
     }
     return taken;

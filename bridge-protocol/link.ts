@@ -11,6 +11,7 @@ import { handshake, noDelay, peerFingerprint, protocolOf } from './tls-handshake
 import { LinkWriter, plainEncoder, type UnfinishedSend } from './link-writer.js';
 import { countLf, splitControl } from './wire/link-control.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, type DecodedMessage } from './wire/line-codec.js';
+import type { FileRecord } from './wire/file-frames.js';
 import { FrameDecoder, encodeFrame, type LinkChatState, type LinkMarker, type LinkRecord } from './wire/link-frames.js';
 
 /** A peer's answer to a profile request: its Turtle, or why it has none. */
@@ -55,6 +56,8 @@ export interface LinkEvents {
   'profile-request': () => void;
   /** gateway/3 only: the peer's answer to our profile request (unchecked text: the receiver checks it). */
   profile: (answer: LinkProfile) => void;
+  /** gateway/3 only: a file offer, reply or chunk (wire/file-frames.ts). */
+  file: (record: FileRecord) => void;
   close: (info: LinkCloseInfo) => void;
 }
 
@@ -225,7 +228,8 @@ export class Link extends TypedEmitter<LinkEvents> {
       } else if (r.type === 'marker') this.emit('marker', r.marker, r.id);
       else if (r.type === 'state') this.emit('chat-state', r.state);
       else if (r.type === 'profile-request') this.emit('profile-request');
-      else this.emit('profile', r.turtle !== undefined ? { turtle: r.turtle } : { none: r.none });
+      else if (r.type === 'profile') this.emit('profile', r.turtle !== undefined ? { turtle: r.turtle } : { none: r.none });
+      else this.emit('file', r);
     }
   }
 

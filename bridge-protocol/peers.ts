@@ -8,7 +8,8 @@ import { dialPeer, type PeerAddress } from './peers/dial.js';
 import { InboundListeners } from './peers/listener.js';
 import { PeerLinks } from './peers/peer-links.js';
 import type { PeerManagerEvents, PeerManagerOptions } from './peers/types.js';
-import type { LinkChatState, LinkMarker, MessageRecord, ProfileRecord, ProfileRequestRecord } from './wire/link-frames.js';
+import type { LinkChatState, LinkMarker, LinkRecord, MessageRecord, ProfileRecord, ProfileRequestRecord } from './wire/link-frames.js';
+import type { FileRecord } from './wire/file-frames.js';
 
 export type { PeerAddress } from './peers/dial.js';
 export { keepNewLink } from './peers/peer-links.js';
@@ -164,9 +165,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
    * persistent queue and calls connect().
    */
   send(fingerprint: string, text: string): Promise<void> {
-    const e = this.get(fingerprint);
-    if (!e) return Promise.reject(new PeerUnreachableError(`peer ${fingerprint.slice(0, 12)} is not connected`, 'unknown'));
-    return e.links.send(text);
+    return this.sendRecord(fingerprint, { type: 'message', text }).then(() => undefined);
   }
 
   /**
@@ -174,9 +173,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
    * other link only its text goes, exactly as send() writes it.
    */
   sendMessage(fingerprint: string, message: OutgoingMessage): Promise<void> {
-    const e = this.get(fingerprint);
-    if (!e) return Promise.reject(new PeerUnreachableError(`peer ${fingerprint.slice(0, 12)} is not connected`, 'unknown'));
-    return e.links.sendRecord({ type: 'message', ...message }).then(() => undefined);
+    return this.sendRecord(fingerprint, { type: 'message', ...message }).then(() => undefined);
   }
 
   /**
@@ -186,9 +183,18 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
    * never written. Rejects with PeerUnreachableError when there is no link: the caller may keep it for later.
    */
   sendMarker(fingerprint: string, marker: LinkMarker, id: string): Promise<boolean> {
+    return this.sendRecord(fingerprint, { type: 'marker', marker, id });
+  }
+
+  /** (Additive) A file frame (wire/file-frames.ts), as sendMarker: in turn with messages, which go ahead of chunks. */
+  sendFileRecord(fingerprint: string, record: FileRecord): Promise<boolean> {
+    return this.sendRecord(fingerprint, record);
+  }
+
+  private sendRecord(fingerprint: string, record: LinkRecord): Promise<boolean> {
     const e = this.get(fingerprint);
     if (!e) return Promise.reject(new PeerUnreachableError(`peer ${fingerprint.slice(0, 12)} is not connected`, 'unknown'));
-    return e.links.sendRecord({ type: 'marker', marker, id });
+    return e.links.sendRecord(record);
   }
 
   /**
@@ -263,6 +269,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
         beforeAck: () => this.opts.beforeAck?.(fp),
         profileRequest: () => this.emit('profile-request', fp),
         profile: (answer) => this.emit('profile', fp, answer),
+        file: (record) => this.emit('file', fp, record),
         replacementPending: () => created.dial !== undefined || this.inbound.pendingHandshakes > 0,
         idle: () => this.forgetIfIdle(created),
       },

@@ -135,6 +135,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       advertiseHost: config.peer.advertise_host,
       unknownPolicy: config.peer.unknown_policy,
       maxMessageBytes: config.peer.max_message_bytes,
+      ...(uploads && { uploads }),
       dialerFor: torAwareDialerFor({
         tor: { socks: () => tor?.socks(), whyNot: () => tor?.whyNot() ?? torOffWhy },
         all: config.tor.all,
@@ -216,6 +217,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         }),
       onions: () => onions,
       defaultLive: () => ({ share: network.selfInfo().share ?? null, peerPort }),
+      ...(uploads && { uploads }),
     });
     // Their onions are withdrawn while tor still runs.
     cleanup.unshift(() => accounts.stop());

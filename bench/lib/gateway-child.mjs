@@ -18,6 +18,11 @@ const config = {
   // Benchmarks measure the gateway, not Tor: never launch one ("auto" is the default).
   tor: { ...base.tor, mode: 'off' },
   log: { ...base.log, level: process.env.BENCH_GATEWAY_LOG ?? 'warn', format: 'json' },
+  // BENCH_GATEWAY_FILES=1 (files.mjs): the upload listener on a free port, files up to 1 GiB.
+  ...(process.env.BENCH_GATEWAY_FILES === '1' && {
+    web: { ...base.web, port: 0 },
+    files: { ...base.files, max_file_mb: 1024, quota_mb: 4096 },
+  }),
 };
 const gw = await startGateway({ config, dataDir });
 

@@ -114,6 +114,8 @@ export class XmppLoadClient {
 
   feed(s) {
     this.buf += s;
+    // An iq awaited with until() while online (files.mjs: an upload slot) is taken before messages are read.
+    if (this.online) this.waiter?.();
     if (!this.online) {
       this.waiter?.();
       return;

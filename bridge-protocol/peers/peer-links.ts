@@ -6,6 +6,7 @@ import { PeerUnreachableError } from '../errors.js';
 import type { Link, LinkCloseInfo, LinkMessage, LinkProfile } from '../link.js';
 import type { Logger } from '../logger.js';
 import type { LinkChatState, LinkMarker, LinkRecord } from '../wire/link-frames.js';
+import type { FileRecord } from '../wire/file-frames.js';
 
 export interface PeerLinksHooks {
   /** The peer came online (its first link); not called again when a link replaces another. */
@@ -21,6 +22,8 @@ export interface PeerLinksHooks {
   /** gateway/3 links only: the FOAF profile exchange (issue 13). */
   profileRequest?(): void;
   profile?(answer: LinkProfile): void;
+  /** gateway/3 links only: a file offer, reply or chunk. */
+  file?(record: FileRecord): void;
   /**
    * The active gateway link ended: may another link for this peer still be on its way (a
    * dial in flight, inbound handshakes pending)? Then we wait a moment before going offline.
@@ -111,6 +114,7 @@ export class PeerLinks {
     link.on('chat-state', (state) => this.onInbound(link, () => this.hooks.chatState?.(state), 0));
     link.on('profile-request', () => this.onInbound(link, () => this.hooks.profileRequest?.(), 0));
     link.on('profile', (answer) => this.onInbound(link, () => this.hooks.profile?.(answer), answer.turtle?.length ?? 0));
+    link.on('file', (r) => this.onInbound(link, () => this.hooks.file?.(r), r.type === 'file-chunk' ? r.data.length : 0));
     link.on('close', (info) => this.onClose(link, info));
     link.beforeAck(() => this.hooks.beforeAck?.());
     const current = this.active;

@@ -1,4 +1,5 @@
 // The peer manager's public shapes: its options and the events the gateway listens to.
+import type { FileRecord } from '../wire/file-frames.js';
 import type { LinkMessage, LinkProfile, LinkProtocol, LinkSide } from '../link.js';
 import type { Logger } from '../logger.js';
 import type { TlsContext } from '../tls-context.js';
@@ -81,6 +82,8 @@ export interface PeerManagerEvents {
   'profile-request': (fingerprint: string) => void;
   /** gateway/3: the peer's answer to requestProfile(), in the order asked. */
   profile: (fingerprint: string, answer: LinkProfile) => void;
+  /** (Additive) gateway/3: a file offer, reply or chunk (wire/file-frames.ts). */
+  file: (fingerprint: string, record: FileRecord) => void;
   'dial-failed': (info: { fingerprint: string; address: PeerAddress; error: Error; retryInMs?: number }) => void;
   'inbound-rejected': (info: { fingerprint?: string; reason: string; error?: Error }) => void;
 }

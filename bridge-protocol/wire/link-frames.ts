@@ -12,9 +12,10 @@
 //   0xF7 state    {"state":"active"|"composing"|"paused"|"inactive"|"gone"}
 //   0xF8 profile? {}                                   "send me your FOAF profile" (issue 13)
 //   0xF9 profile  {"turtle":"..."} | {"none":"<why>"}  the answer, in the order asked
-//   0xFA-0xFD     reserved: a receiver skips such a frame (a later /3 sender may add kinds); so are unknown JSON
-//                 fields, and a marker or state value it does not know. An older /3 gateway skips 0xF8 too: the
-//                 asker's wait ends with its timeout.
+//   0xFA-0xFC     files (wire/file-frames.ts): offer, reply, chunk
+//   0xFD          reserved: a receiver skips such a frame (a later /3 sender may add kinds); so are unknown JSON
+//                 fields, and a marker or state value it does not know. An older /3 gateway skips 0xF8-0xFC too:
+//                 a profile asker's wait ends with its timeout; a file offer goes unanswered.
 // Every frame is acknowledged (one LF each, so the receiver acknowledges without parsing). A message or marker is
 // done only once acknowledged, and goes again on the next link if the link ended first; a chat state is never
 // sent again (a stale "composing" is worse than none).
@@ -25,6 +26,7 @@ import { FrameTooLargeError, MalformedFrameError } from '../errors.js';
 import { normalizeText } from './line-codec.js';
 import { sanitizeForXml } from './xml-chars.js';
 import { cutToUtf8Bytes } from './utf8-cut.js';
+import { FRAME_FILE_CHUNK, FRAME_FILE_OFFER, fileFrame, parseFileFrame, type FileRecord } from './file-frames.js';
 
 export const FRAME_MESSAGE = 0xf5;
 export const FRAME_MARKER = 0xf6;
@@ -77,7 +79,7 @@ export interface ProfileRequestRecord {
 }
 /** A profile as Turtle, or why there is none. The receiver checks its size and syntax (it is a stranger's text). */
 export type ProfileRecord = { type: 'profile'; turtle: string; none?: undefined } | { type: 'profile'; none: string; turtle?: undefined };
-export type LinkRecord = MessageRecord | MarkerRecord | ChatStateRecord | ProfileRequestRecord | ProfileRecord;
+export type LinkRecord = MessageRecord | MarkerRecord | ChatStateRecord | ProfileRequestRecord | ProfileRecord | FileRecord;
 
 /** An id as the wire allows it: 1-128 printable ASCII characters, no space (UUIDs, XMPP ids). */
 export function isLinkId(id: unknown): id is string {
@@ -116,6 +118,8 @@ export function encodeFrame(record: LinkRecord, opts: { maxTextBytes?: number } 
   } else if (record.type === 'profile') {
     type = FRAME_PROFILE;
     body = record.turtle !== undefined ? { turtle: record.turtle } : { none: record.none };
+  } else if (record.type !== 'state') {
+    ({ type, body } = fileFrame(record));
   } else {
     if (!LINK_CHAT_STATES.includes(record.state)) throw new RangeError(`not a chat state: ${String(record.state)}`);
     type = FRAME_STATE;
@@ -196,7 +200,8 @@ export class FrameDecoder {
     if (type === undefined || type < FRAME_FIRST || type > FRAME_LAST) {
       this.fail(new MalformedFrameError(`a frame must start with a type byte 0xf5-0xfd, got ${type === undefined ? 'an empty line' : `0x${type.toString(16)}`}`));
     }
-    if (type > FRAME_PROFILE) return undefined;
+    const file = type >= FRAME_FILE_OFFER && type <= FRAME_FILE_CHUNK;
+    if (type !== FRAME_MESSAGE && type !== FRAME_MARKER && type !== FRAME_STATE && type !== FRAME_PROFILE_REQUEST && type !== FRAME_PROFILE && !file) return undefined;
     let body: unknown;
     try {
       body = JSON.parse(this.utf8.decode(frame.subarray(1)));
@@ -205,6 +210,13 @@ export class FrameDecoder {
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) this.fail(new MalformedFrameError(`frame 0x${type.toString(16)} is not a JSON object`));
     const o = body as Record<string, unknown>;
+    if (file) {
+      try {
+        return parseFileFrame(type, o);
+      } catch (err) {
+        this.fail(err as Error);
+      }
+    }
     if (type === FRAME_MESSAGE) return this.message(o);
     if (type === FRAME_PROFILE_REQUEST) return { type: 'profile-request' };
     if (type === FRAME_PROFILE) {

@@ -200,7 +200,9 @@ export type Command =
   /** (Additive) XEP-0363 with slixmpp's xep_0363 (service found by disco, PUT with aiohttp). */
   | { cmd: 'upload'; path: string; content_type?: string; domain?: string; timeout?: number }
   /** (Additive) GET a URL (verified against the connect command's ca_file). */
-  | { cmd: 'download'; url: string; timeout?: number };
+  | { cmd: 'download'; url: string; timeout?: number }
+  /** (Additive) Pidgin's Send File…: XEP-0096 offer, then XEP-0047 in-band bytes. */
+  | { cmd: 'si_send'; to: string; path: string; content_type?: string; block_size?: number; timeout?: number };
 
 export interface RosterItem {
   jid: string;
@@ -299,6 +301,7 @@ interface Results {
   roster: { items: RosterItem[] };
   send: { msg_id: string };
   upload: { url: string; service: string; max_file_size: number };
+  si_send: { method: string; sid: string };
   download: { status: number; size: number; sha256: string; content_type: string | null; disposition: string | null; csp: string | null };
   register_form: RegistrationForm;
   register: RegistrationResult;

@@ -136,6 +136,8 @@ class Client(ClientXMPP):
         # Carbons are off until the "carbons" command enables them.
         self.register_plugin("xep_0280")
         self.register_plugin("xep_0363")
+        for plugin in ("xep_0047", "xep_0095", "xep_0096"):
+            self.register_plugin(plugin)
         driver_files.trust_ca(spec.get("ca_file"))
         if spec.get("pep"):
             self.load_pep(spec.get("notify") or [])
@@ -633,6 +635,9 @@ class Driver:
 
     async def cmd_upload(self, cmd):
         return await driver_files.upload(self.client, cmd)
+
+    async def cmd_si_send(self, cmd):
+        return await driver_files.si_send(self.client, cmd)
 
     async def cmd_download(self, cmd):
         return await driver_files.download(cmd, self.client.spec.get("ca_file"))

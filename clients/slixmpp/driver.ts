@@ -273,6 +273,11 @@ export class SlixmppClient {
     return this.request(contentType ? { cmd: 'upload', path, content_type: contentType } : { cmd: 'upload', path }, timeoutMs);
   }
 
+  /** (Additive) Sends a file as Pidgin does: XEP-0096 stream initiation, then XEP-0047 in-band bytes. */
+  siSend(to: string, path: string, timeoutMs = 120_000): Promise<ResultOf<'si_send'>> {
+    return this.request({ cmd: 'si_send', to, path }, timeoutMs);
+  }
+
   /** (Additive) GETs a URL over verified HTTPS; its status, size and SHA-256. */
   download(url: string, timeoutMs = 120_000): Promise<ResultOf<'download'>> {
     return this.request({ cmd: 'download', url }, timeoutMs);

@@ -110,6 +110,12 @@ export interface PeerNetwork {
   readonly rooms?: RoomNetwork;
   /** (Additive) The FOAF directory (own profile, published contacts, search); absent where there is none. */
   readonly directory?: DirectoryNetwork;
+  /**
+   * (Additive) Sends a stored file of the user (its upload token) to a gateway peer over the link, kept until the
+   * peer's gateway has it all; 'queued' when the peer is offline now. `text` (the file's URL) goes to the history;
+   * `stanzaId` is its archive id. Absent where files cannot travel.
+   */
+  sendFile?(id: PeerId, token: string, opts?: { text?: string; xmppId?: string }): { status: 'sending' | 'queued'; stanzaId?: string };
 }
 
 export interface IncomingText {

@@ -42,6 +42,8 @@ import { MarkerRelay } from './marker-relay.js';
 import { TlsimRooms } from './room-network.js';
 import type { Directory } from '../directory/directory.js';
 import { FoafNetwork, type FoafSettings } from './foaf-network.js';
+import { FileTransfers } from './file-transfers.js';
+import type { UploadStore } from '../files/upload-store.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -68,6 +70,8 @@ export interface TlsimNetworkOptions {
   newLinkId?: () => string;
   /** The FOAF directory (issue 13): ranking, crawl settings, where GET /foaf serves our profile. */
   directory?: FoafSettings;
+  /** (Additive) Where files to and from gateway peers are kept; none: files do not travel. */
+  uploads?: UploadStore;
 }
 
 
@@ -86,6 +90,7 @@ export class TlsimNetwork implements PeerNetwork {
   /** The FOAF directory: own profile, published contacts, search over crawled profiles. */
   readonly directory: Directory;
   private readonly foaf: FoafNetwork;
+  private readonly files: FileTransfers | undefined;
 
   constructor(private readonly opts: TlsimNetworkOptions) {
     this.acct = opts.accountId;
@@ -149,6 +154,7 @@ export class TlsimNetwork implements PeerNetwork {
       }
     });
     this.peers.on('link-up', ({ fingerprint }) => this.notices.linkUp(fingerprint));
+    this.files = opts.uploads && new FileTransfers({ ...opts, uploads: opts.uploads, peers: this.peers, inbound: this.inbound, sink: () => this.sink });
     this.peers.on('inbound-rejected', ({ fingerprint, reason }) =>
       opts.log.info({ peer: fingerprint && short(fingerprint), reason }, 'inbound link refused'),
     );
@@ -167,6 +173,7 @@ export class TlsimNetwork implements PeerNetwork {
   }
 
   async stop(): Promise<void> {
+    this.files?.stop();
     await this.rooms.stop();
     this.foaf.stop();
     await this.peers.stop();
@@ -352,6 +359,13 @@ export class TlsimNetwork implements PeerNetwork {
         ? `${name} is offline; your messages are kept and go out in order as soon as the link is up (dialing now).`
         : `${name} is offline and I have no address to dial; your messages are kept and go out when the peer connects.`,
     };
+  }
+
+  sendFile(id: PeerId, token: string, opts: { text?: string; xmppId?: string } = {}): { status: 'sending' | 'queued'; stanzaId?: string } {
+    if (!this.files) throw new StanzaError('feature-not-implemented', 'files do not travel from this gateway (files.enabled)');
+    const fp = id.toLowerCase();
+    const stanzaId = opts.text === undefined ? undefined : this.history.record({ fingerprint: fp, direction: 'out', text: opts.text, xmppId: opts.xmppId }, true);
+    return { status: this.files.send(fp, token), ...(stanzaId !== undefined && { stanzaId }) };
   }
 
   /** Over a gateway/3 link that is up, now; otherwise dropped (a plain link carries only lines of text). */

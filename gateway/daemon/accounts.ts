@@ -15,6 +15,7 @@ import { storeMessageArchive } from '../xmpp/message-archive.js';
 import { storeUserData } from '../xmpp/user-data.js';
 import { storeOfflineBox } from '../xmpp/offline-box.js';
 import type { XmppServer } from '../xmpp/server.js';
+import type { UploadStore } from '../files/upload-store.js';
 
 export interface AccountsRuntimeOptions {
   store: Store;
@@ -28,6 +29,8 @@ export interface AccountsRuntimeOptions {
   onions(): UserOnions | undefined;
   /** The default account as it runs (its network and port are the daemon's). */
   defaultLive(): { share: string | null; peerPort: number | null };
+  /** (Additive) The gateway's files (XEP-0363), when it keeps them: each account sees its own. */
+  uploads?: UploadStore;
 }
 
 interface Live {
@@ -70,6 +73,7 @@ export class AccountsRuntime {
         offline: storeOfflineBox(this.o.store, account.id, log),
         archive: storeMessageArchive(this.o.store, account.id),
         userData: storeUserData(this.o.store, account.id),
+        ...(this.o.uploads && { files: this.o.uploads.forAccount(account.id) }),
       });
     };
     try {

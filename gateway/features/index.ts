@@ -28,6 +28,7 @@ import { mam } from './xep-0313-mam.js';
 import { muc } from './xep-0045-muc.js';
 import { httpUpload } from './xep-0363-http-upload.js';
 import { search } from './xep-0055-search.js';
+import { siFileTransfer } from './xep-0096-si-file-transfer.js';
 
 export const features: Feature[] = [
   // Before presence: on a contact change the roster push must reach clients before the
@@ -62,6 +63,8 @@ export const features: Feature[] = [
   httpUpload,
   // Find people: XEP-0055 search over the FOAF directory on directory.<domain> (local mode, issue 13).
   search,
+  // Pidgin's Send File… (stream initiation, in-band bytes) into the same store.
+  siFileTransfer,
   // The gateway contact's text commands and the same actions as XEP-0050 commands.
   gatewayBot,
   adHocCommands,
@@ -73,5 +76,5 @@ export const features: Feature[] = [
  * resources to one another, so those modules are not here; peers reach the roster through subscriptions
  * or XEP-0356 instead (first, for the same reason as roster above), and registering (XEP-0077) is one more.
  */
-const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers, muc, httpUpload, search]);
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers, muc, httpUpload, search, siFileTransfer]);
 export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];

@@ -17,6 +17,7 @@ import { markersOf, requestElements, requestsOf } from './support/message-meta.j
 import { NS } from './support/ns.js';
 import { peerFullJid } from './support/peer-jid.js';
 import { archiveIds, shownText } from './support/archived-message.js';
+import { offeredFile, oobFor, sendOfferedFile } from './support/file-messages.js';
 
 const CHAT_STATES: ReadonlySet<string> = new Set<ChatState>(['active', 'composing', 'paused', 'inactive', 'gone']);
 
@@ -68,6 +69,8 @@ export const messages: Feature = {
         // The sending gateway's id, when there is one: the user's client names it in its receipts and markers.
         { type: 'chat', id: m.id ?? m.stanzaId ?? randomUUID(), from: peerFullJid(identity, id), to: user },
         x('body', null, text),
+        // A file a gateway peer sent: its body is our own URL of it (XEP-0066, what clients show as the file).
+        oobFor(ctx.files, text),
         ...archiveIds(identity, m.stanzaId),
         // COMPAT(pidgin): a contact message without a chat state turns typing notifications off for that
         // contact, which is right for a reference peer (it never sees them) and wrong for a gateway one.
@@ -98,6 +101,12 @@ export const messages: Feature = {
       }
       if (!c) throw new StanzaError('item-not-found', 'not a contact: add the peer to your contacts first');
       if (c.state === 'blocked') throw new StanzaError('not-acceptable', 'this peer is blocked: unblock it to write');
+      // A file of ours (XEP-0363 upload): over the link to a gateway peer, never as its URL; one line to a reference peer.
+      const offered = offeredFile(ctx.files, req.stanza, body);
+      if (offered) {
+        req.stanza.append(...archiveIds(identity, await sendOfferedFile(ctx, c, offered, body, req.from.toString(), req.stanza.attr('id'))));
+        return;
+      }
       const originId = req.stanza.getChild('origin-id', SID_NS)?.attr('id');
       // Requests go with every message: the network asks only a gateway peer (at the link it goes out on).
       const outcome = await network.sendText(id, body, { xmppId: req.stanza.attr('id'), ...(originId && { originId }), ...requestsOf(req.stanza) });

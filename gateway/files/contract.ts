@@ -30,6 +30,17 @@ export interface StoredFile {
   sha256: string;
   /** Where its bytes are (read only). */
   path: string;
+  /** Its GET URL. */
+  url: string;
+}
+
+/** A file arriving in pieces from the user's client (XEP-0047 in-band bytes), as one PUT of a slot. */
+export interface IncomingUpload {
+  /** Resolves once the piece is taken (the next one may come). */
+  write(piece: Buffer): Promise<void>;
+  /** No more pieces: the stored file, or undefined when it was not exactly the announced size. */
+  end(): Promise<StoredFile | undefined>;
+  abort(): void;
 }
 
 /** One account's view of the file store. */
@@ -40,4 +51,6 @@ export interface AccountFiles {
   requestSlot(name: string, size: number, contentType: string): UploadSlot;
   /** The account's stored file a GET URL of ours names, if `url` is one. */
   fileForUrl(url: string): StoredFile | undefined;
+  /** (Additive) A file the client sends in pieces (not over HTTP); throws UploadRefusedError as requestSlot. */
+  receive(name: string, size: number, contentType: string): IncomingUpload;
 }

@@ -4,11 +4,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { AccountId, Store, StoredUpload } from '../store/index.js';
 import { ensurePrivateDir } from '../xmpp/secret-file.js';
-import { UploadRefusedError, type AccountFiles, type StoredFile, type UploadSlot } from './contract.js';
+import { UploadRefusedError, type AccountFiles, type IncomingUpload, type StoredFile, type UploadSlot } from './contract.js';
 
 const MIB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -93,6 +93,31 @@ export class UploadStore {
         const f = this.fileForUrl(url);
         return f && f.accountId === accountId ? f.file : undefined;
       },
+      receive: (name, size, type) => this.receivePieces(accountId, name, size, type),
+    };
+  }
+
+  /** A slot whose one PUT is fed piece by piece (in-band bytes from a client): the same checks as over HTTP. */
+  private receivePieces(accountId: AccountId, name: string, size: number, contentType: string): IncomingUpload {
+    const slot = this.slot(accountId, name, size, contentType);
+    const token = slot.putUrl.slice(slot.putUrl.indexOf(UPLOAD_PATH) + UPLOAD_PATH.length).split('/')[0]!;
+    const body = new PassThrough();
+    const type = this.opts.store.uploads.get(token)!.contentType;
+    const done = this.put(token, String(size), type, body);
+    done.catch(() => undefined);
+    return {
+      write: (piece) => new Promise((resolve, reject) => body.write(piece, (err) => (err ? reject(err) : resolve()))),
+      end: async () => {
+        body.end();
+        const outcome = await done;
+        if (outcome.status === 201) return this.file(token);
+        await this.remove(token);
+        return undefined;
+      },
+      abort: () => {
+        body.destroy();
+        void done.catch(() => undefined).finally(() => this.remove(token));
+      },
     };
   }
 
@@ -149,7 +174,8 @@ export class UploadStore {
   }
 
   private asFile(u: StoredUpload): StoredFile {
-    return { token: u.token, name: u.name, size: u.size, contentType: u.contentType, sha256: u.sha256 ?? '', path: this.pathOf(u.token) };
+    const url = this.base ? this.urlOf(u.token, u.name, this.base) : '';
+    return { token: u.token, name: u.name, size: u.size, contentType: u.contentType, sha256: u.sha256 ?? '', path: this.pathOf(u.token), url };
   }
 
   pathOf(token: string): string {
@@ -198,9 +224,14 @@ export class UploadStore {
     return token;
   }
 
+  /** Where a receiving file's bytes go until it is complete. */
+  partPath(token: string): string {
+    return `${this.pathOf(token)}.part`;
+  }
+
   /** Bytes of a receiving file on disk so far (where a resumed transfer goes on). */
   async receivedBytes(token: string): Promise<number> {
-    const s = await stat(`${this.pathOf(token)}.part`).catch(() => undefined);
+    const s = await stat(this.partPath(token)).catch(() => undefined);
     return s?.size ?? 0;
   }
 

@@ -18,7 +18,7 @@ import type { StatusFeed } from './events.js';
 import { APP_CSS, chatPage, loginPage, statusPage } from './pages.js';
 import { qrSvg } from './qr.js';
 import { isUploadPath, serveUpload } from './upload-routes.js';
-import type { UploadStore } from '../files/upload-store.js';
+import { UPLOAD_PATH, type UploadStore } from '../files/upload-store.js';
 
 export interface ChatConfig {
   jid: string;
@@ -96,7 +96,8 @@ export class WebServer {
   async listen(): Promise<void> {
     const https = createServer({ cert: this.opts.tls.certPem, key: this.opts.tls.keyPem }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        this.opts.log.error({ err, path: req.url }, 'status page request failed');
+        // An upload URL's token is its only key: not in the log.
+        this.opts.log.error({ err, path: isUploadPath(req.url ?? '') ? UPLOAD_PATH : req.url }, 'status page request failed');
         if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
         else res.destroy();
       });

@@ -1,9 +1,10 @@
 // End to end in Debian's headless Chromium (playwright-core): the status page over HTTPS on loopback.
 // A person logs in with the account password, reads the fingerprint, scans the QR code (decoded by
 // jsqr from the pixels the browser drew), accepts a peer that dialed in (gnutls-cli) and sees it in
-// an XMPP client's roster, then chats in the built-in Converse.js with gnutls-serv. Requests without
+// an XMPP client's roster, then chats in the built-in Converse.js with gnutls-serv (and sends it a file, XEP-0363:
+// gnutls-serv reads one line about it). Requests without
 // the session, from another Origin or naming a non-loopback Host are refused.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import jsQRModule from 'jsqr';
@@ -163,6 +164,14 @@ interopSuite('e2e: the status page and web chat in headless Chromium', ['chromiu
     // gnutls-serv --echo sends the line back: it arrives in the same chat.
     await page.locator('.chat-msg__text', { hasText: 'hi Alice, from the browser' }).nth(1).waitFor({ timeout: WAIT_MS });
     await page.screenshot({ path: join(SHOTS, 'chat.png') });
+
+    // A file from Converse.js (its XEP-0363 upload to upload.localhost, found by disco): the reference peer gets
+    // one line about it, never its bytes; the user reads why from the gateway contact.
+    const file = join(tmpDir('web-file'), 'from the browser.txt');
+    await writeFile(file, 'browser bytes that stay home\n'.repeat(40));
+    await page.setInputFiles('input.fileupload', file);
+    await serv.proc.waitFor(/received cmd: \[a file was offered here: "from the browser\.txt"/, WAIT_MS);
+    expect(serv.proc.output()).not.toContain('browser bytes');
     await page.goto(`${origin}/`);
     await page.locator(`#contacts tr[data-id="${id.fingerprint}"]`).waitFor({ timeout: WAIT_MS });
     await page.screenshot({ path: join(SHOTS, 'status.png'), fullPage: true });

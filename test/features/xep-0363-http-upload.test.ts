@@ -1,38 +1,24 @@
 // XEP-0363 dialogues: upload.<domain> in disco while files are served, its form, slots and their errors
 // (file-too-large with max-file-size, the account's quota), the one PUT a slot allows, and expiry.
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { UploadStore } from '../../gateway/files/upload-store.js';
-import { openStore } from '../../gateway/store/index.js';
+import type { UploadStore } from '../../gateway/files/upload-store.js';
 import { gatewayPerTest } from '../support/feature-dialogue.js';
+import { testUploadStore } from '../support/upload-store.js';
 import { stanzaErrorOf, type TestGateway } from '../support/xmpp-harness.js';
 
 const UPLOAD = 'urn:xmpp:http:upload:0';
-const BASE = 'https://127.0.0.1:5443';
 const request = (name: string, size: number | string, type = 'text/plain') =>
   `<request xmlns='${UPLOAD}' filename='${name}' size='${size}' content-type='${type}'/>`;
 
 let clock = 1_000_000;
-async function uploadStore(): Promise<UploadStore> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tlsim-files-'));
-  const store = openStore(dataDir);
-  store.accounts.ensure('me@localhost');
-  const s = new UploadStore({ store, dataDir, limits: { maxFileBytes: 1000, quotaBytes: 1500, expiryMs: 60_000 }, log: pino({ level: 'silent' }), now: () => clock });
-  await s.open();
-  return s;
-}
 
 describe('http upload', () => {
   let gw: TestGateway;
   let files: UploadStore;
   // First: the gateway of each test is made with this test's file store.
   beforeEach(async () => {
-    files = await uploadStore();
-    files.setBaseUrl(BASE);
+    files = await testUploadStore({ maxFileBytes: 1000, quotaBytes: 1500, expiryMs: 60_000 }, () => clock);
   });
   gatewayPerTest(
     (d) => ({ gw } = d),

@@ -62,7 +62,7 @@ describe('encodeFrame / FrameDecoder', () => {
 
   it('skips kinds and values it does not know (a later sender may add them), and unknown fields', () => {
     const bytes = Buffer.concat([
-      frame(0xfa, '{"anything":1}'),
+      frame(0xfd, '{"anything":1}'),
       frame(0xf9, '{"neither":"turtle nor none"}'),
       frame(0xf6, '{"marker":"read-by-cat","id":"m1"}'),
       frame(0xf7, '{"state":"dancing"}'),
