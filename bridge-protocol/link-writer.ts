@@ -64,6 +64,11 @@ export class LinkWriter {
   private onFlushed: (() => void) | undefined;
   /** Runs while messages wait for acknowledgements; restarted by each acknowledgement. */
   private ackTimer: NodeJS.Timeout | undefined;
+  /**
+   * Runs right before our acknowledgements go out: the owner makes what it read durable (one commit). A throw
+   * cuts the link with that error and nothing is acknowledged, so the peer keeps it and sends it again.
+   */
+  beforeAck: () => void = () => {};
 
   constructor(
     private readonly socket: TLSSocket,
@@ -115,6 +120,12 @@ export class LinkWriter {
     this.ackPending = true;
     setImmediate(() => {
       if (this.socket.destroyed || this.socket.writableEnded) return;
+      try {
+        this.beforeAck();
+      } catch (err) {
+        this.socket.destroy(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       // Ahead of queued messages: the peer's sends wait for it, and order between the two does not matter.
       this.outgoing.unshift({ kind: 'ack' });
       if (!this.inFlight) this.writeNext();

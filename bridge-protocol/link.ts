@@ -181,6 +181,14 @@ export class Link extends TypedEmitter<LinkEvents> {
   }
 
   /**
+   * On a link with acks: `commit` runs right before we acknowledge what we read (the owner's durable write of
+   * it). A throw cuts the link unacknowledged: the peer sends it again on the next link.
+   */
+  beforeAck(commit: () => void): void {
+    this.writer.beforeAck = commit;
+  }
+
+  /**
    * On a link with acks, the messages not known to be delivered (written and not acknowledged, or not
    * written yet). A 'close' listener may take them to send them on another link; what is left after the
    * listeners is rejected. Empty on other links.

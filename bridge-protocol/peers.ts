@@ -250,6 +250,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
         message: (m) => this.emit('message', fp, m),
         marker: (marker, id) => this.emit('marker', fp, marker, id),
         chatState: (state) => this.emit('chat-state', fp, state),
+        beforeAck: () => this.opts.beforeAck?.(fp),
         replacementPending: () => created.dial !== undefined || this.inbound.pendingHandshakes > 0,
         idle: () => this.forgetIfIdle(created),
       },

@@ -22,6 +22,8 @@ import { removeRuntime, writeRuntime } from './daemon/runtime.js';
 import { accountJid, queuedCount, type StatusJson } from './daemon/status.js';
 import { features } from './features/index.js';
 import { openStore } from './store/index.js';
+import { startUploadExpiry } from './files/upload-expiry.js';
+import { UploadStore, uploadLimits } from './files/upload-store.js';
 import { loadOrCreateLocalAccount } from './xmpp/local-account.js';
 import { loadOrCreateServerTls, type ServerTls } from './xmpp/local-ca.js';
 import { createRootLogger } from './xmpp/log.js';
@@ -103,6 +105,15 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     cleanup.unshift(() => retention.stop());
     const jidText = accountJid(config);
     const accountId = store.accounts.ensure(jidText);
+    // Files are served by the status page listener: no listener, no uploads.
+    const uploads = config.files.enabled && config.web.enabled
+      ? new UploadStore({ store, dataDir, limits: uploadLimits(config.files), log: log.child({ component: 'files' }) })
+      : undefined;
+    if (uploads) {
+      await uploads.open();
+      const expiry = startUploadExpiry(uploads, log.child({ component: 'files' }));
+      cleanup.unshift(() => expiry.stop());
+    }
     const localAccounts = new LocalAccounts(store, dataDir, config);
     localAccounts.checkDefault();
     const identity = await loadOrCreateIdentity(dataDir);
@@ -157,6 +168,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       offline: storeOfflineBox(store, accountId, log.child({ component: 'xmpp' })),
       archive: storeMessageArchive(store, accountId),
       userData: storeUserData(store, accountId),
+      ...(uploads && { files: uploads.forAccount(accountId) }),
     });
     // Tor stops after the server: peer links close (close_notify) while tor still carries them.
     cleanup.unshift(() => tor?.stop());
@@ -275,9 +287,11 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
           status,
           ...(opts.logRing && { logRing: opts.logRing }),
           websocketOrigins,
+          ...(uploads && { uploads }),
           log: log.child({ component: 'web' }),
         });
     if (web) cleanup.unshift(() => web.close());
+    uploads?.setBaseUrl(web?.baseUrl());
 
     const handle = async (req: ControlRequest): Promise<ControlResponse> => {
       if (req.op === 'status') return { ok: true, status: await fullStatus() };

@@ -16,6 +16,8 @@ export interface PeerLinksHooks {
   /** gateway/3 links only. */
   marker?(marker: LinkMarker, id: string): void;
   chatState?(state: LinkChatState): void;
+  /** Right before a link acknowledges what it delivered: the owner commits it; a throw cuts the link unacknowledged. */
+  beforeAck?(): void;
   /**
    * The active gateway link ended: may another link for this peer still be on its way (a
    * dial in flight, inbound handshakes pending)? Then we wait a moment before going offline.
@@ -105,6 +107,7 @@ export class PeerLinks {
     link.on('marker', (marker, id) => this.onInbound(link, () => this.hooks.marker?.(marker, id), id.length));
     link.on('chat-state', (state) => this.onInbound(link, () => this.hooks.chatState?.(state), 0));
     link.on('close', (info) => this.onClose(link, info));
+    link.beforeAck(() => this.hooks.beforeAck?.());
     const current = this.active;
     if (!current) {
       this.active = link;

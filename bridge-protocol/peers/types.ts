@@ -49,6 +49,12 @@ export interface PeerManagerOptions {
      */
     flapWindowMs?: number;
   };
+  /**
+   * Runs right before a gateway link acknowledges the messages, markers and states it delivered from `fingerprint`:
+   * the owner makes them durable here (the acknowledgement tells the peer it may forget them). A throw cuts the
+   * link unacknowledged, so the peer keeps them and sends them again on its next link.
+   */
+  beforeAck?: (fingerprint: string) => void;
   /** How long a replaced link may take to end before it is destroyed (default 5 000 ms). */
   switchTimeoutMs?: number;
 }

@@ -86,6 +86,8 @@ export interface SendOptions {
   markable?: boolean;
   /** A XEP-0085 state sent with the message. */
   state?: ChatStateName;
+  /** (Additive) A XEP-0066 <x xmlns='jabber:x:oob'><url/></x> with the body. */
+  oob_url?: string;
   /** (Additive) Load slixmpp's PEP plugins (xep_0115 caps, 0060, 0163, 0084, 0223, 0048). */
   pep?: boolean;
   /** (Additive) With `pep`: nodes to want notifications of (+notify in our caps). */
@@ -192,7 +194,11 @@ export type Command =
   | { cmd: 'pep_retract'; node: string; item_id: string; notify?: boolean; timeout?: number }
   | { cmd: 'avatar_publish'; data: string; type: string; width?: number; height?: number; timeout?: number }
   | { cmd: 'bookmarks_set'; method: BookmarkMethod; conferences: Conference[]; timeout?: number }
-  | { cmd: 'bookmarks_get'; method: BookmarkMethod; timeout?: number };
+  | { cmd: 'bookmarks_get'; method: BookmarkMethod; timeout?: number }
+  /** (Additive) XEP-0363 with slixmpp's xep_0363 (service found by disco, PUT with aiohttp). */
+  | { cmd: 'upload'; path: string; content_type?: string; domain?: string; timeout?: number }
+  /** (Additive) GET a URL (verified against the connect command's ca_file). */
+  | { cmd: 'download'; url: string; timeout?: number };
 
 export interface RosterItem {
   jid: string;
@@ -239,6 +245,8 @@ export type SlixEvent =
       state: ChatStateName | null;
       /** (Additive) The <subject/> text (group chat), or null. */
       subject?: string | null;
+      /** (Additive) The first XEP-0066 OOB URL, or null. */
+      oob_url?: string | null;
     }
   /** A XEP-0184 <received/> for our message `id`. */
   | { event: 'receipt'; from: string; id: string }
@@ -288,6 +296,8 @@ interface Results {
   disco_info: DiscoInfo;
   roster: { items: RosterItem[] };
   send: { msg_id: string };
+  upload: { url: string; service: string; max_file_size: number };
+  download: { status: number; size: number; sha256: string; content_type: string | null; disposition: string | null; csp: string | null };
   register_form: RegistrationForm;
   register: RegistrationResult;
   unregister: { from: string };

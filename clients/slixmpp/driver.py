@@ -68,6 +68,7 @@ roster {items}, failed_auth, disconnected {reason}, result, error,
 carbon_received / carbon_sent {from, to, body, type, id} (XEP-0280: the forwarded message; the
 wrapper, from the user's bare JID, is also a message event with an empty body).
 Logs (slixmpp's SEND/RECV at --log debug) go to stderr.
+Files (upload, download, OOB): see driver_files.py.
 """
 import asyncio
 import base64
@@ -83,6 +84,8 @@ from slixmpp.plugins.xep_0004.stanza import Form
 from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
+
+import driver_files
 
 DELAY_NS = "urn:xmpp:delay"
 MARKERS_NS = "urn:xmpp:chat-markers:0"
@@ -127,6 +130,8 @@ class Client(ClientXMPP):
         self["xep_0184"].auto_ack = bool(spec.get("auto_receipts", True))
         # Carbons are off until the "carbons" command enables them.
         self.register_plugin("xep_0280")
+        self.register_plugin("xep_0363")
+        driver_files.trust_ca(spec.get("ca_file"))
         if spec.get("pep"):
             self.load_pep(spec.get("notify") or [])
         if "auto_authorize" in spec:
@@ -220,6 +225,7 @@ class Client(ClientXMPP):
                                "receipt_request": bool(msg["request_receipt"]),
                                "markable": msg.xml.find("{%s}markable" % MARKERS_NS) is not None,
                                "state": msg["chat_state"] or None,
+                               "oob_url": driver_files.oob_url(msg),
                                "subject": msg.xml.findtext("{%s}subject" % CLIENT_NS)})
 
     def on_marker(self, msg):
@@ -420,6 +426,8 @@ class Driver:
             msg.enable("markable")
         if cmd.get("state"):
             msg["chat_state"] = cmd["state"]
+        if cmd.get("oob_url"):
+            driver_files.add_oob(msg, cmd["oob_url"])
         msg.send()
         return {"msg_id": msg["id"]}
 
@@ -603,6 +611,12 @@ class Driver:
             bookmarks = iq["private"]["bookmarks"]
         return {"conferences": [{"jid": str(c["jid"]), "name": c["name"], "autojoin": bool(c["autojoin"]),
                                  "nick": c["nick"]} for c in bookmarks["conferences"]]}
+
+    async def cmd_upload(self, cmd):
+        return await driver_files.upload(self.client, cmd)
+
+    async def cmd_download(self, cmd):
+        return await driver_files.download(cmd, self.client.spec.get("ca_file"))
 
     async def cmd_disconnect(self, cmd):
         await self.client.disconnect(wait=cmd.get("wait", 5))

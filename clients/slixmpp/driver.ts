@@ -263,6 +263,16 @@ export class SlixmppClient {
     );
   }
 
+  /** (Additive) XEP-0363: uploads a file with slixmpp's xep_0363 (its own service discovery); the GET URL. */
+  upload(path: string, contentType?: string, timeoutMs = 120_000): Promise<ResultOf<'upload'>> {
+    return this.request(contentType ? { cmd: 'upload', path, content_type: contentType } : { cmd: 'upload', path }, timeoutMs);
+  }
+
+  /** (Additive) GETs a URL over verified HTTPS; its status, size and SHA-256. */
+  download(url: string, timeoutMs = 120_000): Promise<ResultOf<'download'>> {
+    return this.request({ cmd: 'download', url }, timeoutMs);
+  }
+
   /** Closes the stream (</stream:stream>) and waits for the driver to see the disconnect. */
   async disconnect(): Promise<void> {
     const from = this.mark();

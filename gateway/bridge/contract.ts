@@ -108,6 +108,8 @@ export interface PeerNetwork {
   listBlocked(): PeerId[];
   /** (Additive) Reference chat rooms; absent where the network has none (test networks, component mode). */
   readonly rooms?: RoomNetwork;
+  /** (Additive) The FOAF directory (own profile, published contacts, search); absent where there is none. */
+  readonly directory?: DirectoryNetwork;
 }
 
 export interface IncomingText {
@@ -185,4 +187,63 @@ export interface RoomNetwork {
   remove(name: string): void;
   /** Opens a link to the room as `nick` (mapped to an alias fp2alias takes) and keeps it until leave(). */
   join(name: string, nick: string, handlers: RoomHandlers): RoomSession;
+}
+
+// ---- the FOAF directory (issue 13; README "Find people") -----------------------------------
+
+/** A person's profile fields, own or crawled. */
+export interface PersonProfile {
+  readonly nick?: string;
+  readonly name?: string;
+  /** SHA-1 (hex) of "mailto:<address>" (foaf:mbox_sha1sum): the address itself is never kept. */
+  readonly mboxSha1sum?: string;
+  readonly interests: readonly string[];
+  readonly place?: string;
+  readonly description?: string;
+}
+
+/** What `profile set <key> <value>` sets; "interest" takes a comma-separated list, "email" keeps only its SHA-1. */
+export const PROFILE_KEYS = ['nick', 'name', 'interest', 'place', 'description', 'email'] as const;
+export type ProfileKey = (typeof PROFILE_KEYS)[number];
+
+export interface OwnProfile extends PersonProfile {
+  readonly fingerprint: string;
+  readonly share?: string;
+  /** The contacts listed as foaf:knows (published); none by default. */
+  readonly published: readonly PeerId[];
+}
+
+/** A search: every given field must match (case-insensitive substring); `text` matches any field. */
+export interface DirectoryQuery {
+  readonly nick?: string;
+  readonly name?: string;
+  readonly interest?: string;
+  readonly place?: string;
+  readonly text?: string;
+}
+
+export interface DirectoryResult extends PersonProfile {
+  readonly fingerprint: PeerId;
+  /** What the client adds (the existing add flow); absent when nobody told us where the peer listens. */
+  readonly share?: string;
+  /** Hops from the user: 1 for a contact, 2 for a person a contact published, ... */
+  readonly distance: number;
+  /** The peers whose published profile lists this person (fingerprints), nearest first. */
+  readonly vouchers: readonly PeerId[];
+  /** 'profile': its own profile was read; 'listed': only what its vouchers say of it. */
+  readonly source: 'profile' | 'listed';
+}
+
+export interface DirectoryNetwork {
+  profile(): OwnProfile;
+  /** An empty value clears the field. Throws a StanzaError for a value past a limit. */
+  setField(key: ProfileKey, value: string): OwnProfile;
+  /** Lists a contact in foaf:knows (true) or not; StanzaError item-not-found for a peer that is not a contact. */
+  setPublic(id: PeerId, published: boolean): void;
+  /** The public profile as Turtle: exactly what peers and GET /foaf get. */
+  turtle(): string;
+  /** People known from crawled profiles, ranked by the configured function (directory.rank). */
+  search(query: DirectoryQuery, max?: number): DirectoryResult[];
+  /** What we know of a peer's profile: 'none' said so (a reference peer), undefined never asked. */
+  status(id: PeerId): { status: 'profile' | 'none' | 'refused' | 'listed'; reason?: string; fetchedAt?: Date } | undefined;
 }

@@ -1,6 +1,7 @@
 // What peers send, on its way to the user: markup of reference Pidgin users made plain, a gateway's repeats
-// dropped by link id, requests' messages held, everything else archived in one commit per loop turn and then
-// delivered in order with its archive id (XEP-0359), chat states kept in order behind the messages before them.
+// dropped by link id, requests' messages held, everything else archived and handed to the user (or kept for an
+// offline one) in one commit per loop turn, in order with its archive id (XEP-0359), chat states kept in order
+// behind the messages before them. A gateway peer's messages are acknowledged only after that commit (commit()).
 import type { Logger } from 'pino';
 import type { ArchiveInput, Store } from '../store/index.js';
 import type { ChatState, GatewaySink, MessageRequests } from './contract.js';
@@ -27,6 +28,8 @@ export class Inbound {
   private readonly pending: Pending[] = [];
   /** "<fp> <id>" of the gateway messages in `pending`: a repeat in the same turn is caught too. */
   private readonly pendingIds = new Set<string>();
+  /** Gateway peers whose messages could not be kept: their link must not acknowledge them (commit() throws). */
+  private readonly unkept = new Set<string>();
 
   constructor(private readonly o: InboundOptions) {}
 
@@ -47,10 +50,15 @@ export class Inbound {
     }
     const archived: ArchiveInput = { fingerprint: fp, direction: 'in', text, truncated, ...(id !== undefined && { linkId: id }) };
     if (c.state === 'requested') {
-      store.transaction(() => {
-        const stanzaId = this.o.history.record(archived, false);
-        store.held.add(acct, fp, text, { truncated, id, requests, stanzaId });
-      });
+      try {
+        store.transaction(() => {
+          const stanzaId = this.o.history.record(archived, false);
+          store.held.add(acct, fp, text, { truncated, id, requests, stanzaId });
+        });
+      } catch (err) {
+        this.o.log.error({ err, peer: short(fp) }, 'holding a message from a contact request failed');
+        if (id !== undefined) this.unkept.add(fp);
+      }
       return;
     }
     if (id !== undefined) this.pendingIds.add(`${fp} ${id}`);
@@ -64,23 +72,53 @@ export class Inbound {
     else this.pending.push({ fingerprint: fp, state });
   }
 
-  /** Archives what arrived this loop turn (one commit) and hands it to the user, in order, with its ids. */
+  /** Archives what arrived this loop turn and hands it to the user (see commit()); failures are logged there. */
   flush(): void {
     const batch = this.pending.splice(0);
     this.pendingIds.clear();
     if (batch.length === 0) return;
-    let ids: Array<string | undefined> = [];
+    const { store, log } = this.o;
     try {
-      ids = this.o.store.transaction(() => batch.map((m) => ('archived' in m ? this.o.history.record(m.archived, true) : undefined)));
+      // ONE commit: the archive entries and whatever the user's side writes for them (the copy kept for an
+      // offline user, a client without MAM). A kill between two commits would leave a message archived (so a
+      // resend is dropped as seen) but never shown to that client.
+      store.transaction(() => this.deliver(batch, (m) => this.o.history.record(m, true)));
+      return;
     } catch (err) {
-      // Delivered all the same, without ids: the message matters more than its history.
-      this.o.log.error({ err, count: batch.length }, 'archiving received messages failed');
+      log.error({ err, count: batch.length }, 'keeping received messages failed');
     }
+    // Rolled back. A gateway peer keeps its messages until we acknowledge them: not acknowledged, sent again
+    // on its next link. A reference peer never sends again: delivered all the same, without ids (the message
+    // matters more than its history), where the user's side can still take it.
+    for (const item of batch) if ('archived' in item && item.archived.linkId !== undefined) this.unkept.add(item.archived.fingerprint);
+    const plain = batch.filter((item) => !('archived' in item) || item.archived.linkId === undefined);
+    try {
+      this.deliver(plain, () => undefined);
+    } catch (err) {
+      log.error({ err, count: plain.length }, 'received messages could not be handed to the user');
+    }
+  }
+
+  /**
+   * Called right before a gateway link acknowledges what it read from `fp`: everything received so far is
+   * committed (flush()), and a throw when the peer's messages could not be kept, so the link is cut
+   * unacknowledged and the peer sends them again.
+   */
+  commit(fp: string): void {
+    this.flush();
+    if (!this.unkept.delete(fp)) return;
+    throw new Error(`messages from ${short(fp)} could not be kept; not acknowledged, the peer sends them again`);
+  }
+
+  private deliver(batch: Pending[], record: (m: ArchiveInput) => string | undefined): void {
     const sink = this.o.sink();
-    batch.forEach((item, i) => {
-      if (!('archived' in item)) return void sink?.onChatState(item.fingerprint, item.state);
+    for (const item of batch) {
+      if (!('archived' in item)) {
+        sink?.onChatState(item.fingerprint, item.state);
+        continue;
+      }
       const { archived: m, requests } = item;
-      const stanzaId = ids[i];
+      const stanzaId = record(m);
       sink?.onText(m.fingerprint, {
         text: m.text,
         truncated: m.truncated,
@@ -88,7 +126,7 @@ export class Inbound {
         ...(requests && { requests }),
         ...(stanzaId !== undefined && { stanzaId }),
       });
-    });
+    }
   }
 
   /** The peer's message `id` is in the archive already, or on its way there (this loop turn). */

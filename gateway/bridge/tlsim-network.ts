@@ -40,6 +40,8 @@ import { Inbound } from './inbound.js';
 import { storeFailure } from './store-failures.js';
 import { MarkerRelay } from './marker-relay.js';
 import { TlsimRooms } from './room-network.js';
+import { Directory } from '../directory/directory.js';
+import type { RankMode } from '../directory/rank.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -64,6 +66,8 @@ export interface TlsimNetworkOptions {
   peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs' | 'gatewayAlpns'>>;
   /** The id a queued message goes out with to a gateway peer (default a random UUID). */
   newLinkId?: () => string;
+  /** The FOAF directory (issue 13): the ranking of search results and where GET /foaf serves our profile. */
+  directory?: { rank?: () => RankMode; profileUrl?: () => string | undefined };
 }
 
 
@@ -79,9 +83,12 @@ export class TlsimNetwork implements PeerNetwork {
   private unknownPolicy: UnknownPeerPolicy;
   /** Reference chat rooms (docs/rooms.md): their links are not peer links (no contact, no queue). */
   readonly rooms: TlsimRooms;
+  /** The FOAF directory: own profile, published contacts, search over crawled profiles. */
+  readonly directory: Directory;
 
   constructor(private readonly opts: TlsimNetworkOptions) {
     this.acct = opts.accountId;
+    this.directory = new Directory({ store: opts.store, accountId: opts.accountId, self: () => this.selfInfo(), ...opts.directory });
     this.unknownPolicy = opts.unknownPolicy;
     this.history = new History(opts.store, opts.accountId);
     this.inbound = new Inbound({ store: opts.store, accountId: opts.accountId, history: this.history, log: opts.log, sink: () => this.sink });
@@ -101,6 +108,8 @@ export class TlsimNetwork implements PeerNetwork {
       listen: [opts.listen],
       maxMessageBytes: opts.maxMessageBytes,
       authorize: (fp) => this.authorize(fp),
+      // A gateway peer forgets a message once we acknowledge it: what we read is committed first.
+      beforeAck: (fp) => this.inbound.commit(fp),
       ...opts.peerOptions,
     });
     this.outbox = new OutboxFlusher({
@@ -389,13 +398,16 @@ export class TlsimNetwork implements PeerNetwork {
   // ---- internals -------------------------------------------------------------------
 
   private async accept(fp: string, fields: { name?: string; address?: string }): Promise<Contact> {
-    const { contact, held } = this.opts.store.transaction(() => ({
-      contact: this.opts.store.contacts.upsert(this.acct, fp, { state: 'contact', ...definedOnly(fields) }),
-      held: this.opts.store.held.take(this.acct, fp),
-    }));
+    // One commit: the held messages leave the store only with what the user's side wrote for them (the copy
+    // kept for an offline client); should that fail, the request stays as it was.
+    const contact = this.opts.store.transaction(() => {
+      const now = this.opts.store.contacts.upsert(this.acct, fp, { state: 'contact', ...definedOnly(fields) });
+      const held = this.opts.store.held.take(this.acct, fp);
+      this.sink?.onContactChanged(this.view(now));
+      for (const m of held) this.sink?.onText(fp, m);
+      return now;
+    });
     this.peers.setPeer(fp, addressOf(contact));
-    this.sink?.onContactChanged(this.view(contact));
-    for (const m of held) this.sink?.onText(fp, m);
     if (this.peers.isOnline(fp)) {
       this.sink?.onPeerOnline(fp);
       void this.outbox.flush(fp);

@@ -3,6 +3,7 @@
 import type { Contact, SelfInfo } from '../bridge/contract.js';
 import { formatAddress, parseAddress, parseShareString, SHARE_SCHEME } from '../bridge/share-string.js';
 import { COMMANDS, helpText } from './catalog.js';
+import { PROFILE_ACTIONS } from './profile-actions.js';
 import { CommandError, clip, describeContact, parseFingerprint, resolvePeer, shortFingerprint } from './resolve.js';
 import type { CommandContext, CommandResult } from './types.js';
 
@@ -180,6 +181,7 @@ export const ACTIONS: Readonly<Record<string, Action>> = {
   'room-add': roomAdd,
   'room-list': roomList,
   'room-remove': roomRemove,
+  ...PROFILE_ACTIONS,
   share,
   status,
 };

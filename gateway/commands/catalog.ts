@@ -108,6 +108,37 @@ export const COMMANDS: readonly CommandSpec[] = [
     params: [{ name: 'room', label: 'Room name', required: true, kind: 'text' }],
   },
   {
+    name: 'profile',
+    title: 'My profile',
+    summary: 'your FOAF profile (what peers and GET /foaf get) and the contacts you published',
+    usage: 'profile',
+    params: [],
+  },
+  {
+    name: 'profile-set',
+    title: 'Edit my profile',
+    summary: 'set a field of your profile (interest: a comma-separated list; email: only its SHA-1 is kept); no value clears it',
+    usage: 'profile set <nick|name|interest|place|description|email> [value]',
+    params: [
+      { name: 'field', label: 'Field (nick, name, interest, place, description, email)', required: true, kind: 'text' },
+      { name: 'value', label: 'Value (empty clears it)', required: false, kind: 'text' },
+    ],
+  },
+  {
+    name: 'publish',
+    title: 'Publish contact',
+    summary: 'list a contact in your profile (foaf:knows), so people who read it can find and add them',
+    usage: 'publish <contact>',
+    params: [{ name: 'contact', label: CONTACT, required: true, kind: 'contact', among: ['contact'] }],
+  },
+  {
+    name: 'unpublish',
+    title: 'Unpublish contact',
+    summary: 'take a contact out of your profile again',
+    usage: 'unpublish <contact>',
+    params: [{ name: 'contact', label: CONTACT, required: true, kind: 'contact', among: ['contact'] }],
+  },
+  {
     name: 'share',
     title: 'My share string',
     summary: 'the string others paste to add you',

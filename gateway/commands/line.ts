@@ -25,7 +25,7 @@ export function splitCommand(line: string): { name: string; rest: string } {
 export function parseLine(ctx: CommandContext, line: string): ParsedLine {
   const split = splitCommand(line);
   // "room add …", "room list", "room remove …" are the commands room-add, room-list, room-remove.
-  const { name, rest } = split.name === 'room' ? roomCommand(split.rest) : split;
+  const { name, rest } = split.name === 'room' ? roomCommand(split.rest) : split.name === 'profile' && split.rest ? profileCommand(split.rest) : split;
   const spec = COMMANDS.find((c) => c.name === name);
   if (!spec) return { name, args: {} };
   if (name === 'add') return { name, args: addArgs(words(rest)) };
@@ -33,6 +33,10 @@ export function parseLine(ctx: CommandContext, line: string): ParsedLine {
   if (name === 'room-add') {
     const [share, ...named] = words(rest);
     return { name, args: { ...(share !== undefined && { share }), ...(named.length > 0 && { name: named.join(' ') }) } };
+  }
+  if (name === 'profile-set') {
+    const sub = splitCommand(rest);
+    return { name, args: { ...(sub.name && { field: sub.name }), ...(sub.rest && { value: sub.rest }) } };
   }
   // Otherwise one parameter at most: it takes the rest of the line (a name with spaces).
   const first = spec.params[0];
@@ -45,6 +49,12 @@ function roomCommand(rest: string): { name: string; rest: string } {
   const sub = splitCommand(rest);
   if (!sub.name) throw new CommandError('room needs a command: room add <share-string> [name], room list, room remove <name>');
   return { name: `room-${sub.name}`, rest: sub.rest };
+}
+
+function profileCommand(rest: string): { name: string; rest: string } {
+  const sub = splitCommand(rest);
+  if (sub.name !== 'set') throw new CommandError('profile shows your profile; profile set <field> <value> changes it');
+  return { name: 'profile-set', rest: sub.rest };
 }
 
 /** `add <share-string> [name]`, `add <fp> <host> <port> [name]`, `add <fp> <host:port> [name]`, `add <fp>`. */

@@ -85,6 +85,12 @@ export interface Config {
   readonly archive: {
     readonly retention_days: number;
   };
+  readonly files: {
+    readonly enabled: boolean;
+    readonly max_file_mb: number;
+    readonly quota_mb: number;
+    readonly expiry_days: number;
+  };
 }
 
 export type Section = keyof Config;
@@ -122,6 +128,9 @@ export const SECTION_DOCS: Readonly<Record<Section, string>> = {
     'component, so every user of that server (and of federated ones) can register and reach tlsim peers.',
   log: 'Logging.',
   archive: 'The message history every client can page through (XEP-0313), kept in the database.',
+  files:
+    'File upload (XEP-0363) for your clients, served by the status page listener (web.enabled), and files to and ' +
+    'from other gateways; files live in the data directory until they expire.',
 };
 
 export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
@@ -270,6 +279,15 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
     default: 0,
     check: integer(0, 36500),
   },
+
+  'files.enabled': {
+    doc: 'Offer file upload (XEP-0363) at upload.<domain>; it needs the status page listener (web.enabled).',
+    default: true,
+    check: boolean,
+  },
+  'files.max_file_mb': { doc: 'Largest file a client may upload or a gateway peer may send, in MiB.', default: 100, check: integer(1, 10240) },
+  'files.quota_mb': { doc: 'Space all files of one account may take, in MiB; past it uploads are refused until some expire.', default: 1024, check: integer(1, 1048576) },
+  'files.expiry_days': { doc: 'Days an uploaded or received file is kept; then it is deleted (checked every hour).', default: 7, check: integer(1, 3650) },
 };
 
 export const CONFIG_KEYS = Object.keys(SCHEMA) as ConfigKey[];

@@ -26,6 +26,7 @@ import { inBandRegistration } from './xep-0077-in-band-registration.js';
 import { componentRoster } from './xep-0356-component-roster.js';
 import { mam } from './xep-0313-mam.js';
 import { muc } from './xep-0045-muc.js';
+import { httpUpload } from './xep-0363-http-upload.js';
 
 export const features: Feature[] = [
   // Before presence: on a contact change the roster push must reach clients before the
@@ -56,6 +57,8 @@ export const features: Feature[] = [
   mam,
   // Reference chat rooms as MUC rooms (local mode: a component's users have their own server's MUC).
   muc,
+  // The upload service upload.<domain> (local mode: a component's users upload to their own server).
+  httpUpload,
   // The gateway contact's text commands and the same actions as XEP-0050 commands.
   gatewayBot,
   adHocCommands,
@@ -67,5 +70,5 @@ export const features: Feature[] = [
  * resources to one another, so those modules are not here; peers reach the roster through subscriptions
  * or XEP-0356 instead (first, for the same reason as roster above), and registering (XEP-0077) is one more.
  */
-const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers, muc]);
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers, muc, httpUpload]);
 export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];

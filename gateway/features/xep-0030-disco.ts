@@ -3,7 +3,7 @@
 import { adHocItems } from '../commands/index.js';
 import { registrationItems } from './support/registration-commands.js';
 import { StanzaError } from '../xmpp/errors.js';
-import { conferenceDomain, type Feature, type IqRequest } from '../xmpp/feature.js';
+import { conferenceDomain, uploadDomain, type Feature, type IqRequest } from '../xmpp/feature.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { lazyContactClasses, type DiscoIdentity } from './support/contact-caps.js';
 import { NS } from './support/ns.js';
@@ -62,11 +62,14 @@ export const disco: Feature = {
       if (identity.component) return x('query', { xmlns: NS.discoItems });
       // The MUC service only where the network has rooms (reference chat rooms, docs/rooms.md).
       const service = network.rooms ? conferenceDomain(identity) : undefined;
+      // The upload service only while something serves the files (XEP-0363; the status page listener).
+      const upload = ctx.files?.maxFileBytes() !== undefined ? uploadDomain(identity) : undefined;
       return x(
         'query',
         { xmlns: NS.discoItems },
         x('item', { jid: identity.peerDomain, name: PEERS_NAME }),
         service && x('item', { jid: service, name: 'tlsim chat rooms' }),
+        upload && x('item', { jid: upload, name: 'tlsim file upload' }),
       );
     });
     // XEP-0163 §7: the account's items are its PEP nodes (none in transport mode: the user's server has them).

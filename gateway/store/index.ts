@@ -8,6 +8,7 @@ import { Accounts } from './accounts.js';
 import { Archive } from './archive.js';
 import { DEFAULT_LIMITS, type StoreContext, type StoreLimits } from './common.js';
 import { Contacts } from './contacts.js';
+import { Foaf } from './foaf.js';
 import { Held } from './held.js';
 import { Markers } from './markers.js';
 import { migrate, type MigrationResult } from './migrations.js';
@@ -15,6 +16,7 @@ import { Outbox } from './outbox.js';
 import { Pep, type PepLimits } from './pep.js';
 import { Rooms } from './rooms.js';
 import { Undelivered } from './undelivered.js';
+import { Uploads } from './uploads.js';
 
 export type { Account, AccountId } from './accounts.js';
 export type { ArchiveDefault, ArchiveEntry, ArchiveInput, ArchivePage, ArchivePrefs, ArchiveQuery, ArchiveRule, Direction } from './archive.js';
@@ -28,7 +30,9 @@ export { MIGRATIONS, type Migration, type MigrationResult } from './migrations.j
 export type { EnqueueOptions, OutboxItem } from './outbox.js';
 export { PEP_LIMITS, type PepAccessModel, type PepItem, type PepLimits, type PepNodeConfig } from './pep.js';
 export { ROOM_NAME, type StoredRoom } from './rooms.js';
-export { Accounts, Archive, Contacts, Held, Markers, Outbox, Pep, Rooms, Undelivered };
+export { MAX_FIELD_LENGTH, MAX_INTERESTS, type PersonStatus, type ProfileFields, type StoredPerson, type Vouch } from './foaf.js';
+export type { FileReceive, FileSend, StoredUpload, UploadInput, UploadState } from './uploads.js';
+export { Accounts, Archive, Contacts, Foaf, Held, Markers, Outbox, Pep, Rooms, Undelivered, Uploads };
 
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch; default Date.now. */
@@ -54,6 +58,10 @@ export interface Store {
   readonly pep: Pep;
   /** (Additive) Reference chat rooms the account added (docs/rooms.md). */
   readonly rooms: Rooms;
+  /** (Additive) The FOAF directory: own profile, published contacts, crawled people and vouches (issue 13). */
+  readonly foaf: Foaf;
+  /** (Additive) Uploaded and received files, and files on their way to gateway peers. */
+  readonly uploads: Uploads;
   /** Runs `fn` in one transaction (e.g. accept a request: set the state and take the held messages). Keep it short. */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -89,6 +97,8 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       markers: new Markers(ctx),
       pep: new Pep(ctx, opts.pepLimits),
       rooms: new Rooms(ctx),
+      foaf: new Foaf(ctx),
+      uploads: new Uploads(ctx),
       transaction: <T>(fn: () => T): T => db.transaction(fn)(),
       close: () => {
         if (db.open) db.close();

@@ -192,6 +192,104 @@ CREATE TABLE rooms (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * The FOAF directory (issue 13): the account's own profile, which contacts it lists as foaf:knows (none by
+ * default), and the profiles crawled from the network with who vouched for whom and when each was fetched.
+ */
+const V7 = `
+CREATE TABLE foaf_profile (
+  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  nick TEXT,
+  name TEXT,
+  mbox_sha1sum TEXT CHECK (mbox_sha1sum IS NULL OR (length(mbox_sha1sum) = 40 AND mbox_sha1sum NOT GLOB '*[^0-9a-f]*')),
+  interests TEXT NOT NULL DEFAULT '[]',
+  place TEXT,
+  description TEXT,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+-- A contact the user published (foaf:knows); removing the contact unpublishes it.
+CREATE TABLE foaf_public (
+  account_id INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  published_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, fingerprint),
+  FOREIGN KEY (account_id, fingerprint) REFERENCES contacts(account_id, fingerprint) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+-- What the crawler learned of one peer. status: 'profile' (its own profile, fetched_at set), 'none' (a reference
+-- peer or a gateway that publishes nothing: no profile, said so), 'refused' (its document broke a limit; reason),
+-- 'listed' (never fetched: known only from the knows entries of its vouchers).
+CREATE TABLE foaf_people (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64 AND fingerprint NOT GLOB '*[^0-9a-f]*'),
+  status TEXT NOT NULL CHECK (status IN ('profile', 'none', 'refused', 'listed')),
+  nick TEXT,
+  name TEXT,
+  mbox_sha1sum TEXT,
+  interests TEXT NOT NULL DEFAULT '[]',
+  place TEXT,
+  description TEXT,
+  share TEXT,
+  profile_url TEXT,
+  reason TEXT,
+  fetched_at INTEGER,
+  PRIMARY KEY (account_id, fingerprint)
+) STRICT, WITHOUT ROWID;
+
+-- Provenance: voucher's profile listed subject in foaf:knows (as fetched at seen_at).
+CREATE TABLE foaf_vouches (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  voucher TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  seen_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, voucher, subject)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX foaf_vouches_by_subject ON foaf_vouches(account_id, subject);
+`;
+
+/**
+ * Files (XEP-0363 uploads, and files received from a gateway peer): metadata here, bytes in <dataDir>/uploads/.
+ * state: 'slot' (handed out, not uploaded), 'stored' (complete), 'receiving' (coming from a gateway peer).
+ * file_sends: a stored file on its way to a gateway peer, until the peer has it all (resumed on every link).
+ * file_receives: which peer's transfer a 'receiving' file is, with the hash it must have at the end.
+ */
+const V8 = `
+CREATE TABLE uploads (
+  token TEXT PRIMARY KEY CHECK (length(token) BETWEEN 16 AND 64),
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255),
+  size INTEGER NOT NULL CHECK (size >= 0),
+  content_type TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('slot', 'stored', 'receiving')),
+  sha256 TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX uploads_by_account ON uploads (account_id);
+CREATE INDEX uploads_by_expiry ON uploads (expires_at);
+
+CREATE TABLE file_sends (
+  account_id INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  transfer_id TEXT NOT NULL,
+  token TEXT NOT NULL REFERENCES uploads(token) ON DELETE CASCADE,
+  queued_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, fingerprint, transfer_id),
+  FOREIGN KEY (account_id, fingerprint) REFERENCES contacts(account_id, fingerprint) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE file_receives (
+  account_id INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  transfer_id TEXT NOT NULL,
+  token TEXT NOT NULL REFERENCES uploads(token) ON DELETE CASCADE,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (account_id, fingerprint, transfer_id),
+  FOREIGN KEY (account_id, fingerprint) REFERENCES contacts(account_id, fingerprint) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
@@ -199,6 +297,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, sql: V4 },
   { version: 5, sql: V5 },
   { version: 6, sql: V6 },
+  { version: 7, sql: V7 },
+  { version: 8, sql: V8 },
 ];
 
 export interface MigrationResult {

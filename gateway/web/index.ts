@@ -7,6 +7,7 @@ import type { StatusJson } from '../daemon/status.js';
 import type { AccountId, Store } from '../store/index.js';
 import type { LocalAccount } from '../xmpp/local-account.js';
 import type { ServerTls } from '../xmpp/local-ca.js';
+import type { UploadStore } from '../files/upload-store.js';
 import { WebAuth } from './auth.js';
 import { StatusFeed } from './events.js';
 import type { LogRing } from './log-ring.js';
@@ -28,6 +29,8 @@ export interface StartWebOptions {
   logRing?: LogRing;
   /** The WebSocket listener's live allow-list: the page's origins are added to it once the port is known. */
   websocketOrigins?: string[];
+  /** (Additive) XEP-0363 files served on this listener. */
+  uploads?: UploadStore;
   log: Logger;
 }
 
@@ -57,6 +60,7 @@ export async function startWeb(opts: StartWebOptions): Promise<WebServer | undef
       const password = (await readFile(s.passwordFile, 'utf8')).trim();
       return { jid: s.jid, password, websocketUrl: `ws://127.0.0.1:${s.websocketPort}/` };
     },
+    ...(opts.uploads && { uploads: opts.uploads }),
     log: opts.log,
   });
   try {

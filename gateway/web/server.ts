@@ -17,6 +17,8 @@ import { CHAT_JS, STATUS_JS } from './client.js';
 import type { StatusFeed } from './events.js';
 import { APP_CSS, chatPage, loginPage, statusPage } from './pages.js';
 import { qrSvg } from './qr.js';
+import { isUploadPath, serveUpload } from './upload-routes.js';
+import type { UploadStore } from '../files/upload-store.js';
 
 export interface ChatConfig {
   jid: string;
@@ -35,11 +37,15 @@ export interface WebServerOptions {
   chatConfig(): Promise<ChatConfig | undefined>;
   /** The WebSocket port, for the page's connect-src. */
   websocketPort(): number | undefined;
+  /** (Additive) XEP-0363 uploads served here (PUT and GET under /upload/); none: no upload routes. */
+  uploads?: UploadStore;
   log: Logger;
 }
 
 const MAX_BODY_BYTES = 4096;
 const REQUEST_TIMEOUT_MS = 15_000;
+/** A whole request with an upload's body (a large file from a slow client). */
+const UPLOAD_REQUEST_TIMEOUT_MS = 10 * 60_000;
 const PEER_ID = /^[0-9a-f]{64}$/;
 
 /** Converse.js's prebuilt files, served as they are (the machine may be offline: no CDN). */
@@ -76,10 +82,15 @@ export class WebServer {
     return LOOPBACK_HOSTS.map((h) => `https://${h}:${this._port}`);
   }
 
+  /** Where this listener is reached, e.g. https://127.0.0.1:5443 (a name its certificate and Host check accept). */
+  baseUrl(): string {
+    const host = this.opts.host.includes(':') ? '[::1]' : this.opts.host === 'localhost' ? 'localhost' : '127.0.0.1';
+    return `https://${host}:${this._port}`;
+  }
+
   /** A one-time login link (5 minutes), what `tlsim-gateway open` prints. */
   oneTimeLink(): string {
-    const host = this.opts.host.includes(':') ? '[::1]' : this.opts.host === 'localhost' ? 'localhost' : '127.0.0.1';
-    return `https://${host}:${this._port}/open?t=${this.opts.auth.oneTimeToken()}`;
+    return `${this.baseUrl()}/open?t=${this.opts.auth.oneTimeToken()}`;
   }
 
   async listen(): Promise<void> {
@@ -90,7 +101,7 @@ export class WebServer {
         else res.destroy();
       });
     });
-    https.requestTimeout = REQUEST_TIMEOUT_MS;
+    https.requestTimeout = this.opts.uploads ? UPLOAD_REQUEST_TIMEOUT_MS : REQUEST_TIMEOUT_MS;
     https.headersTimeout = REQUEST_TIMEOUT_MS;
     https.on('tlsClientError', () => {});
     this._port = await listenLogged(https, this.opts.host, this.opts.port, this.opts.log, 'status page');
@@ -113,10 +124,11 @@ export class WebServer {
     });
   }
 
-  /** Why a request is refused before anything else, or undefined. */
-  private refuse(req: IncomingMessage): string | undefined {
+  /** Why a request is refused before anything else, or undefined. `anyOrigin`: a route whose URL is its credential. */
+  private refuse(req: IncomingMessage, anyOrigin = false): string | undefined {
     const host = (req.headers.host ?? '').toLowerCase();
     if (!LOOPBACK_HOSTS.some((h) => host === `${h}:${this._port}`)) return 'host not allowed';
+    if (anyOrigin) return undefined;
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== `https://${host}`) return 'origin not allowed';
     // A request that changes something must say it comes from this page (browsers always send Origin on POST).
@@ -125,14 +137,16 @@ export class WebServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const refused = this.refuse(req);
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const path = url.pathname;
+    const upload = this.opts.uploads && isUploadPath(path) ? this.opts.uploads : undefined;
+    const refused = this.refuse(req, upload !== undefined);
     if (refused) {
       this.opts.log.info({ host: req.headers.host, origin: req.headers.origin, reason: refused }, 'status page request refused');
       send(res, 403, 'text/plain', `forbidden: ${refused}\n`);
       return;
     }
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    const path = url.pathname;
+    if (upload) return serveUpload(upload, req, res, path, this.opts.log);
     const { auth } = this.opts;
     if (req.method === 'GET' && path === '/assets/app.css') return send(res, 200, 'text/css; charset=utf-8', APP_CSS, true);
     if (req.method === 'GET' && path === '/login') return this.html(res, 200, loginPage());

@@ -1,6 +1,8 @@
 // XMPP errors a handler throws: stanza errors (RFC 6120 §8.3) answer one stanza,
 // stream errors (RFC 6120 §4.9) close one stream. Nothing else is closed.
 
+import type { Element } from './xml/element.js';
+
 export const STANZAS_NS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 export const STREAMS_NS = 'urn:ietf:params:xml:ns:xmpp-streams';
 
@@ -51,6 +53,8 @@ export interface AppCondition {
   readonly name: string;
   readonly ns: string;
   readonly attrs?: Readonly<Record<string, string>>;
+  /** (Additive) Its content, e.g. XEP-0363's <max-file-size/>. */
+  readonly children?: readonly Element[];
 }
 
 export class StanzaError extends Error {

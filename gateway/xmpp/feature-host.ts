@@ -23,6 +23,7 @@ import type { SessionInfo } from './hooks.js';
 import { memoryOfflineBox, type OfflineBox } from './offline-box.js';
 import type { Resolved, StanzaRouter } from './router.js';
 import type { MessageArchive } from './message-archive.js';
+import type { AccountFiles } from '../files/contract.js';
 import { errorReply, iqResult, stanzaKind, stripOwnStanzaIds } from './stanza.js';
 import type { Session } from './stream/session.js';
 import { memoryUserData, type UserData } from './user-data.js';
@@ -62,6 +63,8 @@ export interface FeatureHostOptions {
   local?: LocalDirectory;
   /** (Additive) The user's PEP, private XML and vCard; default an in-memory database. */
   userData?: UserData;
+  /** (Additive) The account's files (XEP-0363); none: no uploads. */
+  files?: AccountFiles;
 }
 
 /** Requests to clients waiting for their reply, at most (FeatureContext.request). */
@@ -88,14 +91,20 @@ export class FeatureHost {
     const sink: Partial<Record<keyof GatewaySink, (...args: never[]) => void>> = {};
     for (const event of Object.keys(SINK_EVENTS) as Array<keyof GatewaySink>) {
       sink[event] = (...args: never[]) => {
+        let unkept: unknown;
         for (const h of this.sinkHandlers[event] as Array<(...a: never[]) => unknown>) {
           try {
             const ret = h(...args);
             if (ret instanceof Promise) ret.catch((err: unknown) => this.opts.log.error({ err, event }, 'network event handler failed'));
           } catch (err) {
             this.opts.log.error({ err, event }, 'network event handler failed');
+            unkept ??= storeError(err) ? err : undefined;
           }
         }
+        // The network commits a peer's message with what the handlers wrote for it (the copy kept for an offline
+        // user): told that the store failed, it rolls back and does not acknowledge the message. Other events
+        // are of the moment, and their callers have no way back: logged only.
+        if (unkept !== undefined && event === 'onText') throw unkept;
       };
     }
     this.sink = sink as GatewaySink;
@@ -143,6 +152,7 @@ export class FeatureHost {
       ...(this.opts.archive && { archive: this.opts.archive }),
       ...(this.opts.toServer && { toServer: this.opts.toServer }),
       ...(this.opts.local && { local: this.opts.local }),
+      ...(this.opts.files && { files: this.opts.files }),
       discoFeatures: (kind) => [...this.disco[kind]],
       discoIdentities: (kind) => [...this.identities[kind]],
       // Created on first use: most features and test setups never touch it.
@@ -355,4 +365,10 @@ export class FeatureHost {
 
 function iqKey(kind: AddresseeKind, type: string, ns: string, name: string): string {
   return `${kind} ${type} {${ns}}${name}`;
+}
+
+/** A failure of the database (SQLite's codes: disk full, read-only, I/O): the message was not kept. */
+function storeError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
 }

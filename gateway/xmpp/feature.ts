@@ -5,6 +5,7 @@
 import type { JID } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import type { GatewaySink, PeerId, PeerNetwork } from '../bridge/contract.js';
+import type { AccountFiles } from '../files/contract.js';
 import type { Hooks, SessionInfo } from './hooks.js';
 import type { MessageArchive } from './message-archive.js';
 import type { LocalDirectory } from './local-directory.js';
@@ -28,6 +29,8 @@ export type Addressee =
   | { kind: 'conference' }
   /** (Additive) A room of that service, `<room>@conference.<domain>[/nick]`; `room` lowercased. */
   | { kind: 'room'; room: string; nick?: string }
+  /** (Additive) Local mode: the file upload service `upload.<domain>` (XEP-0363). */
+  | { kind: 'upload' }
   /** A JID under the peer domain that is not a fingerprint, or any other domain. */
   | { kind: 'unknown'; jid: JID };
 
@@ -36,6 +39,11 @@ export type AddresseeKind = Addressee['kind'];
 /** The MUC service of a local-mode gateway (none as a component: the user's own server has its MUC). */
 export function conferenceDomain(identity: Pick<XmppIdentity, 'domain' | 'component'>): string | undefined {
   return identity.component ? undefined : `conference.${identity.domain.toLowerCase()}`;
+}
+
+/** The XEP-0363 service of a local-mode gateway (a component's users upload to their own server). */
+export function uploadDomain(identity: Pick<XmppIdentity, 'domain' | 'component'>): string | undefined {
+  return identity.component ? undefined : `upload.${identity.domain.toLowerCase()}`;
 }
 
 export interface StanzaContext {
@@ -161,6 +169,8 @@ export interface FeatureContext {
    * The id is ours; `to` is the session's full JID.
    */
   request(session: SessionInfo, iq: Element, timeoutMs?: number): Promise<Element>;
+  /** (Additive) The account's files (XEP-0363 slots, URLs of stored files), when the gateway keeps them. */
+  readonly files?: AccountFiles;
 }
 
 export interface Feature {

@@ -11,6 +11,7 @@ import { HookBus } from './hook-bus.js';
 import type { LocalAccount } from './local-account.js';
 import type { LocalChange, LocalDirectory } from './local-directory.js';
 import type { MessageArchive } from './message-archive.js';
+import type { AccountFiles } from '../files/contract.js';
 import type { UserData } from './user-data.js';
 import { memoryOfflineBox, type OfflineBox } from './offline-box.js';
 import { Router } from './router.js';
@@ -35,6 +36,8 @@ export interface LocalUserOptions {
   archive?: MessageArchive;
   /** Its PEP, private XML and vCard; default an in-memory database. */
   userData?: UserData;
+  /** (Additive) Its files (XEP-0363); none: no uploads. */
+  files?: AccountFiles;
 }
 
 /** What every account shares: the feature list and the server's settings. */
@@ -80,6 +83,7 @@ export class LocalUser {
       offline: this.offline,
       archive: options.archive,
       userData: options.userData,
+      files: options.files,
       local: directory.viewFor(this),
     });
     this.sessions = new SessionManager({ identity, router: this.router, hooks: this.hooks, features: this.features, log: this.log });

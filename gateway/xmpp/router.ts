@@ -3,7 +3,7 @@
 import { jid as parseJid, type JID } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import { StanzaError } from './errors.js';
-import { conferenceDomain, type Addressee, type XmppIdentity } from './feature.js';
+import { conferenceDomain, uploadDomain, type Addressee, type XmppIdentity } from './feature.js';
 import type { HookBus } from './hook-bus.js';
 import type { Session } from './stream/session.js';
 import type { Element } from './xml/element.js';
@@ -65,6 +65,7 @@ export function resolveAddress(identity: XmppIdentity, to: string | undefined, i
     if (!j.local) return { to: { kind: 'conference' } };
     return { to: j.resource ? { kind: 'room', room: j.local, nick: j.resource } : { kind: 'room', room: j.local } };
   }
+  if (j.domain === uploadDomain(identity) && !j.local) return { to: { kind: 'upload' } };
   return { to: { kind: 'unknown', jid: j } };
 }
 

@@ -7,6 +7,7 @@ import type { PeerNetwork } from '../bridge/contract.js';
 import type { Feature, XmppIdentity } from './feature.js';
 import type { LocalAccount } from './local-account.js';
 import type { MessageArchive } from './message-archive.js';
+import type { AccountFiles } from '../files/contract.js';
 import { LocalUsers, type LocalUserOptions } from './local-users.js';
 import type { OfflineBox } from './offline-box.js';
 import type { UserData } from './user-data.js';
@@ -53,6 +54,8 @@ export interface XmppServerOptions {
   archive?: MessageArchive;
   /** (Additive) The user's PEP, private XML and vCard; default an in-memory database (the daemon keeps them in the store). */
   userData?: UserData;
+  /** (Additive) The default account's files (XEP-0363); none: no uploads. */
+  files?: AccountFiles;
 }
 
 export interface XmppServer {
@@ -89,7 +92,7 @@ export function createXmppServer(opts: XmppServerOptions): XmppServer {
     smResumeTimeoutMs: opts.smResumeTimeoutMs ?? 300_000,
     smMaxUnacked: opts.smMaxUnacked ?? 5000,
   });
-  const defaultUser = users.create({ identity: opts.identity, network: opts.network, account: opts.account, offline: opts.offline, archive: opts.archive, userData: opts.userData });
+  const defaultUser = users.create({ identity: opts.identity, network: opts.network, account: opts.account, offline: opts.offline, archive: opts.archive, userData: opts.userData, files: opts.files });
   const host: C2sHost = {
     identity: opts.identity,
     tls: opts.tls,

@@ -32,7 +32,7 @@ export function errorElement(err: StanzaError): Element {
     { type: err.type },
     x(err.condition, { xmlns: STANZAS_NS }),
     err.text ? x('text', { xmlns: STANZAS_NS, 'xml:lang': 'en' }, err.text) : undefined,
-    err.app && x(err.app.name, { ...err.app.attrs, xmlns: err.app.ns }),
+    err.app && x(err.app.name, { ...err.app.attrs, xmlns: err.app.ns }, ...(err.app.children ?? []).map((c) => c.clone())),
   );
 }
 

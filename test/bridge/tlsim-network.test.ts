@@ -2,49 +2,11 @@
 // identity) add each other, hold a stranger's messages until accepted, queue for an offline
 // peer across a restart, and warn about a wrong fingerprint at a known address.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
-import { TlsimNetwork, type UnknownPeerPolicy } from '../../gateway/bridge/tlsim-network.js';
 import { connect as tlsConnect } from 'node:tls';
 import { GATEWAY_ALPN, encodeFrame, generateIdentity, type Identity } from '../../bridge-protocol/index.js';
-import { openStore, type Store, type StoreLimits } from '../../gateway/store/index.js';
-import { removeTmpDirs, tmpDir } from '../support/identities.js';
+import { removeTmpDirs } from '../support/identities.js';
 import { freePort } from '../support/net.js';
-import { RecordingSink } from '../support/recording-sink.js';
-
-const log = pino({ level: 'silent' });
-
-interface Gw { net: TlsimNetwork; sink: RecordingSink; store: Store; identity: Identity; port: number; dir: string }
-
-const running: Gw[] = [];
-
-async function gateway(
-  identity: Identity,
-  opts: { policy?: UnknownPeerPolicy; port?: number; dir?: string; limits?: Partial<StoreLimits> } = {},
-): Promise<Gw> {
-  const dir = opts.dir ?? tmpDir('bridge');
-  const store = openStore(dir, opts.limits ? { limits: opts.limits } : {});
-  const port = opts.port ?? (await freePort());
-  const net = new TlsimNetwork({
-    store,
-    accountId: store.accounts.ensure('me@localhost'),
-    identity,
-    log,
-    listen: { host: '127.0.0.1', port },
-    unknownPolicy: opts.policy ?? 'ask',
-    peerOptions: { backoff: { initialMs: 200, maxMs: 1_000 } },
-  });
-  const sink = new RecordingSink();
-  await net.start(sink);
-  const gw = { net, sink, store, identity, port, dir };
-  running.push(gw);
-  return gw;
-}
-
-async function shutdown(gw: Gw): Promise<void> {
-  running.splice(running.indexOf(gw), 1);
-  await gw.net.stop();
-  gw.store.close();
-}
+import { stopTlsimGateway as shutdown, stopTlsimGateways, tlsimGateway as gateway, type TlsimGateway as Gw } from '../support/tlsim-gateways.js';
 
 let alice: Identity;
 let bob: Identity;
@@ -54,7 +16,7 @@ beforeAll(async () => {
   [alice, bob, mallory] = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()]);
 });
 afterEach(async () => {
-  for (const gw of [...running]) await shutdown(gw);
+  await stopTlsimGateways();
 });
 afterAll(() => removeTmpDirs());
 

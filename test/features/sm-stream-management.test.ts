@@ -3,6 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Element } from '../../gateway/xmpp/xml/element.js';
 import { x } from '../../gateway/xmpp/xml/element.js';
+import type { PeerId, SendOutcome, SendTextOptions } from '../../gateway/bridge/contract.js';
+import { FakePeerNetwork, randomPeerId } from '../../gateway/bridge/fake-peer-network.js';
 import { PING, probeFeature, testPing } from '../support/core-features.js';
 import { handledByClient, startTestGateway, type TestGateway, type TestGatewayOptions } from '../support/xmpp-harness.js';
 
@@ -128,5 +130,28 @@ describe('stream management', () => {
     const { c: back, answer } = await resumeStream(c.smId!, handledByClient(c));
     expect(answer.name).toBe('resumed');
     expect((await back.next((el) => el.name === 'message')).getChildText('body')).toBe('after restart');
+  });
+
+  it('acknowledges a message (<a/>) only once the network has kept it: a store write not finished is not counted', async () => {
+    // The network's sendText resolves once the message is on disk (the outbox's commit); here it waits for the test.
+    let keep!: () => void;
+    class SlowDisk extends FakePeerNetwork {
+      override async sendText(id: PeerId, text: string, opts?: SendTextOptions): Promise<SendOutcome> {
+        await new Promise<void>((r) => (keep = r));
+        return super.sendText(id, text, opts);
+      }
+    }
+    const peer = randomPeerId();
+    // A short handler timeout: the stream moves on to the <r/> while the message is still being kept.
+    gw = await startTestGateway({ network: new SlowDisk([{ id: peer, name: 'peer', online: true }]), server: { timeouts: { headerMs: 30_000, negotiationMs: 30_000, tlsHandshakeMs: 30_000, handlerMs: 200 } } });
+    const c = await gw.login({ sm: true });
+    c.send(`<r xmlns='${SM}'/>`);
+    const before = Number((await c.next(isSm('a'))).attrs.h);
+    c.send(`<message to='${peer}@peers.localhost' type='chat' id='m1'><body>kept?</body></message><r xmlns='${SM}'/>`);
+    expect(Number((await c.next(isSm('a'))).attrs.h)).toBe(before);
+    keep();
+    await expect.poll(() => gw.fake!.sent.map((m) => m.text)).toEqual(['kept?']);
+    c.send(`<r xmlns='${SM}'/>`);
+    expect(Number((await c.next(isSm('a'))).attrs.h)).toBe(before + 1);
   });
 });

@@ -90,6 +90,7 @@ describe('config: defaults', () => {
       component: { server: '127.0.0.1', port: 5347, domain: 'peers.localhost', secret: '', secret_file: '', peer_session: 'presence' },
       log: { level: 'info', format: 'auto' },
       archive: { retention_days: 0 },
+      files: { enabled: true, max_file_mb: 100, quota_mb: 1024, expiry_days: 7 },
     });
   });
 

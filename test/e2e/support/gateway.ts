@@ -87,6 +87,8 @@ export interface InProcessGatewayOptions {
   websocket?: boolean;
   /** Also serve the status page (HTTPS) on a free port, with the log tail; default off. */
   web?: boolean;
+  /** (Additive) More TOML, appended to the config (e.g. a [files] section). */
+  extraConfig?: string;
 }
 
 export interface E2eGateway {
@@ -116,7 +118,7 @@ export async function startInProcessGateway(opts: InProcessGatewayOptions = {}):
     `[c2s]\nport = 0\n[peer]\nport = ${opts.peerPort ?? 0}\nunknown_policy = "${opts.policy ?? 'ask'}"\n` +
       // Never a tor reaching the public network from a test (tor.mode "auto" is the default).
       `[websocket]\nenabled = ${opts.websocket ? 'true\nport = 0' : 'false'}\n[tor]\nmode = "off"\n[log]\nlevel = "debug"\n` +
-      `[web]\nenabled = ${opts.web ? 'true\nport = 0' : 'false'}\n`,
+      `[web]\nenabled = ${opts.web ? 'true\nport = 0' : 'false'}\n${opts.extraConfig ?? ''}`,
   );
   const logRing = opts.web ? new LogRing() : undefined;
   const log = new LogCapture('debug', logRing);
