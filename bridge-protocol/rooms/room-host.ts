@@ -69,6 +69,8 @@ interface Present extends RoomMember {
   refilledAt: number;
   /** Lines given to the link and not yet written: a member that does not read is cut past MAX_UNWRITTEN. */
   unwritten: number;
+  /** Being cut: what it still sends is not heard. */
+  cut: boolean;
 }
 
 /** Lines waiting for a member that does not read before it is cut (every buffer has a limit). */
@@ -168,7 +170,7 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
     if (this.closed || !link.isOpen) return;
     const name = `${alias}[${this.nextN++}]`;
     const joinLine = `${clock(this.now())} * ${name} joins`;
-    const m: Present = { name, alias, fingerprint: link.fingerprint, link, joinLine, joinSeq: ++this.seq, tokens: this.o.floodBurst ?? 20, refilledAt: Date.now(), unwritten: 0 };
+    const m: Present = { name, alias, fingerprint: link.fingerprint, link, joinLine, joinSeq: ++this.seq, tokens: this.o.floodBurst ?? 20, refilledAt: Date.now(), unwritten: 0, cut: false };
     // Its own join line first (a member learns its NAME from it), then who is here, then the last lines said.
     this.write(m, joinLine);
     const replay = [
@@ -193,7 +195,7 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
   }
 
   private heard(m: Present, raw: string): void {
-    if (!this.present.has(m.link)) return;
+    if (m.cut || !this.present.has(m.link)) return;
     if (!this.take(m)) return this.cut(m, FLOOD_CUT);
     const text = roomVisible(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
     const line = `${clock(this.now())} ${m.name}: ${text}`;
@@ -216,6 +218,8 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
   }
 
   private cut(m: Present, text: string): void {
+    if (m.cut) return;
+    m.cut = true;
     this.o.log.info({ member: m.name, why: text }, 'room member cut');
     void m.link.send(text).finally(() => m.link.close());
   }

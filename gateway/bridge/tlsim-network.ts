@@ -40,6 +40,7 @@ import { Inbound } from './inbound.js';
 import { storeFailure } from './store-failures.js';
 import { MarkerRelay } from './marker-relay.js';
 import { TlsimRooms } from './room-network.js';
+import type { RoomHostingOptions } from './room-hosting.js';
 import { Directory } from '../directory/directory.js';
 import type { RankMode } from '../directory/rank.js';
 
@@ -64,6 +65,8 @@ export interface TlsimNetworkOptions {
   dialerFor?: (address: PeerAddress) => Dialer;
   /** Passed through to the peer manager (tests shorten timers). */
   peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs' | 'gatewayAlpns'>>;
+  /** Hosted rooms' limits (tests set small ones). */
+  roomLimits?: RoomHostingOptions['limits'];
   /** The id a queued message goes out with to a gateway peer (default a random UUID). */
   newLinkId?: () => string;
   /** The FOAF directory (issue 13): the ranking of search results and where GET /foaf serves our profile. */
@@ -100,6 +103,7 @@ export class TlsimNetwork implements PeerNetwork {
       log: opts.log.child({ component: 'rooms' }),
       dialerFor: opts.dialerFor ?? (() => direct),
       maxMessageBytes: opts.maxMessageBytes,
+      hosting: { listenHost: opts.listen.host, advertiseHost: opts.advertiseHost ?? opts.listen.host, ...opts.roomLimits && { limits: opts.roomLimits } },
     });
     this.peers = new PeerManager({
       tls: createTlsContext(opts.identity),
@@ -151,6 +155,7 @@ export class TlsimNetwork implements PeerNetwork {
       if (c.state === 'contact') this.peers.setPeer(c.fingerprint, addressOf(c));
     }
     await this.peers.start();
+    await this.rooms.start();
     // Messages queued before a restart (or a crash) go out as soon as their peers are reachable.
     for (const fp of this.opts.store.outbox.fingerprintsWithPending(this.acct)) this.peers.connect(fp);
   }
