@@ -132,3 +132,15 @@ export {
   type RoomLinkOptions,
   type RoomLinkState,
 } from './rooms/room-link.js';
+export {
+  BANNED,
+  FLOOD_CUT,
+  MAX_UNWRITTEN,
+  ROOM_FULL,
+  RoomHost,
+  type RoomBook,
+  type RoomHostEvents,
+  type RoomHostOptions,
+  type RoomMember,
+  type RoomPolicy,
+} from './rooms/room-host.js';

@@ -193,6 +193,35 @@ export interface RoomNetwork {
   remove(name: string): void;
   /** Opens a link to the room as `nick` (mapped to an alias fp2alias takes) and keeps it until leave(). */
   join(name: string, nick: string, handlers: RoomHandlers): RoomSession;
+  /** (Additive) Rooms this gateway hosts; absent where it hosts none (test networks). */
+  readonly hosting?: RoomHostingApi;
+}
+
+/** Who may come into a hosted room: anyone (asked for an alias, as fp2alias -a), or only members. */
+export type HostedPolicy = 'open' | 'members';
+
+export interface HostedRoomInfo {
+  readonly name: string;
+  readonly policy: HostedPolicy;
+  readonly fingerprint: string;
+  /** What reference members and other gateways join with: `tlsim://<room fingerprint>@<host>:<port>`; absent until the room first listened. */
+  readonly share?: string;
+  readonly present: readonly { name: string; alias: string; fingerprint: string }[];
+  readonly members: readonly { alias: string; fingerprint: string; banned: boolean }[];
+}
+
+/** Hosting rooms (docs/rooms.md): a room of the gateway's own that reference members join as tlsd-chat. */
+export interface RoomHostingApi {
+  list(): HostedRoomInfo[];
+  get(name: string): HostedRoomInfo | undefined;
+  /** Hosts a new room (and adds it to the account's rooms, so its users join it as a MUC), or sets its policy. */
+  host(name: string, policy: HostedPolicy): Promise<HostedRoomInfo>;
+  /** Lets a fingerprint in under an alias (members-only rooms); unbans it. */
+  allow(name: string, fingerprint: string, alias: string): HostedRoomInfo;
+  /** Keeps a member out (by alias or fingerprint) and cuts it if present. */
+  ban(name: string, who: string): HostedRoomInfo;
+  /** Stops hosting (everyone in it is cut) and forgets its members. */
+  unhost(name: string): Promise<void>;
 }
 
 // ---- the FOAF directory (issue 13; README "Find people") -----------------------------------

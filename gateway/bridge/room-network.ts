@@ -18,6 +18,7 @@ import {
   type RoomLine,
   createTlsContext,
 } from './peer-protocol.js';
+import { RoomHosting, type RoomHostingOptions } from './room-hosting.js';
 import { formatAddress, parseAddress, parseShareString } from './share-string.js';
 
 export interface TlsimRoomsOptions {
@@ -31,13 +32,24 @@ export interface TlsimRoomsOptions {
   joinTimeoutMs?: number;
   backoff?: { initialMs?: number; maxMs?: number };
   now?: () => Date;
+  /** Rooms the account hosts: where they listen and the host their share strings name. */
+  hosting?: Omit<RoomHostingOptions, 'store' | 'accountId' | 'log' | 'maxMessageBytes'>;
 }
 
 export class TlsimRooms implements RoomNetwork {
   private readonly sessions = new Set<{ link: RoomLink; room: string; handlers: RoomHandlers }>();
   private tls: ReturnType<typeof createTlsContext> | undefined;
+  readonly hosting: RoomHosting | undefined;
 
-  constructor(private readonly opts: TlsimRoomsOptions) {}
+  constructor(private readonly opts: TlsimRoomsOptions) {
+    const { store, accountId, log, maxMessageBytes } = opts;
+    this.hosting = opts.hosting && new RoomHosting({ store, accountId, log: log.child({ component: 'room-hosting' }), maxMessageBytes, ...opts.hosting });
+  }
+
+  /** Starts the rooms the account hosts. */
+  async start(): Promise<void> {
+    await this.hosting?.start();
+  }
 
   list(): Room[] {
     return this.opts.store.rooms.list(this.opts.accountId).map(view);
@@ -58,6 +70,8 @@ export class TlsimRooms implements RoomNetwork {
 
   remove(name: string): void {
     const n = name.toLowerCase();
+    // A room we host goes with its entry: nobody could join it from here any more.
+    if (this.hosting?.get(n)) void this.hosting.unhost(n);
     if (!this.opts.store.rooms.remove(this.opts.accountId, n)) throw new StanzaError('item-not-found', `no room named ${n}`);
     for (const s of [...this.sessions]) {
       if (s.room !== n) continue;
@@ -118,6 +132,7 @@ export class TlsimRooms implements RoomNetwork {
     const all = [...this.sessions];
     this.sessions.clear();
     await Promise.all(all.map((s) => s.link.close()));
+    await this.hosting?.stop();
   }
 }
 

@@ -44,6 +44,7 @@ import type { Directory } from '../directory/directory.js';
 import { FoafNetwork, type FoafSettings } from './foaf-network.js';
 import { FileTransfers } from './file-transfers.js';
 import type { UploadStore } from '../files/upload-store.js';
+import type { RoomHostingOptions } from './room-hosting.js';
 
 export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
 
@@ -66,6 +67,8 @@ export interface TlsimNetworkOptions {
   dialerFor?: (address: PeerAddress) => Dialer;
   /** Passed through to the peer manager (tests shorten timers). */
   peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs' | 'gatewayAlpns'>>;
+  /** Hosted rooms' limits (tests set small ones). */
+  roomLimits?: RoomHostingOptions['limits'];
   /** The id a queued message goes out with to a gateway peer (default a random UUID). */
   newLinkId?: () => string;
   /** The FOAF directory (issue 13): ranking, crawl settings, where GET /foaf serves our profile. */
@@ -105,6 +108,7 @@ export class TlsimNetwork implements PeerNetwork {
       log: opts.log.child({ component: 'rooms' }),
       dialerFor: opts.dialerFor ?? (() => direct),
       maxMessageBytes: opts.maxMessageBytes,
+      hosting: { listenHost: opts.listen.host, advertiseHost: opts.advertiseHost ?? opts.listen.host, ...opts.roomLimits && { limits: opts.roomLimits } },
     });
     this.peers = new PeerManager({
       tls: createTlsContext(opts.identity),
@@ -168,6 +172,7 @@ export class TlsimNetwork implements PeerNetwork {
       if (c.state === 'contact') this.peers.setPeer(c.fingerprint, addressOf(c));
     }
     await this.peers.start();
+    await this.rooms.start();
     // Messages queued before a restart (or a crash) go out as soon as their peers are reachable.
     for (const fp of this.opts.store.outbox.fingerprintsWithPending(this.acct)) this.peers.connect(fp);
   }

@@ -8,11 +8,16 @@ export const ROOM_USAGE = `usage: tlsim-gateway room <command> [--json]
   room add <share-string> [name]   add a reference chat room (tlsd-chat) from its tlsim://<fingerprint>@<host>:<port>;
                                    join it from your client as <name>@conference.<domain>
   room list [--json]               the rooms, with their JID, address and fingerprint
-  room remove <name>
+  room remove <name>               (a room you host stops, and its members are forgotten)
+  room host <name> [open|members]  host a room of your own; prints its share string for others
+  room allow <room> <contact or fingerprint> <alias>
+  room ban <room> <alias or fingerprint>
+  room members <room> [--json]     who is in a room you host, and its members
 
-Works whether or not the gateway runs: a stopped gateway picks the changes up at its next start.`;
+Works whether or not the gateway runs: a stopped gateway picks the changes up at its next start
+(a hosted room listens only while the gateway runs).`;
 
-const ARGS: Record<string, [number, number]> = { add: [1, 2], list: [0, 0], remove: [1, 1] };
+const ARGS: Record<string, [number, number]> = { add: [1, 2], list: [0, 0], remove: [1, 1], host: [1, 2], allow: [3, 3], ban: [2, 2], members: [1, 1] };
 
 export async function roomMain(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, ROOM_USAGE, { json: { type: 'boolean' } });

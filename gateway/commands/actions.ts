@@ -4,6 +4,7 @@ import type { Contact, SelfInfo } from '../bridge/contract.js';
 import { formatAddress, parseAddress, parseShareString, SHARE_SCHEME } from '../bridge/share-string.js';
 import { COMMANDS, helpText } from './catalog.js';
 import { PROFILE_ACTIONS } from './profile-actions.js';
+import { ROOM_HOST_ACTIONS } from './room-host-actions.js';
 import { CommandError, clip, describeContact, parseFingerprint, resolvePeer, shortFingerprint } from './resolve.js';
 import type { CommandContext, CommandResult } from './types.js';
 
@@ -182,6 +183,7 @@ export const ACTIONS: Readonly<Record<string, Action>> = {
   'room-list': roomList,
   'room-remove': roomRemove,
   ...PROFILE_ACTIONS,
+  ...ROOM_HOST_ACTIONS,
   share,
   status,
 };

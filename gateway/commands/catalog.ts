@@ -108,6 +108,44 @@ export const COMMANDS: readonly CommandSpec[] = [
     params: [{ name: 'room', label: 'Room name', required: true, kind: 'text' }],
   },
   {
+    name: 'room-host',
+    title: 'Host a chat room',
+    summary: 'host a room of your own that reference members (tlsd-chat clients) and other gateways join; open or members only',
+    usage: 'room host <name> [open|members]',
+    params: [
+      { name: 'room', label: 'Room name (a-z 0-9 . _ -)', required: true, kind: 'text' },
+      { name: 'policy', label: 'Who may come in: open or members', required: false, kind: 'text' },
+    ],
+  },
+  {
+    name: 'room-allow',
+    title: 'Let a member in',
+    summary: 'let a peer into a room you host, under an alias (a-z 0-9); unbans it',
+    usage: 'room allow <room> <contact or fingerprint> <alias>',
+    params: [
+      { name: 'room', label: 'Room name', required: true, kind: 'text' },
+      { name: 'peer', label: 'Contact or fingerprint', required: true, kind: 'contact' },
+      { name: 'alias', label: 'Alias in the room (a-z 0-9)', required: true, kind: 'text' },
+    ],
+  },
+  {
+    name: 'room-ban',
+    title: 'Ban from a room',
+    summary: 'cut a member from a room you host and keep it out',
+    usage: 'room ban <room> <alias or fingerprint>',
+    params: [
+      { name: 'room', label: 'Room name', required: true, kind: 'text' },
+      { name: 'who', label: 'Alias or fingerprint', required: true, kind: 'text' },
+    ],
+  },
+  {
+    name: 'room-members',
+    title: 'Room members',
+    summary: 'who is in a room you host, its members and its share string',
+    usage: 'room members <room>',
+    params: [{ name: 'room', label: 'Room name', required: true, kind: 'text' }],
+  },
+  {
     name: 'profile',
     title: 'My profile',
     summary: 'your FOAF profile (what peers and GET /foaf get) and the contacts you published',

@@ -34,6 +34,9 @@ export function parseLine(ctx: CommandContext, line: string): ParsedLine {
     const [share, ...named] = words(rest);
     return { name, args: { ...(share !== undefined && { share }), ...(named.length > 0 && { name: named.join(' ') }) } };
   }
+  // Several one-word arguments in order (room host <name> [policy], room allow <room> <peer> <alias>, …).
+  const positional = POSITIONAL[name];
+  if (positional) return { name, args: Object.fromEntries(words(rest).slice(0, positional.length).map((w, i) => [positional[i]!, w])) };
   if (name === 'profile-set') {
     const sub = splitCommand(rest);
     return { name, args: { ...(sub.name && { field: sub.name }), ...(sub.rest && { value: sub.rest }) } };
@@ -45,9 +48,15 @@ export function parseLine(ctx: CommandContext, line: string): ParsedLine {
   return { name, args: { [first.name]: w.length === 1 ? w[0]! : rest } };
 }
 
+const POSITIONAL: Record<string, readonly string[]> = {
+  'room-host': ['room', 'policy'],
+  'room-allow': ['room', 'peer', 'alias'],
+  'room-ban': ['room', 'who'],
+};
+
 function roomCommand(rest: string): { name: string; rest: string } {
   const sub = splitCommand(rest);
-  if (!sub.name) throw new CommandError('room needs a command: room add <share-string> [name], room list, room remove <name>');
+  if (!sub.name) throw new CommandError('room needs a command: room add <share-string> [name], room list, room remove <name>, room host <name> [open|members], room allow, room ban, room members');
   return { name: `room-${sub.name}`, rest: sub.rest };
 }
 

@@ -23,6 +23,9 @@ export const MUC_NS = {
 /** What the rooms' disco#info says about them: the reference room is open, semi-anonymous, without history. */
 const ROOM_FEATURES = [MUC_NS.muc, 'muc_open', 'muc_semianonymous', 'muc_unmoderated', 'muc_persistent', 'muc_public', 'muc_unsecured', NS.discoInfo];
 const NO_HISTORY = 'a tlsd reference room: it keeps no history (you read what is said while you are in) and lists nobody (members appear when they join, speak or leave)';
+const HOSTED = 'a room this gateway hosts (reference members join it as tlsd-chat): when you come in you read who is there and the last lines said';
+/** What a room is, in words: one the gateway hosts, or a reference room elsewhere. */
+const describe = (hosted: boolean): string => (hosted ? HOSTED : NO_HISTORY);
 
 interface Resource {
   session: SessionInfo;
@@ -65,7 +68,7 @@ export const muc: Feature = {
       return info.append(
         x('x', { xmlns: MUC_NS.data, type: 'result' },
           x('field', { var: 'FORM_TYPE', type: 'hidden' }, x('value', null, MUC_NS.roominfo)),
-          x('field', { var: 'muc#roominfo_description', label: 'Description' }, x('value', null, `${NO_HISTORY}; at ${room.address}, fingerprint ${room.fingerprint}`)),
+          x('field', { var: 'muc#roominfo_description', label: 'Description' }, x('value', null, `${describe(Boolean(rooms.hosting?.get(room.name)))}; at ${room.address}, fingerprint ${room.fingerprint}`)),
           x('field', { var: 'muc#maxhistoryfetch', label: 'History' }, x('value', null, '0')),
         ),
       );
@@ -187,7 +190,7 @@ export const muc: Feature = {
       for (const nick of r.occupants.others()) to.send(occupantPresence(r, nick, undefined)(full));
       const codes = [x('status', { code: '110' }), self !== res.asked && x('status', { code: '210' })];
       to.send(x('presence', { from: `${r.jid}/${self}`, to: full, id: randomUUID() }, x('x', { xmlns: MUC_NS.user }, x('item', { affiliation: 'none', role: 'participant' }), ...codes)));
-      if (!res.inRoom) to.send(x('message', { type: 'groupchat', from: r.jid, to: full, id: randomUUID() }, x('subject', null, `tlsim room ${r.name}: ${NO_HISTORY}`)));
+      if (!res.inRoom) to.send(x('message', { type: 'groupchat', from: r.jid, to: full, id: randomUUID() }, x('subject', null, `tlsim room ${r.name}: ${describe(Boolean(ctx.network.rooms?.hosting?.get(r.name)))}`)));
       res.inRoom = true;
     }
 

@@ -16,7 +16,9 @@ export type StoreErrorCode =
   /** No archived message has this stanza id (XEP-0313 item-not-found). */
   | 'unknown-id'
   /** (Additive) More PEP nodes, or stored documents, than an account may keep. */
-  | 'too-many';
+  | 'too-many'
+  /** (Additive) A name or alias another entry holds. */
+  | 'taken';
 
 export class StoreError extends Error {
   constructor(

@@ -14,6 +14,7 @@ import { Markers } from './markers.js';
 import { migrate, type MigrationResult } from './migrations.js';
 import { Outbox } from './outbox.js';
 import { Pep, type PepLimits } from './pep.js';
+import { HostedRooms } from './hosted-rooms.js';
 import { Rooms } from './rooms.js';
 import { Undelivered } from './undelivered.js';
 import { Uploads } from './uploads.js';
@@ -30,9 +31,10 @@ export { MIGRATIONS, type Migration, type MigrationResult } from './migrations.j
 export type { EnqueueOptions, OutboxItem } from './outbox.js';
 export { PEP_LIMITS, type PepAccessModel, type PepItem, type PepLimits, type PepNodeConfig } from './pep.js';
 export { ROOM_NAME, type StoredRoom } from './rooms.js';
+export type { HostedRoomPolicy, StoredHostedRoom, StoredRoomMember } from './hosted-rooms.js';
 export { MAX_FIELD_LENGTH, MAX_INTERESTS, type PersonStatus, type ProfileFields, type StoredPerson, type Vouch } from './foaf.js';
 export type { FileReceive, FileSend, StoredUpload, UploadInput, UploadState } from './uploads.js';
-export { Accounts, Archive, Contacts, Foaf, Held, Markers, Outbox, Pep, Rooms, Undelivered, Uploads };
+export { Accounts, Archive, Contacts, Foaf, HostedRooms, Held, Markers, Outbox, Pep, Rooms, Undelivered, Uploads };
 
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch; default Date.now. */
@@ -58,6 +60,8 @@ export interface Store {
   readonly pep: Pep;
   /** (Additive) Reference chat rooms the account added (docs/rooms.md). */
   readonly rooms: Rooms;
+  /** (Additive) Rooms the account hosts, with their members (docs/rooms.md). */
+  readonly hostedRooms: HostedRooms;
   /** (Additive) The FOAF directory: own profile, published contacts, crawled people and vouches (issue 13). */
   readonly foaf: Foaf;
   /** (Additive) Uploaded and received files, and files on their way to gateway peers. */
@@ -97,6 +101,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       markers: new Markers(ctx),
       pep: new Pep(ctx, opts.pepLimits),
       rooms: new Rooms(ctx),
+      hostedRooms: new HostedRooms(ctx),
       foaf: new Foaf(ctx),
       uploads: new Uploads(ctx),
       transaction: <T>(fn: () => T): T => db.transaction(fn)(),

@@ -290,6 +290,36 @@ CREATE TABLE file_receives (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * Rooms the gateway hosts (issue 12 part 2, docs/rooms.md): each with its own TLS identity (the key is a secret:
+ * the database file is 0600), its port, and its policy; members are remembered per fingerprint with their alias,
+ * as fp2alias's file does, and a ban keeps a fingerprint out.
+ */
+const V9 = `
+CREATE TABLE hosted_rooms (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+  policy TEXT NOT NULL CHECK (policy IN ('open', 'members')),
+  port INTEGER NOT NULL CHECK (port BETWEEN 0 AND 65535),
+  key_pem TEXT NOT NULL,
+  cert_pem TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE hosted_room_members (
+  account_id INTEGER NOT NULL,
+  room TEXT NOT NULL,
+  fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64),
+  alias TEXT NOT NULL CHECK (length(alias) BETWEEN 2 AND 32),
+  banned INTEGER NOT NULL DEFAULT 0 CHECK (banned IN (0, 1)),
+  added_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, room, fingerprint),
+  UNIQUE (account_id, room, alias),
+  FOREIGN KEY (account_id, room) REFERENCES hosted_rooms(account_id, name) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
@@ -299,6 +329,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, sql: V6 },
   { version: 7, sql: V7 },
   { version: 8, sql: V8 },
+  { version: 9, sql: V9 },
 ];
 
 export interface MigrationResult {

@@ -68,7 +68,7 @@ describe('ad-hoc commands', () => {
 
     const items = await me.iq(`<query xmlns='${DISCO_ITEMS}' node='${COMMANDS}'/>`, { to: gw.domain });
     const listed = items.getChild('query', DISCO_ITEMS)!.getChildren('item').map((i) => i.attrs);
-    expect(listed.map((i) => i.node)).toEqual(['add', 'list', 'rename', 'remove', 'block', 'unblock', 'requests', 'accept', 'deny', 'room-add', 'room-list', 'room-remove', 'profile', 'profile-set', 'publish', 'unpublish', 'crawl', 'share', 'status']);
+    expect(listed.map((i) => i.node)).toEqual(['add', 'list', 'rename', 'remove', 'block', 'unblock', 'requests', 'accept', 'deny', 'room-add', 'room-list', 'room-remove', 'room-host', 'room-allow', 'room-ban', 'room-members', 'profile', 'profile-set', 'publish', 'unpublish', 'crawl', 'share', 'status']);
     for (const i of listed) expect(i.jid).toBe(gw.domain);
     expect(listed[0]!.name).toBe('Add contact');
   });

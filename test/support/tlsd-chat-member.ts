@@ -27,7 +27,7 @@ async function until(cond: () => boolean, ms: number, what: () => string): Promi
 }
 
 /** `alias` undefined: the room knows the fingerprint and asks nothing. */
-export async function joinChat(room: TlsdChat, id: OpensslIdentity, alias: string | undefined, timeoutMs = 20_000): Promise<ChatMember> {
+export async function joinChat(room: Pick<TlsdChat, 'port'>, id: OpensslIdentity, alias: string | undefined, timeoutMs = 20_000): Promise<ChatMember> {
   const member = await gnutlsCli(id, room.port);
   const seen = () => `member ${alias ?? id.fingerprint.slice(0, 8)} read:\n${member.received()}`;
   if (alias !== undefined) {
