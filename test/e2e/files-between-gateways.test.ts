@@ -145,6 +145,33 @@ interopSuite('e2e: files between two gateways over the link, and to a reference 
     expect(bob.events.slice(from).filter((e) => e.event === 'message' && bare(e.from) === jidA && e.body.startsWith('https://'))).toHaveLength(1);
   }, T);
 
+  it('a transfer resumes after the receiving gateway restarts halfway', async (ctx) => {
+    showOnFailure(ctx);
+    const size = 24 * MIB;
+    const bytes = randomBytes(size);
+    const url = await upload(alice, 'backup.tar', bytes);
+    await alice.send(jidB, url, { oob_url: url });
+    const { dataDir, peerPort } = gwB;
+    const uploadsB = join(dataDir, 'uploads');
+    const partSize = async (): Promise<number> => {
+      const parts = (await readdir(uploadsB)).filter((f) => f.endsWith('.part'));
+      return parts.length === 1 ? (await stat(join(uploadsB, parts[0]!))).size : 0;
+    };
+    await expect.poll(partSize, { timeout: W, interval: 50 }).toBeGreaterThanOrEqual(size / 3);
+    await bob.stop();
+    await gwB.stop();
+    const atStop = await partSize();
+    expect(atStop).toBeLessThan(size);
+    gwB = await startInProcessGateway({ web: true, policy: 'accept', dataDir, peerPort });
+    bob = await slixUser(gwB);
+    const from = bob.mark();
+    const resumed = await gwB.log.waitFor((l) => l.msg === 'file transfer resumed', W);
+    expect(resumed.from).toBe(atStop);
+    const file = await bob.nextMessage((m) => bare(m.from) === jidA && m.body.startsWith('https://'), T, from);
+    expect(file.body).toMatch(/\/backup\.tar$/);
+    expect(await bob.download(file.body, T)).toMatchObject({ status: 200, size, sha256: sha256(bytes) });
+  }, T);
+
   it('a file the other gateway will not take (over its files.max_file_mb) is not delivered, and the sender is told why', async (ctx) => {
     showOnFailure(ctx);
     const gwC = await startInProcessGateway({ web: true, policy: 'accept', extraConfig: '[files]\nmax_file_mb = 1\n' });
