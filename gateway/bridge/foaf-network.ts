@@ -45,7 +45,8 @@ export class FoafNetwork {
   constructor(private readonly o: FoafNetworkOptions) {
     const s = o.settings ?? {};
     const log = o.log.child({ component: 'foaf' });
-    this.profiles = new ProfileLink({ peers: o.peers, log, turtle: () => this.directory.turtle(), mayAsk: o.mayAsk, timeoutMs: s.timeoutMs });
+    const canDial = (fp: string) => o.store.contacts.get(o.accountId, fp)?.address !== undefined;
+    this.profiles = new ProfileLink({ peers: o.peers, log, turtle: () => this.directory.turtle(), mayAsk: o.mayAsk, canDial, timeoutMs: s.timeoutMs });
     this.crawler = new Crawler({
       store: o.store,
       accountId: o.accountId,

@@ -14,6 +14,8 @@ export interface ProfileLinkOptions {
   turtle: () => string;
   /** Whether a peer may have it (not blocked). */
   mayAsk: (fingerprint: string) => boolean;
+  /** Whether an offline peer can be dialed (we have its address); if not, we do not wait for a link. */
+  canDial?: (fingerprint: string) => boolean;
   /** How long a dial and an answer may take (default 30 s). */
   timeoutMs?: number;
 }
@@ -50,6 +52,7 @@ export class ProfileLink {
   /** The contact's profile over its link (dialing it if needed), or why there is none. Never throws. */
   async fetch(fp: string): Promise<ProfileFetch> {
     const { peers } = this.opts;
+    if (!peers.isOnline(fp) && this.opts.canDial?.(fp) === false) return { kind: 'none', reason: 'offline, and no address to dial' };
     if (!peers.isOnline(fp) && !(await this.online(fp))) return { kind: 'none', reason: 'unreachable: no link came up' };
     const waiting = this.pending.get(fp) ?? [];
     if (waiting.length >= MAX_PENDING_PER_PEER) return { kind: 'none', reason: 'too many requests waiting' };

@@ -121,16 +121,8 @@ export class TlsimNetwork implements PeerNetwork {
       beforeAck: (fp) => this.inbound.commit(fp),
       ...opts.peerOptions,
     });
-    this.foaf = new FoafNetwork({
-      store: opts.store,
-      accountId: opts.accountId,
-      peers: this.peers,
-      log: opts.log,
-      self: () => this.selfInfo(),
-      mayAsk: (fp) => this.authorize(fp) === 'accept',
-      dialerFor: opts.dialerFor ?? (() => direct),
-      settings: opts.directory,
-    });
+    const foaf = { peers: this.peers, self: () => this.selfInfo(), mayAsk: (fp: string) => this.authorize(fp) === 'accept' };
+    this.foaf = new FoafNetwork({ ...opts, ...foaf, dialerFor: opts.dialerFor ?? (() => direct), settings: opts.directory });
     this.directory = this.foaf.directory;
     this.outbox = new OutboxFlusher({
       store: opts.store,
@@ -489,8 +481,6 @@ function outgoing(item: OutboxItem): OutgoingMessage {
 function addressOf(c: StoredContact): PeerAddress | undefined {
   return c.address ? parseAddress(c.address) : undefined;
 }
-
-
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

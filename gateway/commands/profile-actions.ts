@@ -60,7 +60,14 @@ const crawl: Action = async (ctx) => {
   const r = await directoryOf(ctx).crawl();
   const parts = [`${r.fetched} profile${r.fetched === 1 ? '' : 's'} read`, `${r.none} without a profile`, `${r.refused} refused`];
   if (r.deferred > 0) parts.push(`${r.deferred} left for later (hourly limit)`);
-  return { ok: true, text: `Crawled: ${parts.join(', ')}. Search with your client's user search (directory.<domain>).`, data: r };
+  // Say which contacts have no profile, and why (a reference peer has none: never guessed).
+  const without = ctx.network
+    .listContacts()
+    .map((c) => ({ c, s: directoryOf(ctx).status(c.id) }))
+    .filter(({ s }) => s?.status === 'none' || s?.status === 'refused')
+    .map(({ c, s }) => `• ${describeContact(c)}: ${s!.status === 'none' ? 'no profile' : 'profile refused'} (${s!.reason ?? 'no reason given'})`);
+  const where = `Search with your client's user search (directory.${ctx.domain ?? 'localhost'}).`;
+  return { ok: true, text: [`Crawled: ${parts.join(', ')}. ${where}`, ...without].join('\n'), data: r };
 };
 
 export const PROFILE_ACTIONS: Readonly<Record<string, Action>> = {

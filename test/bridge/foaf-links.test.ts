@@ -61,12 +61,15 @@ describe('FOAF over gateway links', () => {
     expect(a.store.foaf.vouches(a.store.accounts.ensure('me@localhost'))).toEqual([]);
   });
 
-  it('an unreachable contact is recorded as "no profile" with the reason, and the crawl goes on', async () => {
+  it('an unreachable contact, or one without address, is recorded as "no profile" with the reason, and the crawl goes on', async () => {
     const [a, b] = [await peer(0, { timeoutMs: 1_500 }), await peer(1)];
     await a.net.addContact(b.identity.fingerprint, { address: `127.0.0.1:${b.port}` });
     await a.net.addContact(ids[2]!.fingerprint, { address: '127.0.0.1:1' });
+    const stranger = 'ab'.repeat(32);
+    a.store.contacts.upsert(a.store.accounts.ensure('me@localhost'), stranger, { state: 'contact' });
     const report = await a.net.directory.crawl();
-    expect(report).toMatchObject({ fetched: 1, none: 1 });
+    expect(report).toMatchObject({ fetched: 1, none: 2 });
     expect(a.net.directory.status(ids[2]!.fingerprint)).toMatchObject({ status: 'none', reason: expect.stringMatching(/unreachable/) });
+    expect(a.net.directory.status(stranger)).toMatchObject({ status: 'none', reason: 'offline, and no address to dial' });
   });
 });

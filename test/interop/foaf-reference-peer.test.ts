@@ -3,6 +3,7 @@
 // our own message comes back.
 import { afterAll, expect, it } from 'vitest';
 import { generateIdentity } from '../../bridge-protocol/index.js';
+import { runCommandLine } from '../../gateway/commands/index.js';
 import { gnutlsServ, type ListeningPeer } from '../e2e/support/reference-peer.js';
 import { startFoafPeer, type FoafPeer } from '../support/foaf.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
@@ -27,6 +28,10 @@ interopSuite('FOAF: a reference peer (gnutls-serv) has no profile, and is never 
     expect(await a.net.directory.crawl()).toMatchObject({ fetched: 0, none: 1 });
     expect(a.net.directory.status(id.fingerprint)).toMatchObject({ status: 'none', reason: 'a reference peer (tlsd): it has no profile' });
     expect(a.net.directory.search({ text: 'rex' })).toEqual([]);
+    // The user is told, by the gateway contact's `crawl`.
+    const said = await runCommandLine({ network: a.net, peerDomain: 'peers.localhost' }, 'crawl');
+    expect(said.text).toContain('• Rex (');
+    expect(said.text).toMatch(/Rex \([0-9a-f]{8}…\): no profile \(a reference peer \(tlsd\): it has no profile\)/);
     // gnutls-serv --echo sends back every line it reads: our own message comes back, and nothing before it did.
     await a.net.sendText(id.fingerprint, 'only this line');
     await a.sink.until(() => a!.sink.texts.length > 0, 'the echo of our message');
