@@ -4,7 +4,7 @@
 // (x-tlsim-gateway/3): message ids, receipts and chat markers (marker-relay.ts), chat states.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { OutboxItem, Store, StoredContact } from '../store/index.js';
+import type { OutboxItem, Store } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type {
   AddContactOptions,
@@ -23,7 +23,6 @@ import {
   PeerManager,
   createTlsContext,
   directDialer,
-  isFingerprint,
   type Dialer,
   type Identity,
   type LinkProtocol,
@@ -31,7 +30,7 @@ import {
   type PeerAddress,
   type PeerManagerOptions,
 } from './peer-protocol.js';
-import { formatAddress, formatShareString, parseAddress } from './share-string.js';
+import { formatAddress, formatShareString } from './share-string.js';
 import { LinkNotices } from './link-notices.js';
 import { displayName, short } from './names.js';
 import { OutboxFlusher } from './outbox-flusher.js';
@@ -40,13 +39,14 @@ import { Inbound } from './inbound.js';
 import { storeFailure } from './store-failures.js';
 import { MarkerRelay } from './marker-relay.js';
 import { TlsimRooms } from './room-network.js';
+import { ContactBook, addressOf, checkId, type UnknownPeerPolicy } from './contact-book.js';
 import type { Directory } from '../directory/directory.js';
 import { FoafNetwork, type FoafSettings } from './foaf-network.js';
 import { FileTransfers } from './file-transfers.js';
 import type { UploadStore } from '../files/upload-store.js';
 import type { RoomHostingOptions } from './room-hosting.js';
 
-export type UnknownPeerPolicy = 'ask' | 'accept' | 'reject';
+export type { UnknownPeerPolicy } from './contact-book.js';
 
 export interface TlsimNetworkOptions {
   store: Store;
@@ -87,7 +87,7 @@ export class TlsimNetwork implements PeerNetwork {
   private readonly history: History;
   private readonly markers: MarkerRelay;
   private readonly acct: number;
-  private unknownPolicy: UnknownPeerPolicy;
+  private readonly book: ContactBook;
   /** Reference chat rooms (docs/rooms.md): their links are not peer links (no contact, no queue). */
   readonly rooms: TlsimRooms;
   /** The FOAF directory: own profile, published contacts, search over crawled profiles. */
@@ -97,7 +97,6 @@ export class TlsimNetwork implements PeerNetwork {
 
   constructor(private readonly opts: TlsimNetworkOptions) {
     this.acct = opts.accountId;
-    this.unknownPolicy = opts.unknownPolicy;
     this.history = new History(opts.store, opts.accountId);
     this.inbound = new Inbound({ store: opts.store, accountId: opts.accountId, history: this.history, log: opts.log, sink: () => this.sink });
     const direct = directDialer();
@@ -116,12 +115,12 @@ export class TlsimNetwork implements PeerNetwork {
       dialerFor: opts.dialerFor ?? (() => direct),
       listen: [opts.listen],
       maxMessageBytes: opts.maxMessageBytes,
-      authorize: (fp) => this.authorize(fp),
+      authorize: (fp) => this.book.authorize(fp),
       // A gateway peer forgets a message once we acknowledge it: what we read is committed first.
       beforeAck: (fp) => this.inbound.commit(fp),
       ...opts.peerOptions,
     });
-    const foaf = { peers: this.peers, self: () => this.selfInfo(), mayAsk: (fp: string) => this.authorize(fp) === 'accept' };
+    const foaf = { peers: this.peers, self: () => this.selfInfo(), mayAsk: (fp: string) => this.book.authorize(fp) === 'accept' };
     this.foaf = new FoafNetwork({ ...opts, ...foaf, dialerFor: opts.dialerFor ?? (() => direct), settings: opts.directory });
     this.directory = this.foaf.directory;
     this.outbox = new OutboxFlusher({
@@ -131,16 +130,17 @@ export class TlsimNetwork implements PeerNetwork {
       isOnline: (fp) => this.peers.isOnline(fp),
       log: opts.log,
     });
+    this.book = new ContactBook({ ...opts, peers: this.peers, outbox: this.outbox, directory: this.directory, sink: () => this.sink });
     this.notices = new LinkNotices({ store: opts.store, accountId: opts.accountId, log: opts.log, notify: (text) => this.sink?.onNotice(text) });
     this.markers = new MarkerRelay({ store: opts.store, accountId: opts.accountId, peers: this.peers, sink: () => this.sink, log: opts.log });
     this.peers.on('link-up', ({ fingerprint, protocol }) => this.onLinkUp(fingerprint, protocol));
     this.peers.on('link-down', ({ fingerprint, reason }) => this.onLinkDown(fingerprint, reason));
     this.peers.on('message', (fp, m) => this.inbound.text(fp, m));
     this.peers.on('marker', (fp, marker, id) => {
-      if (this.isContact(fp)) this.markers.received(fp, marker, id);
+      if (this.book.isContact(fp)) this.markers.received(fp, marker, id);
     });
     this.peers.on('chat-state', (fp, state) => {
-      if (this.isContact(fp)) this.inbound.chatState(fp, state);
+      if (this.book.isContact(fp)) this.inbound.chatState(fp, state);
     });
     this.peers.on('dial-failed', ({ fingerprint, address, error, retryInMs }) => {
       if (error instanceof FingerprintMismatchError) this.notices.mismatch(fingerprint, address, error);
@@ -160,7 +160,7 @@ export class TlsimNetwork implements PeerNetwork {
 
   async start(sink: GatewaySink): Promise<void> {
     this.sink = sink;
-    for (const c of this.stored()) {
+    for (const c of this.book.stored()) {
       if (c.state === 'contact') this.peers.setPeer(c.fingerprint, addressOf(c));
     }
     await this.peers.start();
@@ -209,7 +209,7 @@ export class TlsimNetwork implements PeerNetwork {
    * transport came (back), e.g. tor ready again after a restart, instead of waiting out backoffs grown meanwhile.
    */
   redial(match: (address: PeerAddress) => boolean = () => true): void {
-    for (const c of this.stored()) {
+    for (const c of this.book.stored()) {
       const address = addressOf(c);
       if (c.state === 'contact' && address && match(address) && !this.peers.isOnline(c.fingerprint)) this.peers.connect(c.fingerprint);
     }
@@ -222,85 +222,45 @@ export class TlsimNetwork implements PeerNetwork {
 
   /** Applies to the next unknown peer that connects (config reload). */
   setUnknownPolicy(policy: UnknownPeerPolicy): void {
-    this.unknownPolicy = policy;
+    this.book.setUnknownPolicy(policy);
   }
 
   // ---- contacts --------------------------------------------------------------------
 
   listContacts(): Contact[] {
-    return this.stored().map((c) => this.view(c));
+    return this.book.list();
   }
 
   getContact(id: PeerId): Contact | undefined {
-    const c = this.opts.store.contacts.get(this.acct, id);
-    return c && this.view(c);
+    return this.book.get(id);
   }
 
-  async addContact(id: PeerId, opts: AddContactOptions = {}): Promise<Contact> {
-    const fp = checkId(id);
-    if (fp === this.opts.identity.fingerprint) throw new StanzaError('not-acceptable', 'that is our own fingerprint');
-    const before = this.opts.store.contacts.get(this.acct, fp);
-    // No address given for a peer we have none for: the one a crawled profile gave (a search result being added).
-    const address = opts.address ? formatAddress(parseAddress(opts.address)) : before?.address ? undefined : this.directory.addressOf(fp);
-    if (before?.state === 'requested') return this.accept(fp, { name: opts.name, address });
-    const c = this.opts.store.contacts.upsert(this.acct, fp, {
-      state: 'contact',
-      ...(opts.name !== undefined && { name: opts.name }),
-      ...(address !== undefined && { address }),
-    });
-    this.peers.setPeer(fp, addressOf(c));
-    this.sink?.onContactChanged(this.view(c));
-    if (c.address) this.peers.connect(fp);
-    else if (!this.peers.isOnline(fp)) {
-      this.sink?.onNotice(
-        `Added ${displayName(c)}. I have no address for this peer yet: send me "add ${fp} <host> <port>" ` +
-          '(or its share string), or wait until it connects to us.',
-      );
-    }
-    return this.view(c);
+  addContact(id: PeerId, opts: AddContactOptions = {}): Promise<Contact> {
+    return this.book.add(id, opts);
   }
 
-  async renameContact(id: PeerId, name: string): Promise<Contact> {
-    const c = this.opts.store.contacts.rename(this.acct, checkId(id), name.trim() || null);
-    if (!c) throw new StanzaError('item-not-found', 'no such contact');
-    this.sink?.onContactChanged(this.view(c));
-    return this.view(c);
+  renameContact(id: PeerId, name: string): Promise<Contact> {
+    return this.book.rename(id, name);
   }
 
-  async removeContact(id: PeerId): Promise<void> {
-    const fp = checkId(id);
-    if (!this.opts.store.contacts.remove(this.acct, fp)) throw new StanzaError('item-not-found', 'no such contact');
-    this.peers.removePeer(fp);
-    this.sink?.onContactRemoved(fp);
+  removeContact(id: PeerId): Promise<void> {
+    return this.book.remove(id);
   }
 
-  async answerRequest(id: PeerId, accept: boolean): Promise<void> {
-    const fp = checkId(id);
-    const c = this.opts.store.contacts.get(this.acct, fp);
-    if (c?.state !== 'requested') throw new StanzaError('item-not-found', 'no pending request from this peer');
-    if (accept) await this.accept(fp, {});
-    else await this.block(fp);
+  answerRequest(id: PeerId, accept: boolean): Promise<void> {
+    return this.book.answer(id, accept);
   }
 
-  async block(id: PeerId): Promise<void> {
-    const fp = checkId(id);
-    const c = this.opts.store.contacts.upsert(this.acct, fp, { state: 'blocked' });
-    // Cut now; authorize() keeps refusing it at the TLS layer from here on.
-    this.peers.removePeer(fp);
-    this.sink?.onContactChanged(this.view(c));
+  block(id: PeerId): Promise<void> {
+    return this.book.block(id);
   }
 
-  async unblock(id: PeerId): Promise<void> {
-    const fp = checkId(id);
-    const c = this.opts.store.contacts.get(this.acct, fp);
-    if (c?.state !== 'blocked') return;
-    const now = this.opts.store.contacts.setState(this.acct, fp, 'contact')!;
-    this.peers.setPeer(fp, addressOf(now));
-    this.sink?.onContactChanged(this.view(now));
+  unblock(id: PeerId): Promise<void> {
+    return this.book.unblock(id);
   }
 
   listBlocked(): PeerId[] {
-    return this.opts.store.contacts.list(this.acct, 'blocked').map((c) => c.fingerprint);
+    return this.book.listBlocked();
   }
 
   // ---- messages --------------------------------------------------------------------
@@ -368,7 +328,7 @@ export class TlsimNetwork implements PeerNetwork {
   /** Over a gateway/3 link that is up, now; otherwise dropped (a plain link carries only lines of text). */
   sendChatState(id: PeerId, state: ChatState): void {
     const fp = id.toLowerCase();
-    if (this.isContact(fp)) this.peers.sendChatState(fp, state);
+    if (this.book.isContact(fp)) this.peers.sendChatState(fp, state);
   }
 
   /** To a gateway peer only: now, or kept (in the store, bounded) until its link is back. */
@@ -379,37 +339,11 @@ export class TlsimNetwork implements PeerNetwork {
 
   // ---- peer events -----------------------------------------------------------------
 
-  private authorize(fp: string): 'accept' | 'reject' {
-    const c = this.opts.store.contacts.get(this.acct, fp);
-    if (c?.state === 'blocked') return 'reject';
-    if (!c && this.unknownPolicy === 'reject') return 'reject';
-    return 'accept';
-  }
-
   private onLinkUp(fp: string, protocol: LinkProtocol): void {
-    let c = this.opts.store.contacts.get(this.acct, fp);
-    // What this peer speaks, remembered for while it is offline (its caps, whether markers can wait for it).
-    const gateway = protocol === 'gateway/3';
-    const learned = c !== undefined && c.gateway !== gateway;
-    if (learned) c = this.opts.store.contacts.setGateway(this.acct, fp, gateway);
-    if (!c) {
-      const state = this.unknownPolicy === 'accept' ? 'contact' : 'requested';
-      c = this.opts.store.contacts.upsert(this.acct, fp, { state });
-      if (gateway) c = this.opts.store.contacts.setGateway(this.acct, fp, true)!;
-      if (state === 'requested') {
-        this.opts.log.info({ peer: short(fp) }, 'contact request from an unknown peer');
-        this.sink?.onContactRequest(fp, {});
-        return;
-      }
-      this.sink?.onContactChanged(this.view(c));
-    }
-    if (c.state !== 'contact') return;
-    this.opts.store.contacts.touch(this.acct, fp);
-    // Before the presence: what the XMPP side offers for this contact (receipts, markers, states) changed.
-    if (learned) this.sink?.onContactChanged(this.view(c));
+    if (!this.book.linkUp(fp, protocol)) return;
     this.sink?.onPeerOnline(fp);
     void this.outbox.flush(fp);
-    if (gateway) {
+    if (protocol === 'gateway/3') {
       void this.markers.flush(fp);
       this.foaf.linkUp(fp);
     }
@@ -421,51 +355,6 @@ export class TlsimNetwork implements PeerNetwork {
     const c = this.opts.store.contacts.get(this.acct, fp);
     if (c?.state === 'contact') this.sink?.onPeerOffline(fp, reason);
   }
-
-  // ---- internals -------------------------------------------------------------------
-
-  private async accept(fp: string, fields: { name?: string; address?: string }): Promise<Contact> {
-    // One commit: the held messages leave the store only with what the user's side wrote for them (the copy
-    // kept for an offline client); should that fail, the request stays as it was.
-    const contact = this.opts.store.transaction(() => {
-      const now = this.opts.store.contacts.upsert(this.acct, fp, { state: 'contact', ...definedOnly(fields) });
-      const held = this.opts.store.held.take(this.acct, fp);
-      this.sink?.onContactChanged(this.view(now));
-      for (const m of held) this.sink?.onText(fp, m);
-      return now;
-    });
-    this.peers.setPeer(fp, addressOf(contact));
-    if (this.peers.isOnline(fp)) {
-      this.sink?.onPeerOnline(fp);
-      void this.outbox.flush(fp);
-    } else if (contact.address) this.peers.connect(fp);
-    return this.view(contact);
-  }
-
-  private isContact(fp: string): boolean {
-    return this.opts.store.contacts.get(this.acct, fp)?.state === 'contact';
-  }
-
-  private stored(): StoredContact[] {
-    return this.opts.store.contacts.list(this.acct);
-  }
-
-  private view(c: StoredContact): Contact {
-    return {
-      id: c.fingerprint,
-      name: displayName(c),
-      state: c.state,
-      online: c.state === 'contact' && this.peers.isOnline(c.fingerprint),
-      gateway: c.gateway,
-      ...(c.address !== undefined && { address: c.address }),
-    };
-  }
-}
-
-function checkId(id: string): string {
-  const fp = id.toLowerCase();
-  if (!isFingerprint(fp)) throw new StanzaError('jid-malformed', 'a peer is named by its 64-character hex fingerprint');
-  return fp;
 }
 
 /** A queued message as a link sends it: with its id and requests to a gateway/3 peer (rows from before have none). */
@@ -476,12 +365,4 @@ function outgoing(item: OutboxItem): OutgoingMessage {
     ...(item.receipt && { receipt: true }),
     ...(item.markable && { markable: true }),
   };
-}
-
-function addressOf(c: StoredContact): PeerAddress | undefined {
-  return c.address ? parseAddress(c.address) : undefined;
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
