@@ -88,8 +88,11 @@ const RELOADABLE = new Set<ConfigKey>(['log.level', 'peer.unknown_policy']);
  */
 export function createGatewayLogger(config: Config, tee?: LogRing, terminal?: TerminalOutput): Logger {
   const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && Boolean(process.stderr.isTTY));
-  const sink = terminal && process.stderr.isTTY ? { write: (line: string) => terminal.around(() => process.stderr.write(line)) } : undefined;
-  return createRootLogger({ level: config.log.level, pretty, ...(tee && { tee }), ...(sink && { sink }) });
+  const tty = terminal && process.stderr.isTTY ? terminal : undefined;
+  const sink = tty && { write: (line: string) => tty.around(() => process.stderr.write(line)) };
+  // On the terminal, progress lines (a file crossing, a crawl) are the status line's bar, not lines of their own.
+  const intercept = tty && ((line: string) => tty.showProgress(line));
+  return createRootLogger({ level: config.log.level, pretty, ...(tee && { tee }), ...(sink && { sink }), ...(intercept && { intercept }) });
 }
 
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {

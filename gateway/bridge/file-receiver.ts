@@ -4,6 +4,7 @@
 // own GET URL (the messages feature adds the XEP-0066 element).
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { ProgressLog } from './progress.js';
 import { UploadRefusedError } from '../files/contract.js';
 import type { UploadStore } from '../files/upload-store.js';
 import type { Store } from '../store/index.js';
@@ -21,6 +22,8 @@ export interface FileReceiverOptions {
   send(fp: string, record: FileRecord): Promise<boolean>;
   /** The file is ours now: its URL goes to the user as a message from the peer (`tid` makes it arrive once). */
   deliver(fp: string, tid: string, url: string): void;
+  /** How the user knows the peer (progress lines). */
+  nameOf(fp: string): string;
 }
 
 interface Receiving {
@@ -36,6 +39,7 @@ interface Receiving {
   pending: number;
   /** The offset a resume was asked from (once per gap). */
   askedAt: number;
+  progress: ProgressLog;
 }
 
 const key = (fp: string, tid: string): string => `${fp} ${tid}`;
@@ -91,7 +95,8 @@ export class FileReceiver {
     }
     const written = await uploads.receivedBytes(token);
     const fh = await open(uploads.partPath(token), 'a', 0o600);
-    const st: Receiving = { fp, tid: r.tid, token, size: r.size, sha256: known?.sha256 ?? r.sha256, written, fh, chain: Promise.resolve(), pending: 0, askedAt: written };
+    const progress = new ProgressLog(this.o.log, `receiving "${r.name}" from ${this.o.nameOf(fp)}`, r.size);
+    const st: Receiving = { fp, tid: r.tid, token, size: r.size, sha256: known?.sha256 ?? r.sha256, written, fh, chain: Promise.resolve(), pending: 0, askedAt: written, progress };
     this.active.set(k, st);
     this.o.log.info({ peer: short(fp), size: r.size, from: written }, written > 0 ? 'file transfer resumed' : 'file transfer started');
     if (written >= r.size) return this.finish(k, st);
@@ -133,6 +138,7 @@ export class FileReceiver {
     }
     await st.fh.write(r.data, 0, r.data.length);
     st.written += r.data.length;
+    st.progress.update(st.written);
     if (st.written === st.size) return this.finish(k, st);
     this.reply(st.fp, st.tid, { offset: st.written });
   }
@@ -149,7 +155,7 @@ export class FileReceiver {
       this.o.log.warn({ peer: short(st.fp), size: st.size }, 'received file does not match its hash');
       return this.reply(st.fp, st.tid, { error: 'the bytes that arrived do not match the file\'s SHA-256' });
     }
-    this.o.log.info({ peer: short(st.fp), size: st.size }, 'file received');
+    st.progress.end(`file received from ${this.o.nameOf(st.fp)} (${st.size} bytes)`);
     this.reply(st.fp, st.tid, { done: true });
     const url = this.o.uploads.url(st.token);
     if (url) this.o.deliver(st.fp, st.tid, url);

@@ -3,6 +3,7 @@
 // confirmed yet, so a file takes a bounded share of the link (and the link writer sends chat ahead of chunks).
 import { randomBytes } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { ProgressLog } from './progress.js';
 import type { Logger } from 'pino';
 import type { UploadStore } from '../files/upload-store.js';
 import type { FileSend, Store } from '../store/index.js';
@@ -39,6 +40,7 @@ interface Sending {
   fh: FileHandle | undefined;
   pumping: boolean;
   timer: NodeJS.Timeout | undefined;
+  progress: ProgressLog;
 }
 
 const key = (fp: string, tid: string): string => `${fp} ${tid}`;
@@ -85,7 +87,7 @@ export class FileSender {
       this.forget(k, s);
       this.unanswered.delete(k);
       if (r.error !== undefined) this.o.notify(`"${s.name}" was not delivered to ${this.o.nameOf(fp)}: ${r.error}`);
-      else this.o.log.info({ peer: short(fp), size: s.size }, 'file delivered');
+      else s.progress.end(`file delivered to ${this.o.nameOf(fp)} (${s.size} bytes)`);
       return;
     }
     if (r.offset === undefined || r.offset > s.size) return;
@@ -94,6 +96,7 @@ export class FileSender {
       s.sent = r.offset;
       s.confirmed = r.offset;
     } else s.confirmed = Math.max(s.confirmed, r.offset);
+    s.progress.update(s.confirmed);
     void this.pump(k, s);
   }
 
@@ -104,7 +107,8 @@ export class FileSender {
       this.o.notify(`A file for ${this.o.nameOf(q.fingerprint)} expired before it could be delivered.`);
       return;
     }
-    const s: Sending = { fp: q.fingerprint, tid: q.transferId, token: q.token, name: u.name, size: u.size, started: false, sent: 0, confirmed: 0, fh: undefined, pumping: false, timer: undefined };
+    const s: Sending = { fp: q.fingerprint, tid: q.transferId, token: q.token, name: u.name, size: u.size, started: false, sent: 0, confirmed: 0, fh: undefined, pumping: false, timer: undefined,
+      progress: new ProgressLog(this.o.log, `sending "${u.name}" to ${this.o.nameOf(q.fingerprint)}`, u.size) };
     this.active.set(key(s.fp, s.tid), s);
     this.watch(s);
     this.o.send(s.fp, { type: 'file-offer', tid: s.tid, name: u.name, size: u.size, contentType: u.contentType, sha256: u.sha256 }).catch(() => undefined);

@@ -38,7 +38,7 @@ export class FileTransfers {
     };
     this.sender = new FileSender({ ...base, isOnline: (fp) => o.peers.isOnline(fp), notify: (text) => o.sink()?.onNotice(text), nameOf });
     // The transfer id makes the message arrive once, whatever happens to the link after the file is in.
-    this.receiver = new FileReceiver({ ...base, deliver: (fp, tid, url) => o.inbound.text(fp, { text: url, truncated: false, id: `file-${tid}` }) });
+    this.receiver = new FileReceiver({ ...base, nameOf, deliver: (fp, tid, url) => o.inbound.text(fp, { text: url, truncated: false, id: `file-${tid}` }) });
     o.peers.on('file', (fp, r) => {
       if (r.type === 'file-reply') this.sender.reply(fp, r);
       else this.receiver.record(fp, r);

@@ -1,6 +1,7 @@
 // The terminal a person started the gateway in. It gets the first-start text and one status line at
 // the bottom, rewritten in place (Tor's bootstrap as a bar), which pretty log lines written to the same
 // terminal never tear: they are written above it. Not a terminal, nothing here is used: the log says it all.
+import { percent, progressIn } from '../bridge/progress.js';
 
 const CLEAR_LINE = '\r\x1b[2K';
 
@@ -34,6 +35,18 @@ export class TerminalOutput {
     if (next === this.status) return;
     this.out.write(`${this.status ? CLEAR_LINE : ''}${next}`);
     this.status = next;
+  }
+
+  /**
+   * A log line that carries progress (progress.ts) becomes the status line, `task [####----] 40%`, and its last
+   * one a line that stays; returns false for any other line (the caller writes it).
+   */
+  showProgress(line: string): boolean {
+    const p = progressIn(line);
+    if (!p) return false;
+    if (p.final) this.finish(p.msg);
+    else this.setStatus(`${p.task} ${progressBar(percent(p.done, p.total))}`);
+    return true;
   }
 
   /** Ends the status line with a last line that stays. */

@@ -1,6 +1,7 @@
 // The FOAF crawler (issue 13): reads the profiles of the user's contacts, then of the people they list, to a depth,
 // at most so many fetches an hour and so many dials at once, and refetches what is stale. A hostile document (too
 // large, not Turtle, too many knows edges, self-loops, cycles) is refused with one clear log line; the crawl goes on.
+import { ProgressLog } from '../bridge/progress.js';
 import type { Logger } from 'pino';
 import type { Store, StoredPerson } from '../store/index.js';
 import { checkedShare } from './directory.js';
@@ -72,7 +73,7 @@ export class Crawler {
     let level = [...contacts];
     for (const fp of level) visited.add(fp);
     for (let hop = 1; hop <= settings.depth && level.length > 0; hop++) {
-      await this.fetchAll(level, settings, contacts, report);
+      await this.fetchAll(level, settings, contacts, report, hop);
       const next: string[] = [];
       for (const fp of level) {
         for (const subject of this.listedBy(fp)) {
@@ -98,9 +99,12 @@ export class Crawler {
   }
 
   /** Fetches the stale ones of `level`, at most maxDials at once, within the hourly budget. */
-  private async fetchAll(level: string[], s: CrawlSettings, contacts: Set<string>, report: CrawlReport): Promise<void> {
+  private async fetchAll(level: string[], s: CrawlSettings, contacts: Set<string>, report: CrawlReport, hop: number): Promise<void> {
     const due = level.filter((fp) => this.isStale(this.opts.store.foaf.person(this.opts.accountId, fp), s));
+    if (due.length === 0) return;
+    const progress = new ProgressLog(this.opts.log, `FOAF crawl, hop ${hop}`, due.length);
     let i = 0;
+    let done = 0;
     const worker = async () => {
       for (let fp = due[i++]; fp !== undefined; fp = due[i++]) {
         if (!this.takeBudget(s.perHour)) {
@@ -108,9 +112,11 @@ export class Crawler {
           continue;
         }
         await this.fetchOne(fp, contacts.has(fp), report);
+        progress.update(++done);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(s.maxDials, due.length)) }, worker));
+    progress.end(`FOAF crawl, hop ${hop}: ${done} of ${due.length} profiles asked for`);
     if (report.deferred > 0) this.opts.log.info({ deferred: report.deferred, perHour: s.perHour }, 'FOAF crawl: hourly limit reached; the rest waits');
   }
 

@@ -31,6 +31,8 @@ export interface RootLoggerOptions {
   sink?: LineSink;
   /** The environment consulted for JOURNAL_STREAM; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Sees each JSON line first; true: it was shown otherwise (a progress bar) and is not written to the sink. */
+  intercept?: (line: string) => boolean;
 }
 
 /** pino's numeric levels to the sd-daemon(3) / syslog priorities journald understands. */
@@ -83,7 +85,9 @@ export function createRootLogger(opts: RootLoggerOptions = {}): Logger {
       ? journalLines(sink)
       : sink;
   const tee = opts.tee;
-  const stream: LineSink = tee ? { write: (line) => (main.write(line), tee.write(line)) } : main;
+  const intercept = opts.intercept;
+  const shown: LineSink = intercept ? { write: (line) => void (intercept(line) || main.write(line)) } : main;
+  const stream: LineSink = tee ? { write: (line) => (shown.write(line), tee.write(line)) } : shown;
   return pino(options, stream);
 }
 

@@ -143,6 +143,15 @@ interopSuite('e2e: files between two gateways over the link, and to a reference 
     // Delivered once: no second message for the same file.
     await bob.ping();
     expect(bob.events.slice(from).filter((e) => e.event === 'message' && bare(e.from) === jidA && e.body.startsWith('https://'))).toHaveLength(1);
+    // Both gateways told their progress (a bar on a terminal, plain lines elsewhere): a few lines, not one per piece.
+    const progress = (gw: E2eGateway, task: string) =>
+      gw.log.lines.map((l) => l.progress as { task: string; done: number; total: number; final?: boolean } | undefined).filter((p) => p?.task.startsWith(task));
+    for (const [gw, task] of [[gwB, 'receiving "video.mkv"'], [gwA, 'sending "video.mkv"']] as const) {
+      const lines = progress(gw, task);
+      expect(lines.length, task).toBeGreaterThan(2);
+      expect(lines.length, task).toBeLessThan(60);
+      expect(lines.at(-1), task).toMatchObject({ done: size, total: size, final: true });
+    }
   }, T);
 
   it('a transfer resumes after the receiving gateway restarts halfway', async (ctx) => {
