@@ -82,7 +82,9 @@ export class Inbound {
       // ONE commit: the archive entries and whatever the user's side writes for them (the copy kept for an
       // offline user, a client without MAM). A kill between two commits would leave a message archived (so a
       // resend is dropped as seen) but never shown to that client.
-      store.transaction(() => this.deliver(batch, (m) => this.o.history.record(m, true)));
+      // And no client reads one before that commit: a kill in between would have it shown now and again once
+      // its peer sends it again (GatewaySink.batch).
+      heldUntilCommitted(this.o.sink(), () => store.transaction(() => this.deliver(batch, (m) => this.o.history.record(m, true))));
       return;
     } catch (err) {
       log.error({ err, count: batch.length }, 'keeping received messages failed');
@@ -133,4 +135,9 @@ export class Inbound {
   private seenBefore(fp: string, id: string): boolean {
     return this.pendingIds.has(`${fp} ${id}`) || this.o.store.archive.findByLinkId(this.o.accountId, fp, 'in', id) !== undefined;
   }
+}
+
+/** Runs the commit through the sink's batch when it has one: what the user's clients are sent waits for it. */
+export function heldUntilCommitted<T>(sink: GatewaySink | undefined, commit: () => T): T {
+  return sink?.batch ? sink.batch(commit) : commit();
 }

@@ -36,7 +36,7 @@ import { LinkNotices } from './link-notices.js';
 import { displayName, short } from './names.js';
 import { OutboxFlusher } from './outbox-flusher.js';
 import { History, outgoingLinkId } from './history.js';
-import { Inbound } from './inbound.js';
+import { heldUntilCommitted, Inbound } from './inbound.js';
 import { storeFailure } from './store-failures.js';
 import { MarkerRelay } from './marker-relay.js';
 import { TlsimRooms } from './room-network.js';
@@ -393,13 +393,15 @@ export class TlsimNetwork implements PeerNetwork {
   private async accept(fp: string, fields: { name?: string; address?: string }): Promise<Contact> {
     // One commit: the held messages leave the store only with what the user's side wrote for them (the copy
     // kept for an offline client); should that fail, the request stays as it was.
-    const contact = this.opts.store.transaction(() => {
-      const now = this.opts.store.contacts.upsert(this.acct, fp, { state: 'contact', ...definedOnly(fields) });
-      const held = this.opts.store.held.take(this.acct, fp);
-      this.sink?.onContactChanged(this.view(now));
-      for (const m of held) this.sink?.onText(fp, m);
-      return now;
-    });
+    const contact = heldUntilCommitted(this.sink, () =>
+      this.opts.store.transaction(() => {
+        const now = this.opts.store.contacts.upsert(this.acct, fp, { state: 'contact', ...definedOnly(fields) });
+        const held = this.opts.store.held.take(this.acct, fp);
+        this.sink?.onContactChanged(this.view(now));
+        for (const m of held) this.sink?.onText(fp, m);
+        return now;
+      }),
+    );
     this.peers.setPeer(fp, addressOf(contact));
     if (this.peers.isOnline(fp)) {
       this.sink?.onPeerOnline(fp);
