@@ -41,7 +41,14 @@ export class Inbound {
     // what its user typed: never converted.)
     const text = id === undefined && looksLikeMarkup(m.text) ? libpurpleToPlain(m.text) : m.text;
     const c = store.contacts.get(acct, fp);
-    if (!c || c.state === 'blocked') return;
+    if (!c) {
+      // Every linked peer has a contact row (made at link-up, a request at least) unless writing it failed (a full
+      // disk): a gateway peer's message is then not acknowledged, and comes again on a link that has its row.
+      this.o.log.warn({ peer: short(fp) }, 'message from a peer without a contact row; not kept');
+      if (id !== undefined) this.unkept.add(fp);
+      return;
+    }
+    if (c.state === 'blocked') return;
     if (id !== undefined && this.seenBefore(fp, id)) {
       // At-least-once between gateways: a message read just before a link died, whose acknowledgement was lost,
       // comes again on the next link with the same id. Shown once.
