@@ -55,6 +55,8 @@ export interface XmppJsOptions {
 export class XmppJsClient {
   readonly xmpp: Client;
   readonly iqCaller: ReturnType<typeof _iqCaller>;
+  /** XEP-0198 as @xmpp/stream-management runs it: its 'ack' and 'fail' events per stanza sent. */
+  readonly sm: ReturnType<typeof _streamManagement>;
   /** Mechanisms the server offered (from <mechanisms/>), and the one used. */
   offeredMechanisms: string[] = [];
   mechanismUsed: string | undefined;
@@ -130,7 +132,7 @@ export class XmppJsClient {
     const bind2 = _bind2({ sasl2, entity }, resource);
     htsha256none(fast.saslFactory);
     _sasl({ streamFeatures, saslFactory }, onAuthenticate);
-    _streamManagement({ streamFeatures, entity, middleware, bind2, sasl2 });
+    this.sm = _streamManagement({ streamFeatures, entity, middleware, bind2, sasl2 });
     _resourceBinding({ iqCaller: this.iqCaller, streamFeatures }, resource);
     iqCallee.get('urn:xmpp:ping', 'ping', () => ({}));
 

@@ -106,7 +106,15 @@ declare module '@xmpp/resource-binding' {
   export default f;
 }
 declare module '@xmpp/stream-management' {
-  const f: (deps: Record<string, unknown>) => { id: string | null; enabled: boolean; [k: string]: unknown };
+  const f: (deps: Record<string, unknown>) => {
+    id: string | null;
+    enabled: boolean;
+    /** Milliseconds after the last stanza before an <r/> goes out (default 250). */
+    requestAckDebounce: number;
+    /** 'ack': the server acknowledged the stanza (<a/>); 'fail': it never will (the stream ended, resumption failed). */
+    on(event: 'ack' | 'fail', listener: (stanza: import('@xmpp/xml').Element) => void): void;
+    [k: string]: unknown;
+  };
   export default f;
 }
 declare module '@xmpp/client-core/src/bind2/bind2.js' {

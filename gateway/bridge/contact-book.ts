@@ -6,6 +6,7 @@ import type { Store, StoredContact } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type { Directory } from '../directory/directory.js';
 import type { AddContactOptions, Contact, GatewaySink, PeerId } from './contract.js';
+import { heldUntilCommitted } from './inbound.js';
 import { displayName, short } from './names.js';
 import type { OutboxFlusher } from './outbox-flusher.js';
 import { isFingerprint, type Identity, type LinkProtocol, type PeerAddress, type PeerManager } from './peer-protocol.js';
@@ -178,13 +179,15 @@ export class ContactBook {
     const { store, accountId: acct, peers } = this.o;
     // One commit: the held messages leave the store only with what the user's side wrote for them (the copy
     // kept for an offline client); should that fail, the request stays as it was.
-    const contact = store.transaction(() => {
-      const now = store.contacts.upsert(acct, fp, { state: 'contact', ...definedOnly(fields) });
-      const held = store.held.take(acct, fp);
-      this.sink?.onContactChanged(this.view(now));
-      for (const m of held) this.sink?.onText(fp, m);
-      return now;
-    });
+    const contact = heldUntilCommitted(this.sink, () =>
+      store.transaction(() => {
+        const now = store.contacts.upsert(acct, fp, { state: 'contact', ...definedOnly(fields) });
+        const held = store.held.take(acct, fp);
+        this.sink?.onContactChanged(this.view(now));
+        for (const m of held) this.sink?.onText(fp, m);
+        return now;
+      }),
+    );
     peers.setPeer(fp, addressOf(contact));
     if (peers.isOnline(fp)) {
       this.sink?.onPeerOnline(fp);

@@ -149,6 +149,12 @@ export interface GatewaySink {
   onContactRemoved(id: PeerId): void;
   /** Something the user must read (e.g. a fingerprint mismatch), from the gateway contact. */
   onNotice(text: string): void;
+  /**
+   * Runs `commit` (the network's transaction, with its onText calls inside) while what the user's clients are sent
+   * waits; it goes out once `commit` returned, and is dropped when it threw (the commit rolled back). So a client
+   * never reads a message that a crash before the commit undoes: the peer sends it again, and it is shown once.
+   */
+  batch?<T>(commit: () => T): T;
 }
 
 // ---- reference chat rooms (docs/rooms.md) ------------------------------------------------

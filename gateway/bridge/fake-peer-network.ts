@@ -15,6 +15,7 @@ import type {
   SendTextOptions,
 } from './contract.js';
 import type { History } from './history.js';
+import { heldUntilCommitted } from './inbound.js';
 
 export interface FakeContactInit {
   id?: PeerId;
@@ -100,6 +101,11 @@ export class FakePeerNetwork implements PeerNetwork {
     } else {
       this.sink?.onPeerOffline(id, reason);
     }
+  }
+
+  /** Runs `commit` as the real network runs its receive commit (GatewaySink.batch): a throw is a rolled-back one. */
+  inCommit<T>(commit: () => T): T {
+    return heldUntilCommitted(this.sink, commit);
   }
 
   /**

@@ -41,7 +41,14 @@ export class Inbound {
     // what its user typed: never converted.)
     const text = id === undefined && looksLikeMarkup(m.text) ? libpurpleToPlain(m.text) : m.text;
     const c = store.contacts.get(acct, fp);
-    if (!c || c.state === 'blocked') return;
+    if (!c) {
+      // Every linked peer has a contact row (made at link-up, a request at least) unless writing it failed (a full
+      // disk): a gateway peer's message is then not acknowledged, and comes again on a link that has its row.
+      this.o.log.warn({ peer: short(fp) }, 'message from a peer without a contact row; not kept');
+      if (id !== undefined) this.unkept.add(fp);
+      return;
+    }
+    if (c.state === 'blocked') return;
     if (id !== undefined && this.seenBefore(fp, id)) {
       // At-least-once between gateways: a message read just before a link died, whose acknowledgement was lost,
       // comes again on the next link with the same id. Shown once.
@@ -82,7 +89,9 @@ export class Inbound {
       // ONE commit: the archive entries and whatever the user's side writes for them (the copy kept for an
       // offline user, a client without MAM). A kill between two commits would leave a message archived (so a
       // resend is dropped as seen) but never shown to that client.
-      store.transaction(() => this.deliver(batch, (m) => this.o.history.record(m, true)));
+      // And no client reads one before that commit: a kill in between would have it shown now and again once
+      // its peer sends it again (GatewaySink.batch).
+      heldUntilCommitted(this.o.sink(), () => store.transaction(() => this.deliver(batch, (m) => this.o.history.record(m, true))));
       return;
     } catch (err) {
       log.error({ err, count: batch.length }, 'keeping received messages failed');
@@ -133,4 +142,9 @@ export class Inbound {
   private seenBefore(fp: string, id: string): boolean {
     return this.pendingIds.has(`${fp} ${id}`) || this.o.store.archive.findByLinkId(this.o.accountId, fp, 'in', id) !== undefined;
   }
+}
+
+/** Runs the commit through the sink's batch when it has one: what the user's clients are sent waits for it. */
+export function heldUntilCommitted<T>(sink: GatewaySink | undefined, commit: () => T): T {
+  return sink?.batch ? sink.batch(commit) : commit();
 }

@@ -42,7 +42,7 @@ const SINK_EVENTS = {
   onContactChanged: true,
   onContactRemoved: true,
   onNotice: true,
-} satisfies Record<keyof GatewaySink, true>;
+} satisfies Record<Exclude<keyof GatewaySink, 'batch'>, true>;
 
 export interface FeatureHostOptions {
   identity: XmppIdentity;
@@ -107,7 +107,21 @@ export class FeatureHost {
         if (unkept !== undefined && event === 'onText') throw unkept;
       };
     }
-    this.sink = sink as GatewaySink;
+    this.sink = { ...(sink as GatewaySink), batch: (commit) => this.batch(commit) };
+  }
+
+  /** GatewaySink.batch: the user's sessions hold what they are sent until `commit` returned. */
+  private batch<T>(commit: () => T): T {
+    const sessions = this.opts.router.all();
+    for (const s of sessions) s.hold();
+    let ok = false;
+    try {
+      const result = commit();
+      ok = true;
+      return result;
+    } finally {
+      for (const s of sessions) s.release(ok);
+    }
   }
 
   /** Runs each feature's setup in list order. */

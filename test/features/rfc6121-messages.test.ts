@@ -137,4 +137,19 @@ describe('messages', () => {
     const reply = await me.next((el) => chatFrom(gw.domain)(el) && /^unknown command "frobnicate"/.test(el.getChildText('body') ?? ''));
     expect(reply.attrs.to).toBe(me.jid);
   });
+
+  it('a peer message reaches no client before its commit, and none at all when the commit rolls back (a crash-safe receive)', async () => {
+    const alice = fake.addFakeContact({ name: 'Alice', online: true, gateway: true });
+    const me = await online();
+    expect(() =>
+      fake.inCommit(() => {
+        fake.peerSays(alice.id, 'rolled back');
+        throw new Error('database or disk is full');
+      }),
+    ).toThrow('disk is full');
+    fake.inCommit(() => fake.peerSays(alice.id, 'committed'));
+    const msg = await me.next(chatFrom(full(alice.id)));
+    expect(msg.getChildText('body')).toBe('committed');
+    expect(me.received.filter(chatFrom(full(alice.id))).map((m) => m.getChildText('body'))).toEqual(['committed']);
+  });
 });

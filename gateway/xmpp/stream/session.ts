@@ -27,6 +27,8 @@ export class Session implements SessionInfo {
   expiry: NodeJS.Timeout | undefined;
   /** XEP-0352: while the client says it is inactive, stanzas that can wait are held here. */
   readonly clientState = new ClientState();
+  /** hold(): stanzas waiting for the commit that covers them (GatewaySink.batch). */
+  private untilCommit: Element[] | undefined;
 
   constructor(
     readonly id: string,
@@ -54,7 +56,23 @@ export class Session implements SessionInfo {
       stanza = stanza.clone();
       stanza.attrs.to = this.jid.toString();
     }
+    if (this.untilCommit) {
+      this.untilCommit.push(stanza);
+      return;
+    }
     for (const el of this.clientState.pass(stanza)) this.transmit(el);
+  }
+
+  /** From now on send() keeps stanzas back until release(). */
+  hold(): void {
+    this.untilCommit ??= [];
+  }
+
+  /** What hold() kept: sent now, in order (`send`), or dropped (its commit rolled back). */
+  release(send: boolean): void {
+    const kept = this.untilCommit ?? [];
+    this.untilCommit = undefined;
+    if (send) for (const el of kept) this.send(el);
   }
 
   /** XEP-0352 <active/> (or a resumed stream, which starts active): what was held goes out now, in order. */

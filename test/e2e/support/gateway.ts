@@ -148,14 +148,18 @@ export async function startInProcessGateway(opts: InProcessGatewayOptions = {}):
 
 export { cliHome, type CliHome } from '../../support/cli-program.js';
 
-/** `tlsim-gateway <args>` (through vite-node), to completion. */
-export function cli(home: CliHome, args: string[], timeoutMs = 60_000): Promise<RunResult> {
-  return runToEnd(VITE_NODE, [CLI_TS, ...args, '--data-dir', home.dataDir], { env: home.env, cwd: REPO, timeout: timeoutMs });
+/**
+ * `tlsim-gateway <args>` to completion: through vite-node, or `builtCli` (a gateway/cli.js from useBuiltCli,
+ * which starts in a fraction of vite-node's time).
+ */
+export function cli(home: CliHome, args: string[], timeoutMs = 60_000, builtCli?: string): Promise<RunResult> {
+  const [file, first] = builtCli ? [process.execPath, builtCli] : [VITE_NODE, CLI_TS];
+  return runToEnd(file, [first, ...args, '--data-dir', home.dataDir], { env: home.env, cwd: REPO, timeout: timeoutMs });
 }
 
 /** `tlsim-gateway status --json` of a home. */
-export async function cliStatus(home: CliHome): Promise<StatusJson> {
-  const r = await cli(home, ['status', '--json']);
+export async function cliStatus(home: CliHome, builtCli?: string): Promise<StatusJson> {
+  const r = await cli(home, ['status', '--json'], 60_000, builtCli);
   if (r.code !== 0) throw new Error(`status --json failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as StatusJson;
 }
@@ -166,16 +170,26 @@ export interface CliGateway {
   password: string;
 }
 
+export interface CliGatewayOptions {
+  /** Fixed XMPP client port (a restarted gateway keeps its address); default 0, a free one. */
+  c2sPort?: number;
+  /** Run this built gateway/cli.js with node instead of gateway/cli.ts through vite-node. */
+  builtCli?: string;
+  logLevel?: string;
+}
+
 /**
  * `tlsim-gateway run --data-dir D --c2s-port 0 --peer-port P --websocket-port 0` as its own process
  * group (vite-node keeps an esbuild helper: kill -9 takes both); resolves once it logged its start,
  * with the ports `status --json` reports.
  */
-export async function startCliGateway(home: CliHome, peerPort: number, timeoutMs = 60_000): Promise<CliGateway> {
-  const args = [CLI_TS, 'run', '--data-dir', home.dataDir, '--c2s-port', '0', '--peer-port', String(peerPort), '--websocket-port', '0', '--web-port', '0', '--tor', 'off', '--log-level', 'debug'];
-  const proc = await spawnProc(VITE_NODE, args, { env: home.env, cwd: REPO, stdin: 'ignore', group: true });
+export async function startCliGateway(home: CliHome, peerPort: number, timeoutMs = 60_000, opts: CliGatewayOptions = {}): Promise<CliGateway> {
+  const run = ['run', '--data-dir', home.dataDir, '--c2s-port', String(opts.c2sPort ?? 0), '--peer-port', String(peerPort)];
+  const rest = ['--websocket-port', '0', '--web-port', '0', '--tor', 'off', '--log-level', opts.logLevel ?? 'debug'];
+  const [file, first] = opts.builtCli ? [process.execPath, opts.builtCli] : [VITE_NODE, CLI_TS];
+  const proc = await spawnProc(file, [first, ...run, ...rest], { env: home.env, cwd: REPO, stdin: 'ignore', group: true });
   await proc.waitFor(/"msg":"gateway started/, timeoutMs, { stream: 'stderr' });
-  const status = await cliStatus(home);
+  const status = await cliStatus(home, opts.builtCli);
   if (!status.running || status.pid === null) throw new Error(`status --json says not running: ${JSON.stringify(status)}`);
   const password = (await readFile(status.passwordFile, 'utf8')).trim();
   return { proc, status, password };

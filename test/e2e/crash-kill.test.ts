@@ -1,0 +1,42 @@
+// Kill -9 with nothing lost (issue 16 §2, issue 14): two real gateways, A's user sends to B's user through
+// stream management while the harness kills B (then A) with SIGKILL at random points and restarts it at once.
+// Every message A acknowledged reaches B's user once; no archive holds one twice; both databases pass
+// PRAGMA integrity_check. `npm run crash` runs the long mode (CRASH_LONG=1: 10 000 messages, 20 kills each).
+import { afterAll, describe, expect, it } from 'vitest';
+import { useBuiltCli } from '../support/cli-program.js';
+import { CrashPair, type Victim } from '../support/crash-harness.js';
+import { removeTmpDirs } from '../support/identities.js';
+import { killAll } from '../support/proc.js';
+
+const CLI = useBuiltCli('crash');
+const LONG = process.env.CRASH_LONG === '1';
+const MESSAGES = LONG ? 10_000 : 1_000;
+const KILLS = LONG ? 20 : 10;
+
+afterAll(async () => {
+  await killAll();
+  removeTmpDirs();
+});
+
+describe('kill -9 between two gateways', () => {
+  for (const victim of ['B', 'A'] as Victim[]) {
+    it(`${MESSAGES} messages A → B, gateway ${victim} killed ${KILLS} times: 0 lost, 0 duplicated, databases intact`, async () => {
+      const pair = new CrashPair(CLI);
+      try {
+        await pair.start();
+        const counts = await pair.run(victim, MESSAGES, KILLS);
+        console.log(`crash counts: ${JSON.stringify(counts)}`);
+        expect(counts.acknowledged).toBe(MESSAGES);
+        expect(counts.lost).toBe(0);
+        // B's user (a client without MAM) sees every message too while fewer than the offline box's 500 wait for it
+        // during a restart of B, as here; the long mode queues more than that, and counts what it misses (README).
+        if (!LONG) expect({ notShown: counts.notShown, offlineDropped: counts.offlineDropped }).toEqual({ notShown: 0, offlineDropped: 0 });
+        expect(counts.duplicates).toBe(0);
+        expect(counts.archiveDuplicates).toEqual({ a: 0, b: 0 });
+        expect(counts.integrity).toEqual({ a: 'ok', b: 'ok' });
+      } finally {
+        await pair.stop();
+      }
+    }, LONG ? 1_800_000 : 240_000);
+  }
+});
