@@ -26,7 +26,6 @@ export const messages: Feature = {
   setup(ctx) {
     const { identity, network } = ctx;
     const user = identity.user.toString();
-    let dropped = 0;
     // Contacts the user was told are offline: one notice per absence, not one per message.
     const toldQueued = new Set<PeerId>();
 
@@ -37,7 +36,7 @@ export const messages: Feature = {
     /** Kept until the next login (across restarts), stamped with the time it arrived unless it already has a stamp. */
     const keep = (msg: Element): void => {
       if (!msg.getChild('delay', NS.delay)) msg.append(delay(new Date()));
-      dropped += ctx.offline.keep(msg);
+      ctx.offline.keep(msg);
     };
     /** To every available session, or kept. */
     const toUser = (msg: Element): void => {
@@ -54,10 +53,9 @@ export const messages: Feature = {
       if (session.archiveQueried) return;
       // RFC 6121 §8.5.2.2, XEP-0160 §3: a resource with a negative priority never gets what waits for the user.
       if (session.priority < 0) return;
-      if (dropped > 0) {
-        session.send(chat(identity.domain, user, `${dropped} older messages were dropped while you were offline (only ${OFFLINE_LIMIT} are kept).`));
-        dropped = 0;
-      }
+      // Counted with the box (whoever kept what), so a restart since does not lose the notice.
+      const dropped = ctx.offline.takeDropped();
+      if (dropped > 0) session.send(chat(identity.domain, user, `${dropped} older messages were dropped while you were offline (only ${OFFLINE_LIMIT} are kept).`));
       for (const msg of ctx.offline.takeAll()) session.send(msg);
     });
 

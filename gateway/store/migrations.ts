@@ -320,6 +320,17 @@ CREATE TABLE hosted_room_members (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * How many stanzas the offline box dropped (its limit) since the user last read the count: kept with the box, so a
+ * restart or a crash between the drop and the next login still tells the user (issue 16 §2).
+ */
+const V10 = `
+CREATE TABLE undelivered_dropped (
+  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  dropped INTEGER NOT NULL CHECK (dropped >= 0)
+) STRICT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
@@ -330,6 +341,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, sql: V7 },
   { version: 8, sql: V8 },
   { version: 9, sql: V9 },
+  { version: 10, sql: V10 },
 ];
 
 export interface MigrationResult {

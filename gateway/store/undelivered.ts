@@ -12,6 +12,8 @@ export class Undelivered {
   private readonly del;
   private readonly keepTx;
   private readonly takeTx;
+  private readonly addDropped;
+  private readonly takeDroppedTx;
 
   constructor(ctx: StoreContext) {
     const { db } = ctx;
@@ -22,9 +24,22 @@ export class Undelivered {
     );
     this.select = db.prepare<[number], { stanza: string }>('SELECT stanza FROM undelivered WHERE account_id = ? ORDER BY seq');
     this.del = db.prepare<[number]>('DELETE FROM undelivered WHERE account_id = ?');
+    this.addDropped = db.prepare<[number, number]>(
+      'INSERT INTO undelivered_dropped (account_id, dropped) VALUES (?, ?) ON CONFLICT (account_id) DO UPDATE SET dropped = dropped + excluded.dropped',
+    );
+    const readDropped = db.prepare<[number], { dropped: number }>('SELECT dropped FROM undelivered_dropped WHERE account_id = ?');
+    const clearDropped = db.prepare<[number]>('DELETE FROM undelivered_dropped WHERE account_id = ?');
+    // The stanza, the trim and the count of what the trim dropped: one commit.
     this.keepTx = db.transaction((accountId: number, stanza: string, limit: number): number => {
       this.insert.run(accountId, stanza, ctx.now());
-      return this.trim.run(accountId, accountId, limit).changes;
+      const dropped = this.trim.run(accountId, accountId, limit).changes;
+      if (dropped > 0) this.addDropped.run(accountId, dropped);
+      return dropped;
+    });
+    this.takeDroppedTx = db.transaction((accountId: number): number => {
+      const n = readDropped.get(accountId)?.dropped ?? 0;
+      clearDropped.run(accountId);
+      return n;
     });
     // Read and delete in one transaction: each stanza is handed out once.
     this.takeTx = db.transaction((accountId: number): string[] => {
@@ -42,6 +57,11 @@ export class Undelivered {
   /** Everything kept for the account, oldest first, and forgets it. */
   take(accountId: AccountId): string[] {
     return this.takeTx(accountId);
+  }
+
+  /** How many were dropped since the last call (kept across restarts), and resets it. */
+  takeDropped(accountId: AccountId): number {
+    return this.takeDroppedTx(accountId);
   }
 
   countFor(accountId: AccountId): number {

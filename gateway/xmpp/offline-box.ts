@@ -13,16 +13,26 @@ export interface OfflineBox {
   keep(stanza: Element): number;
   /** Everything kept, oldest first, handed out once. */
   takeAll(): Element[];
+  /** How many were dropped to make room since the last call (whoever kept them), and resets it. */
+  takeDropped(): number;
 }
 
 export function memoryOfflineBox(limit = OFFLINE_LIMIT): OfflineBox {
   const kept: Element[] = [];
+  let dropped = 0;
   return {
     keep(stanza) {
       kept.push(stanza);
-      return kept.length > limit ? kept.splice(0, kept.length - limit).length : 0;
+      const n = kept.length > limit ? kept.splice(0, kept.length - limit).length : 0;
+      dropped += n;
+      return n;
     },
     takeAll: () => kept.splice(0),
+    takeDropped: () => {
+      const n = dropped;
+      dropped = 0;
+      return n;
+    },
   };
 }
 
@@ -30,6 +40,7 @@ export function memoryOfflineBox(limit = OFFLINE_LIMIT): OfflineBox {
 export function storeOfflineBox(store: Pick<Store, 'undelivered'>, accountId: number, log: Logger, limit = OFFLINE_LIMIT): OfflineBox {
   return {
     keep: (stanza) => store.undelivered.keep(accountId, stanza.toString(), limit),
+    takeDropped: () => store.undelivered.takeDropped(accountId),
     takeAll() {
       const out: Element[] = [];
       for (const xml of store.undelivered.take(accountId)) {

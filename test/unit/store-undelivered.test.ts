@@ -1,5 +1,6 @@
 // The store's box of stanzas for offline users: kept in order, capped (oldest first, counted),
-// handed out once, per account, gone with the account, and there again after reopening.
+// handed out once, per account, gone with the account, and there again after reopening, with the count of
+// what the cap dropped.
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../gateway/store/index.js';
 import { storeOfflineBox } from '../../gateway/xmpp/offline-box.js';
@@ -24,6 +25,10 @@ describe('undelivered stanzas', () => {
     store.close();
 
     store = openStore(dir);
+    // What the limit dropped is told at the next login even after a restart (or a crash), once.
+    expect(storeOfflineBox(store, alice, silentLogger()).takeDropped()).toBe(1);
+    expect(storeOfflineBox(store, alice, silentLogger()).takeDropped()).toBe(0);
+    expect(storeOfflineBox(store, bob, silentLogger()).takeDropped()).toBe(0);
     const back = storeOfflineBox(store, alice, silentLogger()).takeAll();
     expect(back.map((m) => m.getChildText('body'))).toEqual(['m2 <&>', 'm3 <&>', 'm4 <&>']);
     // Read back as it went in: no namespace on the stanza (the stream's default), the delay's own kept.
