@@ -175,6 +175,8 @@ export type Command =
   | { cmd: 'presence'; to?: string; type?: string; priority?: number }
   /** (Additive) XEP-0045 join: presence to room/nick with <x xmlns='http://jabber.org/protocol/muc'/>. */
   | { cmd: 'muc_join'; to: string }
+  /** (Additive) XEP-0045 §7.8.2 mediated invitation: a message to the room with <invite to=…/>. */
+  | { cmd: 'muc_invite'; room: string; to: string; reason?: string }
   /** XEP-0280 enable (default) or disable. */
   | { cmd: 'carbons'; enable?: boolean; timeout?: number }
   | { cmd: 'ping'; to?: string; timeout?: number }

@@ -165,6 +165,9 @@ class Client(ClientXMPP):
         # slixmpp's "message" event needs a <body/>: a MUC subject (XEP-0045 §7.2.15) has none.
         self.register_handler(Callback("Subject", MatchXPath("{%s}message/{%s}subject" % (CLIENT_NS, CLIENT_NS)),
                                        lambda m: None if m["body"] else self.on_message(m)))
+        # Nor has an error answer to a stanza without one (an invitation, XEP-0045 §7.8.2).
+        self.register_handler(Callback("Bodiless error", MatchXPath("{%s}message/{%s}error" % (CLIENT_NS, CLIENT_NS)),
+                                       lambda m: None if m["body"] else self.on_message(m)))
         self.add_event_handler("presence", self.on_presence)
         self.add_event_handler("receipt_received", lambda m: emit("receipt", **{"from": str(m["from"]), "id": m["receipt"]}))
         self.add_event_handler("marker", self.on_marker)
@@ -460,6 +463,15 @@ class Driver:
         pres = self.client.make_presence(pto=cmd["to"])
         ET.SubElement(pres.xml, "{%s}x" % MUC_NS)
         pres.send()
+
+    async def cmd_muc_invite(self, cmd):
+        # XEP-0045 §7.8.2: a mediated invitation, sent to the room.
+        msg = self.client.make_message(mto=cmd["room"])
+        x = ET.SubElement(msg.xml, "{%s}x" % MUC_USER_NS)
+        inv = ET.SubElement(x, "{%s}invite" % MUC_USER_NS, {"to": cmd["to"]})
+        if cmd.get("reason"):
+            ET.SubElement(inv, "{%s}reason" % MUC_USER_NS).text = cmd["reason"]
+        msg.send()
 
     async def cmd_carbons(self, cmd):
         carbons = self.client["xep_0280"]

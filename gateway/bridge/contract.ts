@@ -226,6 +226,11 @@ export interface RoomHostingApi {
   allow(name: string, fingerprint: string, alias: string): HostedRoomInfo;
   /** Keeps a member out (by alias or fingerprint) and cuts it if present. */
   ban(name: string, who: string): HostedRoomInfo;
+  /**
+   * An invitation: a peer not yet a member is let in under an alias made from `nameHint` (a-z 0-9, made unique);
+   * one already known keeps its alias, and a ban is lifted. Returns the room with the peer's alias.
+   */
+  invite(name: string, fingerprint: string, nameHint: string): HostedRoomInfo & { alias: string };
   /** Stops hosting (everyone in it is cut) and forgets its members. */
   unhost(name: string): Promise<void>;
 }

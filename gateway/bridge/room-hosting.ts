@@ -6,7 +6,7 @@ import type { Store, StoredHostedRoom } from '../store/index.js';
 import { StoreError } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type { HostedPolicy, HostedRoomInfo, RoomHostingApi } from './contract.js';
-import { BANNED, RoomHost, createTlsContext, generateIdentity, identityFromPem, type RoomBook } from './peer-protocol.js';
+import { BANNED, RoomHost, aliasForNick, createTlsContext, generateIdentity, identityFromPem, type RoomBook } from './peer-protocol.js';
 import { formatShareString, isFingerprint } from './share-string.js';
 
 export interface RoomHostingOptions {
@@ -107,6 +107,21 @@ export class RoomHosting implements RoomHostingApi {
     this.o.store.hostedRooms.setBanned(this.o.accountId, r.name, m.fingerprint, true);
     this.hosts.get(r.name)?.host.kick(m.fingerprint, BANNED);
     return this.info(r);
+  }
+
+  invite(name: string, fingerprint: string, nameHint: string): HostedRoomInfo & { alias: string } {
+    const r = this.stored(name.toLowerCase());
+    const fp = fingerprint.toLowerCase();
+    const known = this.o.store.hostedRooms.member(this.o.accountId, r.name, fp);
+    if (known) {
+      this.o.store.hostedRooms.setBanned(this.o.accountId, r.name, fp, false);
+      return { ...this.info(r), alias: known.alias };
+    }
+    const base = aliasForNick(nameHint).slice(0, 28);
+    let alias = base;
+    for (let n = 2; this.o.store.hostedRooms.memberByAlias(this.o.accountId, r.name, alias); n++) alias = `${base}${n}`;
+    this.o.store.hostedRooms.putMember(this.o.accountId, r.name, fp, alias);
+    return { ...this.info(r), alias };
   }
 
   async unhost(name: string): Promise<void> {

@@ -12,6 +12,7 @@ import { discoInfoQuery } from './xep-0030-disco.js';
 import { ensureBookmark } from './support/bookmarks.js';
 import { Occupants } from './support/muc-occupants.js';
 import { NS } from './support/ns.js';
+import { inviteToRoom } from './support/room-invites.js';
 
 export const MUC_NS = {
   muc: 'http://jabber.org/protocol/muc',
@@ -99,6 +100,16 @@ export const muc: Feature = {
       const full = req.from.toString();
       if (req.stanza.attrs.type === 'error') return;
       if (req.to.nick !== undefined) throw new StanzaError('feature-not-implemented', 'a reference room has no private messages: write to the room');
+      // XEP-0045 §7.8.2: a mediated invitation, <x xmlns=muc#user><invite to=…/></x>, to a contact (a peer JID).
+      const invites = req.stanza.getChild('x', MUC_NS.user)?.getChildren('invite') ?? [];
+      if (invites.length > 0) {
+        for (const inv of invites) {
+          const to = peerFingerprint(inv.attr('to'), ctx.identity.peerDomain);
+          if (!to) throw new StanzaError('jid-malformed', `a tlsim contact is invited by its JID, <fingerprint>@${ctx.identity.peerDomain}`);
+          await inviteToRoom(ctx.network, { room: req.to.room, fingerprint: to, from: r?.occupants.self ?? ctx.identity.user.local ?? 'me', reason: inv.getChildText('reason') ?? undefined });
+        }
+        return;
+      }
       if (!r || !r.resources.has(full)) throw new StanzaError('not-acceptable', 'join the room first');
       if (req.stanza.getChild('subject')) throw new StanzaError('forbidden', 'a reference room has no subject to change');
       const body = req.stanza.getChildText('body');
@@ -253,3 +264,8 @@ export const muc: Feature = {
   },
 };
 
+/** The fingerprint of a peer JID (`<fingerprint>@<peer domain>[/…]`), or undefined. */
+function peerFingerprint(jid: string | undefined, peerDomain: string): string | undefined {
+  const m = /^([0-9a-fA-F]{64})@([^/]+)/.exec(jid ?? '');
+  return m && m[2]!.toLowerCase() === peerDomain.toLowerCase() ? m[1]!.toLowerCase() : undefined;
+}

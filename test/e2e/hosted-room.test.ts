@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { SlixmppClient, type SlixEvent } from '../../clients/slixmpp/driver.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
 import { killAll } from '../support/proc.js';
+import { gnutlsCli, gnutlsServ } from './support/reference-peer.js';
 import { joinChat, MINUTE, type ChatMember } from '../support/tlsd-chat-member.js';
 import { interopSuite } from '../support/tools.js';
 import { startInProcessGateway, type E2eGateway } from './support/gateway.js';
@@ -109,6 +110,31 @@ interopSuite('e2e: a room hosted by a gateway, with members on two gateways and 
     await heard(anna, 'carol', 'after the flood', from);
     await bert.send(ROOM, 'me too', { type: 'groupchat' });
     await heard(anna, 'bert', 'me too', from);
+  }, T);
+
+  it('an invitation (XEP-0045 mediated) lets a contact into a members-only room: the peer reads the share string and comes in by it', async () => {
+    const erinId = await makeOpensslIdentity(tmpDir('erin'));
+    const erin = await gnutlsServ(erinId);
+    let from = anna.mark();
+    await anna.send('localhost', `add tlsim://${erinId.fingerprint}@127.0.0.1:${erin.port} Erin`);
+    const erinJid = `${erinId.fingerprint}@peers.localhost`;
+    await anna.waitForEvent((e) => e.event === 'presence' && e.from.split('/')[0] === erinJid && e.type === 'available', W, from);
+    from = anna.mark();
+    await anna.send('localhost', 'room host club members');
+    const hosted = await anna.nextMessage((m) => m.from === 'localhost' && /^Hosting room club \(members only\)/.test(m.body), W, from);
+    const clubPort = Number(/tlsim:\/\/[0-9a-f]{64}@[^\s]+:(\d+)/.exec(hosted.body)![1]);
+    // Before the invitation erin is a stranger there.
+    const early = await gnutlsCli(erinId, clubPort);
+    await early.proc.waitFor(/I don't recognize you\./, W, { stream: 'stdout' });
+    await anna.request({ cmd: 'muc_invite', room: 'club@conference.localhost', to: erinJid, reason: 'our book club' });
+    await erin.proc.waitFor(/me invites you to the chat room "club": our book club\. Join it with its share string tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:\d+ \(you are "erin" there\)\./, W);
+    const inside = await joinChat({ port: clubPort }, erinId, undefined);
+    expect(inside.nick).toMatch(/^erin\[\d+\]$/);
+    // Inviting a JID that is not a contact is refused with a reason, and nothing is sent.
+    from = anna.mark();
+    await anna.request({ cmd: 'muc_invite', room: 'club@conference.localhost', to: `${'ab'.repeat(32)}@peers.localhost` });
+    const refused = await anna.nextMessage((m) => m.type === 'error' && m.from === 'club@conference.localhost', W, from);
+    expect(refused).toBeTruthy();
   }, T);
 
   it('the room keeps its port, identity and members across a restart of A: carol comes back without being asked', async () => {
