@@ -177,6 +177,8 @@ export type Command =
   | { cmd: 'muc_join'; to: string }
   /** (Additive) XEP-0045 §7.8.2 mediated invitation: a message to the room with <invite to=…/>. */
   | { cmd: 'muc_invite'; room: string; to: string; reason?: string }
+  /** (Additive) XEP-0249 direct invitation: a message to the contact with <x xmlns='jabber:x:conference' jid=room/>. */
+  | { cmd: 'direct_invite'; to: string; room: string; reason?: string }
   /** XEP-0280 enable (default) or disable. */
   | { cmd: 'carbons'; enable?: boolean; timeout?: number }
   | { cmd: 'ping'; to?: string; timeout?: number }

@@ -473,6 +473,13 @@ class Driver:
             ET.SubElement(inv, "{%s}reason" % MUC_USER_NS).text = cmd["reason"]
         msg.send()
 
+    async def cmd_direct_invite(self, cmd):
+        # XEP-0249: the invitation goes to the contact itself, naming the room (as Gajim, Dino, Conversations do).
+        msg = self.client.make_message(mto=cmd["to"], mtype="normal")
+        attrs = {"jid": cmd["room"], **({"reason": cmd["reason"]} if cmd.get("reason") else {})}
+        ET.SubElement(msg.xml, "{jabber:x:conference}x", attrs)
+        msg.send()
+
     async def cmd_carbons(self, cmd):
         carbons = self.client["xep_0280"]
         toggle = carbons.enable if cmd.get("enable", True) else carbons.disable

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChatState, PeerId } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { SID_NS } from '../xmpp/stanza.js';
-import type { Feature } from '../xmpp/feature.js';
+import { conferenceDomain, type Feature } from '../xmpp/feature.js';
 import { OFFLINE_LIMIT } from '../xmpp/offline-box.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { markersOf, requestElements, requestsOf } from './support/message-meta.js';
@@ -18,6 +18,7 @@ import { NS } from './support/ns.js';
 import { peerFullJid } from './support/peer-jid.js';
 import { archiveIds, shownText } from './support/archived-message.js';
 import { offeredFile, oobFor, sendOfferedFile } from './support/file-messages.js';
+import { directInvitation, inviteToRoom } from './support/room-invites.js';
 
 const CHAT_STATES: ReadonlySet<string> = new Set<ChatState>(['active', 'composing', 'paused', 'inactive', 'gone']);
 
@@ -92,6 +93,10 @@ export const messages: Feature = {
       const toGateway = c?.gateway === true && c.state !== 'blocked';
       const state = toGateway ? chatStateOf(req.stanza) : undefined;
       if (toGateway) for (const mk of markersOf(req.stanza)) network.sendMarker(id, mk.marker, mk.id);
+      // XEP-0249: a direct invitation into one of our rooms becomes the line with its share string (its body, if any,
+      // is only the room's JID, which means nothing on tlsim).
+      const invited = directInvitation(req.stanza, conferenceDomain(identity));
+      if (invited) return void (await inviteToRoom(network, { ...invited, fingerprint: id, from: identity.user.local ?? 'me' }));
       const body = req.stanza.getChildText('body');
       if (!body) {
         if (state) network.sendChatState(id, state);

@@ -112,7 +112,7 @@ interopSuite('e2e: a room hosted by a gateway, with members on two gateways and 
     await heard(anna, 'bert', 'me too', from);
   }, T);
 
-  it('an invitation (XEP-0045 mediated) lets a contact into a members-only room: the peer reads the share string and comes in by it', async () => {
+  it('an invitation (XEP-0045 mediated, or XEP-0249 direct) lets a contact into a members-only room: the peer reads the share string and comes in by it', async () => {
     const erinId = await makeOpensslIdentity(tmpDir('erin'));
     const erin = await gnutlsServ(erinId);
     let from = anna.mark();
@@ -130,6 +130,9 @@ interopSuite('e2e: a room hosted by a gateway, with members on two gateways and 
     await erin.proc.waitFor(/me invites you to the chat room "club": our book club\. Join it with its share string tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:\d+ \(you are "erin" there\)\./, W);
     const inside = await joinChat({ port: clubPort }, erinId, undefined);
     expect(inside.nick).toMatch(/^erin\[\d+\]$/);
+    // The same through XEP-0249 (Gajim's, Dino's and Conversations' way): a direct invitation to the contact.
+    await anna.request({ cmd: 'direct_invite', to: erinJid, room: ROOM });
+    await erin.proc.waitFor(/me invites you to the chat room "party"\. Join it with its share string tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:\d+ \(you are "erin" there\)\./, W);
     // Inviting a JID that is not a contact is refused with a reason, and nothing is sent.
     from = anna.mark();
     await anna.request({ cmd: 'muc_invite', room: 'club@conference.localhost', to: `${'ab'.repeat(32)}@peers.localhost` });
