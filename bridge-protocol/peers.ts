@@ -8,8 +8,7 @@ import { dialPeer, type PeerAddress } from './peers/dial.js';
 import { InboundListeners } from './peers/listener.js';
 import { PeerLinks } from './peers/peer-links.js';
 import type { PeerManagerEvents, PeerManagerOptions } from './peers/types.js';
-import type { LinkChatState, LinkMarker, LinkRecord, MessageRecord, ProfileRecord, ProfileRequestRecord } from './wire/link-frames.js';
-import type { FileRecord } from './wire/file-frames.js';
+import type { LinkChatState, LinkMarker, LinkRecord, MessageRecord } from './wire/link-frames.js';
 
 export type { PeerAddress } from './peers/dial.js';
 export { keepNewLink } from './peers/peer-links.js';
@@ -165,7 +164,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
    * persistent queue and calls connect().
    */
   send(fingerprint: string, text: string): Promise<void> {
-    return this.sendRecord(fingerprint, { type: 'message', text }).then(() => undefined);
+    return this.sendFrame(fingerprint, { type: 'message', text }).then(() => undefined);
   }
 
   /**
@@ -173,7 +172,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
    * other link only its text goes, exactly as send() writes it.
    */
   sendMessage(fingerprint: string, message: OutgoingMessage): Promise<void> {
-    return this.sendRecord(fingerprint, { type: 'message', ...message }).then(() => undefined);
+    return this.sendFrame(fingerprint, { type: 'message', ...message }).then(() => undefined);
   }
 
   /**
@@ -183,15 +182,15 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
    * never written. Rejects with PeerUnreachableError when there is no link: the caller may keep it for later.
    */
   sendMarker(fingerprint: string, marker: LinkMarker, id: string): Promise<boolean> {
-    return this.sendRecord(fingerprint, { type: 'marker', marker, id });
+    return this.sendFrame(fingerprint, { type: 'marker', marker, id });
   }
 
-  /** (Additive) A file frame (wire/file-frames.ts), as sendMarker: in turn with messages, which go ahead of chunks. */
-  sendFileRecord(fingerprint: string, record: FileRecord): Promise<boolean> {
-    return this.sendRecord(fingerprint, record);
-  }
-
-  private sendRecord(fingerprint: string, record: LinkRecord): Promise<boolean> {
+  /**
+   * Any record to the peer's current link, in turn (messages go ahead of file chunks): a message, a marker, a file
+   * frame (wire/file-frames.ts) or the FOAF profile exchange. Resolves false when the link cannot carry it (a frame
+   * to a reference peer, which is never written to); rejects with PeerUnreachableError when there is no link.
+   */
+  sendFrame(fingerprint: string, record: LinkRecord): Promise<boolean> {
     const e = this.get(fingerprint);
     if (!e) return Promise.reject(new PeerUnreachableError(`peer ${fingerprint.slice(0, 12)} is not connected`, 'unknown'));
     return e.links.sendRecord(record);
@@ -203,16 +202,6 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
    */
   sendChatState(fingerprint: string, state: LinkChatState): boolean {
     return this.get(fingerprint)?.links.sendChatState(state) ?? false;
-  }
-
-  /**
-   * The FOAF profile exchange (issue 13): a request (answered by a 'profile' event) or our answer to one. Resolves
-   * false when the link cannot carry it: a reference peer (tlsd) has no profile and is never written to.
-   */
-  sendProfileFrame(fingerprint: string, record: ProfileRequestRecord | ProfileRecord): Promise<boolean> {
-    const e = this.get(fingerprint);
-    if (!e) return Promise.reject(new PeerUnreachableError(`peer ${fingerprint.slice(0, 12)} is not connected`, 'unknown'));
-    return e.links.sendRecord(record);
   }
 
   /**

@@ -30,7 +30,7 @@ export class FileTransfers {
   constructor(o: FileTransfersOptions) {
     this.peers = o.peers;
     const log = o.log.child({ part: 'files' });
-    const send = o.peers.sendFileRecord.bind(o.peers);
+    const send = o.peers.sendFrame.bind(o.peers);
     const base = { store: o.store, accountId: o.accountId, uploads: o.uploads, log, send };
     const nameOf = (fp: string): string => {
       const c = o.store.contacts.get(o.accountId, fp);

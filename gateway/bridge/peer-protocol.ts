@@ -26,6 +26,7 @@ export {
   RoomHost,
   RoomLink,
   RoomNotJoinedError,
+  fingerprintOf,
   generateIdentity,
   identityFromPem,
   BANNED,

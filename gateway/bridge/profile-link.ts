@@ -40,7 +40,7 @@ export class ProfileLink {
 
   private answer(fp: string): void {
     let answer: LinkProfile = this.opts.mayAsk(fp) ? { turtle: this.opts.turtle() } : { none: 'not for you' };
-    const send = (a: LinkProfile) => this.opts.peers.sendProfileFrame(fp, a.turtle !== undefined ? { type: 'profile', turtle: a.turtle } : { type: 'profile', none: a.none });
+    const send = (a: LinkProfile) => this.opts.peers.sendFrame(fp, a.turtle !== undefined ? { type: 'profile', turtle: a.turtle } : { type: 'profile', none: a.none });
     send(answer).catch((err: Error) => {
       if (!(err instanceof RangeError)) return;
       this.opts.log.warn({ peer: short(fp), err: err.message }, 'our profile is too large for a frame');
@@ -70,7 +70,7 @@ export class ProfileLink {
       if (i >= 0) waiting.splice(i, 1);
     };
     try {
-      if (!(await peers.sendProfileFrame(fp, { type: 'profile-request' }))) {
+      if (!(await peers.sendFrame(fp, { type: 'profile-request' }))) {
         forget();
         return { kind: 'none', reason: 'a reference peer (tlsd): it has no profile' };
       }

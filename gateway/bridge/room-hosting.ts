@@ -6,7 +6,7 @@ import type { Store, StoredHostedRoom } from '../store/index.js';
 import { StoreError } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type { HostedPolicy, HostedRoomInfo, RoomHostingApi } from './contract.js';
-import { BANNED, RoomHost, aliasForNick, createTlsContext, generateIdentity, identityFromPem, type RoomBook } from './peer-protocol.js';
+import { BANNED, RoomHost, aliasForNick, createTlsContext, fingerprintOf, generateIdentity, identityFromPem, type RoomBook } from './peer-protocol.js';
 import { formatShareString, isFingerprint } from './share-string.js';
 
 export interface RoomHostingOptions {
@@ -167,7 +167,8 @@ export class RoomHosting implements RoomHostingApi {
   }
 
   private info(r: StoredHostedRoom): HostedRoomInfo {
-    const fingerprint = identityFromPem(r.keyPem, r.certPem).fingerprint;
+    // From the certificate alone: parsing the room's private key on every look at it is not needed.
+    const fingerprint = this.hosts.get(r.name)?.fingerprint ?? fingerprintOf(r.certPem);
     const host = this.hosts.get(r.name)?.host;
     const port = host?.addresses()[0]?.port ?? r.port;
     return {

@@ -12,6 +12,7 @@ import { discoInfoQuery } from './xep-0030-disco.js';
 import { ensureBookmark } from './support/bookmarks.js';
 import { Occupants } from './support/muc-occupants.js';
 import { NS } from './support/ns.js';
+import { peerIdOf } from './support/peer-jid.js';
 import { inviteToRoom } from './support/room-invites.js';
 
 export const MUC_NS = {
@@ -104,7 +105,7 @@ export const muc: Feature = {
       const invites = req.stanza.getChild('x', MUC_NS.user)?.getChildren('invite') ?? [];
       if (invites.length > 0) {
         for (const inv of invites) {
-          const to = peerFingerprint(inv.attr('to'), ctx.identity.peerDomain);
+          const to = peerIdOf(ctx.identity, inv.attr('to'));
           if (!to) throw new StanzaError('jid-malformed', `a tlsim contact is invited by its JID, <fingerprint>@${ctx.identity.peerDomain}`);
           await inviteToRoom(ctx.network, { room: req.to.room, fingerprint: to, from: r?.occupants.self ?? ctx.identity.user.local ?? 'me', reason: inv.getChildText('reason') ?? undefined });
         }
@@ -263,9 +264,3 @@ export const muc: Feature = {
     }
   },
 };
-
-/** The fingerprint of a peer JID (`<fingerprint>@<peer domain>[/…]`), or undefined. */
-function peerFingerprint(jid: string | undefined, peerDomain: string): string | undefined {
-  const m = /^([0-9a-fA-F]{64})@([^/]+)/.exec(jid ?? '');
-  return m && m[2]!.toLowerCase() === peerDomain.toLowerCase() ? m[1]!.toLowerCase() : undefined;
-}

@@ -40,10 +40,10 @@ export async function inviteToRoom(network: PeerNetwork, inv: Invitation): Promi
   let share: string;
   let as = '';
   if (hosted) {
-    const let_in = rooms.hosting!.invite(room.name, contact.id, contact.name);
-    if (!let_in.share) throw new StanzaError('recipient-unavailable', 'the room is not listening yet');
-    share = let_in.share;
-    as = ` (you are "${let_in.alias}" there)`;
+    const entry = rooms.hosting!.invite(room.name, contact.id, contact.name);
+    if (!entry.share) throw new StanzaError('recipient-unavailable', 'the room is not listening yet');
+    share = entry.share;
+    as = ` (you are "${entry.alias}" there)`;
   } else {
     share = formatShareString({ fingerprint: room.fingerprint, ...parseAddress(room.address) });
   }
