@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { pki } from 'node-forge';
+import { certificateSerial } from '../../bridge-protocol/identity.js';
 import { writeFileAtomic, writeSecretFile } from './secret-file.js';
 
 export interface ServerTls {
@@ -227,8 +228,9 @@ function newCertificate(forge: Forge, keyPem: string, now: number, days: number)
   const key = forge.pki.privateKeyFromPem(keyPem) as pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  // A positive 128-bit serial: the high bit clear.
-  cert.serialNumber = '0' + randomBytes(16).toString('hex').slice(1);
+  // Positive and minimally encoded: '0' + random made 1 certificate in ~512 that OpenSSL refuses
+  // to load (illegal padding), and then every STARTTLS of that gateway failed.
+  cert.serialNumber = certificateSerial(randomBytes(16));
   // An hour back: a client whose clock is slightly behind still accepts it.
   cert.validity.notBefore = new Date(now - 3600_000);
   cert.validity.notAfter = new Date(now + days * DAY);

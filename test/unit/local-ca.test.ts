@@ -69,6 +69,9 @@ describe('local CA', () => {
     expect(cert.keyUsage).toContain('1.3.6.1.5.5.7.3.1'); // serverAuth
     expect(cert.publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
     expect(ca.publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    // Serials are 16 bytes led by 0x40-0x7f (positive, minimally encoded), never a leading zero
+    // byte that OpenSSL would refuse to load: that failed ~1 gateway in 256 in the suite.
+    for (const c of [ca, cert]) expect(c.serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/);
   });
 
   it('is trusted by a TLS client that knows only the CA, by name and by address', async () => {

@@ -30,8 +30,14 @@ export function purpleSuite(bind: (s: PurpleSuite) => void, opts: InProcessGatew
 
   beforeAll(async () => {
     gw = await startInProcessGateway(opts);
-    user = await PurpleUser.login(gw);
-    observer = await xmppObserver(gw);
+    try {
+      user = await PurpleUser.login(gw);
+      observer = await xmppObserver(gw);
+    } catch (err) {
+      // A login that fails in setup says why only in the gateway's own log.
+      console.error(`--- gateway log (tail) ---\n${gw.log.tail(80)}`);
+      throw err;
+    }
     bind({ gw, user, observer });
   }, timeoutMs);
 
