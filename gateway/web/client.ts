@@ -80,6 +80,58 @@ function render(s) {
   if (atEnd) log.scrollTop = log.scrollHeight;
 }
 
+// Add a friend: the share string typed or pasted, or read by jsQR from the camera (frames drawn on
+// a canvas, decoded here in the page; nothing leaves the machine but the string itself).
+async function addFriend(ev) {
+  ev.preventDefault();
+  const result = $('add-result');
+  const res = await fetch('/api/contacts', { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ peer: $('add-peer').value.trim(), name: $('add-name').value.trim() || undefined }) });
+  const body = await res.json().catch(() => ({ ok: false, text: res.statusText }));
+  result.className = body.ok ? 'muted' : 'error';
+  result.textContent = body.text;
+  if (body.ok) { $('add-peer').value = ''; $('add-name').value = ''; }
+}
+
+let scanning;
+function stopScan(text, bad) {
+  if (scanning) { clearInterval(scanning.timer); for (const t of scanning.stream.getTracks()) t.stop(); scanning = undefined; }
+  $('scan-video').hidden = true;
+  $('scan').textContent = 'Scan their QR code';
+  if (text) { $('add-result').className = bad ? 'error' : 'muted'; $('add-result').textContent = text; }
+}
+async function scan() {
+  if (scanning) return stopScan();
+  if (!navigator.mediaDevices || typeof jsQR !== 'function') return stopScan('No camera here: paste the share string instead.', true);
+  let stream;
+  try { stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false }); }
+  catch (err) { return stopScan('The camera is not available (' + err.name + '): paste the share string instead.', true); }
+  const video = $('scan-video');
+  video.srcObject = stream;
+  video.hidden = false;
+  await video.play().catch(() => {});
+  $('scan').textContent = 'Stop scanning';
+  $('add-result').className = 'muted';
+  $('add-result').textContent = 'Hold their QR code in front of the camera…';
+  const canvas = document.createElement('canvas');
+  const g = canvas.getContext('2d', { willReadFrequently: true });
+  const started = Date.now();
+  scanning = { stream, timer: setInterval(() => {
+    if (Date.now() - started > 120000) return stopScan('No QR code seen in two minutes.', true);
+    if (!video.videoWidth) return;
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    g.drawImage(video, 0, 0);
+    const code = jsQR(g.getImageData(0, 0, canvas.width, canvas.height).data, canvas.width, canvas.height, { inversionAttempts: 'dontInvert' });
+    if (!code) return;
+    if (!code.data.startsWith('tlsim://')) { $('add-result').textContent = 'That QR code is not a tlsim share string; still looking…'; return; }
+    $('add-peer').value = code.data;
+    stopScan('Read their share string: give them a name if you like, then Add.');
+    $('add-name').focus();
+  }, 200) };
+}
+
+$('add-form').onsubmit = addFriend;
+$('scan').onclick = scan;
 $('copy').onclick = () => navigator.clipboard && navigator.clipboard.writeText(share);
 const feed = new EventSource('/api/events');
 feed.onmessage = (e) => { $('live').textContent = 'live'; $('live').className = 'pill on'; render(JSON.parse(e.data)); };

@@ -38,9 +38,14 @@ export function statusPage(): string {
 <dl><dt>Share string</dt><dd><code id="share">…</code> <button id="copy" type="button">Copy</button></dd>
 <dt>Fingerprint</dt><dd><code id="fingerprint">…</code></dd>
 <dt>Your XMPP account</dt><dd><code id="jid">…</code></dd></dl></div></section>
+<section class="card add span2"><h2>Add a friend</h2>
+<form id="add-form"><label>Their share string <input id="add-peer" name="peer" placeholder="tlsim://…" autocomplete="off" spellcheck="false" required></label>
+<label>Name <input id="add-name" name="name" placeholder="optional" autocomplete="off"></label>
+<div class="actions"><button type="submit" class="primary">Add</button> <button type="button" id="scan">Scan their QR code</button></div></form>
+<video id="scan-video" muted playsinline hidden></video><p id="add-result" role="status"></p></section>
 <section class="card"><h2>Tor</h2><p id="tor-state">…</p>
 <div class="bar" aria-hidden="true"><div id="tor-bar"></div></div><p id="tor-detail" class="muted"></p></section>
-<section class="card"><h2>Messages</h2><p><span id="queued" class="big">0</span> queued to send ·
+<section class="card span2"><h2>Messages</h2><p><span id="queued" class="big">0</span> queued to send ·
 <span id="online">0</span> linked now</p><svg id="spark" viewBox="0 0 300 60" role="img" aria-label="messages per 10 seconds"></svg>
 <p class="muted legend"><span class="in">■</span> in <span class="out">■</span> out, per 10 s, last 10 minutes</p></section>
 <section class="card wide"><h2>Waiting requests</h2><div id="requests"><p class="muted">None.</p></div></section>
@@ -48,7 +53,7 @@ export function statusPage(): string {
 <tbody id="contacts"></tbody></table></section>
 <section class="card wide"><h2>Log</h2><pre id="log"></pre></section>
 </main>`,
-    ['/assets/status.js'],
+    ['/assets/jsqr.js', '/assets/status.js'],
   );
 }
 
@@ -75,7 +80,7 @@ header form { margin:0; }
 .pill.on { background:var(--ok); }
 main.grid { display:grid; grid-template-columns: 2fr 1fr 1fr; gap:16px; padding:20px 24px; max-width:1400px; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:6px; padding:14px 18px; min-width:0; }
-.card.wide { grid-column: 1 / -1; }
+.card.wide { grid-column: 1 / -1; } .card.span2 { grid-column: span 2; }
 .card h2 { font-size:13px; text-transform:uppercase; letter-spacing:.06em; color:var(--muted); margin:0 0 10px; }
 .share-row { display:flex; gap:20px; align-items:flex-start; }
 .share-row img { border:1px solid var(--line); border-radius:4px; flex:none; image-rendering: pixelated; }
@@ -97,9 +102,12 @@ th { font-size:12px; color:var(--muted); font-weight:600; }
 .dot.on { background:var(--ok); }
 .request { display:flex; gap:12px; align-items:center; padding:6px 0; border-bottom:1px solid var(--line); }
 .request:last-child { border-bottom:0; } .request .who { flex:1; min-width:0; }
+.add label { display:block; margin:6px 0; font-size:13px; color:var(--muted); }
+.add input { display:block; width:100%; margin-top:2px; padding:6px 8px; font:inherit; color:var(--fg); border:1px solid var(--line); border-radius:4px; }
+.add .actions { margin-top:8px; } #add-result { overflow-wrap:anywhere; } .add video { width:100%; max-height:220px; margin-top:8px; border-radius:4px; background:#000; }
 pre#log { margin:0; max-height:260px; overflow:auto; font: 12px/1.45 ui-monospace, "DejaVu Sans Mono", monospace; background:#0f1623; color:#d7dde8; padding:10px; border-radius:4px; white-space:pre-wrap; }
 main.login { max-width:420px; margin:12vh auto; padding:0 16px; }
 main.login h1 { font-size:20px; }
 main.login label { display:block; margin:12px 0; } main.login input { display:block; width:100%; margin-top:4px; padding:8px; font:inherit; border:1px solid var(--line); border-radius:4px; }
-@media (max-width: 900px) { main.grid { grid-template-columns: 1fr; } .share-row { flex-direction:column; } }
+@media (max-width: 900px) { main.grid { grid-template-columns: 1fr; } .card.span2 { grid-column: auto; } .share-row { flex-direction:column; } }
 `;

@@ -48,8 +48,11 @@ const REQUEST_TIMEOUT_MS = 15_000;
 const UPLOAD_REQUEST_TIMEOUT_MS = 10 * 60_000;
 const PEER_ID = /^[0-9a-f]{64}$/;
 
+const requireHere = createRequire(import.meta.url);
 /** Converse.js's prebuilt files, served as they are (the machine may be offline: no CDN). */
-const CONVERSE_DIST = dirname(createRequire(import.meta.url).resolve('converse.js/dist/converse.min.js'));
+const CONVERSE_DIST = dirname(requireHere.resolve('converse.js/dist/converse.min.js'));
+/** jsQR's browser bundle: the page reads a friend's QR code from the camera with it, on this machine. */
+const JSQR_FILE = requireHere.resolve('jsqr/dist/jsQR.js');
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -170,6 +173,7 @@ export class WebServer {
       if (path === '/chat') return this.html(res, 200, chatPage(), true);
       if (path === '/assets/status.js') return send(res, 200, 'text/javascript; charset=utf-8', STATUS_JS, true);
       if (path === '/assets/chat.js') return send(res, 200, 'text/javascript; charset=utf-8', CHAT_JS, true);
+      if (path === '/assets/jsqr.js') return this.file(res, JSQR_FILE);
       if (path === '/api/state') return send(res, 200, 'application/json', JSON.stringify(this.opts.feed.snapshot()));
       if (path === '/api/events') {
         if (!this.opts.feed.subscribe(res)) send(res, 503, 'text/plain', 'too many open status pages\n');
@@ -187,6 +191,7 @@ export class WebServer {
       }
       if (path.startsWith('/converse/')) return this.converseFile(res, path.slice('/converse/'.length));
     }
+    if (req.method === 'POST' && path === '/api/contacts') return this.addContact(req, res);
     const answer = /^\/api\/requests\/([^/]+)\/(accept|deny)$/.exec(path);
     if (req.method === 'POST' && answer) {
       const [, id, verb] = answer;
@@ -197,6 +202,26 @@ export class WebServer {
       return send(res, result.ok ? 200 : 409, 'application/json', JSON.stringify({ ok: result.ok, text: result.text }));
     }
     send(res, 404, 'text/plain', 'not found\n');
+  }
+
+  /** "Add a friend": a share string typed, pasted or read from a QR code by the camera, and a name. */
+  private async addContact(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const json = (status: number, body: { ok: boolean; text: string }) => send(res, status, 'application/json', JSON.stringify(body));
+    const body = await readBody(req);
+    if (body === undefined) return json(413, { ok: false, text: 'too large' });
+    let form: { peer?: unknown; name?: unknown };
+    try {
+      form = JSON.parse(body) as typeof form;
+    } catch {
+      return json(400, { ok: false, text: 'the body is not JSON' });
+    }
+    if (typeof form.peer !== 'string' || (form.name !== undefined && typeof form.name !== 'string')) {
+      return json(400, { ok: false, text: 'give "peer" (a share string) and optionally "name", as text' });
+    }
+    const result = await runCommand(this.opts.commands, 'add', { peer: form.peer, ...(form.name && { name: form.name }) });
+    this.opts.log.info({ ok: result.ok }, 'contact added on the status page');
+    this.opts.feed.tick();
+    json(result.ok ? 200 : 400, { ok: result.ok, text: result.text });
   }
 
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -232,6 +257,11 @@ export class WebServer {
     }
     const file = normalize(join(CONVERSE_DIST, decoded));
     if (!file.startsWith(CONVERSE_DIST + sep) || decoded.includes('\0')) return send(res, 404, 'text/plain', 'not found\n');
+    return this.file(res, file);
+  }
+
+  /** One file of a package, streamed with a day's private cache. */
+  private async file(res: ServerResponse, file: string): Promise<void> {
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) return send(res, 404, 'text/plain', 'not found\n');
     res.writeHead(200, {

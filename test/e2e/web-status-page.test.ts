@@ -8,11 +8,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import jsQRModule from 'jsqr';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { XmppJsClient } from '../../clients/xmppjs/client.js';
 import { makeOpensslIdentity, tmpDir } from '../support/identities.js';
 import { interopSuite } from '../support/tools.js';
+import { launchChromium } from './support/browser.js';
 import { startInProcessGateway, type E2eGateway } from './support/gateway.js';
 import { gnutlsCli, gnutlsServ, WAIT_MS, type DialingPeer, type ListeningPeer } from './support/reference-peer.js';
 import { xmppObserver } from './support/users.js';
@@ -21,7 +22,6 @@ import { xmppObserver } from './support/users.js';
 const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
 const T = 120_000;
 const SHOTS = join(import.meta.dirname, '../../clients/web');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 interface Reply {
   status: number;
@@ -60,7 +60,7 @@ interopSuite('e2e: the status page and web chat in headless Chromium', ['chromiu
     gw = await startInProcessGateway({ websocket: true, web: true, policy: 'ask' });
     caPem = await readFile(gw.caCertFile, 'utf8');
     origin = `https://127.0.0.1:${gw.running.web!.port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     observer = await xmppObserver(gw);
