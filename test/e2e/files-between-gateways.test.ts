@@ -109,9 +109,9 @@ interopSuite('e2e: files between two gateways over the link, and to a reference 
     expect(await bob.download(got.body)).toMatchObject({ status: 200, size: bytes.length, sha256: sha256(bytes) });
   }, T);
 
-  it('a 32 MiB file resumes after the link is cut halfway, and chat sent meanwhile arrives before it', async (ctx) => {
+  it('a 50 MiB file resumes after the link is cut halfway, and chat sent meanwhile arrives before it', async (ctx) => {
     showOnFailure(ctx);
-    const size = 32 * MIB;
+    const size = 50 * MIB;
     const bytes = randomBytes(size);
     const url = await upload(alice, 'video.mkv', bytes);
     const from = bob.mark();
