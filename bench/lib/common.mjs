@@ -1,7 +1,7 @@
 // Shared bits of every benchmark: statistics, tables, results files, child processes stopped by PID
 // (also on failure and on SIGTERM from bench/run.mjs), RSS and CPU from /proc.
 import { fork, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,8 @@ export async function main(fn) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Milliseconds on a clock every process of the machine shares (time origin + monotonic offset), for latencies across processes. */
+export const sharedNow = () => performance.timeOrigin + performance.now();
 
 /** Stops a child by PID: SIGTERM, then SIGKILL after a grace period. */
 export async function stopChild(child, graceMs = 5000) {
@@ -228,6 +230,10 @@ const CLK_TCK = 100;
 export function rssOf(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
+}
+/** Open file descriptors of a process (entries of /proc/<pid>/fd). */
+export function fdsOf(pid) {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }
 /** CPU seconds (user + system) a process has used so far. */
 export function cpuOf(pid) {
