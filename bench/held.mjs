@@ -29,6 +29,8 @@ if (!Number.isInteger(perAccount.sessions) || !Number.isInteger(perAccount.peers
 
 const MB = 1e6;
 const pct = (xs, p) => percentile([...xs].sort((a, b) => a - b), p);
+/** Largest value (Math.max(...xs) overflows the stack past ~100 000 values). */
+const maxOf = (xs) => xs.reduce((m, x) => (x > m ? x : m), -Infinity);
 
 /** Latencies both ways: per 10 s window, per minute of the load (by send time), and all. */
 function latencies() {
@@ -93,16 +95,16 @@ await main(async () => {
   const accounts = [{ jid: `${gw.user}@${gw.domain}`, user: gw.user, password: gw.password, fingerprint: gw.fingerprint, peerPort: gw.peerPort }];
   for (let a = 1; a < ACCOUNTS; a++) accounts.push(await gw.worker.request({ op: 'addAccount', name: `held${a}` }, 120_000));
   console.log(`  ${ACCOUNTS} accounts in ${fmt((performance.now() - t) / 1000, 1)} s`);
-  const fresh = await settled('fresh');
 
   // Peers: identities, contacts of their account, links (half gateway-extension, half reference-style).
-  t = performance.now();
   await load.request({ op: 'prepare', n: PEERS }, 300_000);
   const fps = await load.request({ op: 'fingerprints' });
-  const accountOfPeer = (i) => Math.floor(i / perAccount.peers);
   for (let a = 0; a < ACCOUNTS; a++) {
     await gw.worker.request({ op: 'addContacts', account: a === 0 ? undefined : accounts[a].jid, fingerprints: fps.slice(a * perAccount.peers, (a + 1) * perAccount.peers) });
   }
+  // The baseline: every account and contact there, nothing connected (what "after close" returns to).
+  const fresh = await settled('fresh');
+  t = performance.now();
   let failed = 0;
   const half = Math.ceil(perAccount.peers / 2);
   for (let a0 = 0; a0 < ACCOUNTS; a0 += 8) {
@@ -251,6 +253,9 @@ await main(async () => {
   const mean = (xs, k) => xs.reduce((a, s) => a + s[k], 0) / xs.length;
   const minutes = (mean(last, 't') - mean(first, 't')) / 60;
   const slope = (k) => (minutes > 0 ? (mean(last, k) - mean(first, k)) / minutes : NaN);
+  // The heap sampled at random points of its GC sawtooth: its lowest value in each third is near what is live.
+  const floor = (xs) => Math.min(...xs.map((s) => s.heapMB));
+  const heapFloorSlope = minutes > 0 ? (floor(last) - floor(first)) / minutes : NaN;
   const perMinute = (d) => lat[d].perMinute.map((xs, m) => ({ minute: m + 1, n: xs?.length ?? 0, p50: pct(xs ?? [], 50), p99: pct(xs ?? [], 99) }));
   const result = {
     config: { sessions: SESSIONS, peers: PEERS, accounts: ACCOUNTS, resourcesPerAccount: perAccount.sessions, peersPerAccount: perAccount.peers, ratePerDirection: RATE, seconds: SECONDS, loadSeconds, referencePeers: ACCOUNTS * (perAccount.peers - half), gatewayPeers: ACCOUNTS * half },
@@ -258,6 +263,9 @@ await main(async () => {
     memory: {
       rssSlopeMBPerMin: slope('rssMB'),
       heapSlopeMBPerMin: slope('heapMB'),
+      heapFloorSlopeMBPerMin: heapFloorSlope,
+      heapFloorFirstThirdMB: floor(first),
+      heapFloorLastThirdMB: floor(last),
       rssFirstThirdMB: mean(first, 'rssMB'),
       rssLastThirdMB: mean(last, 'rssMB'),
       heapFirstThirdMB: mean(first, 'heapMB'),
@@ -265,8 +273,8 @@ await main(async () => {
     },
     fds: { fresh: fresh.fds, connected: samples.find((s) => s.phase === 'connected').fds, loadStart: loadSamples[0]?.fds, loadEnd: loadSamples.at(-1)?.fds, afterClose: afterClose.fds },
     latency: {
-      out: { ...Object.fromEntries(['p50', 'p99'].map((p) => [p, pct(lat.out.all, Number(p.slice(1)))])), max: Math.max(...lat.out.all), perMinute: perMinute('out') },
-      in: { ...Object.fromEntries(['p50', 'p99'].map((p) => [p, pct(lat.in.all, Number(p.slice(1)))])), max: Math.max(...lat.in.all), perMinute: perMinute('in') },
+      out: { ...Object.fromEntries(['p50', 'p99'].map((p) => [p, pct(lat.out.all, Number(p.slice(1)))])), max: maxOf(lat.out.all), perMinute: perMinute('out') },
+      in: { ...Object.fromEntries(['p50', 'p99'].map((p) => [p, pct(lat.in.all, Number(p.slice(1)))])), max: maxOf(lat.in.all), perMinute: perMinute('in') },
     },
     eventLoop: { idleP99Ms: Math.max(...idle.map((s) => s.eldP99Ms)), loadP99MsMedian: pct(loadSamples.map((s) => s.eldP99Ms), 50), loadP99MsMax: Math.max(...loadSamples.map((s) => s.eldP99Ms)) },
     loadAverage: { min: Math.min(...samples.map((s) => s.load1)), max: Math.max(...samples.map((s) => s.load1)) },
@@ -275,7 +283,7 @@ await main(async () => {
   };
 
   table('The same gateway: fresh, connected and idle, under load, after load, after everything closed (after a GC except under load)', ['phase', 'RSS MB', 'heap MB', 'fds', 'sessions', 'peer links', 'loop delay p99 ms'], [
-    ['fresh (accounts, nothing connected)', fmt(fresh.rssMB, 1), fmt(fresh.heapMB, 1), fresh.fds, fresh.sessions, fresh.peerLinks, fmt(fresh.eldP99Ms, 1)],
+    ['fresh (accounts and contacts, nothing connected)', fmt(fresh.rssMB, 1), fmt(fresh.heapMB, 1), fresh.fds, fresh.sessions, fresh.peerLinks, fmt(fresh.eldP99Ms, 1)],
     ['connected, idle (last sample)', fmt(idle.at(-1).rssMB, 1), fmt(idle.at(-1).heapMB, 1), idle.at(-1).fds, idle.at(-1).sessions, idle.at(-1).peerLinks, fmt(result.eventLoop.idleP99Ms, 1)],
     ['load, first third (mean)', fmt(result.memory.rssFirstThirdMB, 1), fmt(result.memory.heapFirstThirdMB, 1), loadSamples[0].fds, loadSamples[0].sessions, loadSamples[0].peerLinks, fmt(result.eventLoop.loadP99MsMedian, 1)],
     ['load, last third (mean)', fmt(result.memory.rssLastThirdMB, 1), fmt(result.memory.heapLastThirdMB, 1), loadSamples.at(-1).fds, loadSamples.at(-1).sessions, loadSamples.at(-1).peerLinks, fmt(result.eventLoop.loadP99MsMax, 1) + ' (max)'],
@@ -288,7 +296,8 @@ await main(async () => {
   }));
   table('Held', ['figure', 'value'], [
     ['RSS slope, last third vs first third of the load', `${fmt(result.memory.rssSlopeMBPerMin, 2)} MB/min`],
-    ['heap slope, same', `${fmt(result.memory.heapSlopeMBPerMin, 2)} MB/min`],
+    ['heap slope, same (mean; lowest sample of each third)', `${fmt(result.memory.heapSlopeMBPerMin, 2)}; ${fmt(heapFloorSlope, 2)} MB/min (${fmt(floor(first), 1)} → ${fmt(floor(last), 1)} MB)`],
+    ['heap after close − fresh (after a GC each)', `${fmt(afterClose.heapMB - fresh.heapMB, 1)} MB`],
     ['fds fresh / connected / load start / load end / after close', `${result.fds.fresh} / ${result.fds.connected} / ${result.fds.loadStart} / ${result.fds.loadEnd} / ${result.fds.afterClose}`],
     ['session → peer: sent / delivered / lost / duplicated', `${totals.outSent} / ${totals.outDelivered} / ${result.totals.outLost} / ${totals.outDup}`],
     [`peer → sessions: sent / deliveries expected (× ${perAccount.sessions}) / delivered / lost / duplicated`, `${totals.inSent} / ${result.totals.inExpected} / ${totals.inDeliveries} / ${result.totals.inLost} / ${totals.inDup}`],
