@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const BUILD = join(BENCH_DIR, '.build');
+/** BENCH_BUILD=<dir>: another build of the project (e.g. the commit before, for a before/after in one run). */
+export const BUILD = process.env.BENCH_BUILD ?? join(BENCH_DIR, '.build');
 export const CACHE = join(BENCH_DIR, '.cache');
 export const RESULTS = join(BENCH_DIR, 'results');
 /** Import a compiled module of the project (bench/tsconfig.json builds into bench/.build). */
