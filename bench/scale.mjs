@@ -2,16 +2,22 @@
 // process), peers simulated by a separate load process with real TLS and distinct identities. Per
 // level, fresh processes: RSS of the manager's process before and after (after a GC, and after every
 // link carried one message), RSS per link, handshakes/s, CPU seconds of both processes.
-// Target: 10 000 links at ≤ 60 kB RSS each.
+// Target: 10 000 links at ≤ 60 kB RSS each (issue 14: 100 000 at ≤ 20 kB).
+// BENCH_SCALE_BEFORE=<dir>: each level also with the manager from that build (another commit's bench/.build,
+// see README "Scale"), first, so a change is measured before and after in the same run.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_DIR, CACHE, QUICK, fmt, forkWorker, machine, main, sleep, table, writeResult } from './lib/common.mjs';
 import { rsaIdentities } from './lib/identities.mjs';
 
 const LEVELS = (process.env.BENCH_SCALE_LEVELS ?? (QUICK ? '64,1000' : '64,1000,5000,10000')).split(',').map(Number);
+const BEFORE = process.env.BENCH_SCALE_BEFORE;
+// BENCH_SCALE_BARE=1: each level also against a bare Node TLS server (the floor: what Node's TLS costs per connection).
+const BARE = process.env.BENCH_SCALE_BARE === '1';
 
-async function level(k, idFile) {
-  const pm = forkWorker(join(BENCH_DIR, 'lib/peer-manager-child.mjs'), [idFile], { execArgv: ['--expose-gc'] });
+async function level(k, idFile, build) {
+  const env = build === 'bare' ? { BENCH_BARE_TLS: '1' } : build ? { BENCH_BUILD: build } : {};
+  const pm = forkWorker(join(BENCH_DIR, 'lib/peer-manager-child.mjs'), [idFile], { execArgv: ['--expose-gc'], env });
   const load = forkWorker(join(BENCH_DIR, 'lib/peer-load-child.mjs'));
   await Promise.all([pm.ready, load.ready]);
   try {
@@ -28,6 +34,7 @@ async function level(k, idFile) {
     await sleep(1000);
     const after = await pm.request({ op: 'stats' });
     const r = {
+      build: build === 'bare' ? 'bare TLS' : build ? 'before' : 'this',
       links: k,
       distinctIdentities: prep.distinct,
       online: after.online,
@@ -44,7 +51,7 @@ async function level(k, idFile) {
       heapPerLinkKB: (after.heapUsed - before.heapUsed) / 1000 / after.online,
       messages: after.messages,
     };
-    console.log(`  ${k} links: ${fmt(r.handshakesPerSec)} handshakes/s, ${fmt(r.rssPerLinkKB, 1)} kB RSS per link (heap ${fmt(r.heapPerLinkKB, 1)} kB), online ${r.online}, failed ${r.failed}`);
+    console.log(`  ${k} links (${r.build}): ${fmt(r.handshakesPerSec)} handshakes/s, ${fmt(r.rssPerLinkKB, 1)} kB RSS per link (heap ${fmt(r.heapPerLinkKB, 1)} kB), online ${r.online}, failed ${r.failed}`);
     return r;
   } finally {
     await load.stop();
@@ -58,9 +65,13 @@ await main(async () => {
   const idFile = join(CACHE, 'manager-identity.json');
   writeFileSync(idFile, JSON.stringify(id));
   const rows = [];
-  for (const k of LEVELS) rows.push(await level(k, idFile));
-  table('Links to one PeerManager (RSS of its process; peers in another process)', ['links', 'online', 'handshakes/s', 'mgr CPU ms/handshake', 'RSS before MB', 'RSS after MB', 'RSS/link kB', 'heap/link kB', 'target'], rows.map((r) => [
-    r.links, r.online, fmt(r.handshakesPerSec), fmt(r.managerCpuMsPerHandshake, 2), fmt(r.rssBeforeMB, 1), fmt(r.rssAfterMB, 1), fmt(r.rssPerLinkKB, 1), fmt(r.heapPerLinkKB, 1), r.links === 10000 ? '≤ 60 kB' : '',
+  for (const k of LEVELS) {
+    if (BARE) rows.push(await level(k, idFile, 'bare'));
+    if (BEFORE) rows.push(await level(k, idFile, BEFORE));
+    rows.push(await level(k, idFile));
+  }
+  table('Links to one PeerManager (RSS of its process; peers in another process)', ['build', 'links', 'online', 'handshakes/s', 'mgr CPU ms/handshake', 'RSS before MB', 'RSS after MB', 'RSS/link kB', 'heap/link kB', 'target'], rows.map((r) => [
+    r.build, r.links, r.online, fmt(r.handshakesPerSec), fmt(r.managerCpuMsPerHandshake, 2), fmt(r.rssBeforeMB, 1), fmt(r.rssAfterMB, 1), fmt(r.rssPerLinkKB, 1), fmt(r.heapPerLinkKB, 1), r.links === 10000 ? '≤ 60 kB' : '',
   ]));
-  writeResult('scale', { levels: rows });
+  writeResult('scale', { before: BEFORE, levels: rows });
 });

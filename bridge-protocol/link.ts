@@ -5,7 +5,7 @@ import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import { TypedEmitter } from './events.js';
 import { FingerprintMismatchError, HandshakeError, LinkClosedError } from './errors.js';
 import type { Logger } from './logger.js';
-import { silentLogger } from './logger.js';
+import { lazyChild, silentLogger } from './logger.js';
 import { GATEWAY_ALPNS, type LinkProtocol, type TlsContext } from './tls-context.js';
 import { handshake, noDelay, peerFingerprint, protocolOf } from './tls-handshake.js';
 import { LinkWriter, plainEncoder, type UnfinishedSend } from './link-writer.js';
@@ -336,7 +336,7 @@ export async function acceptLink(raw: Duplex, tls: TlsContext, opts: LinkOptions
     socket.destroy();
     throw new HandshakeError('the peer presented our own certificate (a loop back to ourselves)');
   }
-  const log = (opts.log ?? silentLogger).child({ link: 'in', peer: short(fingerprint) });
+  const log = lazyChild(opts.log ?? silentLogger, { link: 'in', peer: short(fingerprint) });
   return new Link(socket, fingerprint, 'server', protocolOf(socket, opts.gatewayAlpns), log, opts.maxMessageBytes);
 }
 
@@ -370,6 +370,6 @@ export async function dialLink(raw: Duplex, tls: TlsContext, opts: DialLinkOptio
     socket.destroy();
     throw new HandshakeError('dialed ourselves: the peer presented our own certificate');
   }
-  const log = (opts.log ?? silentLogger).child({ link: 'out', peer: short(fingerprint) });
+  const log = lazyChild(opts.log ?? silentLogger, { link: 'out', peer: short(fingerprint) });
   return new Link(socket, fingerprint, 'client', protocolOf(socket, opts.gatewayAlpns), log, opts.maxMessageBytes);
 }

@@ -2,7 +2,7 @@
 import { PeerUnreachableError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import type { Link, LinkSide } from './link.js';
-import { silentLogger, type Logger } from './logger.js';
+import { lazyChild, silentLogger, type Logger } from './logger.js';
 import { Backoff } from './peers/backoff.js';
 import { dialPeer, type PeerAddress } from './peers/dial.js';
 import { InboundListeners } from './peers/listener.js';
@@ -238,7 +238,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       attemptBeforeUp: 0,
       links: undefined as unknown as PeerLinks,
     };
-    const log = this.log.child({ peer: fp.slice(0, 12) });
+    const log = lazyChild(this.log, { peer: fp.slice(0, 12) });
     created.links = new PeerLinks(
       {
         self: this.opts.tls.identity.fingerprint,

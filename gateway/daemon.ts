@@ -169,7 +169,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       account,
       tls,
       log: log.child({ component: 'xmpp' }),
-      c2s: { host: config.c2s.host, port: config.c2s.port },
+      c2s: { host: config.c2s.host, port: config.c2s.port, maxConnections: config.c2s.max_connections },
       websocket: config.websocket.enabled && {
         host: config.websocket.host,
         port: config.websocket.port,

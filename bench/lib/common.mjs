@@ -1,13 +1,14 @@
 // Shared bits of every benchmark: statistics, tables, results files, child processes stopped by PID
 // (also on failure and on SIGTERM from bench/run.mjs), RSS and CPU from /proc.
 import { fork, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const BUILD = join(BENCH_DIR, '.build');
+/** BENCH_BUILD=<dir>: another build of the project (e.g. the commit before, for a before/after in one run). */
+export const BUILD = process.env.BENCH_BUILD ?? join(BENCH_DIR, '.build');
 export const CACHE = join(BENCH_DIR, '.cache');
 export const RESULTS = join(BENCH_DIR, 'results');
 /** Import a compiled module of the project (bench/tsconfig.json builds into bench/.build). */
@@ -110,6 +111,8 @@ export async function main(fn) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Milliseconds on a clock every process of the machine shares (time origin + monotonic offset), for latencies across processes. */
+export const sharedNow = () => performance.timeOrigin + performance.now();
 
 /** Stops a child by PID: SIGTERM, then SIGKILL after a grace period. */
 export async function stopChild(child, graceMs = 5000) {
@@ -228,6 +231,10 @@ const CLK_TCK = 100;
 export function rssOf(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
+}
+/** Open file descriptors of a process (entries of /proc/<pid>/fd). */
+export function fdsOf(pid) {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }
 /** CPU seconds (user + system) a process has used so far. */
 export function cpuOf(pid) {

@@ -1,7 +1,10 @@
 // One real gateway in its own process (gateway/daemon.ts startGateway, compiled into bench/.build),
-// driven by the benchmark over IPC: info, add a contact, wait until a peer is online, stop.
+// driven by the benchmark over IPC: info, add a contact, wait until a peer is online, stop; for held.mjs also
+// added local accounts, contacts in bulk, and the process's own figures (heap, event-loop delay).
 // Usage (forked): gateway-child.mjs <dataDir>
+// BENCH_GATEWAY_MAX_C2S=n: c2s.max_connections (default 256: more XMPP connections are closed at once).
 import { mkdirSync, readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { built, serveWorker, sleep } from './common.mjs';
 
 const dataDir = process.argv[2];
@@ -12,7 +15,7 @@ const { defaultConfig } = await built('gateway/config.js');
 const base = defaultConfig();
 const config = {
   ...base,
-  c2s: { ...base.c2s, host: '127.0.0.1', port: 0 },
+  c2s: { ...base.c2s, host: '127.0.0.1', port: 0, ...(process.env.BENCH_GATEWAY_MAX_C2S && { max_connections: Number(process.env.BENCH_GATEWAY_MAX_C2S) }) },
   peer: { ...base.peer, host: '127.0.0.1', port: 0, advertise_host: '127.0.0.1', unknown_policy: 'accept' },
   websocket: { ...base.websocket, enabled: false },
   // Benchmarks measure the gateway, not Tor: never launch one ("auto" is the default).
@@ -25,6 +28,14 @@ const config = {
   }),
 };
 const gw = await startGateway({ config, dataDir });
+const eld = monitorEventLoopDelay({ resolution: 10 });
+eld.enable();
+/** The peer network of a local account (the default one when `account` is not given). */
+function networkOf(account) {
+  const net = account ? gw.server.users.get(account)?.network : gw.network;
+  if (!net) throw new Error(`no account ${account}`);
+  return net;
+}
 
 serveWorker(
   {
@@ -54,6 +65,29 @@ serveWorker(
       return true;
     },
     status: () => gw.status(),
+    /** Another local account `<name>@<domain>`: its own identity, peer listener and password. */
+    addAccount: async ({ name }) => {
+      const a = await gw.accounts.add(name);
+      return { jid: a.jid, user: a.name, fingerprint: a.fingerprint, peerPort: a.peerPort, password: readFileSync(a.passwordFile, 'utf8').trim() };
+    },
+    /** Contacts without an address (they dial us), in one request. */
+    addContacts: async ({ account, fingerprints }) => {
+      const net = networkOf(account);
+      for (const fp of fingerprints) await net.addContact(fp, { name: fp.slice(0, 8) });
+      return fingerprints.length;
+    },
+    /** How many contacts of `account` are online now. */
+    onlineCount: ({ account }) => networkOf(account).listContacts().filter((c) => c.online).length,
+    /** The process's own figures; the event-loop delay (ms) since the previous call. */
+    figures: () => {
+      const m = process.memoryUsage();
+      const r = { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, eldP50Ms: eld.percentile(50) / 1e6, eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6 };
+      eld.reset();
+      let sessions = 0;
+      for (const u of gw.server.users.all()) sessions += u.router.all().length;
+      return { ...r, sessions };
+    },
+    gc: () => (globalThis.gc?.(), Boolean(globalThis.gc)),
   },
   () => gw.stop(),
 );

@@ -9,12 +9,13 @@ import { XmppLoadClient } from './xmpp-load.mjs';
 /**
  * opts.tmpfs: data directory on /dev/shm (fsync costs nothing there): an explanatory variant only.
  * opts.dataDir: start on that data directory again (removed at cleanup by whoever made it).
+ * opts.execArgv: more node options for the gateway process (e.g. ['--expose-gc']).
  */
 export async function startGateway(name, opts = {}) {
   const dir = opts.dataDir ?? mkdtempSync(join(opts.tmpfs ? '/dev/shm' : tmpdir(), `tlsim-bench-${name}-`));
   if (!opts.dataDir) onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   // BENCH_PROF=<dir>: each gateway process writes a V8 CPU profile there when it stops.
-  const execArgv = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+  const execArgv = [...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), ...(opts.execArgv ?? [])];
   const w = forkWorker(join(BENCH_DIR, 'lib/gateway-child.mjs'), [dir], { execArgv, env: opts.env });
   await w.ready;
   const info = await w.request({ op: 'info' });

@@ -1,30 +1,48 @@
 // One PeerManager (bridge-protocol, compiled into bench/.build) in its own process, listening on
 // 127.0.0.1, as the gateway runs it: accepts every peer, counts links and messages; optionally
-// echoes the messages of one peer (the "active chat" of the storm benchmark). Driven over IPC.
-// Usage (forked): peer-manager-child.mjs <identity-json-file>
+// echoes the messages of one peer (the "active chat" of the storm benchmark). Driven over IPC. It logs as
+// a gateway does (pino at level info, here into /dev/null): per-peer and per-link loggers are part of a link's cost.
+// Usage (forked): peer-manager-child.mjs <identity-json-file>; BENCH_BARE_TLS=1: a bare TLS server instead.
 import { readFileSync } from 'node:fs';
 import { built, cpuOf, rssOf, serveWorker } from './common.mjs';
 
 const bp = await built('bridge-protocol/index.js');
+const { pino } = await import('pino');
 const identity = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const pm = new bp.PeerManager({
-  tls: bp.createTlsContext(identity),
-  dialerFor: () => bp.directDialer(),
-  listen: [{ host: '127.0.0.1', port: 0 }],
-});
 let up = 0;
 let online = 0;
 let messages = 0;
 let rejected = 0;
 let echoPeer;
-pm.on('link-up', () => (up++, online++));
-pm.on('link-down', () => online--);
-pm.on('inbound-rejected', () => rejected++);
-pm.on('message', (fp, m) => {
-  messages++;
-  if (fp === echoPeer) void pm.send(fp, m.text).catch(() => {});
-});
-await pm.start();
+let pm;
+if (process.env.BENCH_BARE_TLS === '1') {
+  // The floor (scale.mjs): a bare Node TLS server with the same context and client certificates, no link, no
+  // manager; what one TLS connection costs in Node itself.
+  const tls = await import('node:tls');
+  const server = tls.createServer({ secureContext: bp.createTlsContext(identity).secureContext, requestCert: true, rejectUnauthorized: false }, (s) => {
+    up++, online++;
+    s.on('data', () => messages++);
+    s.on('error', () => {});
+    s.on('close', () => online--);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  pm = { addresses: () => [server.address()], send: async () => {}, stop: async () => server.close() };
+} else {
+  pm = new bp.PeerManager({
+    tls: bp.createTlsContext(identity),
+    dialerFor: () => bp.directDialer(),
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    log: pino({ level: 'info' }, pino.destination('/dev/null')),
+  });
+  pm.on('link-up', () => (up++, online++));
+  pm.on('link-down', () => online--);
+  pm.on('inbound-rejected', () => rejected++);
+  pm.on('message', (fp, m) => {
+    messages++;
+    if (fp === echoPeer) void pm.send(fp, m.text).catch(() => {});
+  });
+  await pm.start();
+}
 
 // Event-loop delay as the links see it.
 const { monitorEventLoopDelay } = await import('node:perf_hooks');

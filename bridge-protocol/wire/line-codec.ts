@@ -46,10 +46,13 @@ interface Piece {
  * there, delivered with `truncated: true`, and the rest of it up to its LF is dropped.
  * Held bytes never exceed the limit plus one chunk.
  */
+// fatal: false turns invalid UTF-8 into U+FFFD; ignoreBOM keeps a leading U+FEFF as sent. Each decode() is of
+// whole messages (no `stream`), so no state is kept between calls and one decoder serves every link (one per
+// link cost ~0.9 kB).
+const UTF8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
 export class LineDecoder {
   private readonly limit: number;
-  // fatal: false turns invalid UTF-8 into U+FFFD; ignoreBOM keeps a leading U+FEFF as sent.
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
   /** Bytes received since the last message, CRs removed; at most `limit` between pushes. */
   private held: Buffer[] = [];
   private heldLength = 0;
@@ -169,7 +172,7 @@ export class LineDecoder {
     let truncated = fullLength > this.limit;
     // Cut before decoding so a 1 MB line costs no more than the limit; never inside a character.
     const bytes = truncated ? raw.subarray(0, utf8Boundary(raw, this.limit)) : raw;
-    let text = sanitizeForXml(this.utf8.decode(bytes));
+    let text = sanitizeForXml(UTF8.decode(bytes));
     let size = Buffer.byteLength(text, 'utf8');
     if (size > this.limit) {
       // Each invalid byte or control character became U+FFFD (3 bytes): trim again.

@@ -139,6 +139,9 @@ export interface FrameDecoderOptions {
   maxTextBytes?: number;
 }
 
+/** Whole frames only (no `stream`): stateless between calls, so shared by every link. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /**
  * Turns the frame bytes of one /3 link (ACK and END already taken out, see splitControl) into records. A frame
  * may arrive split at any byte, or many in one chunk. Throws FrameTooLargeError or MalformedFrameError; after
@@ -149,7 +152,6 @@ export class FrameDecoder {
   private heldLength = 0;
   private failed: Error | undefined;
   private readonly maxTextBytes: number;
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
   constructor(opts: FrameDecoderOptions = {}) {
     const max = opts.maxTextBytes ?? MAX_FRAME_TEXT_BYTES;
@@ -204,7 +206,7 @@ export class FrameDecoder {
     if (type !== FRAME_MESSAGE && type !== FRAME_MARKER && type !== FRAME_STATE && type !== FRAME_PROFILE_REQUEST && type !== FRAME_PROFILE && !file) return undefined;
     let body: unknown;
     try {
-      body = JSON.parse(this.utf8.decode(frame.subarray(1)));
+      body = JSON.parse(STRICT_UTF8.decode(frame.subarray(1)));
     } catch {
       this.fail(new MalformedFrameError(`frame 0x${type.toString(16)} is not a JSON object in UTF-8`));
     }

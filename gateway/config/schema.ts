@@ -54,6 +54,7 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly allow_plain_without_tls: boolean;
+    readonly max_connections: number;
   };
   readonly websocket: {
     readonly enabled: boolean;
@@ -195,6 +196,13 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
     doc: 'Let clients send the password without TLS (only sensible on 127.0.0.1).',
     default: false,
     check: boolean,
+  },
+  'c2s.max_connections': {
+    doc:
+      'Most XMPP client connections open at once (logged in or not); more are closed at once. Each takes a file ' +
+      'descriptor: keep it below the open-files limit (ulimit -n).',
+    default: 256,
+    check: integer(1, 1_000_000),
   },
 
   'websocket.enabled': { doc: 'Offer XMPP over WebSocket.', default: true, check: boolean },

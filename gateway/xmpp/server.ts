@@ -32,7 +32,8 @@ export interface XmppServerOptions {
   log?: Logger;
   featureConfig?: Record<string, Record<string, unknown>>;
   /** Default 127.0.0.1:5222; port 0 = a free port; false = no TCP listener. */
-  c2s?: { host?: string; port?: number } | false;
+  /** `maxConnections`: most TCP connections at once, logged in or not (default 256). */
+  c2s?: { host?: string; port?: number; maxConnections?: number } | false;
   /** RFC 7395 endpoint; default off. Always loopback. */
   websocket?: { host?: string; port?: number; allowedOrigins?: string[] } | false;
   allowPlainWithoutTls?: boolean;
@@ -164,6 +165,7 @@ export function createXmppServer(opts: XmppServerOptions): XmppServer {
         tcp = new TcpListener({
           host: opts.c2s?.host ?? '127.0.0.1',
           port: opts.c2s?.port ?? 5222,
+          ...(opts.c2s?.maxConnections !== undefined && { maxConnections: opts.c2s.maxConnections }),
           log,
           onSocket: (socket, remote) => acceptStream(socket, { remote }),
         });
