@@ -11,6 +11,7 @@ import { loadOrCreateServerTls } from '../xmpp/local-ca.js';
 import { ensurePrivateDir, writeFileAtomic } from '../xmpp/secret-file.js';
 import { CliError, loadContext, parseCommandArgs, str, UsageError, type CliContext } from './common.js';
 import { gatewayStatus } from './gateway-access.js';
+import { GAJIM_USAGE, setupGajim } from './setup-gajim.js';
 import { PROFANITY_USAGE, setupProfanity } from './setup-profanity.js';
 
 export const SETUP_USAGE = `usage: tlsim-gateway setup pidgin|gajim|profanity|dino [--dry-run] [--purple-dir DIR] [--profanity-dir DIR] [options]
@@ -20,7 +21,8 @@ pidgin: adds the gateway account (me@localhost, connect server 127.0.0.1 and the
   the gateway's certificate in ~/.purple/certificates/x509/tls_peers/127.0.0.1 so Pidgin does not ask.
   Quit Pidgin first: it rewrites accounts.xml when it exits. --dry-run shows the change and writes nothing.
 ${PROFANITY_USAGE}
-gajim, dino: print the exact steps (their account stores are not plain files to merge).`;
+${GAJIM_USAGE}
+dino: prints the exact steps (Dino has no custom host or port setting).`;
 
 const CLIENTS = ['pidgin', 'gajim', 'profanity', 'dino'] as const;
 
@@ -74,6 +76,8 @@ export async function setupMain(args: string[]): Promise<number> {
   } else if (client === 'profanity') {
     const dir = str(parsed.values['profanity-dir']) ?? join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'profanity');
     process.stdout.write(await setupProfanity(dir, ep, Boolean(parsed.values['dry-run'])));
+  } else if (client === 'gajim') {
+    process.stdout.write(await setupGajim(ep, Boolean(parsed.values['dry-run'])));
   } else {
     process.stdout.write(steps(client, ep));
   }
@@ -124,16 +128,6 @@ export async function replaceKeepingBackup(file: string, old: string | undefined
 
 function steps(client: string, ep: Endpoint): string {
   const common = `Account ${ep.jid}, password in ${ep.passwordFile} (cat it), server 127.0.0.1, port ${ep.port}.\n`;
-  const trust = `The certificate is signed by the gateway's own CA: ${ep.caCertFile}\n`;
-  if (client === 'gajim') {
-    return (
-      common +
-      `Gajim: Accounts > Add Account > "Sign in", JID ${ep.jid}, the password; "Advanced", then tick\n` +
-      `"Connect using custom host": host 127.0.0.1, port ${ep.port}, type STARTTLS. At the first login Gajim\n` +
-      `shows the certificate: compare it, tick "Add this certificate to the list of trusted certificates", Connect.\n` +
-      trust
-    );
-  }
   return (
     common +
     `Dino has no custom host or port setting: it finds the server by DNS SRV records or ${ep.domain}:5222.\n` +

@@ -11,6 +11,7 @@ import { cliHome, runToEnd, useBuiltCli, type CliHome, type RunResult } from '..
 import { ALICE, EXISTING, IRC, parsedByPython } from '../support/pidgin-accounts.js';
 import { readByGlib } from '../support/glib-keyfile.js';
 import { spawnProc } from '../support/proc.js';
+import Database from 'better-sqlite3';
 
 const CLI = useBuiltCli('setup');
 const T = 60_000;
@@ -78,9 +79,9 @@ describe('setup pidgin', () => {
     expect(await readFile(accounts, 'utf8')).toBe("<account version='1.0'><account><name>x</name></account>");
   }, T);
 
-  it('prints the steps for gajim and dino with the real port and files', async () => {
+  it('prints the steps for dino with the real port and files', async () => {
     const h = cliHome('setup-others');
-    for (const client of ['gajim', 'dino']) {
+    for (const client of ['dino']) {
       const r = await cli(h, ['setup', client]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('me@localhost');
@@ -164,5 +165,44 @@ interopSuite('setup profanity', ['pygobject', 'openssl'], () => {
     const broken = await cli(h, ['setup', 'profanity']);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/profanity accounts: line 1 is neither/);
+  }, T);
+});
+
+describe('setup gajim', () => {
+  const accounts = (file: string): Record<string, Record<string, unknown>> => {
+    const db = new Database(file, { readonly: true });
+    try {
+      const rows = db.prepare('SELECT account, settings FROM account_settings').all() as { account: string; settings: string }[];
+      return Object.fromEntries(rows.map((r) => [r.account, (JSON.parse(r.settings) as { account: Record<string, unknown> }).account]));
+    } finally {
+      db.close();
+    }
+  };
+
+  it('makes Gajim settings with our account, keeps an account added later, and a second run changes nothing', async () => {
+    const h = cliHome('setup-gajim');
+    const settings = join(h.root, 'config', 'gajim', 'settings.sqlite');
+    const dry = await cli(h, ['setup', 'gajim', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(existsSync(settings)).toBe(false);
+    const run = await cli(h, ['setup', 'gajim']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('add account localhost (0 other accounts kept)');
+    const password = (await readFile(join(h.dataDir, 'xmpp-password'), 'utf8')).trim();
+    expect(accounts(settings).localhost).toMatchObject({ name: 'me', hostname: 'localhost', custom_host: '127.0.0.1', custom_port: 5222, custom_type: 'START TLS', active: true, password });
+    expect(statSync(settings).mode & 0o777).toBe(0o600);
+    const certs = readdirSync(join(h.root, 'data', 'gajim', 'cert_store'));
+    expect(certs).toHaveLength(1);
+    expect(await readFile(join(h.root, 'data', 'gajim', 'cert_store', certs[0]!), 'utf8')).toBe(await readFile(join(h.dataDir, 'tls', 'server.pem'), 'utf8'));
+
+    const db = new Database(settings);
+    db.prepare('INSERT INTO account_settings(account, settings) VALUES (?, ?)').run('example.org', JSON.stringify({ account: { name: 'alice', hostname: 'example.org' }, contact: {}, group_chat: {} }));
+    db.close();
+    const again = await cli(h, ['setup', 'gajim']);
+    expect(again.stdout).toContain('already set up (1 other account kept)');
+    expect(again.stdout).toContain('already trusted');
+    const moved = await cli(h, ['setup', 'gajim', '--c2s-port', '5333']);
+    expect(moved.stdout).toContain('update account localhost (1 other account kept)');
+    expect(accounts(settings)).toMatchObject({ 'example.org': { name: 'alice' }, localhost: { custom_port: 5333 } });
   }, T);
 });
