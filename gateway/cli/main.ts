@@ -29,7 +29,7 @@ Commands:
   status [--json]     is it running, which ports, your account and share string
   share               print your share string
   open [--print]      log in to the status page and web chat (a one-time link, opened in your browser)
-  setup CLIENT        put the account into pidgin (files), or print the steps for gajim, profanity, dino
+  setup CLIENT        put the account into pidgin or profanity (files), or print the steps for gajim, dino
   service install     run it as a systemd service (--user, the default, or --system); service uninstall
   peer ...            add, list, rename, remove, block, unblock peers (peer --help)
   room ...            reference chat rooms as group chats: add, list, remove (room --help)

@@ -1,28 +1,32 @@
-// `tlsim-gateway setup pidgin|gajim|profanity|dino`: puts the gateway account into the client. Pidgin is
-// configured from files (accounts.xml merged, never rewritten; the server certificate pinned where
-// libpurple looks, so no certificate question); for the others the exact steps are printed.
+// `tlsim-gateway setup pidgin|gajim|profanity|dino`: puts the gateway account into the client. Pidgin and
+// Profanity are configured from files (their account files merged, never rewritten; the server certificate
+// pinned where the client looks, so no certificate question); for the others the exact steps are printed.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { accountBlock, mergeAccount } from '../../clients/pidgin/accounts-xml.js';
 import { loadOrCreateLocalAccount } from '../xmpp/local-account.js';
 import { loadOrCreateServerTls } from '../xmpp/local-ca.js';
 import { ensurePrivateDir, writeFileAtomic } from '../xmpp/secret-file.js';
 import { CliError, loadContext, parseCommandArgs, str, UsageError, type CliContext } from './common.js';
 import { gatewayStatus } from './gateway-access.js';
+import { GAJIM_USAGE, setupGajim } from './setup-gajim.js';
+import { PROFANITY_USAGE, setupProfanity } from './setup-profanity.js';
 
-export const SETUP_USAGE = `usage: tlsim-gateway setup pidgin|gajim|profanity|dino [--dry-run] [--purple-dir DIR] [options]
+export const SETUP_USAGE = `usage: tlsim-gateway setup pidgin|gajim|profanity|dino [--dry-run] [--purple-dir DIR] [--profanity-dir DIR] [options]
 
 pidgin: adds the gateway account (me@localhost, connect server 127.0.0.1 and the c2s port) to
   ~/.purple/accounts.xml, keeping every other account (a backup accounts.xml.bak-<time> is made), and pins
   the gateway's certificate in ~/.purple/certificates/x509/tls_peers/127.0.0.1 so Pidgin does not ask.
   Quit Pidgin first: it rewrites accounts.xml when it exits. --dry-run shows the change and writes nothing.
-gajim, profanity, dino: print the exact steps (their account stores are not plain files to merge).`;
+${PROFANITY_USAGE}
+${GAJIM_USAGE}
+dino: prints the exact steps (Dino has no custom host or port setting).`;
 
 const CLIENTS = ['pidgin', 'gajim', 'profanity', 'dino'] as const;
 
-interface Endpoint {
+export interface Endpoint {
   jid: string;
   user: string;
   domain: string;
@@ -55,7 +59,11 @@ async function endpoint(ctx: CliContext): Promise<Endpoint> {
 }
 
 export async function setupMain(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(args, SETUP_USAGE, { 'dry-run': { type: 'boolean' }, 'purple-dir': { type: 'string' } });
+  const parsed = parseCommandArgs(args, SETUP_USAGE, {
+    'dry-run': { type: 'boolean' },
+    'purple-dir': { type: 'string' },
+    'profanity-dir': { type: 'string' },
+  });
   if (!parsed) return 0;
   const client = parsed.positionals[0];
   if (!client || !(CLIENTS as readonly string[]).includes(client) || parsed.positionals.length > 1) {
@@ -65,6 +73,11 @@ export async function setupMain(args: string[]): Promise<number> {
   if (client === 'pidgin') {
     const dir = str(parsed.values['purple-dir']) ?? join(homedir(), '.purple');
     process.stdout.write(await setupPidgin(dir, ep, Boolean(parsed.values['dry-run'])));
+  } else if (client === 'profanity') {
+    const dir = str(parsed.values['profanity-dir']) ?? join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'profanity');
+    process.stdout.write(await setupProfanity(dir, ep, Boolean(parsed.values['dry-run'])));
+  } else if (client === 'gajim') {
+    process.stdout.write(await setupGajim(ep, Boolean(parsed.values['dry-run'])));
   } else {
     process.stdout.write(steps(client, ep));
   }
@@ -86,16 +99,8 @@ export async function setupPidgin(purpleDir: string, ep: Endpoint, dryRun: boole
   else out.push(`${accountsFile}: ${merged.change === 'added' ? 'add' : 'update'} ${ep.jid} (${kept}):`, ...shown.split('\n').map((l) => `+ ${l}`));
   out.push(certChanges ? `${certFile}: ${oldCert ? 'replace the pinned certificate with' : 'pin'} the gateway's server certificate` : `${certFile}: the gateway's certificate is already pinned.`);
   if (dryRun) return `${out.join('\n')}\n(dry run: nothing written)\n`;
-  if (merged.change !== 'unchanged') {
-    await mkdir(purpleDir, { recursive: true, mode: 0o700 });
-    if (old !== undefined) {
-      const backup = `${accountsFile}.bak-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      await copyFile(accountsFile, backup);
-      out.push(`backup of the old file: ${backup}`);
-    }
-    // Passwords inside: 0600, as Pidgin keeps it.
-    await writeFileAtomic(accountsFile, merged.text, 0o600);
-  }
+  // Passwords inside: 0600, as Pidgin keeps it.
+  if (merged.change !== 'unchanged') out.push(...(await replaceKeepingBackup(accountsFile, old, merged.text)));
   if (certChanges) {
     await mkdir(join(purpleDir, 'certificates', 'x509', 'tls_peers'), { recursive: true, mode: 0o700 });
     await writeFileAtomic(certFile, ep.certPem, 0o644);
@@ -108,29 +113,21 @@ export async function setupPidgin(purpleDir: string, ep: Endpoint, dryRun: boole
   return `${out.join('\n')}\n`;
 }
 
+/** Writes `text` to `file` (0600, its directory 0700), a copy of the old file kept next to it; says where. */
+export async function replaceKeepingBackup(file: string, old: string | undefined, text: string): Promise<string[]> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const said: string[] = [];
+  if (old !== undefined) {
+    const backup = `${file}.bak-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await copyFile(file, backup);
+    said.push(`backup of the old file: ${backup}`);
+  }
+  await writeFileAtomic(file, text, 0o600);
+  return said;
+}
+
 function steps(client: string, ep: Endpoint): string {
   const common = `Account ${ep.jid}, password in ${ep.passwordFile} (cat it), server 127.0.0.1, port ${ep.port}.\n`;
-  const trust = `The certificate is signed by the gateway's own CA: ${ep.caCertFile}\n`;
-  if (client === 'gajim') {
-    return (
-      common +
-      `Gajim: Accounts > Add Account > "Sign in", JID ${ep.jid}, the password; "Advanced", then tick\n` +
-      `"Connect using custom host": host 127.0.0.1, port ${ep.port}, type STARTTLS. At the first login Gajim\n` +
-      `shows the certificate: compare it, tick "Add this certificate to the list of trusted certificates", Connect.\n` +
-      trust
-    );
-  }
-  if (client === 'profanity') {
-    return (
-      common +
-      `Profanity: type these once (the account is saved in ~/.local/share/profanity/accounts):\n` +
-      `  /account add ${ep.user}\n  /account set ${ep.user} jid ${ep.jid}\n  /account set ${ep.user} server 127.0.0.1\n` +
-      `  /account set ${ep.user} port ${ep.port}\n  /account set ${ep.user} tls force\n` +
-      `  /account set ${ep.user} password <the password>\n  /connect ${ep.user}\n` +
-      `At the first connection answer "/tls trust" (or "/tls always") to the certificate question.\n` +
-      trust
-    );
-  }
   return (
     common +
     `Dino has no custom host or port setting: it finds the server by DNS SRV records or ${ep.domain}:5222.\n` +

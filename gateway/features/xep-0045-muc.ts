@@ -6,7 +6,7 @@ import type { RoomEvent, RoomSession } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { conferenceDomain, type Feature } from '../xmpp/feature.js';
 import type { SessionInfo } from '../xmpp/hooks.js';
-import { errorReply } from '../xmpp/stanza.js';
+import { errorReply, SID_NS } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { discoInfoQuery } from './xep-0030-disco.js';
 import { ensureBookmark } from './support/bookmarks.js';
@@ -118,10 +118,18 @@ export const muc: Feature = {
       const shown = await r.link.send(body);
       const self = r.occupants.self;
       if (!self) return;
-      // The room never echoes: the user's clients see their own message once, from us.
+      // The room never echoes: the user's clients see their own message once, from us. With the sender's
+      // XEP-0359 origin-id, as a MUC service reflects it: COMPAT(profanity): Profanity knows its own line by
+      // the origin-id alone, and without it shows the line a second time as if someone else had said it.
+      const originId = req.stanza.getChild('origin-id', SID_NS)?.attr('id');
       for (const res of r.resources.values()) {
         res.session.send(
-          x('message', { type: 'groupchat', id: req.stanza.attrs.id ?? randomUUID(), from: `${r.jid}/${self}`, to: res.session.jid.toString() }, x('body', null, shown)),
+          x(
+            'message',
+            { type: 'groupchat', id: req.stanza.attrs.id ?? randomUUID(), from: `${r.jid}/${self}`, to: res.session.jid.toString() },
+            x('body', null, shown),
+            ...(originId ? [x('origin-id', { xmlns: SID_NS, id: originId })] : []),
+          ),
         );
       }
     });

@@ -6,8 +6,12 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { interopSuite } from '../support/tools.js';
 import { cliHome, runToEnd, useBuiltCli, type CliHome, type RunResult } from '../support/cli-program.js';
 import { ALICE, EXISTING, IRC, parsedByPython } from '../support/pidgin-accounts.js';
+import { readByGlib } from '../support/glib-keyfile.js';
+import { spawnProc } from '../support/proc.js';
+import Database from 'better-sqlite3';
 
 const CLI = useBuiltCli('setup');
 const T = 60_000;
@@ -75,14 +79,130 @@ describe('setup pidgin', () => {
     expect(await readFile(accounts, 'utf8')).toBe("<account version='1.0'><account><name>x</name></account>");
   }, T);
 
-  it('prints the steps for gajim, profanity and dino with the real port and files', async () => {
+  it('prints the steps for dino with the real port and files', async () => {
     const h = cliHome('setup-others');
-    for (const client of ['gajim', 'profanity', 'dino']) {
+    for (const client of ['dino']) {
       const r = await cli(h, ['setup', client]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('me@localhost');
       expect(r.stdout).toContain(join(h.dataDir, 'tls', 'ca.pem'));
     }
     expect((await cli(h, ['setup', 'kopete'])).code).toBe(2);
+  }, T);
+});
+
+// GLib's own GKeyFile (through PyGObject) reads what we write: the parser Profanity uses.
+interopSuite('setup profanity', ['pygobject', 'openssl'], () => {
+  const OTHER = '[work]\n# my work account\njid=alice@example.org\npassword=s3cret = more\nenabled=true\n\n';
+  it('adds our account next to another one, pins the certificate by its SHA-1, and a second run changes nothing', async () => {
+    const h = cliHome('setup-profanity');
+    const dir = join(h.root, 'data', 'profanity');
+    const accounts = join(dir, 'accounts');
+    await mkdir(dir, { recursive: true });
+    await writeFile(accounts, OTHER, { mode: 0o600 });
+
+    const dry = await cli(h, ['setup', 'profanity', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('add account me@localhost (1 other account kept)');
+    expect(await readFile(accounts, 'utf8')).toBe(OTHER);
+    expect(existsSync(join(dir, 'tlscerts'))).toBe(false);
+
+    const run = await cli(h, ['setup', 'profanity']);
+    expect(run.code, run.stderr).toBe(0);
+    const text = await readFile(accounts, 'utf8');
+    expect(text.startsWith(OTHER)).toBe(true);
+    const passwordFile = join(h.dataDir, 'xmpp-password');
+    const read = readByGlib(accounts);
+    expect(read.work).toEqual({ jid: 'alice@example.org', password: 's3cret = more', enabled: 'true' });
+    expect(read['me@localhost']).toEqual({
+      resource: 'profanity',
+      'muc.nick': 'me',
+      enabled: 'true',
+      jid: 'me@localhost',
+      server: '127.0.0.1',
+      port: '5222',
+      'tls.policy': 'force',
+      eval_password: `cat '${passwordFile}'`,
+    });
+    // What Profanity runs gives the password (and no copy of it is written).
+    const password = (await readFile(passwordFile, 'utf8')).trim();
+    const evaluated = await spawnProc('sh', ['-c', read['me@localhost']!.eval_password!]);
+    await evaluated.exited;
+    expect(evaluated.output('stdout').trim()).toBe(password);
+    expect(text).not.toContain(password);
+    expect(statSync(accounts).mode & 0o777).toBe(0o600);
+
+    // Profanity names the certificate by its SHA-1 as openssl prints it, lower case and without colons.
+    const fp = await spawnProc('openssl', ['x509', '-in', join(h.dataDir, 'tls', 'server.pem'), '-noout', '-fingerprint', '-sha1']);
+    await fp.exited;
+    const sha1 = /=([0-9A-F:]+)/.exec(fp.output('stdout'))![1]!.replace(/:/g, '').toLowerCase();
+    const certs = readByGlib(join(dir, 'tlscerts'));
+    expect(Object.keys(certs)).toEqual([sha1]);
+    expect(certs[sha1]).toMatchObject({ version: '3', subjectname: '/CN=localhost', keyalg: 'rsaEncryption' });
+    expect(statSync(join(dir, 'tlscerts')).mode & 0o777).toBe(0o600);
+
+    const again = await cli(h, ['setup', 'profanity']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('already set up');
+    expect(again.stdout).toContain('already trusted');
+    expect(await readFile(accounts, 'utf8')).toBe(text);
+    expect(readdirSync(dir).filter((f) => f.startsWith('accounts.bak-'))).toHaveLength(1);
+  }, T);
+
+  it('an account the user made by hand for our JID is updated in place: its other keys stay, the saved password goes', async () => {
+    const h = cliHome('setup-profanity-2');
+    const dir = join(h.root, 'data', 'profanity');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'accounts'), '[me]\njid=me@localhost\nport=5333\npassword=old\nresource=laptop\notr.policy=manual\n', { mode: 0o600 });
+    const run = await cli(h, ['setup', 'profanity']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('update account me (0 other accounts kept)');
+    const me = readByGlib(join(dir, 'accounts')).me!;
+    expect(me).toMatchObject({ jid: 'me@localhost', port: '5222', resource: 'laptop', 'otr.policy': 'manual', 'muc.nick': 'me' });
+    expect(me.password).toBeUndefined();
+
+    await writeFile(join(dir, 'accounts'), 'jid=no group\n');
+    const broken = await cli(h, ['setup', 'profanity']);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/profanity accounts: line 1 is neither/);
+  }, T);
+});
+
+describe('setup gajim', () => {
+  const accounts = (file: string): Record<string, Record<string, unknown>> => {
+    const db = new Database(file, { readonly: true });
+    try {
+      const rows = db.prepare('SELECT account, settings FROM account_settings').all() as { account: string; settings: string }[];
+      return Object.fromEntries(rows.map((r) => [r.account, (JSON.parse(r.settings) as { account: Record<string, unknown> }).account]));
+    } finally {
+      db.close();
+    }
+  };
+
+  it('makes Gajim settings with our account, keeps an account added later, and a second run changes nothing', async () => {
+    const h = cliHome('setup-gajim');
+    const settings = join(h.root, 'config', 'gajim', 'settings.sqlite');
+    const dry = await cli(h, ['setup', 'gajim', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(existsSync(settings)).toBe(false);
+    const run = await cli(h, ['setup', 'gajim']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('add account localhost (0 other accounts kept)');
+    const password = (await readFile(join(h.dataDir, 'xmpp-password'), 'utf8')).trim();
+    expect(accounts(settings).localhost).toMatchObject({ name: 'me', hostname: 'localhost', custom_host: '127.0.0.1', custom_port: 5222, custom_type: 'START TLS', active: true, password });
+    expect(statSync(settings).mode & 0o777).toBe(0o600);
+    const certs = readdirSync(join(h.root, 'data', 'gajim', 'cert_store'));
+    expect(certs).toHaveLength(1);
+    expect(await readFile(join(h.root, 'data', 'gajim', 'cert_store', certs[0]!), 'utf8')).toBe(await readFile(join(h.dataDir, 'tls', 'server.pem'), 'utf8'));
+
+    const db = new Database(settings);
+    db.prepare('INSERT INTO account_settings(account, settings) VALUES (?, ?)').run('example.org', JSON.stringify({ account: { name: 'alice', hostname: 'example.org' }, contact: {}, group_chat: {} }));
+    db.close();
+    const again = await cli(h, ['setup', 'gajim']);
+    expect(again.stdout).toContain('already set up (1 other account kept)');
+    expect(again.stdout).toContain('already trusted');
+    const moved = await cli(h, ['setup', 'gajim', '--c2s-port', '5333']);
+    expect(moved.stdout).toContain('update account localhost (1 other account kept)');
+    expect(accounts(settings)).toMatchObject({ 'example.org': { name: 'alice' }, localhost: { custom_port: 5333 } });
   }, T);
 });

@@ -1,0 +1,71 @@
+// Real Gajim (Debian's gajim 1.7, under Xvfb) after `tlsim-gateway setup gajim` into a temp HOME: it logs in
+// at start with no certificate question (setup put the server certificate in Gajim's cert_store and the
+// account, with its password, in settings.sqlite). The gateway holds a bound session with Gajim's resource
+// that sent its presence; Gajim's log shows the roster it fetched. The screenshot is Gajim's main window.
+import { chmod, copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, it, onTestFailed } from 'vitest';
+import { spawnProc, type Proc } from '../support/proc.js';
+import { interopSuite } from '../support/tools.js';
+import { drawn, startXvfb } from '../support/xvfb.js';
+import { cli, cliHome, startInProcessGateway } from './support/gateway.js';
+
+const T = 60_000;
+const WAIT_MS = 30_000;
+
+/** Gajim refuses to run as root ("it is insecure"): as root, it runs as nobody, its directories given to it. */
+async function asUser(home: string, dirs: string[]): Promise<string[]> {
+  if (process.getuid?.() !== 0) return [];
+  // mkdtemp made the home 0700: nobody must get through it to its own directories (the gateway's stay 0700).
+  for (const d of [home, join(home, 'config'), join(home, 'data')]) await chmod(d, 0o755);
+  const chown = await spawnProc('chown', ['-R', 'nobody', ...dirs], { stdin: 'ignore' });
+  expect((await chown.exited).code).toBe(0);
+  return ['runuser', '-u', 'nobody', '--'];
+}
+
+interopSuite('e2e: real Gajim after `setup gajim`', ['gajim', 'xvfb', 'scrot'], () => {
+  it('logs in at start with no certificate question, binds its resource and fetches the roster', async () => {
+    const home = cliHome('gajim-real');
+    const gw = await startInProcessGateway({ dataDir: home.dataDir });
+    let x: Awaited<ReturnType<typeof startXvfb>> | undefined;
+    let gajim: Proc | undefined;
+    onTestFailed(() => console.log(`${gw.log.tail(30)}\n--- gajim ---${gajim?.tails(6_000)}`));
+    try {
+      const setup = await cli(home, ['setup', 'gajim']);
+      expect(setup.code, setup.stderr).toBe(0);
+      expect(setup.stdout).toContain('add account localhost (0 other accounts kept)');
+
+      x = await startXvfb('1024x768');
+      const env = {
+        HOME: home.root,
+        XDG_CONFIG_HOME: home.env.XDG_CONFIG_HOME!,
+        XDG_DATA_HOME: home.env.XDG_DATA_HOME!,
+        XDG_CACHE_HOME: join(home.root, 'cache'),
+        DISPLAY: x.display,
+        NO_AT_BRIDGE: '1',
+      };
+      await mkdir(env.XDG_CACHE_HOME, { recursive: true });
+      const prefix = await asUser(home.root, [join(home.root, 'config', 'gajim'), join(home.root, 'data', 'gajim'), env.XDG_CACHE_HOME]);
+      const argv = [...prefix, 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'gajim', '--verbose'];
+      gajim = await spawnProc(argv[0]!, argv.slice(1), { stdin: 'ignore', group: true });
+
+      // nbxmpp finds the gateway's CA unknown, and Gajim's cert_store has the very certificate: no question.
+      await gajim.waitFor(/cert_store\s*\|\s*Loaded: tlsim-gateway-/, WAIT_MS);
+      await gw.log.waitFor((l) => l.msg === 'authenticated' && l.user === 'me', WAIT_MS);
+      await gajim.waitFor(/<jid>me@localhost\/gajim<\/jid>/, WAIT_MS);
+      await gajim.waitFor(/<query xmlns="jabber:iq:roster"[^>]*><item jid="localhost" name="tlsim gateway"/, WAIT_MS);
+      // On the gateway: the session Gajim bound, online (its presence comes after the roster).
+      const user = gw.running.server.users.all()[0]!;
+      await expect.poll(() => user.router.get('gajim')?.available, { timeout: WAIT_MS, interval: 200 }).toBe(true);
+      expect(gajim.output()).not.toMatch(/BAD_CERTIFICATE|Certificate Verification Failed|password request/i);
+
+      const shot = join(home.root, 'gajim-after-setup.png');
+      await drawn(shot, env, WAIT_MS);
+      if (process.env.UPDATE_SCREENSHOTS === '1') await copyFile(shot, join(import.meta.dirname, '..', '..', 'clients', 'gajim', '1-after-setup.png'));
+    } finally {
+      await gajim?.kill();
+      await x?.proc.kill();
+      await gw.stop();
+    }
+  }, T);
+});
