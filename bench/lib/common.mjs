@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const BUILD = join(BENCH_DIR, '.build');
+// BENCH_BUILD: another compiled tree (e.g. the commit before, built with --outDir) for interleaved A/B runs.
+export const BUILD = process.env.BENCH_BUILD ? join(process.cwd(), process.env.BENCH_BUILD) : join(BENCH_DIR, '.build');
 export const CACHE = join(BENCH_DIR, '.cache');
 export const RESULTS = join(BENCH_DIR, 'results');
 /** Import a compiled module of the project (bench/tsconfig.json builds into bench/.build). */
