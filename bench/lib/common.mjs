@@ -3,12 +3,12 @@
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** BENCH_BUILD=<dir>: another build of the project (e.g. the commit before, for a before/after in one run). */
-export const BUILD = process.env.BENCH_BUILD ?? join(BENCH_DIR, '.build');
+/** BENCH_BUILD=<dir>: another compiled tree (e.g. the commit before, for interleaved A/B runs), relative to the working directory or absolute. */
+export const BUILD = process.env.BENCH_BUILD ? resolve(process.env.BENCH_BUILD) : join(BENCH_DIR, '.build');
 export const CACHE = join(BENCH_DIR, '.cache');
 export const RESULTS = join(BENCH_DIR, 'results');
 /** Import a compiled module of the project (bench/tsconfig.json builds into bench/.build). */

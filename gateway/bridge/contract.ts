@@ -51,9 +51,12 @@ export type SendOutcome =
    * Queued on disk and handed to the peer's live link, in order; it leaves the queue once the
    * write to the TLS socket completed (if the link dies first, it goes out on the next one).
    */
-  | { status: 'sent'; stanzaId?: string }
+  | { status: 'sent'; stanzaId?: string; kept?: Promise<void> }
   /** Kept in the outgoing queue; goes out, in order, when a link is up. */
-  | { status: 'queued'; reason: string; stanzaId?: string };
+  | { status: 'queued'; reason: string; stanzaId?: string; kept?: Promise<void> };
+// `kept` (group commit): settles once the message is on disk (the loop turn's commit); rejects with the StanzaError
+// to answer (a full disk) when that commit failed, and then the message is not kept and never goes out. Absent: it
+// was on disk when sendText resolved. Nobody has to listen: its rejection is handled where it is made.
 
 export interface AddContactOptions {
   name?: string;
@@ -108,6 +111,14 @@ export interface PeerNetwork {
   listBlocked(): PeerId[];
   /** (Additive) Reference chat rooms; absent where the network has none (test networks, component mode). */
   readonly rooms?: RoomNetwork;
+  /**
+   * (Additive) Group commit: `cb` once what the network stored for the calls made so far (sendText's queue entry
+   * and archive entry) is committed, with the error when that commit failed and they are gone. An XEP-0198 <a/>
+   * waits for it. Absent: everything is durable when its call returned.
+   */
+  whenCommitted?(cb: (err?: Error) => void): void;
+  /** (Additive) Commits what whenCommitted would wait for, now; throws when that fails. */
+  commitNow?(): void;
   /** (Additive) The FOAF directory (own profile, published contacts, search); absent where there is none. */
   readonly directory?: DirectoryNetwork;
   /**

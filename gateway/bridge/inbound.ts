@@ -91,7 +91,11 @@ export class Inbound {
       // resend is dropped as seen) but never shown to that client.
       // And no client reads one before that commit: a kill in between would have it shown now and again once
       // its peer sends it again (GatewaySink.batch).
-      heldUntilCommitted(this.o.sink(), () => store.transaction(() => this.deliver(batch, (m) => this.o.history.record(m, true))));
+      // The commit is the store's group commit: it also covers what the user sent this turn (sendText).
+      heldUntilCommitted(this.o.sink(), () => {
+        store.group.run(() => this.deliver(batch, (m) => this.o.history.record(m, true)));
+        store.group.commitNow();
+      });
       return;
     } catch (err) {
       log.error({ err, count: batch.length }, 'keeping received messages failed');
@@ -115,6 +119,8 @@ export class Inbound {
    */
   commit(fp: string): void {
     this.flush();
+    // What else this turn wrote (a held message of a contact request) is on disk before the ACK too.
+    this.o.store.group.commitNow();
     if (!this.unkept.delete(fp)) return;
     throw new Error(`messages from ${short(fp)} could not be kept; not acknowledged, the peer sends them again`);
   }

@@ -52,6 +52,9 @@ export class OutboxFlusher {
     let failure: unknown;
     try {
       for (;;) {
+        // Only what is committed goes onto a link: a message a crash could still undo must not reach the peer
+        // (its sender, never acknowledged, would send it again). Rows of the open group wait for its commit.
+        while (store.group.open) await store.group.committed().catch(() => undefined);
         if (onLink.length < WINDOW && this.o.isOnline(fp)) {
           for (const item of store.outbox.peek(accountId, fp, WINDOW - onLink.length, after)) {
             const sent = this.o.send(fp, item).then(
@@ -70,7 +73,8 @@ export class OutboxFlusher {
         const ok = await Promise.all(batch.map((m) => m.sent));
         const bad = ok.indexOf(false);
         const done = bad < 0 ? batch : batch.slice(0, bad);
-        store.transaction(() => {
+        // In the turn's group: a removal lost to a crash only sends the message again (the receiver drops it by id).
+        store.group.run(() => {
           for (const m of done) store.outbox.remove(accountId, m.seq);
         });
         if (bad >= 0) throw failure;

@@ -266,12 +266,13 @@ export class TlsimNetwork implements PeerNetwork {
   // ---- messages --------------------------------------------------------------------
 
   /**
-   * Queues the message on disk (with its archive entry, one commit) and, when the link is up, hands
-   * it to the peer's flush without waiting for the socket: 'sent' means "handed to the link, in
-   * order". The order the user wrote in is the queue's order, not the order of awaits, so the XMPP
-   * stream may go on to its next stanza at once. The entry leaves the queue only once sent (a gateway
-   * peer acknowledged it; a reference peer's write completed); should the link fail first, it stays
-   * queued and goes out on the next link.
+   * Queues the message (with its archive entry) in the store's group commit, and once that commit is done
+   * (whenCommitted: the end of this loop turn, shared with every other message of the turn) hands it to the
+   * peer's flush without waiting for the socket: 'sent' means "handed to the link, in order". The order the
+   * user wrote in is the queue's order, not the order of awaits, so the XMPP stream may go on to its next stanza
+   * at once; its XEP-0198 <a/> waits for the commit (whenCommitted below). Nothing goes onto a link before it is
+   * on disk. The entry leaves the queue only once sent (a gateway peer acknowledged it; a reference peer's write
+   * completed); should the link fail first, it stays queued and goes out on the next link.
    */
   async sendText(id: PeerId, text: string, opts: SendTextOptions = {}): Promise<SendOutcome> {
     const fp = checkId(id);
@@ -293,20 +294,30 @@ export class TlsimNetwork implements PeerNetwork {
     }
     let stanzaId: string | undefined;
     try {
-      stanzaId = store.transaction(() => {
+      stanzaId = store.group.run(() => {
         store.outbox.enqueue(this.acct, fp, text, { xmppId: opts.xmppId, linkId, receipt: opts.receipt, markable: opts.markable });
         return this.history.record({ fingerprint: fp, direction: 'out', text, xmppId: opts.xmppId, originId: opts.originId, linkId }, true);
-      });
+      }, text.length);
     } catch (err) {
       const failure = storeFailure(err);
       if (failure !== err) this.opts.log.warn({ peer: short(fp), err: (err as Error).message }, 'message not kept');
       throw failure;
     }
-    const archived = stanzaId !== undefined ? { stanzaId } : {};
-    if (this.peers.isOnline(fp)) {
-      void this.outbox.flush(fp);
-      return { status: 'sent', ...archived };
-    }
+    const kept = new Promise<void>((resolve, reject) =>
+      store.group.whenCommitted((err) => {
+        if (!err) {
+          void this.outbox.flush(fp);
+          return resolve();
+        }
+        // The turn's commit failed (a full disk): the message is not kept and never goes out. Its stream's <a/>
+        // never counts it (the stream ends); the sender gets the error through `kept`.
+        this.opts.log.warn({ peer: short(fp), err: err.message }, 'message not kept');
+        reject(storeFailure(err));
+      }),
+    );
+    kept.catch(() => undefined);
+    const archived = { kept, ...(stanzaId !== undefined && { stanzaId }) };
+    if (this.peers.isOnline(fp)) return { status: 'sent', ...archived };
     this.peers.connect(fp);
     const name = displayName(c);
     return {
@@ -328,7 +339,17 @@ export class TlsimNetwork implements PeerNetwork {
   /** Over a gateway/3 link that is up, now; otherwise dropped (a plain link carries only lines of text). */
   sendChatState(id: PeerId, state: ChatState): void {
     const fp = id.toLowerCase();
-    if (this.book.isContact(fp)) this.peers.sendChatState(fp, state);
+    // Behind the messages sent before it, which go to the link once their group is committed: their flush (an
+    // earlier waiter) starts its drain in a microtask, and this one comes after it.
+    if (this.book.isContact(fp)) this.opts.store.group.whenCommitted(() => void Promise.resolve().then(() => this.peers.sendChatState(fp, state)));
+  }
+
+  whenCommitted(cb: (err?: Error) => void): void {
+    this.opts.store.group.whenCommitted(cb);
+  }
+
+  commitNow(): void {
+    this.opts.store.group.commitNow();
   }
 
   /** To a gateway peer only: now, or kept (in the store, bounded) until its link is back. */

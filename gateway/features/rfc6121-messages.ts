@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatState, PeerId } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
-import { SID_NS } from '../xmpp/stanza.js';
+import { SID_NS, errorReply } from '../xmpp/stanza.js';
 import { conferenceDomain, type Feature } from '../xmpp/feature.js';
 import { OFFLINE_LIMIT } from '../xmpp/offline-box.js';
 import { x, type Element } from '../xmpp/xml/element.js';
@@ -113,6 +113,10 @@ export const messages: Feature = {
       const originId = req.stanza.getChild('origin-id', SID_NS)?.attr('id');
       // Requests go with every message: the network asks only a gateway peer (at the link it goes out on).
       const outcome = await network.sendText(id, body, { xmppId: req.stanza.attr('id'), ...(originId && { originId }), ...requestsOf(req.stanza) });
+      // Group commit: on disk at the end of this loop turn; should that fail, the message error comes then.
+      outcome.kept?.catch((err: unknown) => {
+        if (err instanceof StanzaError) ctx.deliver(errorReply(req.stanza, err, req.from.toString()));
+      });
       // What later copies of the user's message (carbons) carry, as Prosody does: the archive's id for it.
       req.stanza.append(...archiveIds(identity, outcome.stanzaId));
       if (state) network.sendChatState(id, state);

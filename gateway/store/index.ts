@@ -9,6 +9,7 @@ import { Archive } from './archive.js';
 import { DEFAULT_LIMITS, type StoreContext, type StoreLimits } from './common.js';
 import { Contacts } from './contacts.js';
 import { Foaf } from './foaf.js';
+import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { Held } from './held.js';
 import { Markers } from './markers.js';
 import { migrate, type MigrationResult } from './migrations.js';
@@ -23,6 +24,7 @@ export type { Account, AccountId } from './accounts.js';
 export type { ArchiveDefault, ArchiveEntry, ArchiveInput, ArchivePage, ArchivePrefs, ArchiveQuery, ArchiveRule, Direction } from './archive.js';
 export { DEFAULT_PREFS, MAX_ARCHIVE_RULES, newArchiveId } from './archive.js';
 export { DEFAULT_LIMITS, type StoreLimits } from './common.js';
+export { GroupCommit, type CommitCallback, type GroupCommitOptions } from './group-commit.js';
 export type { ContactFields, StoredContact } from './contacts.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
 export type { HeldMessage } from './held.js';
@@ -42,6 +44,8 @@ export interface OpenStoreOptions {
   readonly limits?: Partial<StoreLimits>;
   /** (Additive) PEP and private XML limits. */
   readonly pepLimits?: Partial<PepLimits>;
+  /** (Additive) Bounds of one group commit (tests set small ones). */
+  readonly group?: GroupCommitOptions;
 }
 
 export interface Store {
@@ -68,6 +72,11 @@ export interface Store {
   readonly uploads: Uploads;
   /** Runs `fn` in one transaction (e.g. accept a request: set the state and take the held messages). Keep it short. */
   transaction<T>(fn: () => T): T;
+  /**
+   * Messages written per stanza or per link message: one commit per loop turn for all of them (group-commit.ts).
+   * What tells anyone outside that a write is stored (an XEP-0198 <a/>, a link ACK) waits for group.whenCommitted.
+   */
+  readonly group: GroupCommit;
   close(): void;
 }
 
@@ -89,6 +98,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
     const ctx: StoreContext = { db, now: opts.now ?? Date.now, limits: { ...DEFAULT_LIMITS, ...opts.limits } };
     const schema = migrate(db, ctx.now);
     const archive = new Archive(ctx);
+    const group = new GroupCommit(db, opts.group);
     return {
       path,
       schema,
@@ -105,8 +115,16 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       foaf: new Foaf(ctx),
       uploads: new Uploads(ctx),
       transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+      group,
       close: () => {
-        if (db.open) db.close();
+        if (!db.open) return;
+        try {
+          // What the turn wrote is kept; should that fail, its waiters are told (no ack goes out for it).
+          group.commitNow();
+        } catch {
+          // Told; closing goes on.
+        }
+        db.close();
       },
     };
   } catch (err) {

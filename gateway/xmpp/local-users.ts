@@ -92,6 +92,8 @@ export class LocalUser {
       maxUnacked: shared.smMaxUnacked,
       log: this.log,
       endSession: (s, reason) => void this.sessions.end(s, reason),
+      ...(options.network.whenCommitted && { whenCommitted: (cb: (err?: Error) => void) => options.network.whenCommitted!(cb) }),
+      ...(options.network.commitNow && { commitNow: () => options.network.commitNow!() }),
     });
     this.sessions.sm = this.sm;
   }

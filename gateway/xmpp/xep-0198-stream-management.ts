@@ -69,6 +69,14 @@ export interface SmOptions {
   log: Logger;
   /** Ends a session for good (resume window over, or queue overflow). */
   endSession(session: Session, reason: string): void;
+  /**
+   * Group commit (PeerNetwork.whenCommitted): `cb` once what the stanzas handled so far stored is committed, with
+   * the error when that commit failed. An <a/> counts a stanza as handled, so it goes out only then. Absent:
+   * handled is stored (at once).
+   */
+  whenCommitted?(cb: (err?: Error) => void): void;
+  /** Commits what whenCommitted waits for, now (before <resumed h/>); throws when that fails. */
+  commitNow?(): void;
 }
 
 /** What a stream gives the SM code to talk through. */
@@ -78,6 +86,8 @@ export interface SmStream {
   writeRaw(el: Element): void;
   /** Makes this stream the output of the session. */
   attach(session: Session): void;
+  /** Ends the stream with this error and the session with it (no resumption: its h would count lost stanzas). */
+  kick(err: StreamError): void;
 }
 
 function parseH(el: Element): number {
@@ -123,9 +133,21 @@ export class StreamManagement {
         );
         return;
       }
-      case 'r':
-        if (sm?.enabled) stream.sendNonza(x('a', { xmlns: SM_NS, h: sm.inbound }));
+      case 'r': {
+        if (!sm?.enabled) return;
+        // The h of now, told once the stanzas it counts are on disk (the turn's group commit; at once when none
+        // is open). The <a/>s keep their order: the waiters run in the order they came.
+        const h = sm.inbound;
+        const answer = (err?: Error): void => {
+          if (!err) return stream.sendNonza(x('a', { xmlns: SM_NS, h }));
+          session.log.error({ err: err.message }, 'handled stanzas could not be stored; ending the session');
+          sm.resumable = false;
+          stream.kick(new StreamError('internal-server-error', 'messages could not be stored; send them again'));
+        };
+        if (this.opts.whenCommitted) this.opts.whenCommitted(answer);
+        else answer();
         return;
+      }
       case 'a':
         if (!sm?.enabled) return;
         sm.ack(parseH(el));
@@ -163,6 +185,15 @@ export class StreamManagement {
     }
     const sm = session.sm;
     const h = parseH(el);
+    try {
+      // <resumed h/> counts the old stream's stanzas as handled: on disk first.
+      this.opts.commitNow?.();
+    } catch (err) {
+      session.log.error({ err: (err as Error).message }, 'handled stanzas could not be stored; session not resumed');
+      this.opts.endSession(session, 'store failure');
+      stream.sendNonza(failed('item-not-found'));
+      return undefined;
+    }
     // The client may notice a dead connection before we do: the old stream goes quietly.
     if (session.output) detachOld(session);
     clearTimeout(session.expiry);

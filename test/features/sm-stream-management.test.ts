@@ -154,4 +154,46 @@ describe('stream management', () => {
     c.send(`<r xmlns='${SM}'/>`);
     expect(Number((await c.next(isSm('a'))).attrs.h)).toBe(before + 1);
   });
+
+  it('group commit: <a/> counts a message only once its commit is done, and a failed commit ends the session (no resumption)', async () => {
+    // The network's store commits once per loop turn; here the test decides when (and whether) it succeeds.
+    class TurnCommit extends FakePeerNetwork {
+      open = false;
+      readonly waiting: Array<(err?: Error) => void> = [];
+      override async sendText(id: PeerId, text: string, opts?: SendTextOptions): Promise<SendOutcome> {
+        this.open = true;
+        return super.sendText(id, text, opts);
+      }
+      whenCommitted(cb: (err?: Error) => void): void {
+        if (this.open) this.waiting.push(cb);
+        else cb();
+      }
+      commit(err?: Error): void {
+        this.open = false;
+        for (const cb of this.waiting.splice(0)) cb(err);
+      }
+    }
+    const peer = randomPeerId();
+    const net = new TurnCommit([{ id: peer, name: 'peer', online: true }]);
+    gw = await startTestGateway({ network: net });
+    const c = await gw.login({ sm: 'resume' });
+    c.send(`<r xmlns='${SM}'/>`);
+    const before = Number((await c.next(isSm('a'))).attrs.h);
+    const acks = () => c.received.filter(isSm('a')).length;
+    const seen = acks();
+    c.send(`<message to='${peer}@peers.localhost' type='chat' id='m1'><body>one</body></message><r xmlns='${SM}'/><iq type='get' id='after'>${PING}</iq>`);
+    await c.next((el) => el.attrs.id === 'after');
+    // Handled (the ping behind it was answered), not yet committed: no <a/> for it yet.
+    expect(acks()).toBe(seen);
+    net.commit();
+    expect(Number((await c.next(isSm('a'))).attrs.h)).toBe(before + 1);
+
+    c.send(`<message to='${peer}@peers.localhost' type='chat' id='m2'><body>two</body></message><r xmlns='${SM}'/>`);
+    await expect.poll(() => net.waiting.length).toBe(1);
+    net.commit(new Error('database or disk is full'));
+    expect(await c.closed).toEqual({ streamError: 'internal-server-error' });
+    // Its h would count the lost message: the session is gone, the client binds anew (and sends it again).
+    const { answer } = await resumeStream(c.smId!, 0);
+    expect(answer.name).toBe('failed');
+  });
 });

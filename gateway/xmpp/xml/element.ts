@@ -92,8 +92,14 @@ export function x(
 // Characters XML 1.0 cannot carry at all (not even escaped) are replaced with U+FFFD.
 const ILLEGAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+// Anything escapeText would change (a lone or paired surrogate sends it the long way, which checks the pair).
+const TEXT_WORK = /[&<>\r\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
+const ATTR_WORK = /[&<>\r"'\t\n\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
+
 // A literal CR is read back as LF (XML 1.0 §2.11 end-of-line handling); the reference &#13; stays a CR.
 export function escapeText(s: string): string {
+  // Most texts and attribute values need nothing: one scan instead of five replaces.
+  if (!TEXT_WORK.test(s)) return s;
   return s
     .replace(ILLEGAL, '\uFFFD')
     .replace(/&/g, '&amp;')
@@ -104,5 +110,6 @@ export function escapeText(s: string): string {
 
 export function escapeAttr(s: string): string {
   // CR is already a reference (escapeText); TAB and LF would become spaces (XML 1.0 §3.3.3).
+  if (!ATTR_WORK.test(s)) return s;
   return escapeText(s).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;');
 }

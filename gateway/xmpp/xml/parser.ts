@@ -149,6 +149,9 @@ export class XmlStreamParser {
   private charsBeforePiece = 0;
   private bytesBeforePiece = 0;
   private piece = '';
+  /** The last boundary inside the current piece (chars into it, and total bytes there): the next one counts on from it. */
+  private markChars = 0;
+  private markBytes = 0;
 
   constructor(
     private readonly handlers: XmlStreamHandlers,
@@ -209,6 +212,8 @@ export class XmlStreamParser {
     const bytes = Buffer.byteLength(piece);
     this.piece = piece;
     this.bytesBeforePiece = this.totalBytes;
+    this.markChars = 0;
+    this.markBytes = this.totalBytes;
     this.totalBytes += bytes;
     this.sax.write(piece);
     this.charsBeforePiece += piece.length;
@@ -218,7 +223,13 @@ export class XmlStreamParser {
   /** Called at the end of a top-level element: the next stanza's bytes start right after it. */
   private markBoundary(stanzaEnd = false): void {
     const idx = Math.max(0, Math.min(this.piece.length, this.sax.position - this.charsBeforePiece));
-    const boundary = this.bytesBeforePiece + Buffer.byteLength(this.piece.slice(0, idx));
+    // Counted from the previous boundary in this piece, not from its start: many stanzas in one read stay linear.
+    const boundary =
+      idx >= this.markChars
+        ? this.markBytes + Buffer.byteLength(this.piece.slice(this.markChars, idx))
+        : this.bytesBeforePiece + Buffer.byteLength(this.piece.slice(0, idx));
+    this.markChars = idx;
+    this.markBytes = boundary;
     // A stanza that starts and ends inside one piece is only measurable here.
     if (stanzaEnd) this.checkSize(boundary - this.boundaryBytes);
     this.boundaryBytes = boundary;
