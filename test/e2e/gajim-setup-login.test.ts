@@ -2,7 +2,8 @@
 // at start with no certificate question (setup put the server certificate in Gajim's cert_store and the
 // account, with its password, in settings.sqlite). The gateway holds a bound session with Gajim's resource
 // that sent its presence; Gajim's log shows the roster it fetched. A room the user hosts is bookmarked with
-// autojoin: Gajim joins it by itself and receives a gnutls-cli member's line. The screenshot is Gajim's window.
+// autojoin: Gajim joins it by itself, receives a gnutls-cli member's line, and a line typed into its window
+// (xdotool) reaches the member. The screenshot is Gajim's window with the room.
 import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it, onTestFailed } from 'vitest';
@@ -27,8 +28,8 @@ async function asUser(home: string, dirs: string[]): Promise<string[]> {
   return ['runuser', '-u', 'nobody', '--'];
 }
 
-interopSuite('e2e: real Gajim after `setup gajim`', ['gajim', 'xvfb', 'scrot', 'slixmpp', 'gnutls-cli', 'openssl'], () => {
-  it('logs in at start with no certificate question, binds its resource, fetches the roster, and joins a hosted room by its bookmark', async () => {
+interopSuite('e2e: real Gajim after `setup gajim`', ['gajim', 'xvfb', 'scrot', 'xdotool', 'slixmpp', 'gnutls-cli', 'openssl'], () => {
+  it('logs in at start with no certificate question, binds its resource, fetches the roster, joins a hosted room by its bookmark, and talks there with a gnutls-cli member', async () => {
     const home = cliHome('gajim-real');
     const gw = await startInProcessGateway({ dataDir: home.dataDir });
     let x: Awaited<ReturnType<typeof startXvfb>> | undefined;
@@ -72,10 +73,26 @@ interopSuite('e2e: real Gajim after `setup gajim`', ['gajim', 'xvfb', 'scrot', '
 
       // The room is bookmarked with autojoin: Gajim comes in by itself, and reads what carol says.
       await carol.waitFor(/^\d\d:\d\d \* (?!carol\[)\w+\[\d+\] joins$/m, WAIT_MS);
+      const alias = /^\d\d:\d\d \* ((?!carol\[)\w+)\[\d+\] joins$/m.exec(carol.member.received())![1]!;
       await carol.member.type('hello gajim\n');
       await gajim.waitFor(/type="groupchat"[^>]*from="party@conference\.localhost\/carol"[^>]*>.*<body>hello gajim<\/body>|from="party@conference\.localhost\/carol"[^>]*type="groupchat"[^>]*>.*<body>hello gajim<\/body>/, WAIT_MS);
 
       const shot = join(home.root, 'gajim-after-setup.png');
+      await drawn(shot, env, WAIT_MS);
+
+      // A line from Gajim's own window: open the room (its row in the chat list), type, Enter.
+      const xdo = async (...args: string[]): Promise<void> => {
+        const p = await spawnProc('xdotool', args, { env: { DISPLAY: x!.display }, stdin: 'ignore' });
+        expect((await p.exited).code, p.tails()).toBe(0);
+      };
+      await xdo('mousemove', '160', '165', 'click', '1');
+      await new Promise((r) => setTimeout(r, 1_500));
+      await xdo('type', '--delay', '30', 'hi from gajim');
+      await xdo('key', 'Return');
+      await carol.waitFor(new RegExp(`^\\d\\d:\\d\\d ${alias}\\[\\d+\\]: hi from gajim$`, 'm'), WAIT_MS);
+      // The room's copy comes back to Gajim (once, with its origin-id), then the window is kept.
+      await gajim.waitFor(/type="groupchat"[^\n]*<body>hi from gajim<\/body>|<body>hi from gajim<\/body>[^\n]*type="groupchat"/, WAIT_MS);
+      await new Promise((r) => setTimeout(r, 1_000));
       await drawn(shot, env, WAIT_MS);
       if (process.env.UPDATE_SCREENSHOTS === '1') await copyFile(shot, join(import.meta.dirname, '..', '..', 'clients', 'gajim', '1-after-setup.png'));
     } finally {
