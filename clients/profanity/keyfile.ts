@@ -78,7 +78,8 @@ export interface KeyFileMerge {
 
 /** Applies `change` to group `name` of `text` (undefined: no file yet), adding the group at the end if it is not there. */
 export function mergeGroup(text: string | undefined, name: string, change: GroupChange, what = 'key file'): KeyFileMerge {
-  const old = text ?? '';
+  // A last line without its newline gets one, so that lines added after it stay lines of their own.
+  const old = text === undefined || text === '' || text.endsWith('\n') ? (text ?? '') : `${text}\n`;
   const groups = scan(old, what);
   const group = groups.find((g) => g.name === name);
   const line = (k: string, v: string): string => `${k}=${escapeValue(v)}\n`;
@@ -104,12 +105,11 @@ export function mergeGroup(text: string | undefined, name: string, change: Group
   }
   if (added.length) {
     // After the group's last key line, before the blank lines that separate it from the next group.
-    const headerEnd = old.indexOf('\n', group.start);
-    const lastKey = Math.max(headerEnd < 0 ? old.length : headerEnd + 1, ...[...group.entries.values()].map((e) => e.end));
+    const lastKey = Math.max(old.indexOf('\n', group.start) + 1, ...[...group.entries.values()].map((e) => e.end));
     const at = Math.min(lastKey, group.end);
-    edits.push({ start: at, end: at, text: `${old.slice(0, at).endsWith('\n') || at === 0 ? '' : '\n'}${added.join('')}` });
+    edits.push({ start: at, end: at, text: added.join('') });
   }
-  if (!edits.length) return { text: old, change: 'unchanged', others: groups.length - 1 };
+  if (!edits.length) return { text: text ?? '', change: 'unchanged', others: groups.length - 1 };
   let out = old;
   for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
   return { text: out, change: 'updated', others: groups.length - 1 };

@@ -1,14 +1,19 @@
 // Real Gajim (Debian's gajim 1.7, under Xvfb) after `tlsim-gateway setup gajim` into a temp HOME: it logs in
 // at start with no certificate question (setup put the server certificate in Gajim's cert_store and the
 // account, with its password, in settings.sqlite). The gateway holds a bound session with Gajim's resource
-// that sent its presence; Gajim's log shows the roster it fetched. The screenshot is Gajim's main window.
+// that sent its presence; Gajim's log shows the roster it fetched. A room the user hosts is bookmarked with
+// autojoin: Gajim joins it by itself, receives a gnutls-cli member's line, and a line typed into its window
+// (xdotool) reaches the member. The screenshot is Gajim's window with the room.
 import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it, onTestFailed } from 'vitest';
-import { spawnProc, type Proc } from '../support/proc.js';
+import { makeOpensslIdentity, tmpDir } from '../support/identities.js';
+import { killAll, spawnProc, type Proc } from '../support/proc.js';
+import { joinChat } from '../support/tlsd-chat-member.js';
 import { interopSuite } from '../support/tools.js';
 import { drawn, startXvfb } from '../support/xvfb.js';
 import { cli, cliHome, startInProcessGateway } from './support/gateway.js';
+import { gatewayCommand, slixUser } from './support/slixmpp-users.js';
 
 const T = 60_000;
 const WAIT_MS = 30_000;
@@ -23,14 +28,21 @@ async function asUser(home: string, dirs: string[]): Promise<string[]> {
   return ['runuser', '-u', 'nobody', '--'];
 }
 
-interopSuite('e2e: real Gajim after `setup gajim`', ['gajim', 'xvfb', 'scrot'], () => {
-  it('logs in at start with no certificate question, binds its resource and fetches the roster', async () => {
+interopSuite('e2e: real Gajim after `setup gajim`', ['gajim', 'xvfb', 'scrot', 'xdotool', 'slixmpp', 'gnutls-cli', 'openssl'], () => {
+  it('logs in at start with no certificate question, binds its resource, fetches the roster, joins a hosted room by its bookmark, and talks there with a gnutls-cli member', async () => {
     const home = cliHome('gajim-real');
     const gw = await startInProcessGateway({ dataDir: home.dataDir });
     let x: Awaited<ReturnType<typeof startXvfb>> | undefined;
     let gajim: Proc | undefined;
     onTestFailed(() => console.log(`${gw.log.tail(30)}\n--- gajim ---${gajim?.tails(6_000)}`));
     try {
+      // A room the user hosts (typed from another client of the account), with a gnutls-cli member in it.
+      const other = await slixUser(gw);
+      const hosted = await gatewayCommand(other, 'room host party', /^Hosting room party/);
+      await other.stop();
+      const port = Number(/tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:(\d+)/.exec(hosted)![1]);
+      const carol = await joinChat({ port }, await makeOpensslIdentity(tmpDir('carol')), 'carol');
+
       const setup = await cli(home, ['setup', 'gajim']);
       expect(setup.code, setup.stderr).toBe(0);
       expect(setup.stdout).toContain('add account localhost (0 other accounts kept)');
@@ -59,13 +71,35 @@ interopSuite('e2e: real Gajim after `setup gajim`', ['gajim', 'xvfb', 'scrot'], 
       await expect.poll(() => user.router.get('gajim')?.available, { timeout: WAIT_MS, interval: 200 }).toBe(true);
       expect(gajim.output()).not.toMatch(/BAD_CERTIFICATE|Certificate Verification Failed|password request/i);
 
+      // The room is bookmarked with autojoin: Gajim comes in by itself, and reads what carol says.
+      await carol.waitFor(/^\d\d:\d\d \* (?!carol\[)\w+\[\d+\] joins$/m, WAIT_MS);
+      const alias = /^\d\d:\d\d \* ((?!carol\[)\w+)\[\d+\] joins$/m.exec(carol.member.received())![1]!;
+      await carol.member.type('hello gajim\n');
+      await gajim.waitFor(/type="groupchat"[^>]*from="party@conference\.localhost\/carol"[^>]*>.*<body>hello gajim<\/body>|from="party@conference\.localhost\/carol"[^>]*type="groupchat"[^>]*>.*<body>hello gajim<\/body>/, WAIT_MS);
+
       const shot = join(home.root, 'gajim-after-setup.png');
+      await drawn(shot, env, WAIT_MS);
+
+      // A line from Gajim's own window: open the room (its row in the chat list), type, Enter.
+      const xdo = async (...args: string[]): Promise<void> => {
+        const p = await spawnProc('xdotool', args, { env: { DISPLAY: x!.display }, stdin: 'ignore' });
+        expect((await p.exited).code, p.tails()).toBe(0);
+      };
+      await xdo('mousemove', '160', '165', 'click', '1');
+      await new Promise((r) => setTimeout(r, 1_500));
+      await xdo('type', '--delay', '30', 'hi from gajim');
+      await xdo('key', 'Return');
+      await carol.waitFor(new RegExp(`^\\d\\d:\\d\\d ${alias}\\[\\d+\\]: hi from gajim$`, 'm'), WAIT_MS);
+      // The room's copy comes back to Gajim (once, with its origin-id), then the window is kept.
+      await gajim.waitFor(/type="groupchat"[^\n]*<body>hi from gajim<\/body>|<body>hi from gajim<\/body>[^\n]*type="groupchat"/, WAIT_MS);
+      await new Promise((r) => setTimeout(r, 1_000));
       await drawn(shot, env, WAIT_MS);
       if (process.env.UPDATE_SCREENSHOTS === '1') await copyFile(shot, join(import.meta.dirname, '..', '..', 'clients', 'gajim', '1-after-setup.png'));
     } finally {
       await gajim?.kill();
       await x?.proc.kill();
       await gw.stop();
+      await killAll();
     }
   }, T);
 });
