@@ -1,7 +1,8 @@
 // The persistent outgoing queue: what the user sent to a peer that has not been written to its link yet.
 //
-// Delivery is at-least-once. The bridge enqueues first (the row is committed to the WAL, which survives
-// a process crash or kill -9, before the user is told anything), writes the text to the peer's TLS
+// Delivery is at-least-once. The bridge enqueues first (in the loop turn's group commit, group-commit.ts: the row
+// is committed to the WAL, which survives a process crash or kill -9, before the client's <a/> counts it and before
+// the text goes onto a link), writes the text to the peer's TLS
 // socket, and removes the row only after the send completed (a batch at a time): a gateway peer
 // acknowledged it, or the write to a reference peer's socket completed. A crash between the
 // write and the removal sends those messages again after restart; losing one is worse than a duplicate.
