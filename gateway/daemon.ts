@@ -176,7 +176,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         allowedOrigins: websocketOrigins,
       },
       allowPlainWithoutTls: config.c2s.allow_plain_without_tls,
-      offline: storeOfflineBox(store, accountId, log.child({ component: 'xmpp' })),
+      offline: storeOfflineBox(store, accountId, log.child({ component: 'xmpp' }), config.c2s.offline_messages),
       archive: storeMessageArchive(store, accountId),
       userData: storeUserData(store, accountId),
       ...(uploads && { files: uploads.forAccount(accountId) }),

@@ -100,7 +100,7 @@ export async function startComponentGateway(opts: StartComponentOptions): Promis
       graceMs: opts.graceMs,
       log: log.child({ component: 'transport' }),
       // Each user listens on a port of their own, stable across restarts so their share string stays valid.
-      offlineFor: (user, userLog) => storeOfflineBox(store, user.account.id, userLog),
+      offlineFor: (user, userLog) => storeOfflineBox(store, user.account.id, userLog, config.c2s.offline_messages),
       makeNetwork: (user, userLog, o) =>
         new TlsimNetwork({
           store,

@@ -55,6 +55,7 @@ export interface Config {
     readonly port: number;
     readonly allow_plain_without_tls: boolean;
     readonly max_connections: number;
+    readonly offline_messages: number;
   };
   readonly websocket: {
     readonly enabled: boolean;
@@ -203,6 +204,11 @@ export const SCHEMA: { readonly [K in ConfigKey]: KeySpec<ValueOf<K>> } = {
       'descriptor: keep it below the open-files limit (ulimit -n).',
     default: 256,
     check: integer(1, 1_000_000),
+  },
+  'c2s.offline_messages': {
+    doc: 'Messages kept for your XMPP clients while none is online; beyond it the oldest go first, and you are told how many.',
+    default: 500,
+    check: integer(10, 1_000_000),
   },
 
   'websocket.enabled': { doc: 'Offer XMPP over WebSocket.', default: true, check: boolean },

@@ -70,7 +70,7 @@ export class AccountsRuntime {
         identity: { domain, peerDomain: this.o.config.peer.domain, user: makeJid(account.jid.split('@')[0]!, domain) },
         network: net,
         account: loaded.account,
-        offline: storeOfflineBox(this.o.store, account.id, log),
+        offline: storeOfflineBox(this.o.store, account.id, log, this.o.config.c2s.offline_messages),
         archive: storeMessageArchive(this.o.store, account.id),
         userData: storeUserData(this.o.store, account.id),
         ...(this.o.uploads && { files: this.o.uploads.forAccount(account.id) }),

@@ -11,7 +11,6 @@ import type { ChatState, PeerId } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { SID_NS, errorReply } from '../xmpp/stanza.js';
 import { conferenceDomain, type Feature } from '../xmpp/feature.js';
-import { OFFLINE_LIMIT } from '../xmpp/offline-box.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { markersOf, requestElements, requestsOf } from './support/message-meta.js';
 import { NS } from './support/ns.js';
@@ -56,7 +55,7 @@ export const messages: Feature = {
       if (session.priority < 0) return;
       // Counted with the box (whoever kept what), so a restart since does not lose the notice.
       const dropped = ctx.offline.takeDropped();
-      if (dropped > 0) session.send(chat(identity.domain, user, `${dropped} older messages were dropped while you were offline (only ${OFFLINE_LIMIT} are kept).`));
+      if (dropped > 0) session.send(chat(identity.domain, user, `${dropped} older messages were dropped while you were offline (only ${ctx.offline.limit} are kept).`));
       for (const msg of ctx.offline.takeAll()) session.send(msg);
     });
 

@@ -15,12 +15,15 @@ export interface OfflineBox {
   takeAll(): Element[];
   /** How many were dropped to make room since the last call (whoever kept them), and resets it. */
   takeDropped(): number;
+  /** How many it keeps (c2s.offline_messages). */
+  readonly limit: number;
 }
 
 export function memoryOfflineBox(limit = OFFLINE_LIMIT): OfflineBox {
   const kept: Element[] = [];
   let dropped = 0;
   return {
+    limit,
     keep(stanza) {
       kept.push(stanza);
       const n = kept.length > limit ? kept.splice(0, kept.length - limit).length : 0;
@@ -39,6 +42,7 @@ export function memoryOfflineBox(limit = OFFLINE_LIMIT): OfflineBox {
 /** The account's box in the store (table `undelivered`). */
 export function storeOfflineBox(store: Pick<Store, 'undelivered'>, accountId: number, log: Logger, limit = OFFLINE_LIMIT): OfflineBox {
   return {
+    limit,
     keep: (stanza) => store.undelivered.keep(accountId, stanza.toString(), limit),
     takeDropped: () => store.undelivered.takeDropped(accountId),
     takeAll() {

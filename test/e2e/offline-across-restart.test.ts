@@ -47,3 +47,23 @@ it('a message for an offline user survives a gateway restart and is delivered on
   await new Promise((r) => setTimeout(r, 500));
   expect(second.stanzas.filter((el) => el.getChildText('body') === 'while nobody was logged in')).toEqual([]);
 }, 60_000);
+
+it('c2s.offline_messages sets how many wait: past it the oldest go, and the next login is told how many, once', async () => {
+  const gw = await startInProcessGateway({ policy: 'accept', c2sConfig: 'offline_messages = 10\n' });
+  running.push(gw);
+  const peerId = await generateIdentity();
+  const peer = pool.manager(peerId);
+  await peer.start();
+  peer.setPeer(gw.fingerprint, { host: '127.0.0.1', port: gw.peerPort });
+  peer.connect(gw.fingerprint);
+  await waitUntil(() => peer.isOnline(gw.fingerprint), 15_000);
+  await waitUntil(() => gw.running.network.listContacts()[0]?.state === 'contact', 5_000);
+  for (let i = 1; i <= 14; i++) await peer.send(gw.fingerprint, `waiting ${i}`);
+  const user = await xmppObserver(gw);
+  clients.push(user);
+  const notice = await user.waitFor((el) => el.is('message') && /older messages were dropped/.test(el.getChildText('body') ?? ''), 15_000);
+  expect(notice.getChildText('body')).toBe('4 older messages were dropped while you were offline (only 10 are kept).');
+  await user.waitFor((el) => el.getChildText('body') === 'waiting 14', 15_000);
+  const bodies = user.stanzas.map((el) => el.getChildText('body')).filter((b) => b?.startsWith('waiting '));
+  expect(bodies).toEqual(Array.from({ length: 10 }, (_, i) => `waiting ${i + 5}`));
+}, 60_000);

@@ -23,7 +23,7 @@ export interface CrashCounts {
   lost: number;
   /** Acknowledged and never shown to B's user (a client without MAM): only what the offline box dropped. */
   notShown: number;
-  /** Older messages B's gateway said it dropped from the offline box (500 kept) while the reader was away. */
+  /** Older messages B's gateway said it dropped from the offline box (c2s.offline_messages kept) while the reader was away. */
   offlineDropped: number;
   /** Received by B's user more than once. */
   duplicates: number;

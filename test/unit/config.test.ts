@@ -83,7 +83,7 @@ describe('config: defaults', () => {
         max_message_bytes: 65536,
         unknown_policy: 'ask',
       },
-      c2s: { host: '127.0.0.1', port: 5222, allow_plain_without_tls: false, max_connections: 256 },
+      c2s: { host: '127.0.0.1', port: 5222, allow_plain_without_tls: false, max_connections: 256, offline_messages: 500 },
       websocket: { enabled: true, host: '127.0.0.1', port: 5280, allowed_origins: [] },
       web: { enabled: true, host: '127.0.0.1', port: 5443 },
       tor: { mode: 'auto', control: '/run/tor/control', control_password_file: '', all: false, virtual_port: 18765 },
