@@ -11,25 +11,18 @@ import {
   generateIdentity,
   silentLogger,
   type Identity,
-  type RoomBook,
   type RoomJoined,
   type RoomSaid,
 } from '../../bridge-protocol/index.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
 import { killAll } from '../support/proc.js';
+import { MemoryBook } from '../support/room-book.js';
 import { tcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { joinChat, MINUTE, type ChatMember } from '../support/tlsd-chat-member.js';
 import { interopSuite } from '../support/tools.js';
 
 const T = 60_000;
 
-class MemoryBook implements RoomBook {
-  readonly aliases = new Map<string, string>();
-  aliasOf = (fp: string) => this.aliases.get(fp);
-  holderOf = (alias: string) => [...this.aliases].find(([, a]) => a === alias)?.[0];
-  remember = (fp: string, alias: string) => void this.aliases.set(fp, alias);
-  banned = () => false;
-}
 
 interface Member {
   link: RoomLink;
