@@ -120,6 +120,21 @@ interopSuite('room extension between gateways, with a gnutls-cli member', ['gnut
     expect(new Set(bert.said.map((s) => s.id)).size).toBe(bert.said.length);
   }, T);
 
+  it('a message racing a cut: whether the room had it or not, it is said once and echoed once', async () => {
+    const [anna, bert] = members as [Member, Member];
+    const joins = bert.joins.length;
+    void bert.link.say('m-3', 'racing the cut').catch(() => {});
+    proxy.cut();
+    await expect.poll(() => bert.joins.length, { timeout: 20_000 }).toBe(joins + 1);
+    await said(bert, 'racing the cut');
+    await said(anna, 'racing the cut');
+    await carol.waitFor(/bert\[\d+\]: racing the cut$/m);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bert.said.filter((s) => s.echo === 'm-3')).toHaveLength(1);
+    expect(anna.said.filter((s) => s.text === 'racing the cut')).toHaveLength(1);
+    expect(carol.member.received().match(/racing the cut/g)).toHaveLength(1);
+  }, T);
+
   it('the gnutls-cli member read only sample-chat lines: no frame byte, no echo of its own line', () => {
     const got = carol.member.received();
     expect(got).not.toMatch(/[\u00f5-\u00ff\ufffd]/);
