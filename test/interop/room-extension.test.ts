@@ -2,6 +2,7 @@
 // a RoomHost hosts, beside a gnutls-cli member. The gateway member learns who is there, reads history with the
 // original times, gets its own message echoed once with its id, and after a cut connection reads what it missed,
 // nothing twice. The gnutls-cli member reads only the lines of TLSd's sample chat throughout.
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   RoomHost,
@@ -133,6 +134,20 @@ interopSuite('room extension between gateways, with a gnutls-cli member', ['gnut
     expect(bert.said.filter((s) => s.echo === 'm-3')).toHaveLength(1);
     expect(anna.said.filter((s) => s.text === 'racing the cut')).toHaveLength(1);
     expect(carol.member.received().match(/racing the cut/g)).toHaveLength(1);
+  }, T);
+
+  it('a member gateway that sends a broken frame is cut alone; the room goes on', async () => {
+    const anna = members[0]!;
+    const me = await generateIdentity();
+    const sock = tlsConnect({ host: '127.0.0.1', port, key: me.keyPem, cert: me.certPem, rejectUnauthorized: false, ALPNProtocols: ['x-tlsim-room/1'] });
+    await new Promise<void>((r) => sock.once('secureConnect', () => r()));
+    expect(sock.alpnProtocol).toBe('x-tlsim-room/1');
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    sock.on('error', () => {});
+    sock.write(Buffer.concat([Buffer.from([0xf5]), Buffer.from('{"alias":'), Buffer.from([0x0a])]));
+    await closed;
+    await carol.member.type('still on\n');
+    await said(anna, 'still on');
   }, T);
 
   it('the gnutls-cli member read only sample-chat lines: no frame byte, no echo of its own line', () => {
