@@ -131,7 +131,11 @@ export {
   type RoomLinkEvents,
   type RoomLinkOptions,
   type RoomLinkState,
+  type RoomOccupant,
+  type RoomSaid,
 } from './rooms/room-link.js';
+export { ROOM_ALPN, ROOM_ALPNS } from './tls-context.js';
+export { MAX_ROOM_HISTORY, type RoomRecord } from './wire/room-frames.js';
 export {
   BANNED,
   FLOOD_CUT,

@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { LinkClosedError } from './errors.js';
 import { ackBytes, countLf, END_BYTES } from './wire/link-control.js';
 import { encodeMessage } from './wire/line-codec.js';
-import type { LinkRecord } from './wire/link-frames.js';
+import type { FrameRecord, LinkRecord } from './wire/link-frames.js';
 import { isFileRecord } from './wire/file-frames.js';
 
 /**
@@ -22,13 +22,14 @@ export interface UnfinishedSend {
 }
 
 /** How a link writes a record: its bytes, or undefined when this link cannot carry it (then it is dropped). */
-export type RecordEncoder = (record: LinkRecord) => Buffer | undefined;
+export type RecordEncoder = (record: FrameRecord) => Buffer | undefined;
 
 /** Plain lines (a reference peer, a gateway before version 3): a message's text, and nothing else. */
 export const plainEncoder: RecordEncoder = (r) => (r.type === 'message' ? encodeMessage(r.text) : undefined);
 
-interface MessageWrite extends UnfinishedSend {
+interface MessageWrite extends Omit<UnfinishedSend, 'record'> {
   kind: 'message';
+  record: FrameRecord;
   bytes: Buffer;
   /** LFs in bytes not acknowledged yet. */
   lfs: number;
@@ -104,7 +105,7 @@ export class LinkWriter {
    * As send(), for any record: resolves true once delivered, false at once when this link cannot carry it (it
    * is dropped: never a marker or chat state as a line of text).
    */
-  sendRecord(record: LinkRecord): Promise<boolean> {
+  sendRecord(record: FrameRecord): Promise<boolean> {
     return new Promise((resolve, reject) => {
       const bytes = this.encode(record);
       if (!bytes) return resolve(false);
@@ -183,7 +184,8 @@ export class LinkWriter {
       // A chat state is of the moment: not sent again on another link. Nor is a file frame: the transfer offers
       // again on the next link, and goes on from what the receiver has.
       if (w.record.type === 'state' || isFileRecord(w.record)) w.resolve(false);
-      else taken.push({ text: w.text, record: w.record, resolve: w.resolve, reject: w.reject });
+      // Only links with acks have unfinished sends, and a room connection has none: these are link records.
+      else taken.push({ text: w.text, record: w.record as LinkRecord, resolve: w.resolve, reject: w.reject });
     }
     return taken;
   }

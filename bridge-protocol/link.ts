@@ -12,7 +12,8 @@ import { LinkWriter, plainEncoder, type UnfinishedSend } from './link-writer.js'
 import { countLf, splitControl } from './wire/link-control.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, type DecodedMessage } from './wire/line-codec.js';
 import type { FileRecord } from './wire/file-frames.js';
-import { FrameDecoder, encodeFrame, type LinkChatState, type LinkMarker, type LinkRecord } from './wire/link-frames.js';
+import { FrameDecoder, encodeFrame, type FrameRecord, type LinkChatState, type LinkMarker } from './wire/link-frames.js';
+import { isRoomRecord, type RoomRecord } from './wire/room-frames.js';
 
 /** A peer's answer to a profile request: its Turtle, or why it has none. */
 export type LinkProfile = { turtle: string; none?: undefined } | { none: string; turtle?: undefined };
@@ -58,6 +59,8 @@ export interface LinkEvents {
   profile: (answer: LinkProfile) => void;
   /** gateway/3 only: a file offer, reply or chunk (wire/file-frames.ts). */
   file: (record: FileRecord) => void;
+  /** room/1 only: a room frame (wire/room-frames.ts). */
+  room: (record: RoomRecord) => void;
   close: (info: LinkCloseInfo) => void;
 }
 
@@ -89,7 +92,7 @@ export type { UnfinishedSend } from './link-writer.js';
 export class Link extends TypedEmitter<LinkEvents> {
   private readonly decoder: LineDecoder;
   /** gateway/3: what the peer sends is frames, not lines. */
-  private readonly frameDecoder: FrameDecoder | undefined;
+  private readonly frameDecoder: FrameDecoder<FrameRecord> | undefined;
   private readonly writer: LinkWriter;
   /** The peer's END came (links with acks): it sends no more messages here. */
   private endRead = false;
@@ -117,8 +120,10 @@ export class Link extends TypedEmitter<LinkEvents> {
     super((err, event) => log.error({ err, event }, 'link listener failed'));
     this.decoder = new LineDecoder({ maxMessageBytes });
     const maxTextBytes = maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    if (this.frames) this.frameDecoder = new FrameDecoder({ maxTextBytes });
-    const encode = this.frames ? (r: LinkRecord) => encodeFrame(r, { maxTextBytes }) : plainEncoder;
+    const room = protocol === 'room/1';
+    if (this.frames) this.frameDecoder = new FrameDecoder<FrameRecord>({ maxTextBytes, kinds: room ? 'room' : 'link' });
+    // Each kind of connection carries only its own records: a room frame never goes to a peer link, nor the reverse.
+    const encode = this.frames ? (r: FrameRecord) => (isRoomRecord(r) === room ? encodeFrame(r, { maxTextBytes }) : undefined) : plainEncoder;
     this.writer = new LinkWriter(socket, this.acks, short(fingerprint), () => this.maybeEnd(), encode);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.on('error', (error) => this.finish({ reason: this.closing ?? 'error', error }));
@@ -150,7 +155,7 @@ export class Link extends TypedEmitter<LinkEvents> {
 
   /** Typed frames both ways (wire/link-frames.ts): message ids, markers, chat states. */
   get frames(): boolean {
-    return this.protocol === 'gateway/3';
+    return this.protocol === 'gateway/3' || this.protocol === 'room/1';
   }
 
   get isOpen(): boolean {
@@ -185,7 +190,7 @@ export class Link extends TypedEmitter<LinkEvents> {
    * at once when this link cannot carry it: a marker or chat state is never written to a link without frames
    * (it must not become a line of text at a reference peer), and a message goes there as its text alone.
    */
-  sendRecord(record: LinkRecord): Promise<boolean> {
+  sendRecord(record: FrameRecord): Promise<boolean> {
     if (!this.isOpen) return Promise.reject(new LinkClosedError(`link with ${short(this.fingerprint)} is closed`));
     return this.writer.sendRecord(record);
   }
@@ -212,7 +217,7 @@ export class Link extends TypedEmitter<LinkEvents> {
       for (const m of this.decoder.push(data)) this.emit('message', m);
       return;
     }
-    let records: LinkRecord[];
+    let records: FrameRecord[];
     try {
       records = this.frameDecoder.push(data);
     } catch (err) {
@@ -222,7 +227,8 @@ export class Link extends TypedEmitter<LinkEvents> {
       return;
     }
     for (const r of records) {
-      if (r.type === 'message') {
+      if (isRoomRecord(r)) this.emit('room', r);
+      else if (r.type === 'message') {
         const { text, id, receipt, markable } = r;
         this.emit('message', { text, truncated: r.truncated === true, ...(id !== undefined && { id }), ...(receipt && { receipt }), ...(markable && { markable }) });
       } else if (r.type === 'marker') this.emit('marker', r.marker, r.id);

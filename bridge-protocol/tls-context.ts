@@ -18,10 +18,18 @@ export const GATEWAY_ALPN_V1 = 'x-tlsim-gateway/1';
 export const GATEWAY_ALPNS: readonly string[] = [GATEWAY_ALPN, GATEWAY_ALPN_V2, GATEWAY_ALPN_V1];
 
 /**
- * What a link speaks: plain lines (a reference peer), or a gateway's: with acknowledgements from version 2,
- * typed frames from version 3.
+ * ALPN id of a room connection between two gateways (a member gateway dialing a room a gateway hosts): room
+ * frames (wire/room-frames.ts). A reference room selects nothing and a reference member offers nothing, so
+ * either way the connection stays the lines of TLSd's sample chat.
  */
-export type LinkProtocol = 'plain' | 'gateway/1' | 'gateway/2' | 'gateway/3';
+export const ROOM_ALPN = 'x-tlsim-room/1';
+export const ROOM_ALPNS: readonly string[] = [ROOM_ALPN];
+
+/**
+ * What a link speaks: plain lines (a reference peer), or a gateway's: with acknowledgements from version 2,
+ * typed frames from version 3; 'room/1' is a room connection with room frames.
+ */
+export type LinkProtocol = 'plain' | 'gateway/1' | 'gateway/2' | 'gateway/3' | 'room/1';
 
 export interface TlsContext {
   readonly identity: Identity;

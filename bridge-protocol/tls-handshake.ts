@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { AbortError, HandshakeError, TimeoutError } from './errors.js';
 import { fingerprintOf } from './identity.js';
-import { GATEWAY_ALPN, GATEWAY_ALPNS, GATEWAY_ALPN_V1, GATEWAY_ALPN_V2, type LinkProtocol } from './tls-context.js';
+import { GATEWAY_ALPN, GATEWAY_ALPNS, GATEWAY_ALPN_V1, GATEWAY_ALPN_V2, ROOM_ALPN, type LinkProtocol } from './tls-context.js';
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
 
@@ -59,6 +59,7 @@ export function protocolOf(socket: TLSSocket, ours: readonly string[] = GATEWAY_
   const id = socket.alpnProtocol;
   if (typeof id !== 'string' || !ours.includes(id)) return 'plain';
   if (id === GATEWAY_ALPN) return 'gateway/3';
+  if (id === ROOM_ALPN) return 'room/1';
   if (id === GATEWAY_ALPN_V2) return 'gateway/2';
   return id === GATEWAY_ALPN_V1 ? 'gateway/1' : 'plain';
 }

@@ -203,6 +203,15 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
         hooks: opts.tor,
       });
       tor = onions.tor;
+      // Hosted rooms behind the same onion, each at its own port (their share strings name the onion).
+      const hosting = network.rooms.hosting;
+      const gatewayTor = tor;
+      if (hosting) {
+        const reserved = new Set([config.tor.virtual_port, ...(foaf.extraPorts ?? []).map((p) => p.virt)]);
+        const roomPorts = () => hosting.onionPorts().filter((p) => !reserved.has(p.virt));
+        void gatewayTor.setMorePorts(roomPorts()).catch(() => undefined);
+        hosting.portsChanged = () => void gatewayTor.setMorePorts(roomPorts()).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'hosted rooms not (re)published on the onion'));
+      }
       // Not awaited: XMPP clients log in at once; tor's progress is in the log and in status.
       const starting = tor;
       void starting.start().catch((err: unknown) => log.error({ err }, 'tor could not be started'));

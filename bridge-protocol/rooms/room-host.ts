@@ -5,12 +5,18 @@
 // Beyond the reference: a newcomer reads who is there and the last lines said (history), a member who
 // floods is cut (not the room), and the room has a size cap. The gateway's own users join as members too,
 // through a RoomLink, so every client sees one room.
+// A member that is a gateway negotiates x-tlsim-room/1 (ALPN, as one-to-one links negotiate theirs) and gets room
+// frames instead of lines (wire/room-frames.ts): who is there, history with the original times, stable ids from a
+// bounded log so a reconnect resumes, and its own message echoed with its id. A reference member offers no ALPN
+// and reads exactly the lines it always did.
+import { randomBytes } from 'node:crypto';
 import { TypedEmitter } from '../events.js';
 import type { Link } from '../link.js';
 import type { Logger } from '../logger.js';
 import { InboundListeners } from '../peers/listener.js';
 import type { PeerAddress } from '../peers/dial.js';
-import type { TlsContext } from '../tls-context.js';
+import { ROOM_ALPNS, type TlsContext } from '../tls-context.js';
+import { MAX_ROOM_HISTORY, type RoomJoinRecord, type RoomRecord } from '../wire/room-frames.js';
 import { ALIAS_PATTERN, ALIAS_QUESTION, NOT_RECOGNIZED, roomVisible, splitRoomLines } from '../wire/room-lines.js';
 
 export type RoomPolicy = 'open' | 'members';
@@ -34,6 +40,10 @@ export interface RoomHostOptions {
   maxMembers?: number;
   /** Lines said that a newcomer reads after its join line (default 20). */
   historyLines?: number;
+  /** Messages kept with their ids for members that are gateways, to resume from (default 200). */
+  logSize?: number;
+  /** Offer the room extension to member gateways (default true; false: lines for everyone). */
+  extension?: boolean;
   /** Lines a member may send at once, and refilled per second (default 20 and 2). */
   floodBurst?: number;
   floodPerSecond?: number;
@@ -63,14 +73,31 @@ export const BANNED = 'You are banned from this room.';
 
 interface Present extends RoomMember {
   link: Link;
+  /** A member gateway: room frames (x-tlsim-room/1), not lines. */
+  frames: boolean;
   joinLine: string;
   joinSeq: number;
+  joinedAt: number;
   tokens: number;
   refilledAt: number;
   /** Lines given to the link and not yet written: a member that does not read is cut past MAX_UNWRITTEN. */
   unwritten: number;
   /** Being cut: what it still sends is not heard. */
   cut: boolean;
+}
+
+/** One message said, as the room's log keeps it for members that resume by id. */
+interface Said {
+  seq: number;
+  id: string;
+  at: number;
+  name: string;
+  alias: string;
+  fingerprint: string;
+  /** Its lines as members read them (control characters deleted), LF between. */
+  text: string;
+  /** The id its sender (a member gateway) gave it: echoed to that member only, and a resent one is not said twice. */
+  echo?: string;
 }
 
 /** Lines waiting for a member that does not read before it is cut (every buffer has a limit). */
@@ -84,7 +111,9 @@ function clock(d: Date): string {
 export class RoomHost extends TypedEmitter<RoomHostEvents> {
   private readonly inbound: InboundListeners;
   private readonly present = new Map<Link, Present>();
-  private readonly said: { seq: number; line: string }[] = [];
+  private readonly said: Said[] = [];
+  /** Ids of this run: a log from an earlier run is gone, and its ids must not match a new one's. */
+  private readonly epoch = randomBytes(4).toString('hex');
   private seq = 0;
   private nextN = 1;
   private closed = false;
@@ -99,8 +128,8 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
       handshakeTimeoutMs: o.handshakeTimeoutMs ?? 30_000,
       firstByteTimeoutMs: 10_000,
       maxMessageBytes: o.maxMessageBytes,
-      // A room is a reference program: plain lines, nothing negotiated.
-      gatewayAlpns: [],
+      // Lines for a reference member; room frames for a member gateway that offers them.
+      gatewayAlpns: o.extension === false ? [] : ROOM_ALPNS,
       onLink: (link) => this.admit(link),
       onRejected: ({ reason }) => o.log.debug({ reason }, 'room member refused at the handshake'),
     });
@@ -134,74 +163,143 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
     return this.o.now?.() ?? new Date();
   }
 
-  /** fp2alias's part: who this is, or the question; then the join. */
+  /** fp2alias's part: who this is, or the question (for a member gateway: its join frame); then the join. */
   private admit(link: Link): void {
     const fp = link.fingerprint;
+    const frames = link.protocol === 'room/1';
     const refuse = (text: string, why: string): void => {
       this.o.log.info({ member: fp.slice(0, 12), why }, 'room member refused');
-      void link.send(text).finally(() => link.close());
+      void this.tell(link, text).finally(() => link.close());
     };
     link.start();
     if (this.closed) return void link.destroy();
     if (this.o.book.banned(fp)) return refuse(BANNED, 'banned');
     if (this.present.size >= (this.o.maxMembers ?? 50)) return refuse(ROOM_FULL, 'full');
     const known = this.o.book.aliasOf(fp);
-    if (known) return this.join(link, known);
-    if (this.o.policy() !== 'open') return refuse(NOT_RECOGNIZED, 'not a member');
+    if (known && !frames) return this.join(link, known);
+    if (!known && this.o.policy() !== 'open') return refuse(NOT_RECOGNIZED, 'not a member');
     const timer = setTimeout(() => refuse(NOT_RECOGNIZED, 'no alias given'), this.o.aliasTimeoutMs ?? 60_000);
     timer.unref();
     link.on('close', () => clearTimeout(timer));
-    const onFirst = (m: { text: string }): void => {
-      link.off('message', onFirst);
+    const answered = (answer: string, req?: RoomJoinRecord): void => {
       clearTimeout(timer);
+      if (known) return this.join(link, known, req);
       // fp2alias reads `%32[a-z0-9]`: the alias is what starts the answer.
-      const alias = /^[a-z0-9]{0,32}/.exec(m.text)![0];
+      const alias = /^[a-z0-9]{0,32}/.exec(answer)![0];
       if (!ALIAS_PATTERN.test(alias)) return refuse(NOT_RECOGNIZED, 'no valid alias');
       const holder = this.o.book.holderOf(alias);
       if (holder && holder !== fp) return refuse(`The '${alias}' alias is taken already.`, 'alias taken');
       this.o.book.remember(fp, alias);
-      this.join(link, alias);
+      this.join(link, alias, req);
+    };
+    if (frames) {
+      const onJoin = (r: RoomRecord): void => {
+        if (r.type !== 'room-join') return;
+        link.off('room', onJoin);
+        answered(r.alias, r);
+      };
+      link.on('room', onJoin);
+      return;
+    }
+    const onFirst = (m: { text: string }): void => {
+      link.off('message', onFirst);
+      answered(m.text);
     };
     link.on('message', onFirst);
     void link.send(ALIAS_QUESTION).catch(() => {});
   }
 
-  private join(link: Link, alias: string): void {
+  /** One line of the room's to a member that is about to be cut: a line, or a member gateway's refusal frame. */
+  private tell(link: Link, text: string): Promise<unknown> {
+    return link.protocol === 'room/1' ? link.sendRecord({ type: 'room-welcome', refused: text }) : link.send(text);
+  }
+
+  private join(link: Link, alias: string, req?: RoomJoinRecord): void {
     if (this.closed || !link.isOpen) return;
     const name = `${alias}[${this.nextN++}]`;
-    const joinLine = `${clock(this.now())} * ${name} joins`;
-    const m: Present = { name, alias, fingerprint: link.fingerprint, link, joinLine, joinSeq: ++this.seq, tokens: this.o.floodBurst ?? 20, refilledAt: Date.now(), unwritten: 0, cut: false };
-    // Its own join line first (a member learns its NAME from it), then who is here, then the last lines said.
-    this.write(m, joinLine);
-    const replay = [
-      ...[...this.present.values()].map((p) => ({ seq: p.joinSeq, line: p.joinLine })),
-      ...this.said,
-    ].sort((a, b) => a.seq - b.seq);
-    for (const r of replay) this.write(m, r.line);
-    this.broadcast(joinLine, m);
+    const at = this.now();
+    const joinLine = `${clock(at)} * ${name} joins`;
+    const frames = link.protocol === 'room/1';
+    const m: Present = {
+      name, alias, fingerprint: link.fingerprint, link, frames, joinLine, joinSeq: ++this.seq, joinedAt: at.getTime(),
+      tokens: this.o.floodBurst ?? 20, refilledAt: Date.now(), unwritten: 0, cut: false,
+    };
+    if (frames) this.welcomeFrames(m, req);
+    else this.welcomeLines(m);
+    this.broadcast(m, { line: joinLine, record: { type: 'room-presence', name, alias, present: true, at: m.joinedAt } });
     this.present.set(link, m);
-    this.o.log.info({ member: name }, 'room member joined');
+    this.o.log.info({ member: name, frames }, 'room member joined');
     this.emit('joins', this.view(m));
     link.on('message', (msg) => {
       for (const raw of splitRoomLines(msg.text)) this.heard(m, raw);
     });
+    link.on('room', (r) => {
+      if (r.type === 'room-say') this.heard(m, r.text, r.id);
+    });
     link.on('close', (info) => {
       if (!this.present.delete(link)) return;
-      this.broadcast(`${clock(this.now())} * ${name} quits`);
+      const left = this.now();
+      this.broadcast(undefined, { line: `${clock(left)} * ${name} quits`, record: { type: 'room-presence', name, alias, present: false, at: left.getTime() } });
       const reason = info.error?.message ?? info.reason;
       this.o.log.info({ member: name, reason }, 'room member left');
       this.emit('quits', this.view(m), String(reason));
     });
   }
 
-  private heard(m: Present, raw: string): void {
+  /** A reference member: its own join line first (it learns its NAME from it), then who is here, then the last lines said. */
+  private welcomeLines(m: Present): void {
+    this.write(m, m.joinLine);
+    const lines = this.said.flatMap((e) => e.text.split('\n').map((t) => ({ seq: e.seq, line: `${clock(new Date(e.at))} ${e.name}: ${t}` })));
+    const replay = [
+      ...[...this.present.values()].map((p) => ({ seq: p.joinSeq, line: p.joinLine })),
+      ...lines.slice(-(this.o.historyLines ?? 20)),
+    ].sort((a, b) => a.seq - b.seq);
+    for (const r of replay) this.write(m, r.line);
+  }
+
+  /**
+   * A member gateway: who is here, what it asked for (what followed its last seen id on a reconnect, the whole log
+   * when that id is gone; else the last N messages), then its welcome: a MUC sends the subject after the history.
+   */
+  private welcomeFrames(m: Present, req: RoomJoinRecord | undefined): void {
+    for (const p of this.present.values()) this.write(m, { type: 'room-presence', name: p.name, alias: p.alias, present: true, at: p.joinedAt });
+    let from: number;
+    if (req?.after !== undefined) {
+      const i = this.said.findIndex((e) => e.id === req.after);
+      from = i + 1;
+    } else {
+      from = Math.max(0, this.said.length - Math.min(MAX_ROOM_HISTORY, req?.history ?? this.o.historyLines ?? 20));
+    }
+    for (const e of this.said.slice(from)) this.write(m, this.saidRecord(e, m, true));
+    this.write(m, { type: 'room-welcome', name: m.name, alias: m.alias });
+  }
+
+  private saidRecord(e: Said, to: Present, history: boolean): RoomRecord {
+    const echo = e.echo !== undefined && e.fingerprint === to.fingerprint ? e.echo : undefined;
+    return { type: 'room-said', id: e.id, name: e.name, alias: e.alias, text: e.text, at: e.at, ...(echo !== undefined && { echo }), ...(history && { history }) };
+  }
+
+  /** What a member said: a line (reference member) or a message of one or more lines (member gateway, with its id). */
+  private heard(m: Present, raw: string, echo?: string): void {
     if (m.cut || !this.present.has(m.link)) return;
-    if (!this.take(m)) return this.cut(m, FLOOD_CUT);
-    const text = roomVisible(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
-    const line = `${clock(this.now())} ${m.name}: ${text}`;
-    this.said.push({ seq: ++this.seq, line });
-    if (this.said.length > (this.o.historyLines ?? 20)) this.said.shift();
-    this.broadcast(line, m);
+    // A member gateway sends again what it had not seen echoed when its connection dropped: said once.
+    if (echo !== undefined && this.said.some((e) => e.echo === echo && e.fingerprint === m.fingerprint)) return;
+    const lines = raw
+      .split('\n')
+      .map((l) => roomVisible(l.endsWith('\r') ? l.slice(0, -1) : l))
+      .filter((l, _, all) => l !== '' || all.length === 1);
+    for (let i = 0; i < lines.length; i++) if (!this.take(m)) return this.cut(m, FLOOD_CUT);
+    const text = lines.join('\n');
+    const at = this.now();
+    const seq = ++this.seq;
+    const e: Said = { seq, id: `${this.epoch}-${seq}`, at: at.getTime(), name: m.name, alias: m.alias, fingerprint: m.fingerprint, text, ...(echo !== undefined && { echo }) };
+    this.said.push(e);
+    if (this.said.length > Math.max(this.o.logSize ?? 200, this.o.historyLines ?? 20)) this.said.shift();
+    for (const p of this.present.values()) {
+      if (p.frames) this.write(p, this.saidRecord(e, p, false));
+      // The room never echoes a member's own line to a reference member.
+      else if (p !== m) for (const l of lines) this.write(p, `${clock(at)} ${m.name}: ${l}`);
+    }
     this.emit('line', this.view(m), text);
   }
 
@@ -221,22 +319,22 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
     if (m.cut) return;
     m.cut = true;
     this.o.log.info({ member: m.name, why: text }, 'room member cut');
-    void m.link.send(text).finally(() => m.link.close());
+    void this.tell(m.link, text).finally(() => m.link.close());
   }
 
-  /** To every member but `except` (the room never echoes a member's own line). */
-  private broadcast(line: string, except?: Present): void {
-    for (const p of this.present.values()) if (p !== except) this.write(p, line);
+  /** To every member but `except`: the line to reference members, the record to member gateways. */
+  private broadcast(except: Present | undefined, what: { line: string; record: RoomRecord }): void {
+    for (const p of this.present.values()) if (p !== except) this.write(p, p.frames ? what.record : what.line);
   }
 
-  private write(m: Present, line: string): void {
+  private write(m: Present, what: string | RoomRecord): void {
     if (m.unwritten >= MAX_UNWRITTEN) {
       this.o.log.info({ member: m.name }, 'room member does not read: cut');
       m.link.destroy();
       return;
     }
     m.unwritten++;
-    void m.link.send(line).then(
+    void (typeof what === 'string' ? m.link.send(what) : m.link.sendRecord(what)).then(
       () => m.unwritten--,
       () => m.unwritten--,
     );

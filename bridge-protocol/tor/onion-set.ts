@@ -110,6 +110,25 @@ export class OnionSet {
     });
   }
 
+  /**
+   * Our own service's extra ports changed (a room hosted or no longer): remembered for every session, and on the
+   * current one the service is added again with them (DEL_ONION, ADD_ONION: tor has no way to change its ports).
+   */
+  async setOwnExtraPorts(ports: ReadonlyArray<{ virt: number; target: string }>): Promise<void> {
+    const own = this.own && this.wanted.get(this.own.key.serviceId);
+    if (!own) return;
+    const id = own.key.serviceId;
+    this.wanted.set(id, { ...own, extraPorts: [...ports] });
+    const s = this.current;
+    if (!s) return;
+    await s.run(async () => {
+      if (s.added.delete(id)) await s.control.delOnion(id).catch(() => undefined);
+      await this.add(s, id);
+    }).catch((err: unknown) => {
+      if (!s.control.closed) throw err;
+    });
+  }
+
   /** The session is gone: its onions went with it. */
   detach(): void {
     this.current = undefined;

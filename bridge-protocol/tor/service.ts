@@ -86,6 +86,11 @@ export class TorService extends TypedEmitter<TorServiceEvents> {
     return this.onions.publish(onion);
   }
 
+  /** Our onion's extra ports (beyond the peer port) are now these: added again with them when tor is up. */
+  setOwnExtraPorts(ports: ReadonlyArray<{ virt: number; target: string }>): Promise<void> {
+    return this.onions.setOwnExtraPorts(ports);
+  }
+
   /** Withdraws a publish()ed service (DEL_ONION when tor is up) and forgets it; never fails for a tor that is gone. */
   unpublish(serviceId: string): Promise<void> {
     return this.onions.unpublish(serviceId);

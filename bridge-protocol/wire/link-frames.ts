@@ -16,6 +16,9 @@
 //   0xFD          reserved: a receiver skips such a frame (a later /3 sender may add kinds); so are unknown JSON
 //                 fields, and a marker or state value it does not know. An older /3 gateway skips 0xF8-0xFC too:
 //                 a profile asker's wait ends with its timeout; a file offer goes unanswered.
+// On a room connection (ALPN x-tlsim-room/1, its own TLS connection) the same framing carries the room kinds of
+// wire/room-frames.ts instead (FrameDecoder option `kinds: 'room'`), without ACK and END: a member resumes by
+// room message id.
 // Every frame is acknowledged (one LF each, so the receiver acknowledges without parsing). A message or marker is
 // done only once acknowledged, and goes again on the next link if the link ended first; a chat state is never
 // sent again (a stale "composing" is worse than none).
@@ -27,6 +30,7 @@ import { normalizeText } from './line-codec.js';
 import { sanitizeForXml } from './xml-chars.js';
 import { cutToUtf8Bytes } from './utf8-cut.js';
 import { FRAME_FILE_CHUNK, FRAME_FILE_OFFER, fileFrame, parseFileFrame, type FileRecord } from './file-frames.js';
+import { isRoomRecord, parseRoomFrame, roomFrame, type RoomRecord } from './room-frames.js';
 
 export const FRAME_MESSAGE = 0xf5;
 export const FRAME_MARKER = 0xf6;
@@ -80,6 +84,8 @@ export interface ProfileRequestRecord {
 /** A profile as Turtle, or why there is none. The receiver checks its size and syntax (it is a stranger's text). */
 export type ProfileRecord = { type: 'profile'; turtle: string; none?: undefined } | { type: 'profile'; none: string; turtle?: undefined };
 export type LinkRecord = MessageRecord | MarkerRecord | ChatStateRecord | ProfileRequestRecord | ProfileRecord | FileRecord;
+/** What one codec carries: a one-to-one link's records, or a room connection's (wire/room-frames.ts). */
+export type FrameRecord = LinkRecord | RoomRecord;
 
 /** An id as the wire allows it: 1-128 printable ASCII characters, no space (UUIDs, XMPP ids). */
 export function isLinkId(id: unknown): id is string {
@@ -91,10 +97,12 @@ export function isLinkId(id: unknown): id is string {
  * to LF, trailing LFs removed; RangeError when nothing is left) and cut to `maxTextBytes` (at most
  * MAX_FRAME_TEXT_BYTES), with `truncated` set. RangeError for an id the wire does not allow.
  */
-export function encodeFrame(record: LinkRecord, opts: { maxTextBytes?: number } = {}): Buffer {
+export function encodeFrame(record: FrameRecord, opts: { maxTextBytes?: number } = {}): Buffer {
   let type: number;
   let body: Record<string, unknown>;
-  if (record.type === 'message') {
+  if (isRoomRecord(record)) {
+    ({ type, body } = roomFrame(record));
+  } else if (record.type === 'message') {
     if (record.id !== undefined && !isLinkId(record.id)) throw new RangeError(`not a link id: ${JSON.stringify(record.id)}`);
     const max = Math.min(opts.maxTextBytes ?? MAX_FRAME_TEXT_BYTES, MAX_FRAME_TEXT_BYTES);
     const normal = normalizeText(record.text);
@@ -137,6 +145,8 @@ export function encodeFrame(record: LinkRecord, opts: { maxTextBytes?: number } 
 export interface FrameDecoderOptions {
   /** Longest text delivered, in UTF-8 bytes; longer is cut and marked truncated (default MAX_FRAME_TEXT_BYTES). */
   maxTextBytes?: number;
+  /** Which kinds the type bytes name: a one-to-one link's (default) or a room connection's. */
+  kinds?: 'link' | 'room';
 }
 
 /** Whole frames only (no `stream`): stateless between calls, so shared by every link. */
@@ -147,16 +157,19 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * may arrive split at any byte, or many in one chunk. Throws FrameTooLargeError or MalformedFrameError; after
  * that the decoder is spent (the link is closed). Holds at most MAX_FRAME_BYTES between pushes.
  */
-export class FrameDecoder {
+/** `R`: the records the chosen kinds give (LinkRecord by default; RoomRecord with kinds 'room'). */
+export class FrameDecoder<R extends FrameRecord = LinkRecord> {
   private held: Buffer[] = [];
   private heldLength = 0;
   private failed: Error | undefined;
   private readonly maxTextBytes: number;
+  private readonly kinds: 'link' | 'room';
 
   constructor(opts: FrameDecoderOptions = {}) {
     const max = opts.maxTextBytes ?? MAX_FRAME_TEXT_BYTES;
     if (!Number.isSafeInteger(max) || max < 4) throw new RangeError(`maxTextBytes must be an integer >= 4, got ${max}`);
     this.maxTextBytes = max;
+    this.kinds = opts.kinds ?? 'link';
   }
 
   /** Bytes held of a frame not complete yet. */
@@ -164,9 +177,9 @@ export class FrameDecoder {
     return this.heldLength;
   }
 
-  push(chunk: Uint8Array): LinkRecord[] {
+  push(chunk: Uint8Array): R[] {
     if (this.failed) throw this.failed;
-    const out: LinkRecord[] = [];
+    const out: R[] = [];
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let from = 0;
     for (let lf = bytes.indexOf(LF); lf >= 0; lf = bytes.indexOf(LF, from)) {
@@ -177,7 +190,7 @@ export class FrameDecoder {
       from = lf + 1;
       if (frame.length > MAX_FRAME_BYTES) this.fail(new FrameTooLargeError(MAX_FRAME_BYTES, frame.length));
       const record = this.parse(frame);
-      if (record) out.push(record);
+      if (record) out.push(record as R);
     }
     const rest = bytes.subarray(from);
     if (rest.length > 0) {
@@ -197,13 +210,14 @@ export class FrameDecoder {
   }
 
   /** One frame without its LF: a record, or undefined for a kind (or value) this version does not know. */
-  private parse(frame: Buffer): LinkRecord | undefined {
+  private parse(frame: Buffer): FrameRecord | undefined {
     const type = frame[0];
     if (type === undefined || type < FRAME_FIRST || type > FRAME_LAST) {
       this.fail(new MalformedFrameError(`a frame must start with a type byte 0xf5-0xfd, got ${type === undefined ? 'an empty line' : `0x${type.toString(16)}`}`));
     }
-    const file = type >= FRAME_FILE_OFFER && type <= FRAME_FILE_CHUNK;
-    if (type !== FRAME_MESSAGE && type !== FRAME_MARKER && type !== FRAME_STATE && type !== FRAME_PROFILE_REQUEST && type !== FRAME_PROFILE && !file) return undefined;
+    const file = this.kinds === 'link' && type >= FRAME_FILE_OFFER && type <= FRAME_FILE_CHUNK;
+    const known = this.kinds === 'room' ? type <= FRAME_PROFILE : type <= FRAME_PROFILE || file;
+    if (!known) return undefined;
     let body: unknown;
     try {
       body = JSON.parse(STRICT_UTF8.decode(frame.subarray(1)));
@@ -212,6 +226,14 @@ export class FrameDecoder {
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) this.fail(new MalformedFrameError(`frame 0x${type.toString(16)} is not a JSON object`));
     const o = body as Record<string, unknown>;
+    if (this.kinds === 'room') {
+      try {
+        const r = parseRoomFrame(type, o);
+        return r && this.roomTexts(r);
+      } catch (err) {
+        this.fail(err as Error);
+      }
+    }
     if (file) {
       try {
         return parseFileFrame(type, o);
@@ -231,6 +253,12 @@ export class FrameDecoder {
       return LINK_MARKERS.includes(o.marker as LinkMarker) ? { type: 'marker', marker: o.marker as LinkMarker, id: o.id } : undefined;
     }
     return LINK_CHAT_STATES.includes(o.state as LinkChatState) ? { type: 'state', state: o.state as LinkChatState } : undefined;
+  }
+
+  /** A room text is checked as any peer's text: XML-legal, within our limit. */
+  private roomTexts(r: RoomRecord): RoomRecord {
+    if (r.type !== 'room-say' && r.type !== 'room-said') return r;
+    return { ...r, text: cutToUtf8Bytes(sanitizeForXml(r.text.replace(/\r\n?/g, '\n')), this.maxTextBytes) };
   }
 
   private message(o: Record<string, unknown>): MessageRecord {

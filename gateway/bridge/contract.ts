@@ -178,16 +178,25 @@ export interface Room {
   readonly address: string;
 }
 
-/** What the room said, one line each; `stamp` only when the room's HH:MM is more than a minute from now. */
+/**
+ * What the room said, one line each; `stamp` only when the room's HH:MM is more than a minute from now. A room a
+ * gateway hosts (with the extension) gives each message its stable `id`, stamps history with its original time,
+ * and sends our own message back with `echo`: the id the client gave it.
+ */
 export type RoomEvent =
-  | { kind: 'message'; name: string; alias: string; text: string; stamp?: Date }
+  | { kind: 'message'; name: string; alias: string; text: string; stamp?: Date; id?: string; echo?: string }
   | { kind: 'joins' | 'quits'; name: string; alias: string; stamp?: Date }
   /** A line that is not a member's (a room that is not tlsd-chat.sh): shown as the room's. */
-  | { kind: 'notice'; text: string };
+  | { kind: 'notice'; text: string }
+  /** With the extension: the history sent on joining is over (the MUC subject goes here). */
+  | { kind: 'history-end' };
 
 export interface RoomHandlers {
-  /** In the room: `name` is our NAME there (`alias[pid]`), new on every link. */
-  joined(self: { name: string; alias: string; asked: boolean }): void;
+  /**
+   * In the room: `name` is our NAME there (`alias[pid]`), new on every link. `present`: who is there (a room
+   * with the extension tells it; a reference room does not).
+   */
+  joined(self: { name: string; alias: string; asked: boolean; present?: readonly { name: string; alias: string }[] }): void;
   event(e: RoomEvent): void;
   /** The link failed or dropped; `retryInMs` absent: no more tries (refused, or the room was removed). */
   down(info: { reason: string; retryInMs?: number; wasJoined: boolean }): void;
@@ -196,10 +205,40 @@ export interface RoomHandlers {
 export interface RoomSession {
   /**
    * Writes the text to the room, one line per line, and resolves with what the other members read of it
-   * (the room deletes control characters). Rejects with a StanzaError when not joined or too long.
+   * (the room deletes control characters). Rejects with a StanzaError when not joined or too long. `id`: the
+   * client's id for it; a room with the extension echoes it back (a `message` event with `echo`).
    */
-  send(text: string): Promise<string>;
+  send(text: string, id?: string): Promise<string>;
+  /** The room echoes what we send (the extension): the sender's clients get their reflection from the echo. */
+  readonly echoes: boolean;
   leave(): Promise<void>;
+}
+
+/** One message of a room's archive (XEP-0313 on the room JID): the room's stable id, the occupant's nick. */
+export interface RoomArchiveEntry {
+  readonly id: string;
+  readonly nick: string;
+  readonly text: string;
+  readonly stamp: Date;
+}
+
+export interface RoomArchiveQuery {
+  readonly start?: Date;
+  readonly end?: Date;
+  /** Exclusive bounds by id; an unknown id is a StanzaError item-not-found. */
+  readonly afterId?: string;
+  readonly beforeId?: string;
+  readonly ids?: readonly string[];
+  /** From the newest end backwards (RSM <before/>). */
+  readonly reverse?: boolean;
+  readonly limit: number;
+}
+
+/** The messages of rooms with the extension, kept as they arrive (the archive of the MUC JID). */
+export interface RoomArchiveApi {
+  /** The room has an archive (it has the extension and messages came): MAM is in its disco. */
+  holds(room: string): boolean;
+  query(room: string, q: RoomArchiveQuery): { entries: RoomArchiveEntry[]; more: boolean; total: number };
 }
 
 export interface RoomNetwork {
@@ -212,6 +251,8 @@ export interface RoomNetwork {
   join(name: string, nick: string, handlers: RoomHandlers): RoomSession;
   /** (Additive) Rooms this gateway hosts; absent where it hosts none (test networks). */
   readonly hosting?: RoomHostingApi;
+  /** (Additive) Archives of rooms with the extension; absent without a store. */
+  readonly archive?: RoomArchiveApi;
 }
 
 /** Who may come into a hosted room: anyone (asked for an alias, as fp2alias -a), or only members. */

@@ -25,10 +25,18 @@ export interface RoomHostingOptions {
 /** How the account's own users reach a room it hosts (room listeners bind the peer host, loopback included). */
 const LOCAL_HOST = '127.0.0.1';
 
+/** A port of our onion service: the virtual port (the room's own port) to the room's listener. */
+export interface OnionPort {
+  virt: number;
+  target: string;
+}
+
 export class RoomHosting implements RoomHostingApi {
   private readonly hosts = new Map<string, { host: RoomHost; fingerprint: string }>();
   /** Rooms listen only once the network started (the CLI of a stopped gateway only writes the store). */
   private started = false;
+  /** Told when the rooms' ports change (a room hosted or unhosted while running): the daemon's onion follows. */
+  portsChanged: ((ports: OnionPort[]) => void) | undefined;
 
   constructor(private readonly o: RoomHostingOptions) {}
 
@@ -49,6 +57,12 @@ export class RoomHosting implements RoomHostingApi {
     const all = [...this.hosts.values()];
     this.hosts.clear();
     await Promise.all(all.map((h) => h.host.close()));
+  }
+
+  /** The running rooms as onion ports: each at its own port, forwarded to its listener on loopback. */
+  onionPorts(): OnionPort[] {
+    const local = ['0.0.0.0', '::', ''].includes(this.o.listenHost) ? LOCAL_HOST : this.o.listenHost;
+    return [...this.hosts.values()].map(({ host }) => host.addresses()[0]!.port).map((port) => ({ virt: port, target: `${local}:${port}` }));
   }
 
   list(): HostedRoomInfo[] {
@@ -81,6 +95,7 @@ export class RoomHosting implements RoomHostingApi {
       this.o.store.hostedRooms.remove(this.o.accountId, n);
       throw new StanzaError('internal-server-error', `the room could not listen: ${(err as Error).message}`);
     }
+    if (this.started) this.portsChanged?.(this.onionPorts());
     return this.info(this.stored(n));
   }
 
@@ -130,6 +145,7 @@ export class RoomHosting implements RoomHostingApi {
     this.hosts.delete(n);
     await h?.host.close();
     this.o.store.hostedRooms.remove(this.o.accountId, n);
+    if (h && this.started) this.portsChanged?.(this.onionPorts());
   }
 
   private stored(name: string): StoredHostedRoom {

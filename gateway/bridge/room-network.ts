@@ -1,10 +1,14 @@
 // The RoomNetwork over real links: rooms kept in the store, one RoomLink (bridge-protocol) per join, the room's
-// lines turned into RoomEvents with delay stamps where its clock differs (docs/rooms.md).
+// lines turned into RoomEvents with delay stamps where its clock differs (docs/rooms.md). A room a gateway hosts
+// speaks the room extension instead: its messages come with ids and times, are kept in the room archive (XEP-0313
+// on the room JID) and our own come back as echoes.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store } from '../store/index.js';
 import { ROOM_NAME } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
-import type { Room, RoomEvent, RoomHandlers, RoomNetwork, RoomSession } from './contract.js';
+import { StoreError } from '../store/index.js';
+import type { Room, RoomArchiveApi, RoomEvent, RoomHandlers, RoomNetwork, RoomSession } from './contract.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   RoomLink,
@@ -17,6 +21,7 @@ import {
   type PeerAddress,
   type RoomLine,
   createTlsContext,
+  isLinkId,
 } from './peer-protocol.js';
 import { RoomHosting, type RoomHostingOptions } from './room-hosting.js';
 import { formatAddress, parseAddress, parseShareString } from './share-string.js';
@@ -40,10 +45,22 @@ export class TlsimRooms implements RoomNetwork {
   private readonly sessions = new Set<{ link: RoomLink; room: string; handlers: RoomHandlers }>();
   private tls: ReturnType<typeof createTlsContext> | undefined;
   readonly hosting: RoomHosting | undefined;
+  readonly archive: RoomArchiveApi;
 
   constructor(private readonly opts: TlsimRoomsOptions) {
     const { store, accountId, log, maxMessageBytes } = opts;
     this.hosting = opts.hosting && new RoomHosting({ store, accountId, log: log.child({ component: 'room-hosting' }), maxMessageBytes, ...opts.hosting });
+    this.archive = {
+      holds: (room) => store.roomArchive.holds(accountId, room),
+      query: (room, q) => {
+        try {
+          return store.roomArchive.query(accountId, room, q);
+        } catch (err) {
+          if (err instanceof StoreError && err.code === 'unknown-id') throw new StanzaError('item-not-found', 'no message with that id in the room archive');
+          throw err;
+        }
+      },
+    };
   }
 
   /** Starts the rooms the account hosts. */
@@ -100,12 +117,29 @@ export class TlsimRooms implements RoomNetwork {
     const entry = { link, room: room.name, handlers };
     this.sessions.add(entry);
     const now = this.opts.now ?? (() => new Date());
+    /** Our wire id → the client's id, where the client's is not one the room frames allow. */
+    const clientIds = new Map<string, string>();
     link.on('joined', (self) => handlers.joined(self));
     link.on('line', (line) => handlers.event(toEvent(line, now())));
+    link.on('caught-up', () => handlers.event({ kind: 'history-end' }));
+    link.on('presence', (p) => handlers.event({ kind: p.present ? 'joins' : 'quits', name: p.name, alias: p.alias }));
+    link.on('said', (m) => {
+      try {
+        this.opts.store.roomArchive.add(this.opts.accountId, room.name, { id: m.id, nick: m.alias, text: m.text, stamp: m.at });
+      } catch (err) {
+        this.opts.log.warn({ room: room.name, err: (err as Error).message }, 'room message not archived');
+      }
+      const echo = m.echo !== undefined ? (clientIds.get(m.echo) ?? m.echo) : undefined;
+      if (m.echo !== undefined) clientIds.delete(m.echo);
+      handlers.event({ kind: 'message', name: m.name, alias: m.alias, text: m.text, id: m.id, ...(m.history && { stamp: m.at }), ...(echo !== undefined && { echo }) });
+    });
     link.on('down', (info) => handlers.down(info));
     link.start();
     return {
-      send: async (text) => {
+      get echoes() {
+        return link.extended;
+      },
+      send: async (text, clientId) => {
         const visible = roomVisible(text.replace(/\r\n?/g, '\n'));
         if (Buffer.byteLength(visible, 'utf8') > link.maxLineBytes) {
           throw new StanzaError('not-acceptable', `too long for the room: at most ${link.maxLineBytes} bytes (a member's line limit, less the room's prefix)`);
@@ -113,7 +147,15 @@ export class TlsimRooms implements RoomNetwork {
         const lines = visible.split('\n').filter((l) => l !== '');
         if (lines.length === 0) throw new StanzaError('not-acceptable', 'nothing the room would show (empty, or control characters only)');
         try {
-          for (const l of lines) await link.send(l);
+          if (link.extended) {
+            // One message of several lines, with an id the room echoes (the client's, when the frames allow it).
+            const id = clientId !== undefined && isLinkId(clientId) ? clientId : randomUUID();
+            if (clientId !== undefined && id !== clientId) {
+              if (clientIds.size >= 100) clientIds.delete(clientIds.keys().next().value!);
+              clientIds.set(id, clientId);
+            }
+            await link.say(id, lines.join('\n'));
+          } else for (const l of lines) await link.send(l);
         } catch (err) {
           if (err instanceof RoomNotJoinedError) throw new StanzaError('recipient-unavailable', 'not connected to the room right now; the gateway is reconnecting');
           throw new StanzaError('recipient-unavailable', `the room link failed: ${(err as Error).message}`);

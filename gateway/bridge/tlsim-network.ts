@@ -107,7 +107,8 @@ export class TlsimNetwork implements PeerNetwork {
       log: opts.log.child({ component: 'rooms' }),
       dialerFor: opts.dialerFor ?? (() => direct),
       maxMessageBytes: opts.maxMessageBytes,
-      hosting: { listenHost: opts.listen.host, advertiseHost: opts.advertiseHost ?? opts.listen.host, ...opts.roomLimits && { limits: opts.roomLimits } },
+      // Behind an onion, a hosted room's port is one more port of our onion: its share string names the onion.
+      hosting: { listenHost: opts.listen.host, advertiseHost: (opts.transport === 'tor' && opts.advertise?.host) || opts.advertiseHost || opts.listen.host, ...opts.roomLimits && { limits: opts.roomLimits } },
     });
     this.peers = new PeerManager({
       tls: createTlsContext(opts.identity),

@@ -26,6 +26,7 @@ import { inBandRegistration } from './xep-0077-in-band-registration.js';
 import { componentRoster } from './xep-0356-component-roster.js';
 import { mam } from './xep-0313-mam.js';
 import { muc } from './xep-0045-muc.js';
+import { mamMuc } from './xep-0313-mam-muc.js';
 import { httpUpload } from './xep-0363-http-upload.js';
 import { search } from './xep-0055-search.js';
 import { siFileTransfer } from './xep-0096-si-file-transfer.js';
@@ -59,6 +60,8 @@ export const features: Feature[] = [
   mam,
   // Reference chat rooms as MUC rooms (local mode: a component's users have their own server's MUC).
   muc,
+  // The archives of rooms a gateway hosts (XEP-0313 on the room JID).
+  mamMuc,
   // The upload service upload.<domain> (local mode: a component's users upload to their own server).
   httpUpload,
   // Find people: XEP-0055 search over the FOAF directory on directory.<domain> (local mode, issue 13).
@@ -76,5 +79,5 @@ export const features: Feature[] = [
  * resources to one another, so those modules are not here; peers reach the roster through subscriptions
  * or XEP-0356 instead (first, for the same reason as roster above), and registering (XEP-0077) is one more.
  */
-const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers, muc, httpUpload, search, siFileTransfer]);
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers, muc, mamMuc, httpUpload, search, siFileTransfer]);
 export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];

@@ -1,6 +1,8 @@
 // Reference chat rooms (TLSd's sample chat, docs/rooms.md) as multi-user chat rooms under conference.<domain>.
 // XEP-0045 (join §7.2, self-presence codes 110/210 §7.2.3, subject §7.2.15, groupchat §7.4, leave §7.14);
-// XEP-0203 delay for lines whose room stamp differs from now. The reference room has no history and no list.
+// XEP-0203 delay for lines whose room stamp differs from now. The reference room has no history and no list; a
+// room a gateway hosts (the room extension) gives the occupant list, history on join (subject after it, §7.2.15),
+// XEP-0359 stanza-ids by the room, our own messages echoed once, and an archive (XEP-0313 on the room JID).
 import { randomUUID } from 'node:crypto';
 import type { RoomEvent, RoomSession } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
@@ -35,6 +37,8 @@ interface Resource {
   asked: string;
   /** Self-presence sent (the client counts itself in). */
   inRoom: boolean;
+  /** The subject sent: the end of the history on join. */
+  subjectSent: boolean;
 }
 
 interface OpenRoom {
@@ -66,7 +70,9 @@ export const muc: Feature = {
     ctx.iq('room', 'get', NS.discoInfo, 'query', (req) => {
       const room = req.to.kind === 'room' && req.to.nick === undefined ? rooms.get(req.to.room) : undefined;
       if (!room) throw new StanzaError('item-not-found', 'no such room: add it with room add <share-string> <name>');
-      const info = discoInfoQuery([{ category: 'conference', type: 'text', name: room.name }], ROOM_FEATURES);
+      // MAM on the room only where it holds: a room with the extension whose messages we keep.
+      const archived = rooms.archive?.holds(room.name) === true;
+      const info = discoInfoQuery([{ category: 'conference', type: 'text', name: room.name }], [...ROOM_FEATURES, ...(archived ? [NS.mam] : [])]);
       return info.append(
         x('x', { xmlns: MUC_NS.data, type: 'result' },
           x('field', { var: 'FORM_TYPE', type: 'hidden' }, x('value', null, MUC_NS.roominfo)),
@@ -91,7 +97,7 @@ export const muc: Feature = {
       const room = rooms.get(req.to.room);
       if (!room) throw new StanzaError('item-not-found', `no room ${req.to.room} here: add it first (room add <share-string> ${req.to.room})`);
       const target = r ?? openRoom(room.name);
-      target.resources.set(full, { session: req.session, asked: req.to.nick, inRoom: false });
+      target.resources.set(full, { session: req.session, asked: req.to.nick, inRoom: false, subjectSent: false });
       if (target.joined) welcome(target, full);
     });
 
@@ -115,10 +121,12 @@ export const muc: Feature = {
       if (req.stanza.getChild('subject')) throw new StanzaError('forbidden', 'a reference room has no subject to change');
       const body = req.stanza.getChildText('body');
       if (body === null || body === undefined) return; // chat states and the like: nothing for the room
-      const shown = await r.link.send(body);
+      // A room with the extension echoes the message with this id: the clients' reflection comes from the echo.
+      const echoes = r.link.echoes;
+      const shown = await r.link.send(body, req.stanza.attrs.id);
       const self = r.occupants.self;
-      if (!self) return;
-      // The room never echoes: the user's clients see their own message once, from us. With the sender's
+      if (!self || echoes) return;
+      // A room without the extension never echoes: the user's clients see their own message once, from us. With the sender's
       // XEP-0359 origin-id, as a MUC service reflects it: COMPAT(profanity): Profanity knows its own line by
       // the origin-id alone, and without it shows the line a second time as if someone else had said it.
       const originId = req.stanza.getChild('origin-id', SID_NS)?.attr('id');
@@ -170,12 +178,15 @@ export const muc: Feature = {
           joined: (self) => {
             r.occupants.clear();
             r.occupants.setSelf(self.name, self.alias);
+            for (const p of self.present ?? []) r.occupants.add(p.name, p.alias);
+            // With the extension the history follows: the subject comes after it ('history-end').
+            const subjectNow = self.present === undefined;
             const back = r.everJoined;
             r.joined = true;
             r.everJoined = true;
             for (const full of r.resources.keys()) {
               if (back) roomNotice(r, full, 'Back in the room.');
-              welcome(r, full);
+              welcome(r, full, subjectNow);
             }
           },
           event: (e) => onEvent(r, e),
@@ -202,7 +213,7 @@ export const muc: Feature = {
     }
 
     /** Occupants we know, then the self-presence (codes 110, and 210 when the room named us otherwise), then the subject. */
-    function welcome(r: OpenRoom, full: string): void {
+    function welcome(r: OpenRoom, full: string, withSubject = true): void {
       const res = r.resources.get(full);
       const self = r.occupants.self;
       if (!res || !self) return;
@@ -210,13 +221,38 @@ export const muc: Feature = {
       for (const nick of r.occupants.others()) to.send(occupantPresence(r, nick, undefined)(full));
       const codes = [x('status', { code: '110' }), self !== res.asked && x('status', { code: '210' })];
       to.send(x('presence', { from: `${r.jid}/${self}`, to: full, id: randomUUID() }, x('x', { xmlns: MUC_NS.user }, x('item', { affiliation: 'none', role: 'participant' }), ...codes)));
-      if (!res.inRoom) to.send(x('message', { type: 'groupchat', from: r.jid, to: full, id: randomUUID() }, x('subject', null, `tlsim room ${r.name}: ${describe(Boolean(ctx.network.rooms?.hosting?.get(r.name)))}`)));
       res.inRoom = true;
+      if (withSubject) subject(r, full);
+    }
+
+    function subject(r: OpenRoom, full: string): void {
+      const res = r.resources.get(full);
+      if (!res || res.subjectSent) return;
+      res.subjectSent = true;
+      res.session.send(x('message', { type: 'groupchat', from: r.jid, to: full, id: randomUUID() }, x('subject', null, `tlsim room ${r.name}: ${describe(Boolean(ctx.network.rooms?.hosting?.get(r.name)))}`)));
     }
 
     function onEvent(r: OpenRoom, e: RoomEvent): void {
       if (e.kind === 'notice') {
         for (const full of r.resources.keys()) roomNotice(r, full, e.text);
+        return;
+      }
+      if (e.kind === 'history-end') {
+        for (const [full, res] of r.resources) if (res.inRoom) subject(r, full);
+        return;
+      }
+      if (e.kind === 'message' && e.id !== undefined) {
+        // The room extension: occupants come from presence alone; a message names its sender, maybe long gone.
+        // Our own comes back with the id our client gave it: its reflection, once.
+        const nick = e.echo !== undefined ? (r.occupants.self ?? e.alias) : (r.occupants.nickOf(e.name) ?? e.alias);
+        const id = e.echo ?? randomUUID();
+        broadcast(r, (full) =>
+          x('message', { type: 'groupchat', id, from: `${r.jid}/${nick}`, to: full },
+            x('body', null, e.text),
+            e.stamp && x('delay', { xmlns: NS.delay, from: r.jid, stamp: e.stamp.toISOString() }),
+            x('stanza-id', { xmlns: SID_NS, id: e.id, by: r.jid }),
+          ),
+        );
         return;
       }
       if (r.occupants.isSelf(e.name)) return;

@@ -9,31 +9,18 @@ import type { MessageArchive } from '../xmpp/message-archive.js';
 import { CLIENT_NS, SID_NS } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { archiveIds, shownText } from './support/archived-message.js';
-import { DATA_FORMS_NS, dataForm } from './support/data-forms.js';
+import { dataForm } from './support/data-forms.js';
 import { NS } from './support/ns.js';
 import { peerBareJid, peerFullJid, peerIdOf } from './support/peer-jid.js';
 import { toJid } from '../xmpp/router.js';
 import { parseRsm, rsmResult } from './support/xep-0059-rsm.js';
+import { DEFAULT_PAGE, MAX_PAGE, mamFilters as filters } from './support/mam-query.js';
 
-export const MAM_NS = 'urn:xmpp:mam:2';
+export const MAM_NS = NS.mam;
 const MAM_EXTENDED = 'urn:xmpp:mam:2#extended';
-const FORWARD_NS = 'urn:xmpp:forward:0';
-/** A page without <max/> has this many results; no page has more than MAX_PAGE. */
-export const DEFAULT_PAGE = 50;
-export const MAX_PAGE = 250;
+const FORWARD_NS = NS.forward;
+export { DEFAULT_PAGE, MAX_PAGE } from './support/mam-query.js';
 
-const FIELDS = new Set(['FORM_TYPE', 'with', 'start', 'end', 'before-id', 'after-id', 'ids']);
-// XEP-0082 DateTime: a time zone is required, fractions optional.
-const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
-interface Filters {
-  with?: string;
-  start?: Date;
-  end?: Date;
-  beforeId?: string;
-  afterId?: string;
-  ids?: string[];
-}
 
 export const mam: Feature = {
   name: 'mam',
@@ -188,33 +175,4 @@ function archived(identity: XmppIdentity, user: string, e: ArchiveEntry): Elemen
     e.originId !== undefined && x('origin-id', { xmlns: SID_NS, id: e.originId }),
     ...archiveIds(identity, e.stanzaId),
   );
-}
-
-/** The query's data form: only the fields XEP-0313 defines (another is feature-not-implemented). */
-function filters(query: Element): Filters {
-  const form = query.getChild('x', DATA_FORMS_NS);
-  if (!form) return {};
-  const out: Filters = {};
-  const values = (field: Element) => field.getChildren('value').map((v) => v.text().trim());
-  let formType: string | undefined;
-  for (const field of form.getChildren('field')) {
-    const name = field.attr('var') ?? '';
-    if (!FIELDS.has(name)) throw new StanzaError('feature-not-implemented', `unknown query field ${name.slice(0, 100)}`);
-    const [v] = values(field);
-    if (name === 'FORM_TYPE') formType = v;
-    else if (name === 'ids') {
-      const ids = values(field).filter(Boolean);
-      if (ids.length > MAX_PAGE) throw new StanzaError('policy-violation', `at most ${MAX_PAGE} ids in one query`);
-      out.ids = ids;
-    } else if (!v) continue;
-    else if (name === 'with') {
-      out.with = toJid(v).bare().toString();
-    } else if (name === 'start' || name === 'end') {
-      if (!DATETIME.test(v) || Number.isNaN(Date.parse(v))) throw new StanzaError('bad-request', `${name}: not an XEP-0082 date and time: ${v.slice(0, 100)}`);
-      out[name] = new Date(v);
-    } else if (name === 'before-id') out.beforeId = v;
-    else out.afterId = v;
-  }
-  if (formType !== MAM_NS) throw new StanzaError('bad-request', `the query form's FORM_TYPE must be ${MAM_NS}`);
-  return out;
 }

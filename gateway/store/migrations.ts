@@ -331,6 +331,25 @@ CREATE TABLE undelivered_dropped (
 ) STRICT;
 `;
 
+/**
+ * The messages of rooms with the extension (docs/rooms.md "Between gateways"), as the member gateway received
+ * them: the room's stable id (unique per room, so a resumed log is stored once), the occupant's nick, the time
+ * the room gave it. XEP-0313 on the room JID reads them. Kept apart from the one-to-one archive.
+ */
+const V11 = `
+CREATE TABLE room_archive (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  room TEXT NOT NULL CHECK (length(room) BETWEEN 1 AND 64),
+  msg_id TEXT NOT NULL CHECK (length(msg_id) BETWEEN 1 AND 128),
+  nick TEXT NOT NULL,
+  text TEXT NOT NULL,
+  stamp INTEGER NOT NULL,
+  UNIQUE (account_id, room, msg_id)
+) STRICT;
+CREATE INDEX room_archive_by_time ON room_archive(account_id, room, stamp, id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
@@ -342,6 +361,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, sql: V8 },
   { version: 9, sql: V9 },
   { version: 10, sql: V10 },
+  { version: 11, sql: V11 },
 ];
 
 export interface MigrationResult {

@@ -100,6 +100,14 @@ export class GatewayTor implements TorDialState {
   private readonly told = new Set<string>();
   private lastProblem: string | undefined;
 
+  /**
+   * More ports on our onion besides the configured extras (the rooms the gateway hosts, each at its own port):
+   * tor re-adds the service with them.
+   */
+  setMorePorts(ports: ReadonlyArray<{ virt: number; target: string }>): Promise<void> {
+    return this.service.setOwnExtraPorts([...(this.o.extraPorts ?? []), ...ports]);
+  }
+
   constructor(private readonly o: GatewayTorOptions) {
     this.log = o.log;
     const hooks = o.hooks ?? {};

@@ -20,6 +20,8 @@ const short = new Map([
 
 /** What the fake tor was asked, with keys and service ids shortened to names: "ADD_ONION u1 4242,127.0.0.1:1001". */
 let commands: string[] = [];
+/** Every port of every ADD_ONION, per command: "own 18765,127.0.0.1:1000 80,127.0.0.1:2000". */
+let addPorts: string[] = [];
 const sockets = new Set<net.Socket>();
 let tor: net.Socket | undefined;
 /** DEL_ONION gets no answer while set: the connection is then dropped under it. */
@@ -34,6 +36,7 @@ const server = net.createServer((sock) => {
     if (cmd === 'ADD_ONION') {
       const key = byBlob.get(args[0]!)!;
       commands.push(`ADD_ONION ${short.get(key.serviceId)} ${args[1]!.replace(/^Port=/, '')}`);
+      addPorts.push([short.get(key.serviceId), ...args.filter((a) => a.startsWith('Port=')).map((a) => a.slice(5))].join(' '));
       if (key === refused) sock.write('550 Onion address collision\r\n');
       else sock.write(`250-ServiceID=${key.serviceId}\r\n250 OK\r\n`);
       return;
@@ -165,5 +168,22 @@ it('without an onion of its own; a refused onion is a warning naming it and the 
   holdDel = false;
   await waitUntil(() => svc.control !== undefined && svc.control !== first && svc.status().state === 'ready', 5_000);
   expect(commands.filter((c) => c.startsWith('ADD_ONION'))).toEqual([]); // nothing left to re-add
+  await svc.stop();
+});
+
+it("our onion's extra ports change (a hosted room at its own port): remembered before start, and re-added with them while up", async () => {
+  commands = [];
+  addPorts = [];
+  const { svc } = service(true);
+  await svc.setOwnExtraPorts([{ virt: 40001, target: '127.0.0.1:40001' }]); // not started: only remembered
+  expect(commands).toEqual([]);
+  await svc.start();
+  await waitUntil(() => svc.status().state === 'ready', 5_000);
+  expect(addPorts).toEqual(['own 18765,127.0.0.1:1000 40001,127.0.0.1:40001']);
+  commands = [];
+  addPorts = [];
+  await svc.setOwnExtraPorts([{ virt: 40001, target: '127.0.0.1:40001' }, { virt: 40002, target: '127.0.0.1:40002' }]);
+  expect(commands).toEqual(['DEL_ONION own', 'ADD_ONION own 18765,127.0.0.1:1000']);
+  expect(addPorts).toEqual(['own 18765,127.0.0.1:1000 40001,127.0.0.1:40001 40002,127.0.0.1:40002']);
   await svc.stop();
 });

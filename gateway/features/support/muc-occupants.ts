@@ -32,6 +32,11 @@ export class Occupants {
     return { nick, added: true };
   }
 
+  /** The nick of a member we know, without adding it (a room's history names members long gone). */
+  nickOf(name: string): string | undefined {
+    return this.byName.get(name);
+  }
+
   /** A member left: its nick, if we knew it. */
   remove(name: string): string | undefined {
     const nick = this.byName.get(name);

@@ -13,4 +13,6 @@ export const NS = {
   vcard: 'vcard-temp',
   ping: 'urn:xmpp:ping',
   commands: 'http://jabber.org/protocol/commands',
+  mam: 'urn:xmpp:mam:2',
+  forward: 'urn:xmpp:forward:0',
 } as const;

@@ -1,0 +1,84 @@
+// The messages of rooms with the extension, per account and room (migration 11; docs/rooms.md "Between
+// gateways"): what XEP-0313 on a room JID returns. The room's id is unique per room: a message the room sends
+// again (a resumed log) is kept once. The order is (stamp, id): the room's own times.
+import type { AccountId } from './accounts.js';
+import { cutText, toDate, type StoreContext } from './common.js';
+import { StoreError } from './errors.js';
+
+export interface RoomArchiveRow {
+  readonly id: string;
+  readonly nick: string;
+  readonly text: string;
+  readonly stamp: Date;
+}
+
+export interface RoomArchiveRange {
+  readonly start?: Date;
+  readonly end?: Date;
+  readonly afterId?: string;
+  readonly beforeId?: string;
+  readonly ids?: readonly string[];
+  readonly reverse?: boolean;
+  readonly limit: number;
+}
+
+interface Row {
+  id: number;
+  msg_id: string;
+  nick: string;
+  text: string;
+  stamp: number;
+}
+
+const toEntry = (r: Row): RoomArchiveRow => ({ id: r.msg_id, nick: r.nick, text: r.text, stamp: toDate(r.stamp) });
+
+export class RoomArchive {
+  private readonly insert;
+  private readonly any;
+  private readonly byId;
+
+  constructor(private readonly ctx: StoreContext) {
+    const { db } = ctx;
+    this.insert = db.prepare<[number, string, string, string, string, number]>(
+      'INSERT OR IGNORE INTO room_archive (account_id, room, msg_id, nick, text, stamp) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.any = db.prepare<[number, string], { n: number }>('SELECT 1 AS n FROM room_archive WHERE account_id = ? AND room = ? LIMIT 1');
+    this.byId = db.prepare<[number, string, string], { id: number; stamp: number }>('SELECT id, stamp FROM room_archive WHERE account_id = ? AND room = ? AND msg_id = ?');
+  }
+
+  /** Keeps a message; false when the room's id is already there. */
+  add(accountId: AccountId, room: string, m: RoomArchiveRow): boolean {
+    const { text } = cutText(m.text, this.ctx.limits.maxTextBytes);
+    return this.insert.run(accountId, room, m.id, m.nick.slice(0, 80), text, m.stamp.getTime()).changes > 0;
+  }
+
+  holds(accountId: AccountId, room: string): boolean {
+    return this.any.get(accountId, room) !== undefined;
+  }
+
+  /** One page, oldest first (newest first when `reverse`), and how many the time range holds. */
+  query(accountId: AccountId, room: string, q: RoomArchiveRange): { entries: RoomArchiveRow[]; more: boolean; total: number } {
+    const where = ['account_id = ?', 'room = ?'];
+    const args: (string | number)[] = [accountId, room];
+    if (q.start) (where.push('stamp >= ?'), args.push(q.start.getTime()));
+    if (q.end) (where.push('stamp <= ?'), args.push(q.end.getTime()));
+    if (q.ids) {
+      where.push(`msg_id IN (${q.ids.map(() => '?').join(', ') || 'NULL'})`);
+      args.push(...q.ids);
+    }
+    const total = (this.ctx.db.prepare(`SELECT count(*) AS n FROM room_archive WHERE ${where.join(' AND ')}`).get(...args) as { n: number }).n;
+    const bound = (msgId: string, op: '>' | '<'): void => {
+      const at = this.byId.get(accountId, room, msgId);
+      if (!at) throw new StoreError('unknown-id', `no message ${msgId.slice(0, 130)} in room ${room}`);
+      where.push(`(stamp ${op} ? OR (stamp = ? AND id ${op} ?))`);
+      args.push(at.stamp, at.stamp, at.id);
+    };
+    if (q.afterId) bound(q.afterId, '>');
+    if (q.beforeId) bound(q.beforeId, '<');
+    const order = q.reverse ? 'DESC' : 'ASC';
+    const rows = this.ctx.db
+      .prepare(`SELECT id, msg_id, nick, text, stamp FROM room_archive WHERE ${where.join(' AND ')} ORDER BY stamp ${order}, id ${order} LIMIT ?`)
+      .all(...args, q.limit + 1) as Row[];
+    return { entries: rows.slice(0, q.limit).map(toEntry), more: rows.length > q.limit, total };
+  }
+}

@@ -1,0 +1,133 @@
+// A room hosted by gateway A, joined from gateway B with the room extension (issue 12 part 3, docs/rooms.md
+// "Between gateways"), beside a gnutls-cli member. What B's user (slixmpp) sees: the occupants as presence when it
+// comes in, history as MUC history with the XEP-0203 stamp of when it was said (the subject after it), its own
+// message reflected once with its id, nothing lost nor doubled after B's room connection is cut, and the room's
+// messages through XEP-0313 on the room JID. The gnutls-cli member reads only the sample chat's lines.
+import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
+import { SlixmppClient, type SlixEvent } from '../../clients/slixmpp/driver.js';
+import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
+import { killAll } from '../support/proc.js';
+import { tcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { joinChat, MINUTE, type ChatMember } from '../support/tlsd-chat-member.js';
+import { interopSuite } from '../support/tools.js';
+import { startInProcessGateway, type E2eGateway } from './support/gateway.js';
+
+const T = 90_000;
+const W = 30_000;
+const ROOM = 'party@conference.localhost';
+type Message = Extract<SlixEvent, { event: 'message' }>;
+
+interopSuite('e2e: a hosted room between two gateways, with the room extension', ['gnutls-cli', 'openssl', 'slixmpp'], () => {
+  let a: E2eGateway;
+  let b: E2eGateway;
+  let anna: SlixmppClient;
+  let bert: SlixmppClient;
+  let carol: ChatMember;
+  let proxy: TcpProxy;
+  let saidFrom: number;
+  let saidUntil: number;
+  const bodies = (user: SlixmppClient, body: string) => user.events.filter((e): e is Message => e.event === 'message' && e.type === 'groupchat' && e.body === body);
+  const heard = (user: SlixmppClient, nick: string, body: string, from = 0) =>
+    user.nextMessage((m) => m.type === 'groupchat' && m.from === `${ROOM}/${nick}` && m.body === body, W, from);
+
+  beforeAll(async () => {
+    [a, b, anna, bert] = await Promise.all([startInProcessGateway(), startInProcessGateway(), SlixmppClient.start(), SlixmppClient.start()]);
+    await anna.connect({ jid: `${a.userJid}/laptop`, password: a.password, host: '127.0.0.1', port: a.c2sPort, ca_file: a.caCertFile });
+    await bert.connect({ jid: `${b.userJid}/laptop`, password: b.password, host: '127.0.0.1', port: b.c2sPort, ca_file: b.caCertFile });
+  }, T);
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await proxy?.close();
+    await killAll();
+    removeTmpDirs();
+  });
+
+  it("B's user comes in: the occupants as presence, then history with the time it was said, then the subject", async () => {
+    onTestFailed(() => console.log(`A's log:\n${a.log.tail(60)}\nB's log:\n${b.log.tail(60)}`));
+    let from = anna.mark();
+    await anna.send('localhost', 'room host party');
+    const hosted = await anna.nextMessage((m) => m.from === 'localhost' && /^Hosting room party/.test(m.body), W, from);
+    const share = /tlsim:\/\/([0-9a-f]{64})@[^\s]+:(\d+)/.exec(hosted.body)!;
+    await anna.request({ cmd: 'muc_join', to: `${ROOM}/Anna` });
+    await anna.waitForEvent((e) => e.event === 'presence' && e.from === `${ROOM}/anna`, W, from);
+    carol = await joinChat({ port: Number(share[2]) }, await makeOpensslIdentity(tmpDir('carol')), 'carol');
+    from = anna.mark();
+    saidFrom = Date.now();
+    await carol.member.type('early words\n');
+    await heard(anna, 'carol', 'early words', from);
+    saidUntil = Date.now();
+
+    // B reaches the room through a relay the test can cut.
+    proxy = await tcpProxy(Number(share[2]));
+    from = bert.mark();
+    await bert.send('localhost', `room add tlsim://${share[1]}@127.0.0.1:${proxy.port} party`);
+    await bert.nextMessage((m) => m.from === 'localhost' && /^Added room party/.test(m.body), W, from);
+    from = bert.mark();
+    await bert.request({ cmd: 'muc_join', to: `${ROOM}/Bert` });
+    const subject = await bert.nextMessage((m) => m.from === ROOM && m.subject !== null, W, from);
+    const seen = bert.events.slice(from);
+    const at = (pred: (e: SlixEvent) => boolean) => seen.findIndex(pred);
+    const self = at((e) => e.event === 'presence' && e.from === `${ROOM}/bert` && (e.muc_codes ?? []).includes('110'));
+    const history = at((e) => e.event === 'message' && e.body === 'early words');
+    // XEP-0045 §7.2: others' presence, our own, the history, the subject.
+    expect(at((e) => e.event === 'presence' && e.from === `${ROOM}/anna` && e.type === 'available')).toBeLessThan(self);
+    expect(at((e) => e.event === 'presence' && e.from === `${ROOM}/carol` && e.type === 'available')).toBeLessThan(self);
+    expect(self).toBeLessThan(history);
+    expect(history).toBeLessThan(seen.indexOf(subject));
+    const early = seen[history] as Message;
+    expect(early.from).toBe(`${ROOM}/carol`);
+    // The time carol said it (to the millisecond the host heard it), not the minute of a line nor the join.
+    const stamp = Date.parse(early.delay!);
+    expect(stamp).toBeGreaterThanOrEqual(saidFrom - 5);
+    expect(stamp).toBeLessThanOrEqual(saidUntil);
+    expect(early.stanza_id_by).toBe(ROOM);
+  }, T);
+
+  it("B's user's message: the others read it, and its own client sees it once, with its id", async () => {
+    const from = anna.mark();
+    const fromB = bert.mark();
+    const { msg_id } = await bert.send(ROOM, 'hello from B', { type: 'groupchat', msg_id: 'bert-1' });
+    await heard(anna, 'bert', 'hello from B', from);
+    const mine = await heard(bert, 'bert', 'hello from B', fromB);
+    expect(mine.id).toBe(msg_id);
+    await carol.waitFor(new RegExp(`^${MINUTE} bert\\[\\d+\\]: hello from B$`, 'm'));
+    await anna.send(ROOM, 'hello from A', { type: 'groupchat' });
+    await heard(bert, 'anna', 'hello from A', fromB);
+    expect(bodies(bert, 'hello from B')).toHaveLength(1);
+  }, T);
+
+  it("B's room connection is cut: what was said meanwhile arrives once, nothing twice; MAM on the room JID has it all", async () => {
+    onTestFailed(() => console.log(`B's log:\n${b.log.tail(80)}`));
+    const fromB = bert.mark();
+    proxy.cut();
+    await bert.nextMessage((m) => m.from === ROOM && /^Lost the link to the room/.test(m.body ?? ''), W, fromB);
+    const from = anna.mark();
+    await carol.member.type('during the cut\n');
+    await heard(anna, 'carol', 'during the cut', from);
+    const missed = await heard(bert, 'carol', 'during the cut', fromB);
+    expect(missed.delay).not.toBeNull();
+    await bert.send(ROOM, 'back again', { type: 'groupchat' });
+    await heard(anna, 'bert', 'back again', from);
+    await heard(bert, 'bert', 'back again', fromB);
+    for (const body of ['early words', 'hello from B', 'hello from A', 'during the cut', 'back again']) expect(bodies(bert, body), body).toHaveLength(1);
+
+    const info = await bert.discoInfo(ROOM);
+    expect(info.features).toContain('urn:xmpp:mam:2');
+    const { pages } = await bert.mam({ jid: ROOM, max: 50 });
+    const results = pages.flatMap((p) => p.results);
+    expect(results.map((r) => r.body)).toEqual(['early words', 'hello from B', 'hello from A', 'during the cut', 'back again']);
+    expect(results[0]).toMatchObject({ from: `${ROOM}/carol`, type: 'groupchat' });
+    expect(Date.parse(results[0]!.stamp!)).toBeGreaterThanOrEqual(saidFrom - 5);
+    expect(Date.parse(results[0]!.stamp!)).toBeLessThanOrEqual(saidUntil);
+  }, T);
+
+  it('the gnutls-cli member read only the lines of the sample chat', () => {
+    const got = carol.member.received();
+    for (const line of got.split('\n').filter(Boolean)) {
+      expect(line).toMatch(new RegExp(`^(Enter your alias, please\\.|${MINUTE} \\* [a-z0-9]+\\[\\d+\\] (joins|quits)|${MINUTE} [a-z0-9]+\\[\\d+\\]: .*)$`));
+    }
+    expect(got).toMatch(new RegExp(`^${MINUTE} bert\\[\\d+\\]: back again$`, 'm'));
+    expect(got.match(/bert\[\d+\]: hello from B/g)).toHaveLength(1);
+  });
+});

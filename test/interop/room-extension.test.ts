@@ -1,0 +1,162 @@
+// The room extension (x-tlsim-room/1, docs/rooms.md "Between gateways"): a RoomLink of a member gateway in a room
+// a RoomHost hosts, beside a gnutls-cli member. The gateway member learns who is there, reads history with the
+// original times, gets its own message echoed once with its id, and after a cut connection reads what it missed,
+// nothing twice. The gnutls-cli member reads only the lines of TLSd's sample chat throughout.
+import { connect as tlsConnect } from 'node:tls';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  RoomHost,
+  RoomLink,
+  createTlsContext,
+  directDialer,
+  generateIdentity,
+  silentLogger,
+  type Identity,
+  type RoomJoined,
+  type RoomSaid,
+} from '../../bridge-protocol/index.js';
+import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
+import { killAll } from '../support/proc.js';
+import { MemoryBook } from '../support/room-book.js';
+import { tcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { joinChat, MINUTE, type ChatMember } from '../support/tlsd-chat-member.js';
+import { interopSuite } from '../support/tools.js';
+
+const T = 60_000;
+
+
+interface Member {
+  link: RoomLink;
+  said: RoomSaid[];
+  presence: { name: string; present: boolean }[];
+  joins: RoomJoined[];
+}
+
+interopSuite('room extension between gateways, with a gnutls-cli member', ['gnutls-cli', 'openssl'], () => {
+  let room: RoomHost;
+  let roomId: Identity;
+  let port: number;
+  let proxy: TcpProxy;
+  let carol: ChatMember;
+  /** The room's clock: fixed, so history stamps are known. */
+  let clock = new Date('2026-03-01T10:15:00Z');
+  const members: Member[] = [];
+
+  const member = async (alias: string, viaPort = port): Promise<Member> => {
+    const link = new RoomLink({
+      fingerprint: roomId.fingerprint, address: { host: '127.0.0.1', port: viaPort }, dialer: directDialer(),
+      tls: createTlsContext(await generateIdentity()), alias, log: silentLogger, backoff: { initialMs: 200, maxMs: 500 },
+    });
+    const m: Member = { link, said: [], presence: [], joins: [] };
+    link.on('said', (s) => m.said.push(s));
+    link.on('presence', (p) => m.presence.push(p));
+    link.on('joined', (j) => m.joins.push(j));
+    members.push(m);
+    link.start();
+    await expect.poll(() => m.joins.length, { timeout: 20_000 }).toBe(1);
+    return m;
+  };
+  const said = (m: Member, text: string) => expect.poll(() => m.said.find((s) => s.text === text), { timeout: 20_000 }).toBeTruthy();
+
+  beforeAll(async () => {
+    roomId = await generateIdentity();
+    room = new RoomHost({ tls: createTlsContext(roomId), listen: [{ host: '127.0.0.1', port: 0 }], policy: () => 'open', book: new MemoryBook(), log: silentLogger, now: () => clock });
+    await room.listen();
+    port = room.addresses()[0]!.port;
+    proxy = await tcpProxy(port);
+    carol = await joinChat({ port }, await makeOpensslIdentity(tmpDir('carol')), 'carol');
+  }, T);
+  afterAll(async () => {
+    await Promise.all(members.map((m) => m.link.close()));
+    await room?.close();
+    await proxy?.close();
+    await killAll();
+    removeTmpDirs();
+  });
+
+  it('a member gateway is told who is there, and reads history with the times it was said', async () => {
+    const heard = new Promise((r) => room.once('line', r));
+    await carol.member.type('before anyone\n');
+    await heard;
+    clock = new Date('2026-03-01T10:20:00Z');
+    const anna = await member('anna');
+    expect(anna.joins[0]!.present).toEqual([{ name: carol.nick, alias: 'carol' }]);
+    await said(anna, 'before anyone');
+    const h = anna.said.find((s) => s.text === 'before anyone')!;
+    expect(h).toMatchObject({ name: carol.nick, alias: 'carol', history: true });
+    // The time it was said (the room's clock then), not when anna read it.
+    expect(h.at.toISOString()).toBe('2026-03-01T10:15:00.000Z');
+    await carol.waitFor(new RegExp(`^${MINUTE} \\* anna\\[\\d+\\] joins$`, 'm'));
+  }, T);
+
+  it('its own message comes back once with its id; carol reads it as lines; a second gateway member sees anna come', async () => {
+    const anna = members[0]!;
+    await anna.link.say('m-1', 'two\nlines');
+    await said(anna, 'two\nlines');
+    expect(anna.said.filter((s) => s.echo === 'm-1')).toHaveLength(1);
+    await carol.waitFor(/^10:20 anna\[\d+\]: two\n10:20 anna\[\d+\]: lines$/m);
+    const bert = await member('bert', proxy.port);
+    expect(bert.joins[0]!.present!.map((p) => p.alias).sort()).toEqual(['anna', 'carol']);
+    // History: carol's and anna's, neither echoed to bert.
+    await said(bert, 'two\nlines');
+    expect(bert.said.map((s) => s.text)).toEqual(['before anyone', 'two\nlines']);
+    expect(bert.said.every((s) => s.history && s.echo === undefined)).toBe(true);
+    await expect.poll(() => anna.presence.find((p) => p.name.startsWith('bert[') && p.present)).toBeTruthy();
+  }, T);
+
+  it('a cut connection: the member comes back and reads what was said meanwhile, nothing twice', async () => {
+    const [anna, bert] = members as [Member, Member];
+    const before = bert.said.length;
+    proxy.cut();
+    await expect.poll(() => anna.presence.some((p) => p.name.startsWith('bert[') && !p.present), { timeout: 20_000 }).toBe(true);
+    await carol.member.type('while bert was away\n');
+    await said(anna, 'while bert was away');
+    await expect.poll(() => bert.joins.length, { timeout: 20_000 }).toBe(2);
+    await said(bert, 'while bert was away');
+    await bert.link.say('m-2', 'back');
+    await said(anna, 'back');
+    await said(bert, 'back');
+    const texts = bert.said.slice(before).map((s) => s.text);
+    expect(texts).toEqual(['while bert was away', 'back']);
+    expect(new Set(bert.said.map((s) => s.id)).size).toBe(bert.said.length);
+  }, T);
+
+  it('a message racing a cut: whether the room had it or not, it is said once and echoed once', async () => {
+    const [anna, bert] = members as [Member, Member];
+    const joins = bert.joins.length;
+    void bert.link.say('m-3', 'racing the cut').catch(() => {});
+    proxy.cut();
+    await expect.poll(() => bert.joins.length, { timeout: 20_000 }).toBe(joins + 1);
+    await said(bert, 'racing the cut');
+    await said(anna, 'racing the cut');
+    await carol.waitFor(/bert\[\d+\]: racing the cut$/m);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bert.said.filter((s) => s.echo === 'm-3')).toHaveLength(1);
+    expect(anna.said.filter((s) => s.text === 'racing the cut')).toHaveLength(1);
+    expect(carol.member.received().match(/racing the cut/g)).toHaveLength(1);
+  }, T);
+
+  it('a member gateway that sends a broken frame is cut alone; the room goes on', async () => {
+    const anna = members[0]!;
+    const me = await generateIdentity();
+    const sock = tlsConnect({ host: '127.0.0.1', port, key: me.keyPem, cert: me.certPem, rejectUnauthorized: false, ALPNProtocols: ['x-tlsim-room/1'] });
+    await new Promise<void>((r) => sock.once('secureConnect', () => r()));
+    expect(sock.alpnProtocol).toBe('x-tlsim-room/1');
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    sock.on('error', () => {});
+    sock.write(Buffer.concat([Buffer.from([0xf5]), Buffer.from('{"alias":'), Buffer.from([0x0a])]));
+    await closed;
+    await carol.member.type('still on\n');
+    await said(anna, 'still on');
+  }, T);
+
+  it('the gnutls-cli member read only sample-chat lines: no frame byte, no echo of its own line', () => {
+    const got = carol.member.received();
+    expect(got).not.toMatch(/[\u00f5-\u00ff\ufffd]/);
+    for (const line of got.split('\n').filter(Boolean)) {
+      expect(line).toMatch(new RegExp(`^(Enter your alias, please\\.|${MINUTE} \\* [a-z0-9]+\\[\\d+\\] (joins|quits)|${MINUTE} [a-z0-9]+\\[\\d+\\]: .*)$`));
+    }
+    expect(got).not.toMatch(/carol\[\d+\]: before anyone/);
+    expect(got).toMatch(/anna\[\d+\]: back|bert\[\d+\]: back/);
+  });
+});
