@@ -50,7 +50,11 @@ interface OpenRoom {
   joined: boolean;
   /** Joined at least once: a later failure is a drop, retried while anyone is in. */
   everJoined: boolean;
+  /** Our clients' XEP-0359 origin-ids by message id, until the room's echo reflects them (bounded). */
+  originIds: Map<string, string>;
 }
+
+const MAX_PENDING_ORIGIN_IDS = 1_000;
 
 export const muc: Feature = {
   name: 'muc',
@@ -123,13 +127,18 @@ export const muc: Feature = {
       if (body === null || body === undefined) return; // chat states and the like: nothing for the room
       // A room with the extension echoes the message with this id: the clients' reflection comes from the echo.
       const echoes = r.link.echoes;
-      const shown = await r.link.send(body, req.stanza.attrs.id);
+      // The reflection carries the sender's XEP-0359 origin-id, as a MUC service's does. COMPAT(profanity):
+      // Profanity knows its own line by the origin-id alone, and without it shows the line a second time.
+      const originId = req.stanza.getChild('origin-id', SID_NS)?.attr('id');
+      const id = req.stanza.attrs.id;
+      if (echoes && originId && id) {
+        if (r.originIds.size >= MAX_PENDING_ORIGIN_IDS) r.originIds.delete(r.originIds.keys().next().value!);
+        r.originIds.set(id, originId);
+      }
+      const shown = await r.link.send(body, id);
       const self = r.occupants.self;
       if (!self || echoes) return;
-      // A room without the extension never echoes: the user's clients see their own message once, from us. With the sender's
-      // XEP-0359 origin-id, as a MUC service reflects it: COMPAT(profanity): Profanity knows its own line by
-      // the origin-id alone, and without it shows the line a second time as if someone else had said it.
-      const originId = req.stanza.getChild('origin-id', SID_NS)?.attr('id');
+      // A room without the extension never echoes: the user's clients see their own message once, from us.
       for (const res of r.resources.values()) {
         res.session.send(
           x(
@@ -170,7 +179,7 @@ export const muc: Feature = {
       let r: OpenRoom;
       const nickFor = () => [...r.resources.values()][0]?.asked ?? ctx.identity.user.local ?? 'me';
       // join() reads nickFor only now: the first resource's nick is in the map by the time the link asks.
-      r = { name, jid, resources: new Map(), occupants: new Occupants(), joined: false, everJoined: false, link: undefined! };
+      r = { name, jid, resources: new Map(), occupants: new Occupants(), joined: false, everJoined: false, link: undefined!, originIds: new Map() };
       open.set(name, r);
       queueMicrotask(() => {
         if (open.get(name) !== r) return;
@@ -246,11 +255,14 @@ export const muc: Feature = {
         // Our own comes back with the id our client gave it: its reflection, once.
         const nick = e.echo !== undefined ? (r.occupants.self ?? e.alias) : (r.occupants.nickOf(e.name) ?? e.alias);
         const id = e.echo ?? randomUUID();
+        const originId = e.echo !== undefined ? r.originIds.get(e.echo) : undefined;
+        if (e.echo !== undefined) r.originIds.delete(e.echo);
         broadcast(r, (full) =>
           x('message', { type: 'groupchat', id, from: `${r.jid}/${nick}`, to: full },
             x('body', null, e.text),
             e.stamp && x('delay', { xmlns: NS.delay, from: r.jid, stamp: e.stamp.toISOString() }),
             x('stanza-id', { xmlns: SID_NS, id: e.id, by: r.jid }),
+            originId ? x('origin-id', { xmlns: SID_NS, id: originId }) : undefined,
           ),
         );
         return;
