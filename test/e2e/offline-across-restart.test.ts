@@ -19,15 +19,21 @@ afterAll(async () => {
   removeTmpDirs();
 });
 
-it('a message for an offline user survives a gateway restart and is delivered once, with its delay stamp', async () => {
-  const gw = await startInProcessGateway({ policy: 'accept' });
-  running.push(gw);
+/** A gateway-extension peer linked to `gw`. */
+async function linkedPeer(gw: E2eGateway) {
   const peerId = await generateIdentity();
   const peer = pool.manager(peerId);
   await peer.start();
   peer.setPeer(gw.fingerprint, { host: '127.0.0.1', port: gw.peerPort });
   peer.connect(gw.fingerprint);
   await waitUntil(() => peer.isOnline(gw.fingerprint), 15_000);
+  return { peerId, peer };
+}
+
+it('a message for an offline user survives a gateway restart and is delivered once, with its delay stamp', async () => {
+  const gw = await startInProcessGateway({ policy: 'accept' });
+  running.push(gw);
+  const { peerId, peer } = await linkedPeer(gw);
   await peer.send(gw.fingerprint, 'while nobody was logged in');
   await waitUntil(() => gw.running.network.listContacts().length === 1, 5_000);
   await new Promise((r) => setTimeout(r, 300));
@@ -51,12 +57,7 @@ it('a message for an offline user survives a gateway restart and is delivered on
 it('c2s.offline_messages sets how many wait: past it the oldest go, and the next login is told how many, once', async () => {
   const gw = await startInProcessGateway({ policy: 'accept', c2sConfig: 'offline_messages = 10\n' });
   running.push(gw);
-  const peerId = await generateIdentity();
-  const peer = pool.manager(peerId);
-  await peer.start();
-  peer.setPeer(gw.fingerprint, { host: '127.0.0.1', port: gw.peerPort });
-  peer.connect(gw.fingerprint);
-  await waitUntil(() => peer.isOnline(gw.fingerprint), 15_000);
+  const { peer } = await linkedPeer(gw);
   await waitUntil(() => gw.running.network.listContacts()[0]?.state === 'contact', 5_000);
   for (let i = 1; i <= 14; i++) await peer.send(gw.fingerprint, `waiting ${i}`);
   const user = await xmppObserver(gw);
