@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { AccountId } from './accounts.js';
-import { checkFingerprint, cutText, toDate, toMs, type StoreContext } from './common.js';
+import { appendIdBounds, checkFingerprint, cutText, toDate, toMs, type StoreContext } from './common.js';
 import { StoreError } from './errors.js';
 
 export type Direction = 'in' | 'out';
@@ -256,17 +256,7 @@ export class Archive {
       args.push(...q.ids);
     }
     const total = q.count ? this.count(accountId, where, args) : undefined;
-    // Exclusive bounds on the (stamp, id) order; the plain stamp bound lets the index range start there.
-    for (const [id, op] of [
-      [q.afterId, '>'],
-      [q.beforeId, '<'],
-    ] as const) {
-      if (id === undefined) continue;
-      const at = this.byStanzaId.get(accountId, id);
-      if (!at) throw new StoreError('unknown-id', 'no such message in the archive');
-      where.push(`stamp ${op}= ? AND (stamp, id) ${op} (?, ?)`);
-      args.push(at.stamp, at.stamp, at.id);
-    }
+    appendIdBounds(q, where, args, (id) => this.byStanzaId.get(accountId, id), () => new StoreError('unknown-id', 'no such message in the archive'));
     const dir = q.reverse ? 'DESC' : 'ASC';
     const sql = `SELECT ${COLUMNS} FROM archive WHERE ${where.join(' AND ')} ORDER BY stamp ${dir}, id ${dir} LIMIT ? OFFSET ?`;
     const rows = this.statement(sql).all(...args, q.limit + 1, q.offset ?? 0) as Row[];

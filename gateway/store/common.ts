@@ -69,6 +69,30 @@ export function withForeignKey<T>(code: StoreErrorCode, message: string, fn: () 
   }
 }
 
+/**
+ * The exclusive bounds of an archive page (RSM <after/>/<before/>) on the (stamp, id) order, appended to a
+ * query's WHERE; the plain stamp bound lets the index range start there. `at` finds a message by its id
+ * (undefined: not there, which throws `unknown`'s error).
+ */
+export function appendIdBounds(
+  q: { readonly afterId?: string; readonly beforeId?: string },
+  where: string[],
+  args: (string | number)[],
+  at: (id: string) => { stamp: number; id: number } | undefined,
+  unknown: (id: string) => StoreError,
+): void {
+  for (const [id, op] of [
+    [q.afterId, '>'],
+    [q.beforeId, '<'],
+  ] as const) {
+    if (id === undefined) continue;
+    const found = at(id);
+    if (!found) throw unknown(id);
+    where.push(`stamp ${op}= ? AND (stamp, id) ${op} (?, ?)`);
+    args.push(found.stamp, found.stamp, found.id);
+  }
+}
+
 export function toDate(ms: number): Date;
 export function toDate(ms: number | null): Date | undefined;
 export function toDate(ms: number | null): Date | undefined {

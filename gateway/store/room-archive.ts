@@ -2,7 +2,8 @@
 // gateways"): what XEP-0313 on a room JID returns. The room's id is unique per room: a message the room sends
 // again (a resumed log) is kept once. The order is (stamp, id): the room's own times.
 import type { AccountId } from './accounts.js';
-import { cutText, toDate, type StoreContext } from './common.js';
+import type { ArchiveQuery } from './archive.js';
+import { appendIdBounds, cutText, toDate, type StoreContext } from './common.js';
 import { StoreError } from './errors.js';
 
 export interface RoomArchiveRow {
@@ -12,15 +13,8 @@ export interface RoomArchiveRow {
   readonly stamp: Date;
 }
 
-export interface RoomArchiveRange {
-  readonly start?: Date;
-  readonly end?: Date;
-  readonly afterId?: string;
-  readonly beforeId?: string;
-  readonly ids?: readonly string[];
-  readonly reverse?: boolean;
-  readonly limit: number;
-}
+/** The one-to-one archive's range, without a peer, an offset or a separate count. */
+export type RoomArchiveRange = Pick<ArchiveQuery, 'start' | 'end' | 'afterId' | 'beforeId' | 'ids' | 'reverse' | 'limit'>;
 
 interface Row {
   id: number;
@@ -67,14 +61,8 @@ export class RoomArchive {
       args.push(...q.ids);
     }
     const total = (this.ctx.db.prepare(`SELECT count(*) AS n FROM room_archive WHERE ${where.join(' AND ')}`).get(...args) as { n: number }).n;
-    const bound = (msgId: string, op: '>' | '<'): void => {
-      const at = this.byId.get(accountId, room, msgId);
-      if (!at) throw new StoreError('unknown-id', `no message ${msgId.slice(0, 130)} in room ${room}`);
-      where.push(`(stamp ${op} ? OR (stamp = ? AND id ${op} ?))`);
-      args.push(at.stamp, at.stamp, at.id);
-    };
-    if (q.afterId) bound(q.afterId, '>');
-    if (q.beforeId) bound(q.beforeId, '<');
+    appendIdBounds(q, where, args, (msgId) => this.byId.get(accountId, room, msgId),
+      (msgId) => new StoreError('unknown-id', `no message ${msgId.slice(0, 130)} in room ${room}`));
     const order = q.reverse ? 'DESC' : 'ASC';
     const rows = this.ctx.db
       .prepare(`SELECT id, msg_id, nick, text, stamp FROM room_archive WHERE ${where.join(' AND ')} ORDER BY stamp ${order}, id ${order} LIMIT ?`)
