@@ -17,7 +17,7 @@ describe('c2s.max_connections', () => {
   let gw: E2eGateway;
 
   beforeAll(async () => {
-    gw = await startInProcessGateway({ c2sMaxConnections: 3 });
+    gw = await startInProcessGateway({ c2sConfig: 'max_connections = 3\n' });
   }, T);
 
   afterAll(async () => {

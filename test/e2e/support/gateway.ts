@@ -91,8 +91,6 @@ export interface InProcessGatewayOptions {
   extraConfig?: string;
   /** (Additive) Lines of the [c2s] table (extraConfig comes after the last table, and TOML forbids a second [c2s]). */
   c2sConfig?: string;
-  /** (Additive) c2s.max_connections; default the product's. */
-  c2sMaxConnections?: number;
 }
 
 export interface E2eGateway {
@@ -119,7 +117,7 @@ export interface E2eGateway {
 export async function startInProcessGateway(opts: InProcessGatewayOptions = {}): Promise<E2eGateway> {
   const dataDir = opts.dataDir ?? join(tmpDir('tlsim-e2e-gw'), 'data');
   const config = parseConfigText(
-    `[c2s]\nport = 0\n${opts.c2sMaxConnections !== undefined ? `max_connections = ${opts.c2sMaxConnections}\n` : ''}${opts.c2sConfig ?? ''}[peer]\nport = ${opts.peerPort ?? 0}\nunknown_policy = "${opts.policy ?? 'ask'}"\n` +
+    `[c2s]\nport = 0\n${opts.c2sConfig ?? ''}[peer]\nport = ${opts.peerPort ?? 0}\nunknown_policy = "${opts.policy ?? 'ask'}"\n` +
       // Never a tor reaching the public network from a test (tor.mode "auto" is the default).
       `[websocket]\nenabled = ${opts.websocket ? 'true\nport = 0' : 'false'}\n[tor]\nmode = "off"\n[log]\nlevel = "debug"\n` +
       `[web]\nenabled = ${opts.web ? 'true\nport = 0' : 'false'}\n${opts.extraConfig ?? ''}`,
