@@ -33,7 +33,7 @@ export type { QueuedMarker } from './markers.js';
 export { MIGRATIONS, type Migration, type MigrationResult } from './migrations.js';
 export type { EnqueueOptions, OutboxItem } from './outbox.js';
 export { PEP_LIMITS, type PepAccessModel, type PepItem, type PepLimits, type PepNodeConfig } from './pep.js';
-export { ROOM_NAME, type StoredRoom } from './rooms.js';
+export { ROOM_NAME, ROOM_NAME_RULE, type StoredRoom } from './rooms.js';
 export type { HostedRoomPolicy, StoredHostedRoom, StoredRoomMember } from './hosted-rooms.js';
 export type { RoomArchiveRange, RoomArchiveRow } from './room-archive.js';
 export { MAX_FIELD_LENGTH, MAX_INTERESTS, type PersonStatus, type ProfileFields, type StoredPerson, type Vouch } from './foaf.js';
