@@ -70,6 +70,18 @@ interopSuite('component mode: a Prosody user in tlsim rooms through the gateway 
     // No conference identity on the component: no client takes it for its server's MUC service.
     const service = await user.request({ cmd: 'disco_info', to: DOMAIN });
     expect(service.identities.map((i) => i.category)).toEqual(['gateway']);
+
+    // The same as an ad-hoc command (XEP-0050): the list names the room's JID.
+    const listed = await user.adHoc(DOMAIN, 'room-list', {});
+    expect(listed.notes.map((n) => n.text).join('\n')).toContain(`${ROOM} · 127.0.0.1:${room.port}`);
+    // 64 hex digits name a peer on this domain: never a room.
+    const hex = await tellGateway(user, DOMAIN, `room add tlsim://${roomFp}@127.0.0.1:${room.port} ${'ab'.repeat(32)}`, /room name/);
+    expect(hex).toMatch(/not 64 hex digits/);
+    // A room not added: the join is refused with the way to add it.
+    const from = user.mark();
+    await user.request({ cmd: 'muc_join', to: `nowhere@${DOMAIN}/Alice` });
+    const refused = await user.waitForEvent<Presence>((e) => e.event === 'presence' && e.from.startsWith(`nowhere@${DOMAIN}`) && e.type === 'error', W, from);
+    expect(refused.error).toMatch(/room add/);
   }, T);
 
   it('joins as "Alice": reads and writes with a gnutls-cli member both ways, sees a join and a quit, and leaves', async () => {
