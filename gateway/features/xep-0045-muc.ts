@@ -23,10 +23,12 @@ export const MUC_NS = {
   user: 'http://jabber.org/protocol/muc#user',
   roominfo: 'http://jabber.org/protocol/muc#roominfo',
   data: 'jabber:x:data',
+  /** XEP-0410 §5: the service answers a client's ping of its own occupant JID itself. */
+  selfPing: 'http://jabber.org/protocol/muc#self-ping-optimization',
 } as const;
 
 /** What the rooms' disco#info says about them: the reference room is open, semi-anonymous, without history. */
-const ROOM_FEATURES = [MUC_NS.muc, 'muc_open', 'muc_semianonymous', 'muc_unmoderated', 'muc_persistent', 'muc_public', 'muc_unsecured', NS.discoInfo];
+const ROOM_FEATURES = [MUC_NS.muc, MUC_NS.selfPing, 'muc_open', 'muc_semianonymous', 'muc_unmoderated', 'muc_persistent', 'muc_public', 'muc_unsecured', NS.discoInfo];
 const NO_HISTORY = 'a tlsd reference room: it keeps no history (you read what is said while you are in) and lists nobody (members appear when they join, speak or leave)';
 const HOSTED = 'a room this gateway hosts (reference members join it as tlsd-chat): when you come in you read who is there and the last lines said';
 /** What a room is, in words: one the gateway hosts, or a reference room elsewhere. */
@@ -102,6 +104,16 @@ export const muc: Feature = {
       const target = r ?? openRoom(room.name);
       target.resources.set(full, { session: req.session, asked: req.to.nick, inRoom: false, subjectSent: false });
       if (target.joined) welcome(target, full);
+    });
+
+    // XEP-0410: a client pings its occupant JID to learn whether it is still in. After the gateway restarted (as a
+    // component, the client's own server session lived on) the answer is not-acceptable, and the client joins again.
+    ctx.iq('room', 'get', NS.ping, 'ping', (req) => {
+      const r = req.to.kind === 'room' && req.to.nick !== undefined ? open.get(req.to.room) : undefined;
+      const res = r?.resources.get(req.from.toString());
+      if (!r || !res?.inRoom) throw new StanzaError('not-acceptable', 'you are not in this room: join it again');
+      const self = r.occupants.self ?? res.asked;
+      if (req.to.kind === 'room' && req.to.nick !== self) throw new StanzaError('feature-not-implemented', 'a reference room has nothing to send to another occupant');
     });
 
     ctx.message('room', async (req) => {

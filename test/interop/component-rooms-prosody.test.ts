@@ -3,7 +3,7 @@
 // contact, finds it in the component's disco, joins it as <room>@<component domain>, reads and writes with gnutls-cli
 // members and sees their joins and quits; then hosts a room of their own that a gnutls-cli member joins.
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
-import type { SlixEvent, SlixmppClient } from '../../clients/slixmpp/driver.js';
+import type { SlixCommandError, SlixEvent, SlixmppClient } from '../../clients/slixmpp/driver.js';
 import { startComponentE2e, type E2eComponentGateway } from '../e2e/support/component-gateway.js';
 import { login, registerWithGateway, seesOnline, tellGateway } from '../e2e/support/component-users.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
@@ -29,15 +29,21 @@ interopSuite('component mode: a Prosody user in tlsim rooms through the gateway 
   let user: SlixmppClient;
   let gina: ChatMember;
   let roomFp: string;
+  let peerPortBase: number;
   const clients: SlixmppClient[] = [];
   const members: ChatMember[] = [];
+
+  async function startGateway(dataDir?: string) {
+    gw = await startComponentE2e({ domain: DOMAIN, secret: SECRET, port: prosody.componentPort, peerPortBase, dataDir });
+    await gw.log.waitFor((l) => l.msg === 'component connected', W);
+  }
 
   beforeAll(async () => {
     const roomId = await makeOpensslIdentity(tmpDir('room'));
     roomFp = roomId.fingerprint;
     [prosody, room] = await Promise.all([startProsody({ users: USERS, components: { [DOMAIN]: SECRET } }), startTlsdChat(roomId)]);
-    gw = await startComponentE2e({ domain: DOMAIN, secret: SECRET, port: prosody.componentPort, peerPortBase: (await freePort()) - 1 });
-    await gw.log.waitFor((l) => l.msg === 'component connected', W);
+    peerPortBase = (await freePort()) - 1;
+    await startGateway();
     user = await login(prosody, 'alice', USERS.alice, clients);
     await registerWithGateway(user, 'alice', prosody.domain, DOMAIN);
     await seesOnline(user, DOMAIN);
@@ -84,7 +90,7 @@ interopSuite('component mode: a Prosody user in tlsim rooms through the gateway 
     expect(refused.error).toMatch(/room add/);
   }, T);
 
-  it('joins as "Alice": reads and writes with a gnutls-cli member both ways, sees a join and a quit, and leaves', async () => {
+  it('joins as "Alice": reads and writes with a gnutls-cli member both ways, sees a join and a quit, rejoins after a gateway restart, and leaves', async () => {
     onTestFailed(() => console.log(`gateway log:\n${gw.log.tail(60)}\ngina read:\n${gina.member.received()}`));
     let from = user.mark();
     await user.request({ cmd: 'muc_join', to: `${ROOM}/Alice` });
@@ -112,11 +118,25 @@ interopSuite('component mode: a Prosody user in tlsim rooms through the gateway 
     await gina.waitFor(new RegExp(`^${MINUTE} \\* ${escapeRe(bob.nick)} quits$`, 'm'));
     expect(user.events.filter((e) => e.event === 'message' && e.body === 'hi gina, from Prosody')).toHaveLength(1);
 
+    // XEP-0410, as Gajim, Dino and Conversations ping their occupant JID: in the room, then (the gateway restarted
+    // while the client's session on its server lived on) not any more, which is what makes a client join again.
+    expect((await user.request({ cmd: 'ping', to: `${ROOM}/alice` })).type).toBe('result');
+    await gw.stop();
+    await gina.waitFor(new RegExp(`^${MINUTE} \\* alice\\[\\d+\\] quits$`, 'm'));
+    await startGateway(gw.dataDir);
+    const stale = await user.request({ cmd: 'ping', to: `${ROOM}/alice` }).catch((err: SlixCommandError) => err.detail);
+    expect(stale).toMatchObject({ event: 'error', condition: 'not-acceptable' });
+    from = user.mark();
+    await user.request({ cmd: 'muc_join', to: `${ROOM}/Alice` });
+    await presenceOf(`${ROOM}/alice`, 'available', from);
+    await says(gina, 'welcome back', from);
+
     from = user.mark();
     await user.request({ cmd: 'presence', to: `${ROOM}/alice`, type: 'unavailable' });
     const gone = await presenceOf(`${ROOM}/alice`, 'unavailable', from);
     expect(gone.muc_codes).toContain('110');
-    await gina.waitFor(new RegExp(`^${MINUTE} \\* alice\\[\\d+\\] quits$`, 'm'));
+    // Alice's second quit line (the first came with the restart).
+    await gina.waitFor(new RegExp(`alice\\[\\d+\\] quits$[\\s\\S]*^${MINUTE} \\* alice\\[\\d+\\] quits$`, 'm'));
     // Leaving the room is not leaving the gateway: the user's peer session stays up.
     expect(gw.running.status().component?.usersLinked).toBe(1);
   }, T);
