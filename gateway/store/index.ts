@@ -107,11 +107,15 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
     const schema = migrate(db, ctx.now);
     const archive = new Archive(ctx);
     const group = new GroupCommit(db, opts.group);
+    const contacts = new Contacts(ctx);
     return {
       path,
       schema,
-      accounts: new Accounts(ctx, (id) => archive.forget(id)),
-      contacts: new Contacts(ctx),
+      accounts: new Accounts(ctx, (id) => {
+        archive.forget(id);
+        contacts.forget();
+      }),
+      contacts,
       outbox: new Outbox(ctx),
       archive,
       held: new Held(ctx),
