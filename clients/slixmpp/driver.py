@@ -461,7 +461,10 @@ class Driver:
     async def cmd_muc_join(self, cmd):
         # XEP-0045 §7.2.2: presence to room/nick with <x xmlns=muc/> (raw: no slixmpp MUC plugin state).
         pres = self.client.make_presence(pto=cmd["to"])
-        ET.SubElement(pres.xml, "{%s}x" % MUC_NS)
+        x = ET.SubElement(pres.xml, "{%s}x" % MUC_NS)
+        # XEP-0045 §7.2.14: <history maxchars maxstanzas seconds since/>, attributes as given.
+        if cmd.get("history") is not None:
+            ET.SubElement(x, "{%s}history" % MUC_NS, {k: str(v) for k, v in cmd["history"].items()})
         pres.send()
 
     async def cmd_muc_invite(self, cmd):

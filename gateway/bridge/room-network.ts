@@ -60,6 +60,7 @@ export class TlsimRooms implements RoomNetwork {
           throw err;
         }
       },
+      history: (room, { limit, since }) => store.roomArchive.query(accountId, room, { limit, reverse: true, ...(since && { start: since }) }).entries.reverse(),
     };
   }
 

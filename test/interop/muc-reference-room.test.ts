@@ -126,5 +126,21 @@ interopSuite('MUC: a slixmpp user in a reference chat room through the gateway',
     await memberSays(carol, 'carol here', from);
     await user.send(ROOM, 'still here', { type: 'groupchat' });
     await carol.waitFor(new RegExp(`^${MINUTE} me\\[\\d+\\]: still here$`, 'm'));
+
+    // Another client of the user joins the open room: who is known, itself, and the subject saying the room keeps no
+    // history; none of what was said (the reference room keeps nothing, and the gateway keeps nothing of it).
+    const phone = await SlixmppClient.start();
+    try {
+      await phone.connect({ jid: `${gw.userJid}/tablet`, password: gw.password, host: '127.0.0.1', port: gw.c2sPort, ca_file: gw.caCertFile });
+      from = phone.mark();
+      await phone.request({ cmd: 'muc_join', to: `${ROOM}/Me`, history: { maxstanzas: 50 } });
+      const subject = await phone.nextMessage((m) => m.type === 'groupchat' && m.from === ROOM && typeof m.subject === 'string', W, from);
+      expect(subject.subject).toMatch(/keeps no history/);
+      const seen = phone.events.slice(from);
+      expect(seen.some((e) => e.event === 'presence' && e.from === `${ROOM}/carol` && e.type === 'available')).toBe(true);
+      expect(seen.filter((e) => e.event === 'message' && (e.body === 'carol here' || e.body === 'still here'))).toEqual([]);
+    } finally {
+      await phone.stop();
+    }
   }, T);
 });
