@@ -60,7 +60,14 @@ export class TlsimRooms implements RoomNetwork {
           throw err;
         }
       },
-      history: (room, { limit, since }) => store.roomArchive.query(accountId, room, { limit, reverse: true, ...(since && { start: since }) }).entries.reverse(),
+      // A room we host: from its own log (what anyone said, also while none of our clients was in); else our copy.
+      history: (room, { limit, since }) =>
+        store.hostedRooms.get(accountId, room)
+          ? store.hostedRoomLog
+              .load(accountId, room, limit)
+              .filter((e) => !since || e.at >= since.getTime())
+              .map((e) => ({ id: e.id, nick: e.alias, text: e.text, stamp: new Date(e.at) }))
+          : store.roomArchive.query(accountId, room, { limit, reverse: true, ...(since && { start: since }) }).entries.reverse(),
     };
   }
 
