@@ -48,6 +48,14 @@ async function joinMember(roomFp: string, port: number, alias: string, members: 
   return m;
 }
 
+async function closeAll(members: Member[], room: RoomHost | undefined, proxy: TcpProxy | undefined): Promise<void> {
+  await Promise.all(members.map((m) => m.link.close()));
+  await room?.close();
+  await proxy?.close();
+  await killAll();
+  removeTmpDirs();
+}
+
 const saidIn = (m: Member, text: string) => expect.poll(() => m.said.find((s) => s.text === text), { timeout: 20_000 }).toBeTruthy();
 
 interopSuite('room extension between gateways, with a gnutls-cli member', ['gnutls-cli', 'openssl'], () => {
@@ -71,13 +79,7 @@ interopSuite('room extension between gateways, with a gnutls-cli member', ['gnut
     proxy = await tcpProxy(port);
     carol = await joinChat({ port }, await makeOpensslIdentity(tmpDir('carol')), 'carol');
   }, T);
-  afterAll(async () => {
-    await Promise.all(members.map((m) => m.link.close()));
-    await room?.close();
-    await proxy?.close();
-    await killAll();
-    removeTmpDirs();
-  });
+  afterAll(() => closeAll(members, room, proxy));
 
   it('a member gateway is told who is there, and reads history with the times it was said', async () => {
     const heard = new Promise((r) => room.once('line', r));
@@ -170,13 +172,7 @@ interopSuite('a room host whose log is kept (the store), restarted on its port',
   const members: Member[] = [];
   let room: RoomHost | undefined;
   let proxy: TcpProxy | undefined;
-  afterAll(async () => {
-    await Promise.all(members.map((m) => m.link.close()));
-    await room?.close();
-    await proxy?.close();
-    await killAll();
-    removeTmpDirs();
-  });
+  afterAll(() => closeAll(members, room, proxy));
 
   it('a member gateway away during the restart resumes by the id it saw last: what followed, once; newcomers read the history with its times and ids', async () => {
     const roomId = await generateIdentity();
