@@ -12,6 +12,15 @@ mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 const { startGateway } = await built('gateway/daemon.js');
 const { defaultConfig } = await built('gateway/config.js');
 
+const { GroupCommit } = await built('gateway/store/group-commit.js');
+// The store's group commits (one per store), so that figures() can tell how many writes one commit covered.
+const groups = new Set();
+const begin = GroupCommit.prototype.begin;
+GroupCommit.prototype.begin = function (...args) {
+  groups.add(this);
+  return begin.apply(this, args);
+};
+
 const base = defaultConfig();
 const config = {
   ...base,
@@ -85,7 +94,9 @@ serveWorker(
       eld.reset();
       let sessions = 0;
       for (const u of gw.server.users.all()) sessions += u.router.all().length;
-      return { ...r, sessions };
+      const commits = [...groups].reduce((n, g) => n + g.stats.commits, 0);
+      const runs = [...groups].reduce((n, g) => n + g.stats.runs, 0);
+      return { ...r, sessions, commits, runs };
     },
     gc: () => (globalThis.gc?.(), Boolean(globalThis.gc)),
   },

@@ -183,6 +183,7 @@ export type Command =
   | { cmd: 'carbons'; enable?: boolean; timeout?: number }
   | { cmd: 'ping'; to?: string; timeout?: number }
   | { cmd: 'disco_info'; to: string; node?: string; timeout?: number }
+  | { cmd: 'disco_items'; to: string; node?: string; timeout?: number }
   | { cmd: 'roster'; timeout?: number }
   | { cmd: 'disconnect'; wait?: number }
   | { cmd: 'drop_tcp' }
@@ -302,6 +303,7 @@ export type SlixEvent =
 interface Results {
   ping: { type: string; from: string };
   disco_info: DiscoInfo;
+  disco_items: { from: string; items: { jid: string; node: string | null; name: string | null }[] };
   roster: { items: RosterItem[] };
   send: { msg_id: string };
   upload: { url: string; service: string; max_file_size: number };

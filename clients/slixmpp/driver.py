@@ -504,6 +504,12 @@ class Driver:
             "features": sorted(info["features"]),
         }
 
+    async def cmd_disco_items(self, cmd):
+        iq = await self.client["xep_0030"].get_items(jid=cmd["to"], node=cmd.get("node"), local=False,
+                                                      timeout=cmd.get("timeout", 30))
+        return {"from": str(iq["from"]),
+                "items": [{"jid": str(j), "node": n, "name": name} for (j, n, name) in iq["disco_items"]["items"]]}
+
     async def cmd_roster(self, cmd):
         # An empty version asks for the whole roster (RFC 6121 §2.6.3): with the version slixmpp
         # learnt from pushes, a server with roster versioning answers "nothing new", no items.

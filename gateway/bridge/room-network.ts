@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store } from '../store/index.js';
-import { ROOM_NAME } from '../store/index.js';
+import { ROOM_NAME, ROOM_NAME_RULE } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { StoreError } from '../store/index.js';
 import type { Room, RoomArchiveApi, RoomEvent, RoomHandlers, RoomNetwork, RoomSession } from './contract.js';
@@ -89,7 +89,7 @@ export class TlsimRooms implements RoomNetwork {
     const s = parseShareString(share);
     if (s.fingerprint === this.opts.identity.fingerprint) throw new StanzaError('not-acceptable', 'that is our own fingerprint, not a room');
     const n = (name?.trim() || s.fingerprint.slice(0, 12)).toLowerCase();
-    if (!ROOM_NAME.test(n)) throw new StanzaError('jid-malformed', `a room name is 1 to 64 of a-z 0-9 . _ - (starting with a letter or digit): "${n.slice(0, 70)}" is not`);
+    if (!ROOM_NAME.test(n)) throw new StanzaError('jid-malformed', `${ROOM_NAME_RULE}: "${n.slice(0, 70)}" is not`);
     return view(this.opts.store.rooms.put(this.opts.accountId, n, s.fingerprint, formatAddress(s)));
   }
 

@@ -2,9 +2,9 @@
 // outgoing queue flushed in order when a link is up, every message archived, unknown peers
 // handled by policy (ask / accept / reject), blocked peers cut at the TLS layer. With another gateway
 // (x-tlsim-gateway/3): message ids, receipts and chat markers (marker-relay.ts), chat states.
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { OutboxItem, Store } from '../store/index.js';
+import { timeOrderedId } from '../store/common.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type {
   AddContactOptions,
@@ -69,7 +69,7 @@ export interface TlsimNetworkOptions {
   peerOptions?: Partial<Pick<PeerManagerOptions, 'backoff' | 'handshakeTimeoutMs' | 'dialTimeoutMs' | 'gatewayAlpns'>>;
   /** Hosted rooms' limits (tests set small ones). */
   roomLimits?: RoomHostingOptions['limits'];
-  /** The id a queued message goes out with to a gateway peer (default a random UUID). */
+  /** The id a queued message goes out with to a gateway peer (default a time-ordered UUID, store/common.ts). */
   newLinkId?: () => string;
   /** The FOAF directory (issue 13): ranking, crawl settings, where GET /foaf serves our profile. */
   directory?: FoafSettings;
@@ -286,7 +286,7 @@ export class TlsimNetwork implements PeerNetwork {
     // A client's XEP-0359 origin-id names the message for good: the same message sent again (a client
     // resending what a failed stream resumption left unacknowledged) keeps the same link id, so neither
     // this gateway nor the receiving one shows it twice.
-    const linkId = outgoingLinkId(opts.originId, this.opts.newLinkId ?? randomUUID);
+    const linkId = outgoingLinkId(opts.originId, this.opts.newLinkId ?? timeOrderedId);
     const resent = opts.originId !== undefined ? this.history.sentBefore(fp, linkId) : undefined;
     if (resent !== undefined) {
       this.opts.log.debug({ peer: short(fp) }, 'a message sent again with the same origin-id: kept once');

@@ -1,4 +1,5 @@
-// Reference chat rooms (TLSd's sample chat, docs/rooms.md) as multi-user chat rooms under conference.<domain>.
+// Reference chat rooms (TLSd's sample chat, docs/rooms.md) as multi-user chat rooms under conference.<domain>
+// (as a component: beside the peers, <room>@<component domain>; the same code, per user).
 // XEP-0045 (join §7.2, self-presence codes 110/210 §7.2.3, subject §7.2.15, groupchat §7.4, leave §7.14);
 // XEP-0203 delay for lines whose room stamp differs from now. The reference room has no history and no list; a
 // room a gateway hosts (the room extension) gives the occupant list, history on join (subject after it, §7.2.15),
@@ -12,7 +13,7 @@ import { conferenceDomain, type Feature } from '../xmpp/feature.js';
 import type { SessionInfo } from '../xmpp/hooks.js';
 import { errorReply, SID_NS } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
-import { discoInfoQuery } from './xep-0030-disco.js';
+import { discoInfoQuery, roomItems } from './xep-0030-disco.js';
 import { ensureBookmark } from './support/bookmarks.js';
 import { Occupants } from './support/muc-occupants.js';
 import { NS } from './support/ns.js';
@@ -67,16 +68,14 @@ export const muc: Feature = {
   setup(ctx) {
     const service = conferenceDomain(ctx.identity);
     const rooms = ctx.network.rooms;
-    if (!service || !rooms) return;
+    if (!rooms) return;
     const open = new Map<string, OpenRoom>();
 
     ctx.iq('conference', 'get', NS.discoInfo, 'query', (req) => {
       if (req.payload.attr('node') !== undefined) throw new StanzaError('item-not-found', 'no such node');
       return discoInfoQuery([{ category: 'conference', type: 'text', name: 'tlsim chat rooms' }], [MUC_NS.muc, NS.discoInfo, NS.discoItems]);
     });
-    ctx.iq('conference', 'get', NS.discoItems, 'query', () =>
-      x('query', { xmlns: NS.discoItems }, ...rooms.list().map((r) => x('item', { jid: `${r.name}@${service}`, name: r.name }))),
-    );
+    ctx.iq('conference', 'get', NS.discoItems, 'query', () => x('query', { xmlns: NS.discoItems }, ...roomItems(rooms, service)));
     ctx.iq('room', 'get', NS.discoInfo, 'query', (req) => {
       const room = req.to.kind === 'room' && req.to.nick === undefined ? rooms.get(req.to.room) : undefined;
       if (!room) throw new StanzaError('item-not-found', 'no such room: add it with room add <share-string> <name>');

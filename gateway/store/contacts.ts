@@ -50,7 +50,20 @@ function toContact(r: Row): StoredContact {
   };
 }
 
+/** Contacts kept in the look-up cache (all of them on a normal roster; a bigger book is re-read as it goes). */
+const CACHE_MAX = 10_000;
+
 export class Contacts {
+  /**
+   * get() is asked several times per relayed message (routing, sending, receiving): the answers are cached per
+   * (account, fingerprint), a missing contact too. Every write here empties the cache; a write made inside a
+   * transaction may still be rolled back (a savepoint of the group commit, a failed commit), so until a get()
+   * finds no transaction open, get() reads the table and caches nothing. The rows change only through this
+   * class (on this connection; the CLI writes only while no gateway runs) or by an account's removal
+   * (forget()).
+   */
+  private readonly cache = new Map<string, StoredContact | null>();
+  private unsettled = false;
   private readonly all;
   private readonly byState;
   private readonly one;
@@ -94,8 +107,33 @@ export class Contacts {
   }
 
   get(accountId: AccountId, fingerprint: string): StoredContact | undefined {
+    if (this.unsettled) {
+      if (this.ctx.db.inTransaction) return this.read(accountId, fingerprint);
+      this.unsettled = false;
+    }
+    const key = `${accountId}:${fingerprint}`;
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const c = this.read(accountId, fingerprint);
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(key, c ?? null);
+    return c;
+  }
+
+  /** The account's rows are gone (removed with it): nothing cached about them may be answered. */
+  forget(): void {
+    this.wrote();
+  }
+
+  private read(accountId: AccountId, fingerprint: string): StoredContact | undefined {
     const row = this.one.get(accountId, fingerprint);
     return row && toContact(row);
+  }
+
+  /** After (or around) any write: the cache is dropped, and not refilled while a transaction could undo the write. */
+  private wrote(): void {
+    this.cache.clear();
+    if (this.ctx.db.inTransaction) this.unsettled = true;
   }
 
   /** Creates the contact (state "contact" unless given) or changes the given fields of an existing one. */
@@ -105,9 +143,13 @@ export class Contacts {
     const name = fields.name === undefined ? (old?.name ?? null) : this.checkName(fields.name);
     const address = fields.address === undefined ? (old?.address ?? null) : fields.address;
     const state = fields.state ?? old?.state ?? 'contact';
-    return withForeignKey('no-account', `no account with id ${accountId}`, () =>
-      toContact(this.upsertStmt.get(accountId, fingerprint, name, state, address, this.ctx.now())!),
-    );
+    try {
+      return withForeignKey('no-account', `no account with id ${accountId}`, () =>
+        toContact(this.upsertStmt.get(accountId, fingerprint, name, state, address, this.ctx.now())!),
+      );
+    } finally {
+      this.wrote();
+    }
   }
 
   /** The changed contact, or undefined when there is no such contact. */
@@ -135,7 +177,11 @@ export class Contacts {
 
   /** Removes the contact with its queued and held messages; its archived history stays. */
   remove(accountId: AccountId, fingerprint: string): boolean {
-    return this.del.run(accountId, fingerprint).changes > 0;
+    try {
+      return this.del.run(accountId, fingerprint).changes > 0;
+    } finally {
+      this.wrote();
+    }
   }
 
   private change(
@@ -144,8 +190,12 @@ export class Contacts {
     accountId: AccountId,
     fingerprint: string,
   ): StoredContact | undefined {
-    const row = stmt.get(value, accountId, fingerprint);
-    return row && toContact(row);
+    try {
+      const row = stmt.get(value, accountId, fingerprint);
+      return row && toContact(row);
+    } finally {
+      this.wrote();
+    }
   }
 
   private checkName(name: string | null): string | null {

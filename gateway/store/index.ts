@@ -34,7 +34,7 @@ export type { QueuedMarker } from './markers.js';
 export { MIGRATIONS, type Migration, type MigrationResult } from './migrations.js';
 export type { EnqueueOptions, OutboxItem } from './outbox.js';
 export { PEP_LIMITS, type PepAccessModel, type PepItem, type PepLimits, type PepNodeConfig } from './pep.js';
-export { ROOM_NAME, type StoredRoom } from './rooms.js';
+export { ROOM_NAME, ROOM_NAME_RULE, type StoredRoom } from './rooms.js';
 export type { HostedRoomPolicy, StoredHostedRoom, StoredRoomMember } from './hosted-rooms.js';
 export type { HostedRoomLogEntry } from './hosted-room-log.js';
 export type { RoomArchiveRange, RoomArchiveRow } from './room-archive.js';
@@ -107,11 +107,15 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
     const schema = migrate(db, ctx.now);
     const archive = new Archive(ctx);
     const group = new GroupCommit(db, opts.group);
+    const contacts = new Contacts(ctx);
     return {
       path,
       schema,
-      accounts: new Accounts(ctx, (id) => archive.forget(id)),
-      contacts: new Contacts(ctx),
+      accounts: new Accounts(ctx, (id) => {
+        archive.forget(id);
+        contacts.forget();
+      }),
+      contacts,
       outbox: new Outbox(ctx),
       archive,
       held: new Held(ctx),

@@ -5,7 +5,7 @@ import { SlixmppClient, type SlixEvent } from '../../clients/slixmpp/driver.js';
 import { startInProcessGateway, type E2eGateway } from '../e2e/support/gateway.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
 import { killAll } from '../support/proc.js';
-import { escapeRe, joinChat, MINUTE, type ChatMember } from '../support/tlsd-chat-member.js';
+import { escapeRe, joinChat, memberSaysTo, MINUTE, type ChatMember } from '../support/tlsd-chat-member.js';
 import { startTlsdChat, TLSD_BUILD_TOOLS, type TlsdChat } from '../support/tlsd.js';
 import { interopSuite } from '../support/tools.js';
 
@@ -39,18 +39,7 @@ interopSuite('MUC: a slixmpp user in a reference chat room through the gateway',
     removeTmpDirs();
   });
 
-  /**
-   * tlsd-chat.sh announces a join before its relay to the broker is connected, so a line written in that instant
-   * misses the newcomer (docs/rooms.md): the member writes again until the user has it.
-   */
-  async function memberSays(m: ChatMember, text: string, from: number) {
-    for (let i = 0; i < 10; i++) {
-      await m.member.type(`${text}\n`);
-      const got = await user.nextMessage((e) => e.type === 'groupchat' && e.body === text, 2_000, from).catch(() => undefined);
-      if (got) return got;
-    }
-    throw new Error(`the user never got "${text}"; events:\n${user.recent()}`);
-  }
+  const memberSays = (m: ChatMember, text: string, from: number) => memberSaysTo(user, m, text, from);
 
   it('the gateway lists a MUC service; room add from the gateway contact names the room', async () => {
     const info = await user.request({ cmd: 'disco_info', to: SERVICE });
