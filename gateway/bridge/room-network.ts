@@ -60,7 +60,14 @@ export class TlsimRooms implements RoomNetwork {
           throw err;
         }
       },
-      history: (room, { limit, since }) => store.roomArchive.query(accountId, room, { limit, reverse: true, ...(since && { start: since }) }).entries.reverse(),
+      // A room we host: from its own log (what anyone said, also while none of our clients was in); else our copy.
+      history: (room, { limit, since }) =>
+        store.hostedRooms.get(accountId, room)
+          ? store.hostedRoomLog
+              .load(accountId, room, limit)
+              .filter((e) => !since || e.at >= since.getTime())
+              .map((e) => ({ id: e.id, nick: e.alias, text: e.text, stamp: new Date(e.at) }))
+          : store.roomArchive.query(accountId, room, { limit, reverse: true, ...(since && { start: since }) }).entries.reverse(),
     };
   }
 
@@ -113,6 +120,8 @@ export class TlsimRooms implements RoomNetwork {
       joinTimeoutMs: this.opts.joinTimeoutMs,
       maxMessageBytes,
       backoff: this.opts.backoff,
+      // What we keep of the room already: the room sends what followed (nothing lost while we were out, nothing twice).
+      resumeAfter: this.lastArchived(room.name),
       log: this.opts.log.child({ room: room.name }),
     });
     const entry = { link, room: room.name, handlers };
@@ -168,6 +177,16 @@ export class TlsimRooms implements RoomNetwork {
         await link.close();
       },
     };
+  }
+
+  /** The room's id of the newest message in our archive of it, if any (a store failure: none, the room sends its last). */
+  private lastArchived(room: string): string | undefined {
+    try {
+      return this.opts.store.roomArchive.query(this.opts.accountId, room, { limit: 1, reverse: true }).entries[0]?.id;
+    } catch (err) {
+      this.opts.log.warn({ room, err: (err as Error).message }, 'room archive not read');
+      return undefined;
+    }
   }
 
   /** Closes every room link (the gateway stops). */

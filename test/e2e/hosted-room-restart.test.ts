@@ -2,6 +2,8 @@
 // carol (gnutls-cli) and A's user speak, B's room connection is held off, A restarts on the same data directory,
 // a gnutls-cli newcomer reads the lines said before the restart with their minutes, an XMPP newcomer reads them as
 // MUC history stamped with when they were said, and B, back, gets exactly what it missed: once each, none again.
+// A's own users read a hosted room's history from that log too: also what was said while none of them was in; B's
+// gateway, joining again, asks the room for what followed the last message it keeps, so it misses none either.
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { SlixmppClient, type SlixEvent } from '../../clients/slixmpp/driver.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
@@ -25,6 +27,7 @@ interopSuite('e2e: a hosted room keeps its log across a restart of its gateway',
   let anna: SlixmppClient;
   let bert: SlixmppClient;
   let carol: ChatMember;
+  let dave: ChatMember;
   let proxy: TcpProxy;
   let port: number;
   /** When "before 1" was said: between these. */
@@ -92,7 +95,7 @@ interopSuite('e2e: a hosted room keeps its log across a restart of its gateway',
     a = await startInProcessGateway({ dataDir: a.dataDir });
 
     // A reference newcomer: its join line, then the lines said before the restart, with the minutes they were said.
-    const dave = await joinChat({ port }, await makeOpensslIdentity(tmpDir('dave')), 'dave');
+    dave = await joinChat({ port }, await makeOpensslIdentity(tmpDir('dave')), 'dave');
     await dave.waitFor(/ carol\[\d+\]: while away 1$/m);
     const lines = dave.member.received().split('\n');
     const said = (text: string) => lines.findIndex((l) => new RegExp(`^\\d\\d:\\d\\d [a-z]+\\[\\d+\\]: ${text}$`).test(l));
@@ -138,5 +141,35 @@ interopSuite('e2e: a hosted room keeps its log across a restart of its gateway',
     await heard(anna, 'bert', 'back from B', from);
     const { pages } = await bert.mam({ jid: ROOM, max: 50 });
     expect(pages.flatMap((p) => p.results).map((r) => r.body)).toEqual(['before 1', 'before 2', 'while away 1', 'after restart 1', 'back from B']);
+  }, T);
+
+  it("A's and B's users come back after more than the room's first 20 were said without them: A's reads all from the room's log, B's gateway resumes from what it kept", async () => {
+    onTestFailed(() => console.log(`A's log:\n${a.log.tail(60)}\nB's log:\n${b.log.tail(60)}`));
+    const leave = async (user: SlixmppClient, nick: string) => {
+      const from = user.mark();
+      await user.request({ cmd: 'presence', to: `${ROOM}/${nick}`, type: 'unavailable' });
+      await user.waitForEvent((e) => e.event === 'presence' && e.from === `${ROOM}/${nick.toLowerCase()}` && e.type === 'unavailable', W, from);
+    };
+    await leave(anna, 'Anna');
+    await leave(bert, 'Bert');
+    // 24 lines while none of A's or B's users is in (B's room connection is closed): a burst of 20 (the flood
+    // limit's), then 4 more once it refilled. A reference member reads them as they come.
+    const erin = await joinChat({ port }, await makeOpensslIdentity(tmpDir('erin')), 'erin');
+    const out = Array.from({ length: 24 }, (_, i) => `out ${i}`);
+    await dave.member.type(out.slice(0, 20).join('\n') + '\n');
+    await erin.waitFor(/ dave\[\d+\]: out 19$/m);
+    await new Promise((r) => setTimeout(r, 2_500));
+    await dave.member.type(out.slice(20).join('\n') + '\n');
+    await erin.waitFor(/ dave\[\d+\]: out 23$/m);
+    const expected = ['before 1', 'before 2', 'while away 1', 'after restart 1', 'back from B', ...out];
+    for (const user of [anna, bert]) {
+      const from = user.mark();
+      await user.request({ cmd: 'muc_join', to: `${ROOM}/${user === anna ? 'Anna' : 'Bert'}`, history: { maxstanzas: 40 } });
+      const subject = await user.nextMessage((m) => m.from === ROOM && m.subject !== null, W, from);
+      const history = user.events.slice(from, user.events.indexOf(subject)).filter((e): e is Message => e.event === 'message' && e.type === 'groupchat');
+      expect(history.map((m) => m.body)).toEqual(expected);
+      expect(history.every((m) => m.delay !== null && m.stanza_id_by === ROOM)).toBe(true);
+      expect(groupchat(user, 'out 0', from)).toHaveLength(1);
+    }
   }, T);
 });
