@@ -1,6 +1,6 @@
-// `tlsim-gateway setup pidgin|gajim|profanity|dino`: puts the gateway account into the client. Pidgin and
-// Profanity are configured from files (their account files merged, never rewritten; the server certificate
-// pinned where the client looks, so no certificate question); for the others the exact steps are printed.
+// `tlsim-gateway setup pidgin|gajim|profanity|dino`: puts the gateway account into the client. Pidgin,
+// Profanity, Gajim and Dino are configured from files (their account files merged, never rewritten; the server
+// certificate pinned where the client looks, so no certificate question); what files cannot do is printed as steps.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -11,6 +11,7 @@ import { loadOrCreateServerTls } from '../xmpp/local-ca.js';
 import { ensurePrivateDir, writeFileAtomic } from '../xmpp/secret-file.js';
 import { CliError, loadContext, parseCommandArgs, str, UsageError, type CliContext } from './common.js';
 import { gatewayStatus } from './gateway-access.js';
+import { DINO_USAGE, setupDino } from './setup-dino.js';
 import { GAJIM_USAGE, setupGajim } from './setup-gajim.js';
 import { PROFANITY_USAGE, setupProfanity } from './setup-profanity.js';
 
@@ -22,7 +23,7 @@ pidgin: adds the gateway account (me@localhost, connect server 127.0.0.1 and the
   Quit Pidgin first: it rewrites accounts.xml when it exits. --dry-run shows the change and writes nothing.
 ${PROFANITY_USAGE}
 ${GAJIM_USAGE}
-dino: prints the exact steps (Dino has no custom host or port setting).`;
+${DINO_USAGE}`;
 
 const CLIENTS = ['pidgin', 'gajim', 'profanity', 'dino'] as const;
 
@@ -79,7 +80,7 @@ export async function setupMain(args: string[]): Promise<number> {
   } else if (client === 'gajim') {
     process.stdout.write(await setupGajim(ep, Boolean(parsed.values['dry-run'])));
   } else {
-    process.stdout.write(steps(client, ep));
+    process.stdout.write(await setupDino(ep, Boolean(parsed.values['dry-run'])));
   }
   return 0;
 }
@@ -124,15 +125,4 @@ export async function replaceKeepingBackup(file: string, old: string | undefined
   }
   await writeFileAtomic(file, text, 0o600);
   return said;
-}
-
-function steps(client: string, ep: Endpoint): string {
-  const common = `Account ${ep.jid}, password in ${ep.passwordFile} (cat it), server 127.0.0.1, port ${ep.port}.\n`;
-  return (
-    common +
-    `Dino has no custom host or port setting: it finds the server by DNS SRV records or ${ep.domain}:5222.\n` +
-    `Use c2s.port = 5222 (the default), then Dino: Add account, JID ${ep.jid}, the password. Dino checks the\n` +
-    `certificate against the system trust store, so trust the gateway's CA once:\n` +
-    `  sudo cp ${ep.caCertFile} /usr/local/share/ca-certificates/tlsim-gateway.crt && sudo update-ca-certificates\n`
-  );
 }

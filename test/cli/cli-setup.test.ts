@@ -3,8 +3,8 @@
 // certificate is pinned where libpurple looks, and a second run changes nothing. Python's XML parser
 // (a real one, not ours) reads the result.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { interopSuite } from '../support/tools.js';
 import { cliHome, runToEnd, useBuiltCli, type CliHome, type RunResult } from '../support/cli-program.js';
@@ -79,14 +79,32 @@ describe('setup pidgin', () => {
     expect(await readFile(accounts, 'utf8')).toBe("<account version='1.0'><account><name>x</name></account>");
   }, T);
 
-  it('prints the steps for dino with the real port and files', async () => {
-    const h = cliHome('setup-others');
-    for (const client of ['dino']) {
-      const r = await cli(h, ['setup', client]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain('me@localhost');
-      expect(r.stdout).toContain(join(h.dataDir, 'tls', 'ca.pem'));
-    }
+  it('dino: adds the account to an existing dino.db beside another one, says how to trust the CA, and a second run changes nothing', async () => {
+    const h = cliHome('setup-dino');
+    const file = join(h.root, 'data', 'dino', 'dino.db');
+    await mkdir(dirname(file), { recursive: true });
+    // Dino's own account table, with an account of the user's.
+    const db = new Database(file);
+    db.exec('CREATE TABLE account ( id INTEGER PRIMARY KEY AUTOINCREMENT, bare_jid TEXT NOT NULL UNIQUE, resourcepart TEXT, password TEXT, alias TEXT, enabled INTEGER, roster_version TEXT, mam_earliest_synced INTEGER)');
+    db.prepare("INSERT INTO account (bare_jid, resourcepart, password, alias, enabled) VALUES ('alice@example.org', 'dino.x1', 'hers', 'work', 1)").run();
+    db.close();
+    const dry = await cli(h, ['setup', 'dino', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('add account me@localhost (1 other account kept)');
+    expect(dry.stdout).toContain('(dry run: nothing written)');
+    const r = await cli(h, ['setup', 'dino']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`sudo cp ${join(h.dataDir, 'tls', 'ca.pem')} /usr/local/share/ca-certificates/tlsim-gateway.crt`);
+    const password = (await readFile(join(h.dataDir, 'xmpp-password'), 'utf8')).trim();
+    const after = new Database(file, { readonly: true });
+    const rows = after.prepare('SELECT bare_jid, password, enabled FROM account ORDER BY id').all() as { bare_jid: string; password: string; enabled: number }[];
+    after.close();
+    expect(rows.map((x) => x.bare_jid)).toEqual(['alice@example.org', 'me@localhost']);
+    expect(rows[0]!.password).toBe('hers');
+    expect(rows[1]!.enabled).toBe(1);
+    expect(rows[1]!.password).toBe(password);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect((await cli(h, ['setup', 'dino'])).stdout).toContain('me@localhost is already set up (1 other account kept); nothing to change.');
     expect((await cli(h, ['setup', 'kopete'])).code).toBe(2);
   }, T);
 });

@@ -81,6 +81,8 @@ export interface InProcessGatewayOptions {
   policy?: Policy;
   /** Fixed peer port (to restart on the same address); default 0 = a free one. */
   peerPort?: number;
+  /** (Additive) Fixed XMPP client port (Dino finds its server only at port 5222); default 0 = a free one. */
+  c2sPort?: number;
   /** Reuse a data directory (a restart); default a new temp dir. */
   dataDir?: string;
   /** Also listen for XMPP over WebSocket (RFC 7395) on a free port; default off. */
@@ -117,7 +119,7 @@ export interface E2eGateway {
 export async function startInProcessGateway(opts: InProcessGatewayOptions = {}): Promise<E2eGateway> {
   const dataDir = opts.dataDir ?? join(tmpDir('tlsim-e2e-gw'), 'data');
   const config = parseConfigText(
-    `[c2s]\nport = 0\n${opts.c2sConfig ?? ''}[peer]\nport = ${opts.peerPort ?? 0}\nunknown_policy = "${opts.policy ?? 'ask'}"\n` +
+    `[c2s]\nport = ${opts.c2sPort ?? 0}\n${opts.c2sConfig ?? ''}[peer]\nport = ${opts.peerPort ?? 0}\nunknown_policy = "${opts.policy ?? 'ask'}"\n` +
       // Never a tor reaching the public network from a test (tor.mode "auto" is the default).
       `[websocket]\nenabled = ${opts.websocket ? 'true\nport = 0' : 'false'}\n[tor]\nmode = "off"\n[log]\nlevel = "debug"\n` +
       `[web]\nenabled = ${opts.web ? 'true\nport = 0' : 'false'}\n${opts.extraConfig ?? ''}`,
