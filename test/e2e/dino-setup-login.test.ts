@@ -4,7 +4,8 @@
 // a mount namespace of Dino's own (unshare -m), the system bundle with the gateway's CA added is bound over
 // /etc/ssl/certs/ca-certificates.crt (where GnuTLS looks). Dino logs in with no certificate question, binds its
 // resource, keeps a line from a reference peer (openssl s_server) in its own database, and a line typed into its
-// window (xdotool) reaches the peer. The screenshot is that window (clients/dino/1-chat.png).
+// window (xdotool) reaches the peer. A room the user hosts is bookmarked with autojoin: Dino joins it by itself and
+// keeps a gnutls-cli member's line. The screenshot is the chat window (clients/dino/1-chat.png).
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,6 +13,7 @@ import { expect, it, onTestFailed } from 'vitest';
 import { makeOpensslIdentity, tmpDir } from '../support/identities.js';
 import { killAll, spawnProc, type Proc } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
+import { joinChat } from '../support/tlsd-chat-member.js';
 import { drawn, startXvfb } from '../support/xvfb.js';
 import { opensslServer } from './support/reference-peer.js';
 import { cli, cliHome, startInProcessGateway } from './support/gateway.js';
@@ -33,8 +35,8 @@ function bodiesFrom(dbFile: string, jid: string): string[] {
   }
 }
 
-interopSuite('e2e: real Dino after `setup dino`', ['dino', 'dbus-run-session', 'xvfb', 'scrot', 'xdotool', 'unshare', 'slixmpp', 'openssl'], () => {
-  it('logs in at localhost:5222 with no certificate question, binds its resource, and chats both ways with a reference peer', async () => {
+interopSuite('e2e: real Dino after `setup dino`', ['dino', 'dbus-run-session', 'xvfb', 'scrot', 'xdotool', 'unshare', 'slixmpp', 'openssl', 'gnutls-cli'], () => {
+  it('logs in at localhost:5222 with no certificate question, binds its resource, chats both ways with a reference peer, and joins a hosted room by its bookmark', async () => {
     if (process.getuid?.() !== 0) throw new Error('the test binds a CA bundle in a mount namespace (unshare -m): it runs as root, as CI does');
     const home = cliHome('dino-real');
     const gw = await startInProcessGateway({ dataDir: home.dataDir, c2sPort: 5222 }).catch((err: Error) => {
@@ -49,7 +51,11 @@ interopSuite('e2e: real Dino after `setup dino`', ['dino', 'dbus-run-session', '
       const rex = await opensslServer(id);
       const other = await slixUser(gw);
       await gatewayCommand(other, `add tlsim://${id.fingerprint}@127.0.0.1:${rex.port} Rex`, /^Added Rex/);
+      // And a room the user hosts, with a gnutls-cli member in it: its bookmark (autojoin) is there at Dino's login.
+      const hosted = await gatewayCommand(other, 'room host party', /^Hosting room party/);
       await other.stop();
+      const port = Number(/tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:(\d+)/.exec(hosted)![1]);
+      const carol = await joinChat({ port }, await makeOpensslIdentity(tmpDir('carol')), 'carol');
 
       const setup = await cli(home, ['setup', 'dino']);
       expect(setup.code, setup.stderr).toBe(0);
@@ -83,20 +89,23 @@ interopSuite('e2e: real Dino after `setup dino`', ['dino', 'dbus-run-session', '
       await rex.proc.waitFor(/Protocol version/, WAIT_MS);
       rex.type('hello dino\n');
       await expect.poll(() => bodiesFrom(dbFile, gw.jidOf(id.fingerprint)), { timeout: WAIT_MS, interval: 500 }).toEqual(['hello dino']);
-      // A line from Dino's own window: the chat with Rex is the first row of its list; select it, type, Enter.
+      // A line from Dino's own window: it opened the chat with Rex for his message (the input has the focus); type, Enter.
       const xdo = async (...args: string[]): Promise<void> => {
         const p = await spawnProc('xdotool', args, { env: { DISPLAY: x!.display }, stdin: 'ignore' });
         expect((await p.exited).code, p.tails()).toBe(0);
       };
-      await new Promise((r) => setTimeout(r, 1_500));
-      await xdo('mousemove', '150', '80', 'click', '1');
-      await new Promise((r) => setTimeout(r, 1_500));
+      await new Promise((r) => setTimeout(r, 2_000));
       await xdo('type', '--delay', '30', 'hi rex');
       await xdo('key', 'Return');
       await rex.proc.waitFor(/hi rex/, WAIT_MS, { stream: 'stdout' });
       await new Promise((r) => setTimeout(r, 1_000));
       await drawn(join(home.root, 'dino.png'), env, WAIT_MS);
       if (process.env.UPDATE_SCREENSHOTS === '1') await copyFile(join(home.root, 'dino.png'), join(import.meta.dirname, '..', '..', 'clients', 'dino', '1-chat.png'));
+
+      // Dino joins the bookmarked room by itself and keeps what carol says there.
+      await carol.waitFor(/^\d\d:\d\d \* (?!carol\[)\w+\[\d+\] joins$/m, WAIT_MS);
+      await carol.member.type('hello room\n');
+      await expect.poll(() => bodiesFrom(dbFile, 'party@conference.localhost'), { timeout: WAIT_MS, interval: 500 }).toContain('hello room');
     } finally {
       await dino?.kill();
       await x?.proc.kill();
