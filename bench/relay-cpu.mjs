@@ -2,7 +2,7 @@
 // each gateway process spent per relayed message and how many writes one group commit covered. CPU per message is
 // a share of the process's own work, so it moves far less with other people's load than msgs/s does: compare two
 // builds with it, interleaved (BENCH_BUILD=bench/.build-base node bench/relay-cpu.mjs, then without).
-// N messages per run (6000), R runs (3), W in flight (200, as relay.mjs).
+// N messages per run (6000), R runs (3), W in flight (200, as relay.mjs); RATE=200: a fixed offered rate instead.
 import { cpuOf, fmt, main, machineCpu } from './lib/common.mjs';
 import { linkedGateways, loginTo } from './lib/gateways.mjs';
 import { messageMix } from './lib/messages.mjs';
@@ -20,7 +20,7 @@ await main(async () => {
   for (let r = 0; r < R; r++) {
     const f0 = [await a.worker.request({ op: 'figures' }), await b.worker.request({ op: 'figures' })];
     const c0 = [cpuOf(a.pid), cpuOf(b.pid), process.cpuUsage()], m0 = machineCpu();
-    const res = await runLoad({ sender: ga, receiver: gb, toJid, texts, window: Number(process.env.W ?? 200), seqBase: (seq += 1e6) });
+    const res = await runLoad({ sender: ga, receiver: gb, toJid, texts, ...(process.env.RATE ? { rate: Number(process.env.RATE) } : { window: Number(process.env.W ?? 200) }), seqBase: (seq += 1e6) });
     const c1 = [cpuOf(a.pid), cpuOf(b.pid), process.cpuUsage(c0[2])], m1 = machineCpu();
     const s = res.seconds;
     const f1 = [await a.worker.request({ op: 'figures' }), await b.worker.request({ op: 'figures' })];
