@@ -145,6 +145,8 @@ export {
   type RoomBook,
   type RoomHostEvents,
   type RoomHostOptions,
+  type RoomLog,
+  type RoomLogEntry,
   type RoomMember,
   type RoomPolicy,
 } from './rooms/room-host.js';

@@ -30,6 +30,28 @@ export interface RoomBook {
   banned(fingerprint: string): boolean;
 }
 
+/** A message of the room's log as its keeper stores it: the room's id and time, who said it, what members read. */
+export interface RoomLogEntry {
+  id: string;
+  at: number;
+  name: string;
+  alias: string;
+  fingerprint: string;
+  text: string;
+  echo?: string;
+}
+
+/**
+ * Where the room's log outlives the process (the gateway's store): loaded once when the room starts, one append per
+ * message said. Ids are kept as given, so a member gateway resumes after a restart by the id it saw last.
+ */
+export interface RoomLog {
+  /** The last `limit` messages kept, oldest first. */
+  load(limit: number): RoomLogEntry[];
+  /** One more message; the keeper keeps the last `keep` and drops the older ones. */
+  append(e: RoomLogEntry, keep: number): void;
+}
+
 export interface RoomHostOptions {
   tls: TlsContext;
   listen: PeerAddress[];
@@ -42,6 +64,8 @@ export interface RoomHostOptions {
   historyLines?: number;
   /** Messages kept with their ids for members that are gateways, to resume from (default 200). */
   logSize?: number;
+  /** Keeps the log across restarts (default: in memory, gone with the process). */
+  logStore?: RoomLog;
   /** Offer the room extension to member gateways (default true; false: lines for everyone). */
   extension?: boolean;
   /** Lines a member may send at once, and refilled per second (default 20 and 2). */
@@ -86,18 +110,13 @@ interface Present extends RoomMember {
   cut: boolean;
 }
 
-/** One message said, as the room's log keeps it for members that resume by id. */
-interface Said {
+/**
+ * One message said, as the room's log keeps it for members that resume by id: `text` is its lines as members read
+ * them (control characters deleted), LF between; `echo` the id its sender (a member gateway) gave it, echoed to that
+ * member only, and a resent one is not said twice. `seq` orders it among joins (this run's count).
+ */
+interface Said extends RoomLogEntry {
   seq: number;
-  id: string;
-  at: number;
-  name: string;
-  alias: string;
-  fingerprint: string;
-  /** Its lines as members read them (control characters deleted), LF between. */
-  text: string;
-  /** The id its sender (a member gateway) gave it: echoed to that member only, and a resent one is not said twice. */
-  echo?: string;
 }
 
 /** Lines waiting for a member that does not read before it is cut (every buffer has a limit). */
@@ -112,7 +131,7 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
   private readonly inbound: InboundListeners;
   private readonly present = new Map<Link, Present>();
   private readonly said: Said[] = [];
-  /** Ids of this run: a log from an earlier run is gone, and its ids must not match a new one's. */
+  /** Ids of this run: an earlier run's ids (a kept log's) must not match a new one's. */
   private readonly epoch = randomBytes(4).toString('hex');
   private seq = 0;
   private nextN = 1;
@@ -133,6 +152,11 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
       onLink: (link) => this.admit(link),
       onRejected: ({ reason }) => o.log.debug({ reason }, 'room member refused at the handshake'),
     });
+    for (const e of o.logStore?.load(this.logSize()) ?? []) this.said.push({ ...e, seq: ++this.seq });
+  }
+
+  private logSize(): number {
+    return Math.max(this.o.logSize ?? 200, this.o.historyLines ?? 20);
   }
 
   async listen(): Promise<void> {
@@ -294,13 +318,23 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
     const seq = ++this.seq;
     const e: Said = { seq, id: `${this.epoch}-${seq}`, at: at.getTime(), name: m.name, alias: m.alias, fingerprint: m.fingerprint, text, ...(echo !== undefined && { echo }) };
     this.said.push(e);
-    if (this.said.length > Math.max(this.o.logSize ?? 200, this.o.historyLines ?? 20)) this.said.shift();
+    if (this.said.length > this.logSize()) this.said.shift();
+    this.keep(e);
     for (const p of this.present.values()) {
       if (p.frames) this.write(p, this.saidRecord(e, p, false));
       // The room never echoes a member's own line to a reference member.
       else if (p !== m) for (const l of lines) this.write(p, `${clock(at)} ${m.name}: ${l}`);
     }
     this.emit('line', this.view(m), text);
+  }
+
+  /** The message into the kept log; a failure to keep it is logged, and the room goes on (it was said). */
+  private keep({ seq: _, ...e }: Said): void {
+    try {
+      this.o.logStore?.append(e, this.logSize());
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'room message not kept in the log');
+    }
   }
 
   /** A token for one line; false when the member has spent its burst faster than the refill. */

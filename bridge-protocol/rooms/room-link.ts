@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { Backoff, type BackoffOptions } from '../peers/backoff.js';
 import { dialPeer, type PeerAddress } from '../peers/dial.js';
 import { ROOM_ALPNS, type TlsContext } from '../tls-context.js';
-import type { RoomRecord } from '../wire/room-frames.js';
+import { isRoomId, type RoomRecord } from '../wire/room-frames.js';
 import type { Dialer } from '../transport/types.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../wire/line-codec.js';
 import { ALIAS_PATTERN, parseRoomLine, splitRoomLines, type RoomLine } from '../wire/room-lines.js';
@@ -31,6 +31,11 @@ export interface RoomLinkOptions {
   extension?: boolean;
   /** Messages asked for on a first join to a room with the extension (default 20). */
   history?: number;
+  /**
+   * The last room message id the member already keeps (from an earlier link, e.g. before a restart of the member):
+   * the first join then asks for what followed it, as a redial does, instead of the last `history`.
+   */
+  resumeAfter?: string;
   log: Logger;
 }
 
@@ -120,6 +125,7 @@ export class RoomLink extends TypedEmitter<RoomLinkEvents> {
     super((err, event) => opts.log.error({ err, event }, 'room listener failed'));
     if (!ALIAS_PATTERN.test(opts.alias)) throw new RangeError(`a room alias is [a-z0-9]{2,32}, got ${JSON.stringify(opts.alias)}`);
     this.backoff = new Backoff(opts.backoff);
+    this.lastId = opts.resumeAfter !== undefined && isRoomId(opts.resumeAfter) ? opts.resumeAfter : undefined;
   }
 
   get state(): RoomLinkState {

@@ -66,7 +66,8 @@ export class OnionSet {
   async publish(spec: OnionSpec): Promise<void> {
     const id = spec.key.serviceId;
     const old = this.wanted.get(id);
-    if (old && (old.target !== spec.target || virt(old) !== virt(spec))) await this.unpublish(id);
+    // Tor cannot change a service's ports: one with another listener or other ports is withdrawn and added again.
+    if (old && portsOf(old) !== portsOf(spec)) await this.unpublish(id);
     this.wanted.set(id, spec);
     const s = this.current;
     if (!s) return;
@@ -168,4 +169,9 @@ export class OnionSet {
 
 function virt(spec: OnionSpec): number {
   return spec.virtualPort ?? DEFAULT_ONION_VIRTUAL_PORT;
+}
+
+/** Every port of the service and its target, as one string to compare. */
+function portsOf(spec: OnionSpec): string {
+  return [{ virt: virt(spec), target: spec.target }, ...(spec.extraPorts ?? [])].map((p) => `${p.virt},${p.target}`).join(' ');
 }

@@ -174,7 +174,7 @@ export type Command =
   | { cmd: 'chat_state'; to: string; state: ChatStateName }
   | { cmd: 'presence'; to?: string; type?: string; priority?: number }
   /** (Additive) XEP-0045 join: presence to room/nick with <x xmlns='http://jabber.org/protocol/muc'/>. */
-  | { cmd: 'muc_join'; to: string }
+  | { cmd: 'muc_join'; to: string; history?: { maxstanzas?: number; maxchars?: number; seconds?: number; since?: string } }
   /** (Additive) XEP-0045 §7.8.2 mediated invitation: a message to the room with <invite to=…/>. */
   | { cmd: 'muc_invite'; room: string; to: string; reason?: string }
   /** (Additive) XEP-0249 direct invitation: a message to the contact with <x xmlns='jabber:x:conference' jid=room/>. */
@@ -183,6 +183,7 @@ export type Command =
   | { cmd: 'carbons'; enable?: boolean; timeout?: number }
   | { cmd: 'ping'; to?: string; timeout?: number }
   | { cmd: 'disco_info'; to: string; node?: string; timeout?: number }
+  | { cmd: 'disco_items'; to: string; node?: string; timeout?: number }
   | { cmd: 'roster'; timeout?: number }
   | { cmd: 'disconnect'; wait?: number }
   | { cmd: 'drop_tcp' }
@@ -302,6 +303,7 @@ export type SlixEvent =
 interface Results {
   ping: { type: string; from: string };
   disco_info: DiscoInfo;
+  disco_items: { from: string; items: { jid: string; node: string | null; name: string | null }[] };
   roster: { items: RosterItem[] };
   send: { msg_id: string };
   upload: { url: string; service: string; max_file_size: number };

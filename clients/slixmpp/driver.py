@@ -461,7 +461,10 @@ class Driver:
     async def cmd_muc_join(self, cmd):
         # XEP-0045 §7.2.2: presence to room/nick with <x xmlns=muc/> (raw: no slixmpp MUC plugin state).
         pres = self.client.make_presence(pto=cmd["to"])
-        ET.SubElement(pres.xml, "{%s}x" % MUC_NS)
+        x = ET.SubElement(pres.xml, "{%s}x" % MUC_NS)
+        # XEP-0045 §7.2.14: <history maxchars maxstanzas seconds since/>, attributes as given.
+        if cmd.get("history") is not None:
+            ET.SubElement(x, "{%s}history" % MUC_NS, {k: str(v) for k, v in cmd["history"].items()})
         pres.send()
 
     async def cmd_muc_invite(self, cmd):
@@ -500,6 +503,12 @@ class Driver:
             "identities": [{"category": c, "type": t, "name": n, "lang": l} for (c, t, l, n) in info["identities"]],
             "features": sorted(info["features"]),
         }
+
+    async def cmd_disco_items(self, cmd):
+        iq = await self.client["xep_0030"].get_items(jid=cmd["to"], node=cmd.get("node"), local=False,
+                                                      timeout=cmd.get("timeout", 30))
+        return {"from": str(iq["from"]),
+                "items": [{"jid": str(j), "node": n, "name": name} for (j, n, name) in iq["disco_items"]["items"]]}
 
     async def cmd_roster(self, cmd):
         # An empty version asks for the whole roster (RFC 6121 §2.6.3): with the version slixmpp

@@ -94,16 +94,28 @@ export class UserOnions {
         const key = user.onionKey;
         const target = onionTarget(listening);
         const onion = `${key.serviceId}.onion`;
-        serviceId = key.serviceId;
+        const id = (serviceId = key.serviceId);
         this.live.set(serviceId, { jid: user.account.jid, network, log });
+        // The user's hosted rooms are more ports of the same onion, each at its own number (their share strings name it).
+        const virtualPort = this.o.tor.virtual_port;
+        const hosting = network.rooms.hosting;
+        const spec = () => ({ key, target, virtualPort, extraPorts: hosting?.onionPorts().filter((p) => p.virt !== virtualPort) ?? [] });
         // Not awaited: a registration is answered without waiting on tor (a wedged one takes 30 s to time out).
-        this.tor.service.publish({ key, target, virtualPort: this.o.tor.virtual_port }).then(
+        this.tor.service.publish(spec()).then(
           () => log.info({ onion, target }, 'onion service kept on our tor: published once tor has uploaded its descriptor'),
           // Remembered all the same: tried again whenever tor restarts.
           (err: Error) => log.warn({ onion, err: err.message }, 'tor refused the onion service: peers cannot reach this user for now'),
         );
+        // A room hosted or unhosted: the onion is added again with the new list (tor cannot change a service's ports).
+        if (hosting) {
+          hosting.portsChanged = () => {
+            if (serviceId !== id) return;
+            this.tor.service.publish(spec()).catch((err: Error) => log.warn({ onion, err: err.message }, 'hosted rooms not (re)published on the onion'));
+          };
+        }
       },
-      stopping: async () => {
+      stopping: async (network) => {
+        if (network.rooms.hosting) network.rooms.hosting.portsChanged = undefined;
         if (!serviceId) return;
         const id = serviceId;
         serviceId = undefined;

@@ -239,6 +239,11 @@ export interface RoomArchiveApi {
   /** The room has an archive (it has the extension and messages came): MAM is in its disco. */
   holds(room: string): boolean;
   query(room: string, q: RoomArchiveQuery): { entries: RoomArchiveEntry[]; more: boolean; total: number };
+  /**
+   * (Additive) MUC history for a client joining (XEP-0045 §7.2.14): the newest `limit` messages said at or after
+   * `since`, oldest first.
+   */
+  history(room: string, q: { limit: number; since?: Date }): RoomArchiveEntry[];
 }
 
 export interface RoomNetwork {

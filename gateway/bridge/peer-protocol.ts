@@ -40,6 +40,7 @@ export {
   type FileReplyRecord,
   type FileRecord,
   type RoomBook,
+  type RoomLog,
   type RoomDown,
   type RoomJoined,
   type RoomLine,

@@ -6,7 +6,7 @@ import type { Store, StoredHostedRoom } from '../store/index.js';
 import { StoreError } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import type { HostedPolicy, HostedRoomInfo, RoomHostingApi } from './contract.js';
-import { BANNED, RoomHost, aliasForNick, createTlsContext, fingerprintOf, generateIdentity, identityFromPem, type RoomBook } from './peer-protocol.js';
+import { BANNED, RoomHost, aliasForNick, createTlsContext, fingerprintOf, generateIdentity, identityFromPem, type RoomBook, type RoomLog } from './peer-protocol.js';
 import { formatShareString, isFingerprint } from './share-string.js';
 
 export interface RoomHostingOptions {
@@ -163,11 +163,17 @@ export class RoomHosting implements RoomHostingApi {
       remember: (fp, alias) => store.hostedRooms.putMember(accountId, r.name, fp, alias),
       banned: (fp) => store.hostedRooms.member(accountId, r.name, fp)?.banned ?? false,
     };
+    // The room's log in the store: one write per message, in the turn's group commit (no transaction of its own).
+    const logStore: RoomLog = {
+      load: (limit) => store.hostedRoomLog.load(accountId, r.name, limit),
+      append: (e, keep) => store.group.run(() => store.hostedRoomLog.append(accountId, r.name, e, keep), Buffer.byteLength(e.text)),
+    };
     const host = new RoomHost({
       tls: createTlsContext(id),
       listen: [{ host: this.o.listenHost, port: r.port }],
       policy: () => store.hostedRooms.get(accountId, r.name)?.policy ?? 'members',
       book,
+      logStore,
       log: this.o.log.child({ hostedRoom: r.name }),
       maxMessageBytes: this.o.maxMessageBytes,
       ...this.o.limits,

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store } from '../store/index.js';
-import { ROOM_NAME } from '../store/index.js';
+import { ROOM_NAME, ROOM_NAME_RULE } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { StoreError } from '../store/index.js';
 import type { Room, RoomArchiveApi, RoomEvent, RoomHandlers, RoomNetwork, RoomSession } from './contract.js';
@@ -60,6 +60,14 @@ export class TlsimRooms implements RoomNetwork {
           throw err;
         }
       },
+      // A room we host: from its own log (what anyone said, also while none of our clients was in); else our copy.
+      history: (room, { limit, since }) =>
+        store.hostedRooms.get(accountId, room)
+          ? store.hostedRoomLog
+              .load(accountId, room, limit)
+              .filter((e) => !since || e.at >= since.getTime())
+              .map((e) => ({ id: e.id, nick: e.alias, text: e.text, stamp: new Date(e.at) }))
+          : store.roomArchive.query(accountId, room, { limit, reverse: true, ...(since && { start: since }) }).entries.reverse(),
     };
   }
 
@@ -81,7 +89,7 @@ export class TlsimRooms implements RoomNetwork {
     const s = parseShareString(share);
     if (s.fingerprint === this.opts.identity.fingerprint) throw new StanzaError('not-acceptable', 'that is our own fingerprint, not a room');
     const n = (name?.trim() || s.fingerprint.slice(0, 12)).toLowerCase();
-    if (!ROOM_NAME.test(n)) throw new StanzaError('jid-malformed', `a room name is 1 to 64 of a-z 0-9 . _ - (starting with a letter or digit): "${n.slice(0, 70)}" is not`);
+    if (!ROOM_NAME.test(n)) throw new StanzaError('jid-malformed', `${ROOM_NAME_RULE}: "${n.slice(0, 70)}" is not`);
     return view(this.opts.store.rooms.put(this.opts.accountId, n, s.fingerprint, formatAddress(s)));
   }
 
@@ -112,6 +120,8 @@ export class TlsimRooms implements RoomNetwork {
       joinTimeoutMs: this.opts.joinTimeoutMs,
       maxMessageBytes,
       backoff: this.opts.backoff,
+      // What we keep of the room already: the room sends what followed (nothing lost while we were out, nothing twice).
+      resumeAfter: this.lastArchived(room.name),
       log: this.opts.log.child({ room: room.name }),
     });
     const entry = { link, room: room.name, handlers };
@@ -167,6 +177,16 @@ export class TlsimRooms implements RoomNetwork {
         await link.close();
       },
     };
+  }
+
+  /** The room's id of the newest message in our archive of it, if any (a store failure: none, the room sends its last). */
+  private lastArchived(room: string): string | undefined {
+    try {
+      return this.opts.store.roomArchive.query(this.opts.accountId, room, { limit: 1, reverse: true }).entries[0]?.id;
+    } catch (err) {
+      this.opts.log.warn({ room, err: (err as Error).message }, 'room archive not read');
+      return undefined;
+    }
   }
 
   /** Closes every room link (the gateway stops). */

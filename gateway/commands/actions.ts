@@ -5,7 +5,7 @@ import { formatAddress, parseAddress, parseShareString, SHARE_SCHEME } from '../
 import { COMMANDS, helpText } from './catalog.js';
 import { PROFILE_ACTIONS } from './profile-actions.js';
 import { ROOM_HOST_ACTIONS } from './room-host-actions.js';
-import { CommandError, clip, describeContact, parseFingerprint, resolvePeer, shortFingerprint } from './resolve.js';
+import { CommandError, clip, describeContact, parseFingerprint, resolvePeer, roomJid, shortFingerprint } from './resolve.js';
 import type { CommandContext, CommandResult } from './types.js';
 
 export type Action = (ctx: CommandContext, args: Record<string, string>) => Promise<CommandResult>;
@@ -132,11 +132,9 @@ const status: Action = async (ctx) => {
 };
 
 function roomsOf({ network }: CommandContext) {
-  if (!network.rooms) throw new CommandError('chat rooms are not available here (component mode: use your own server\'s group chat)');
+  if (!network.rooms) throw new CommandError('chat rooms are not available here');
   return network.rooms;
 }
-
-const roomJid = (ctx: CommandContext, name: string): string => `${name}@conference.${ctx.domain ?? 'localhost'}`;
 
 const roomAdd: Action = async (ctx, args) => {
   const share = (args.share ?? '').trim();

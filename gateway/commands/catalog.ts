@@ -86,7 +86,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'room-add',
     title: 'Add chat room',
-    summary: 'add a reference chat room (tlsd-chat) from its share string; join it as <name>@conference.<domain>',
+    summary: 'add a reference chat room (tlsd-chat) from its share string; join it as <name>@conference.<domain> (as a component: <name>@<component domain>)',
     usage: 'room add <share-string> [name]',
     params: [
       { name: 'share', label: 'Share string of the room (tlsim://…)', required: true, kind: 'share' },

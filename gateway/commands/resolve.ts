@@ -2,6 +2,7 @@
 // an unambiguous fingerprint prefix of at least 8 hex characters, or a contact's name.
 import type { Contact, ContactState, PeerId, PeerNetwork } from '../bridge/contract.js';
 import { isFingerprint } from '../bridge/share-string.js';
+import type { CommandContext } from './types.js';
 
 /** A mistake in what the user typed: shown to them as is, never logged as a failure. */
 export class CommandError extends Error {
@@ -12,6 +13,11 @@ export class CommandError extends Error {
 }
 
 const MIN_PREFIX = 8;
+
+/** A room's JID as the user's client joins it. */
+export function roomJid(ctx: Pick<CommandContext, 'domain' | 'roomDomain'>, name: string): string {
+  return `${name}@${ctx.roomDomain ?? `conference.${ctx.domain ?? 'localhost'}`}`;
+}
 
 /** `c287d5c7…`: enough to tell peers apart in a list, short enough for a chat line. */
 export function shortFingerprint(id: PeerId): string {

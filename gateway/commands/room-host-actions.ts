@@ -1,7 +1,7 @@
 // Commands for rooms the gateway hosts (docs/rooms.md, "Hosting a room"): host one, let members in, ban, and see
 // who is there. A room is removed with `room remove`, as any room.
 import type { HostedPolicy, HostedRoomInfo, RoomHostingApi } from '../bridge/contract.js';
-import { CommandError, clip, resolvePeer, shortFingerprint } from './resolve.js';
+import { CommandError, clip, resolvePeer, roomJid, shortFingerprint } from './resolve.js';
 import type { CommandContext, CommandResult } from './types.js';
 
 type Action = (ctx: CommandContext, args: Record<string, string>) => Promise<CommandResult>;
@@ -9,11 +9,9 @@ type Action = (ctx: CommandContext, args: Record<string, string>) => Promise<Com
 const POLICIES: readonly HostedPolicy[] = ['open', 'members'];
 
 function hostingOf({ network }: CommandContext): RoomHostingApi {
-  if (!network.rooms?.hosting) throw new CommandError('this gateway hosts no rooms here (component mode: use your own server\'s group chat)');
+  if (!network.rooms?.hosting) throw new CommandError('this gateway hosts no rooms here');
   return network.rooms.hosting;
 }
-
-const roomJid = (ctx: CommandContext, name: string): string => `${name}@conference.${ctx.domain ?? 'localhost'}`;
 
 const shareText = (r: HostedRoomInfo): string => (r.share ? `share string ${r.share}` : 'its share string comes when the gateway runs and the room listens');
 

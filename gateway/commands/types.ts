@@ -6,8 +6,10 @@ export interface CommandContext {
   network: PeerNetwork;
   /** Domain of peer JIDs (e.g. `peers.localhost`): `<fingerprint>@<peerDomain>` names a peer too. */
   peerDomain: string;
-  /** (Additive) The server domain (rooms are `<name>@conference.<domain>`); default `localhost`. */
+  /** (Additive) The server domain; default `localhost`. */
   domain?: string;
+  /** (Additive) The rooms' domain: `conference.<domain>` (the default), the component domain as a component. */
+  roomDomain?: string;
 }
 
 export interface CommandResult {

@@ -125,20 +125,30 @@ export class ComponentUser {
       this.bounce(stanza, new StanzaError('resource-constraint', 'too many resources online at once'));
       return;
     }
-    if (stanza.name === 'presence') {
+    // Presence to a room (joining, leaving: XEP-0045 §7.2, §7.14) is for the rooms, not who is online.
+    const toRoom = stanza.name === 'presence' && this.addressedToRoom(stanza);
+    if (stanza.name === 'presence' && !toRoom) {
       const type = stanza.attrs.type;
       // Available and unavailable presence (broadcast copies and directed) only tells us who is online.
       if (type === undefined || type === 'unavailable') {
         if (from.resource) await this.availability(session, type === undefined ? stanza : undefined);
         return;
       }
-    } else if (from.resource && stanza.attrs.type !== 'error' && (!session.initialPresenceSent || this.implied.has(session))) {
+    } else if (from.resource && stanza.attrs.type !== 'error' && stanza.attrs.type !== 'unavailable' && (!session.initialPresenceSent || this.implied.has(session))) {
       // A user who never let us see their presence is online all the same when one of their
       // resources writes to us: their contacts' presence and waiting messages go to them.
       this.implyPresence(session);
       if (!session.initialPresenceSent) await this.availability(session, x('presence', { from: from.toString() }), true);
     }
     await this.host.handleStanza(session, stanza);
+  }
+
+  private addressedToRoom(stanza: Element): boolean {
+    try {
+      return this.router.resolve(stanza.attrs.to).to.kind === 'room';
+    } catch {
+      return false; // a malformed address: the feature core answers it
+    }
   }
 
   /** (Re)starts the expiry of a resource that is online only by implication. */

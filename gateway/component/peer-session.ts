@@ -9,6 +9,7 @@ import type {
   Marker,
   PeerId,
   PeerNetwork,
+  RoomNetwork,
   SelfInfo,
   SendOutcome,
   SendTextOptions,
@@ -30,6 +31,11 @@ export type MakeNetwork = (o?: { anyPort?: boolean }) => TlsimNetwork;
 export class SwitchablePeerSession implements PeerNetwork {
   private sink: GatewaySink | undefined;
   private current: TlsimNetwork;
+  /**
+   * The user's rooms, always those of the network of the moment: entries, hosted rooms and archives are in the
+   * store; a room link and a hosted room's listener live as long as the network they were made on.
+   */
+  readonly rooms: RoomNetwork;
   private running = false;
   /** Start and stop in the order they were asked for. */
   private chain: Promise<void> = Promise.resolve();
@@ -43,6 +49,20 @@ export class SwitchablePeerSession implements PeerNetwork {
     private readonly hooks: PeerSessionHooks = {},
   ) {
     this.current = make();
+    const now = () => this.current.rooms;
+    this.rooms = {
+      list: () => now().list(),
+      get: (name) => now().get(name),
+      add: (share, name) => now().add(share, name),
+      remove: (name) => now().remove(name),
+      join: (name, nick, handlers) => now().join(name, nick, handlers),
+      get hosting() {
+        return now().hosting;
+      },
+      get archive() {
+        return now().archive;
+      },
+    };
   }
 
   get on(): boolean {

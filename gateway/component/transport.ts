@@ -9,6 +9,7 @@ import type { TlsimNetwork } from '../bridge/tlsim-network.js';
 import type { PeerSessionMode } from '../config/schema.js';
 import { componentFeatures } from '../features/index.js';
 import { NS } from '../features/support/ns.js';
+import { PUBSUB } from '../features/support/pubsub.js';
 import { GATEWAY_IDENTITY, discoInfoQuery } from '../features/xep-0030-disco.js';
 import {
   REGISTER_NS,
@@ -52,6 +53,7 @@ export interface TransportOptions {
 }
 
 const PRIVILEGE_NS = ['urn:xmpp:privilege:2', 'urn:xmpp:privilege:1'];
+const hostOf = (jid: string): string => jid.slice(jid.indexOf('@') + 1);
 /** New registrations accepted per minute, all users together. */
 export const REGISTRATIONS_PER_MINUTE = 20;
 const NOT_REGISTERED =
@@ -66,6 +68,8 @@ export class Transport implements RegistrationService {
   private readonly recent = { minute: 0, count: 0 };
   /** Servers that let us write their users' rosters (XEP-0356): each grants it for its own users only. */
   private readonly privilegedHosts = new Set<string>();
+  /** Servers that let us publish to their users' PEP (XEP-0356 iq permission on pubsub, "set"): bookmarks. */
+  private readonly pepHosts = new Set<string>();
   private readonly domain: string;
   private closed = false;
 
@@ -227,7 +231,11 @@ export class Transport implements RegistrationService {
       log,
       peerSession: this.opts.peerSession,
       graceMs: this.opts.graceMs,
-      featureConfig: { registration: { service: this }, 'component-roster': { privileged: () => this.isPrivilegedFor(jid) } },
+      featureConfig: {
+        registration: { service: this },
+        'component-roster': { privileged: () => this.isPrivilegedFor(jid) },
+        muc: { serverBookmarks: { allowed: () => this.pepHosts.has(hostOf(jid)), send: (s: Element) => this.send(s) } },
+      },
       offline: this.opts.offlineFor?.(reg, log),
     });
     await user.open();
@@ -328,22 +336,33 @@ export class Transport implements RegistrationService {
       this.send(errorReply(stanza, new StanzaError('service-unavailable'), stanza.attrs.from));
       return;
     }
+    if (stanza.name === 'iq' && type === 'error') {
+      // A privileged write (a bookmark) the server refused: said, nothing else depends on it.
+      this.opts.log.warn({ server, id: stanza.attrs.id, error: stanza.getChild('error')?.elements()[0]?.name }, 'the server refused a privileged request (XEP-0356)');
+      return;
+    }
     if (stanza.name !== 'message') return;
     const privilege = stanza.elements().find((e) => e.name === 'privilege' && PRIVILEGE_NS.includes(e.getNS() ?? ''));
     if (!privilege) return;
-    const roster = privilege.getChildren('perm').find((p) => p.attr('access') === 'roster')?.attr('type');
+    const perms = privilege.getChildren('perm');
+    const roster = perms.find((p) => p.attr('access') === 'roster')?.attr('type');
     const granted = roster === 'set' || roster === 'both';
+    const pubsub = perms.find((p) => p.attr('access') === 'iq')?.getChildren('namespace').find((n) => n.attr('ns') === PUBSUB.base)?.attr('type');
+    const pep = pubsub === 'set' || pubsub === 'both';
     if (granted) this.privilegedHosts.add(server);
     else this.privilegedHosts.delete(server);
+    if (pep) this.pepHosts.add(server);
+    else this.pepHosts.delete(server);
     this.opts.log.info(
-      { server, roster: roster ?? 'none' },
-      granted ? `${server} lets us write its users' rosters (XEP-0356)` : `no roster privilege from ${server}: contacts are offered by subscription`,
+      { server, roster: roster ?? 'none', pubsub: pubsub ?? 'none' },
+      (granted ? `${server} lets us write its users' rosters (XEP-0356)` : `no roster privilege from ${server}: contacts are offered by subscription`) +
+        (pep ? '; rooms are bookmarked in their PEP' : '; no pubsub privilege: rooms are not bookmarked on the server'),
     );
   }
 
   /** The user's own server granted us their roster. */
   private isPrivilegedFor(jid: string): boolean {
-    return this.privilegedHosts.has(jid.slice(jid.indexOf('@') + 1));
+    return this.privilegedHosts.has(hostOf(jid));
   }
 
   private say(to: string, text: string): void {

@@ -3,14 +3,14 @@
 // The commands themselves live in gateway/commands, shared with XEP-0050 and the CLI.
 import { randomUUID } from 'node:crypto';
 import { runCommandLine } from '../commands/index.js';
-import type { Feature } from '../xmpp/feature.js';
+import { conferenceDomain, type Feature } from '../xmpp/feature.js';
 import { x } from '../xmpp/xml/element.js';
 
 export const gatewayBot: Feature = {
   name: 'gateway-bot',
   setup(ctx) {
     const { identity, network, log } = ctx;
-    const commands = { network, peerDomain: identity.peerDomain, domain: identity.domain };
+    const commands = { network, peerDomain: identity.peerDomain, domain: identity.domain, roomDomain: conferenceDomain(identity) };
 
     ctx.message('server', async (req) => {
       const type = req.stanza.attr('type') ?? 'normal';

@@ -58,7 +58,7 @@ export const features: Feature[] = [
   entityTime,
   lastActivity,
   mam,
-  // Reference chat rooms as MUC rooms (local mode: a component's users have their own server's MUC).
+  // Reference chat rooms as MUC rooms (conference.<domain>; as a component, <room>@<component domain>).
   muc,
   // The archives of rooms a gateway hosts (XEP-0313 on the room JID).
   mamMuc,
@@ -78,6 +78,7 @@ export const features: Feature[] = [
  * their roster, blocklist, private storage, PEP and message archive, makes carbons and shows their
  * resources to one another, so those modules are not here; peers reach the roster through subscriptions
  * or XEP-0356 instead (first, for the same reason as roster above), and registering (XEP-0077) is one more.
+ * The tlsim rooms (muc, mam-muc) are the gateway's, not the server's: they run per user here too.
  */
-const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers, muc, mamMuc, httpUpload, search, siFileTransfer]);
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers, httpUpload, search, siFileTransfer]);
 export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];

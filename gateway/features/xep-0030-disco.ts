@@ -1,5 +1,6 @@
 // Service discovery for the server, the account, the peer domain and every contact.
 // XEP-0030; XEP-0115 §6.2 (the contacts' node#ver form). Features come from what modules declared.
+import type { RoomNetwork } from '../bridge/contract.js';
 import { adHocItems } from '../commands/index.js';
 import { registrationItems } from './support/registration-commands.js';
 import { StanzaError } from '../xmpp/errors.js';
@@ -59,7 +60,9 @@ export const disco: Feature = {
         return x('query', { xmlns: NS.discoItems, node }, ...items, ...extra);
       }
       noNode(req);
-      if (identity.component) return x('query', { xmlns: NS.discoItems });
+      // As a component the domain is the MUC service too (XEP-0045 §6.3: its items are its rooms), and no more:
+      // no conference identity on it, so that no client takes it for the place to make new group chats.
+      if (identity.component) return x('query', { xmlns: NS.discoItems }, ...roomItems(network.rooms, conferenceDomain(identity)));
       // The MUC service only where the network has rooms (reference chat rooms, docs/rooms.md).
       const service = network.rooms ? conferenceDomain(identity) : undefined;
       // The upload service only while something serves the files (XEP-0363; the status page listener).
@@ -92,6 +95,11 @@ export const disco: Feature = {
     });
   },
 };
+
+/** The rooms as items of their service (XEP-0045 §6.3): `conference.<domain>` locally, the component domain as a component. */
+export function roomItems(rooms: Pick<RoomNetwork, 'list'> | undefined, service: string): Element[] {
+  return (rooms?.list() ?? []).map((r) => x('item', { jid: `${r.name}@${service}`, name: r.name }));
+}
 
 function noNode(req: IqRequest): void {
   if (req.payload.attr('node') !== undefined) throw new StanzaError('item-not-found', 'no such node');

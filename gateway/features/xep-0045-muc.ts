@@ -1,20 +1,25 @@
-// Reference chat rooms (TLSd's sample chat, docs/rooms.md) as multi-user chat rooms under conference.<domain>.
+// Reference chat rooms (TLSd's sample chat, docs/rooms.md) as multi-user chat rooms under conference.<domain>
+// (as a component: beside the peers, <room>@<component domain>; the same code, per user).
 // XEP-0045 (join §7.2, self-presence codes 110/210 §7.2.3, subject §7.2.15, groupchat §7.4, leave §7.14);
 // XEP-0203 delay for lines whose room stamp differs from now. The reference room has no history and no list; a
 // room a gateway hosts (the room extension) gives the occupant list, history on join (subject after it, §7.2.15),
 // XEP-0359 stanza-ids by the room, our own messages echoed once, and an archive (XEP-0313 on the room JID).
+// Every client joining such a room, the first or another resource of the account, reads its history from what the
+// gateway keeps (archive.history), within the limits it asked for (§7.2.14, support/muc-history.ts).
 import { randomUUID } from 'node:crypto';
-import type { RoomEvent, RoomSession } from '../bridge/contract.js';
+import type { RoomArchiveEntry, RoomEvent, RoomSession } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { conferenceDomain, type Feature } from '../xmpp/feature.js';
 import type { SessionInfo } from '../xmpp/hooks.js';
 import { errorReply, SID_NS } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
-import { discoInfoQuery } from './xep-0030-disco.js';
-import { ensureBookmark } from './support/bookmarks.js';
+import { discoInfoQuery, roomItems } from './xep-0030-disco.js';
+import { bookmarkPublish, ensureBookmark } from './support/bookmarks.js';
 import { Occupants } from './support/muc-occupants.js';
 import { NS } from './support/ns.js';
 import { peerIdOf } from './support/peer-jid.js';
+import { privilegedIq } from './support/privileged-iq.js';
+import { fitChars, historyRequest, MAX_MUC_HISTORY, type HistoryRequest } from './support/muc-history.js';
 import { inviteToRoom } from './support/room-invites.js';
 
 export const MUC_NS = {
@@ -22,14 +27,17 @@ export const MUC_NS = {
   user: 'http://jabber.org/protocol/muc#user',
   roominfo: 'http://jabber.org/protocol/muc#roominfo',
   data: 'jabber:x:data',
+  /** XEP-0410 §5: the service answers a client's ping of its own occupant JID itself. */
+  selfPing: 'http://jabber.org/protocol/muc#self-ping-optimization',
 } as const;
 
 /** What the rooms' disco#info says about them: the reference room is open, semi-anonymous, without history. */
-const ROOM_FEATURES = [MUC_NS.muc, 'muc_open', 'muc_semianonymous', 'muc_unmoderated', 'muc_persistent', 'muc_public', 'muc_unsecured', NS.discoInfo];
+const ROOM_FEATURES = [MUC_NS.muc, MUC_NS.selfPing, 'muc_open', 'muc_semianonymous', 'muc_unmoderated', 'muc_persistent', 'muc_public', 'muc_unsecured', NS.discoInfo];
 const NO_HISTORY = 'a tlsd reference room: it keeps no history (you read what is said while you are in) and lists nobody (members appear when they join, speak or leave)';
 const HOSTED = 'a room this gateway hosts (reference members join it as tlsd-chat): when you come in you read who is there and the last lines said';
-/** What a room is, in words: one the gateway hosts, or a reference room elsewhere. */
-const describe = (hosted: boolean): string => (hosted ? HOSTED : NO_HISTORY);
+const EXTENDED = 'a room another gateway hosts: when you come in you read who is there and the last messages said (this gateway keeps them: MAM on the room JID)';
+/** What a room is, in words: one the gateway hosts, one another gateway hosts (the extension), or a reference room. */
+const describe = (hosted: boolean, extended: boolean): string => (hosted ? HOSTED : extended ? EXTENDED : NO_HISTORY);
 
 interface Resource {
   session: SessionInfo;
@@ -39,6 +47,8 @@ interface Resource {
   inRoom: boolean;
   /** The subject sent: the end of the history on join. */
   subjectSent: boolean;
+  /** The history it asked for on joining (§7.2.14). */
+  history: HistoryRequest;
 }
 
 interface OpenRoom {
@@ -56,32 +66,37 @@ interface OpenRoom {
 
 const MAX_PENDING_ORIGIN_IDS = 1_000;
 
+/** What the transport mode tells this feature (featureConfig.muc). */
+interface MucConfig {
+  /** The user's server, where their bookmarks are: whether it lets us publish there, and the way to it. */
+  serverBookmarks?: { allowed: () => boolean; send: (stanza: Element) => boolean };
+}
+
 export const muc: Feature = {
   name: 'muc',
   setup(ctx) {
     const service = conferenceDomain(ctx.identity);
     const rooms = ctx.network.rooms;
-    if (!service || !rooms) return;
+    if (!rooms) return;
     const open = new Map<string, OpenRoom>();
 
     ctx.iq('conference', 'get', NS.discoInfo, 'query', (req) => {
       if (req.payload.attr('node') !== undefined) throw new StanzaError('item-not-found', 'no such node');
       return discoInfoQuery([{ category: 'conference', type: 'text', name: 'tlsim chat rooms' }], [MUC_NS.muc, NS.discoInfo, NS.discoItems]);
     });
-    ctx.iq('conference', 'get', NS.discoItems, 'query', () =>
-      x('query', { xmlns: NS.discoItems }, ...rooms.list().map((r) => x('item', { jid: `${r.name}@${service}`, name: r.name }))),
-    );
+    ctx.iq('conference', 'get', NS.discoItems, 'query', () => x('query', { xmlns: NS.discoItems }, ...roomItems(rooms, service)));
     ctx.iq('room', 'get', NS.discoInfo, 'query', (req) => {
       const room = req.to.kind === 'room' && req.to.nick === undefined ? rooms.get(req.to.room) : undefined;
       if (!room) throw new StanzaError('item-not-found', 'no such room: add it with room add <share-string> <name>');
       // MAM on the room only where it holds: a room with the extension whose messages we keep.
       const archived = rooms.archive?.holds(room.name) === true;
+      const hosted = Boolean(rooms.hosting?.get(room.name));
       const info = discoInfoQuery([{ category: 'conference', type: 'text', name: room.name }], [...ROOM_FEATURES, ...(archived ? [NS.mam] : [])]);
       return info.append(
         x('x', { xmlns: MUC_NS.data, type: 'result' },
           x('field', { var: 'FORM_TYPE', type: 'hidden' }, x('value', null, MUC_NS.roominfo)),
-          x('field', { var: 'muc#roominfo_description', label: 'Description' }, x('value', null, `${describe(Boolean(rooms.hosting?.get(room.name)))}; at ${room.address}, fingerprint ${room.fingerprint}`)),
-          x('field', { var: 'muc#maxhistoryfetch', label: 'History' }, x('value', null, '0')),
+          x('field', { var: 'muc#roominfo_description', label: 'Description' }, x('value', null, `${describe(hosted, archived)}; at ${room.address}, fingerprint ${room.fingerprint}`)),
+          x('field', { var: 'muc#maxhistoryfetch', label: 'History' }, x('value', null, String(hosted || archived ? MAX_MUC_HISTORY : 0))),
         ),
       );
     });
@@ -101,8 +116,19 @@ export const muc: Feature = {
       const room = rooms.get(req.to.room);
       if (!room) throw new StanzaError('item-not-found', `no room ${req.to.room} here: add it first (room add <share-string> ${req.to.room})`);
       const target = r ?? openRoom(room.name);
-      target.resources.set(full, { session: req.session, asked: req.to.nick, inRoom: false, subjectSent: false });
+      const history = historyRequest(req.stanza.getChild('x', MUC_NS.muc), new Date());
+      target.resources.set(full, { session: req.session, asked: req.to.nick, inRoom: false, subjectSent: false, history });
       if (target.joined) welcome(target, full);
+    });
+
+    // XEP-0410: a client pings its occupant JID to learn whether it is still in. After the gateway restarted (as a
+    // component, the client's own server session lived on) the answer is not-acceptable, and the client joins again.
+    ctx.iq('room', 'get', NS.ping, 'ping', (req) => {
+      const r = req.to.kind === 'room' && req.to.nick !== undefined ? open.get(req.to.room) : undefined;
+      const res = r?.resources.get(req.from.toString());
+      if (!r || !res?.inRoom) throw new StanzaError('not-acceptable', 'you are not in this room: join it again');
+      const self = r.occupants.self ?? res.asked;
+      if (req.to.kind === 'room' && req.to.nick !== self) throw new StanzaError('feature-not-implemented', 'a reference room has nothing to send to another occupant');
     });
 
     ctx.message('room', async (req) => {
@@ -153,16 +179,24 @@ export const muc: Feature = {
 
     // Added rooms are bookmarked (XEP-0402, and XEP-0048 for older clients) with autojoin, before a client
     // fetches its bookmarks after login: Gajim, Dino, Conversations and Pidgin's plugins then rejoin by themselves.
-    ctx.on('session-bound', () => {
+    // In the transport mode the bookmarks live on the user's own server: published there where it lets us
+    // (XEP-0356 iq permission on pubsub), once per room (our copy records which), when the user comes online.
+    const server = (ctx.config as MucConfig).serverBookmarks;
+    const bookmarkRooms = (): void => {
+      if (server && !server.allowed()) return;
       const user = ctx.identity.user.bare().toString();
       for (const room of rooms.list()) {
+        const jid = `${room.name}@${service}`;
+        const fields = { name: room.name, nick: ctx.identity.user.local ?? 'me', autojoin: true };
         try {
-          ensureBookmark(ctx.userData, `${room.name}@${service}`, { name: room.name, nick: ctx.identity.user.local ?? 'me', autojoin: true }, user);
+          if (ensureBookmark(ctx.userData, jid, fields, user) && server) server.send(privilegedIq(ctx.identity.domain, user, 'set', bookmarkPublish(jid, fields)));
         } catch (err) {
           ctx.log.warn({ err, room: room.name }, 'room not bookmarked');
         }
       }
-    });
+    };
+    ctx.on('session-bound', bookmarkRooms);
+    if (server) ctx.on('initial-presence', bookmarkRooms);
 
     // A client that goes offline, or whose stream ends, is out of its rooms (the last one out closes the link).
     const out = (session: SessionInfo) => {
@@ -234,11 +268,39 @@ export const muc: Feature = {
       if (withSubject) subject(r, full);
     }
 
+    /** The end of the join: the history (a room with the extension; a reference room keeps none), then the subject. */
     function subject(r: OpenRoom, full: string): void {
       const res = r.resources.get(full);
       if (!res || res.subjectSent) return;
       res.subjectSent = true;
-      res.session.send(x('message', { type: 'groupchat', from: r.jid, to: full, id: randomUUID() }, x('subject', null, `tlsim room ${r.name}: ${describe(Boolean(ctx.network.rooms?.hosting?.get(r.name)))}`)));
+      const extended = r.link?.echoes === true;
+      if (extended) history(r, full, res);
+      const about = describe(Boolean(rooms?.hosting?.get(r.name)), extended);
+      res.session.send(x('message', { type: 'groupchat', from: r.jid, to: full, id: randomUUID() }, x('subject', null, `tlsim room ${r.name}: ${about}`)));
+    }
+
+    /** What the gateway keeps of the room, within what the client asked for (§7.2.14), stamped and with the room's ids. */
+    function history(r: OpenRoom, full: string, res: Resource): void {
+      const q = res.history;
+      if (q.maxstanzas === 0 || q.maxchars === 0) return;
+      let entries: RoomArchiveEntry[];
+      try {
+        entries = rooms?.archive?.history(r.name, { limit: q.maxstanzas, ...(q.since && { since: q.since }) }) ?? [];
+      } catch (err) {
+        ctx.log.warn({ err, room: r.name }, 'room history not read');
+        return;
+      }
+      const stanzas = entries.map((e) => groupchat(r, full, e.nick, e.text, { stamp: e.stamp, stanzaId: e.id }));
+      for (const s of fitChars(stanzas, q.maxchars)) res.session.send(s);
+    }
+
+    function groupchat(r: OpenRoom, full: string, nick: string, text: string, o: { id?: string; stamp?: Date; stanzaId?: string; originId?: string }): Element {
+      return x('message', { type: 'groupchat', id: o.id ?? randomUUID(), from: `${r.jid}/${nick}`, to: full },
+        x('body', null, text),
+        o.stamp && x('delay', { xmlns: NS.delay, from: r.jid, stamp: o.stamp.toISOString() }),
+        o.stanzaId !== undefined && x('stanza-id', { xmlns: SID_NS, id: o.stanzaId, by: r.jid }),
+        o.originId !== undefined && x('origin-id', { xmlns: SID_NS, id: o.originId }),
+      );
     }
 
     function onEvent(r: OpenRoom, e: RoomEvent): void {
@@ -257,14 +319,9 @@ export const muc: Feature = {
         const id = e.echo ?? randomUUID();
         const originId = e.echo !== undefined ? r.originIds.get(e.echo) : undefined;
         if (e.echo !== undefined) r.originIds.delete(e.echo);
-        broadcast(r, (full) =>
-          x('message', { type: 'groupchat', id, from: `${r.jid}/${nick}`, to: full },
-            x('body', null, e.text),
-            e.stamp && x('delay', { xmlns: NS.delay, from: r.jid, stamp: e.stamp.toISOString() }),
-            x('stanza-id', { xmlns: SID_NS, id: e.id, by: r.jid }),
-            originId ? x('origin-id', { xmlns: SID_NS, id: originId }) : undefined,
-          ),
-        );
+        // History (stamped) reaches only clients past their join: one still joining reads it from the archive, with
+        // its own limits, when its subject comes.
+        broadcast(r, (full) => groupchat(r, full, nick, e.text, { id, stamp: e.stamp, stanzaId: e.id, originId }), (res) => e.stamp === undefined || res.subjectSent);
         return;
       }
       if (r.occupants.isSelf(e.name)) return;
@@ -276,12 +333,7 @@ export const muc: Feature = {
       const { nick, added } = r.occupants.add(e.name, e.alias);
       if (added) broadcast(r, occupantPresence(r, nick, undefined));
       if (e.kind !== 'message') return;
-      broadcast(r, (full) =>
-        x('message', { type: 'groupchat', id: randomUUID(), from: `${r.jid}/${nick}`, to: full },
-          x('body', null, e.text),
-          e.stamp && x('delay', { xmlns: NS.delay, from: r.jid, stamp: e.stamp.toISOString() }),
-        ),
-      );
+      broadcast(r, (full) => groupchat(r, full, nick, e.text, { stamp: e.stamp }));
     }
 
     function leave(r: OpenRoom, full: string, why: string | undefined): void {
@@ -311,8 +363,8 @@ export const muc: Feature = {
         x('presence', { from: `${r.jid}/${nick}`, to: full, type }, x('x', { xmlns: MUC_NS.user }, x('item', { affiliation: 'none', role: type ? 'none' : 'participant' })));
     }
 
-    function broadcast(r: OpenRoom, make: (full: string) => Element): void {
-      for (const [full, res] of r.resources) if (res.inRoom) res.session.send(make(full));
+    function broadcast(r: OpenRoom, make: (full: string) => Element, to: (res: Resource) => boolean = () => true): void {
+      for (const [full, res] of r.resources) if (res.inRoom && to(res)) res.session.send(make(full));
     }
 
     function roomNotice(r: OpenRoom, full: string, text: string): void {

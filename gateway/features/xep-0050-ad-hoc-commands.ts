@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { COMMANDS, runCommand, shortFingerprint, type CommandResult, type CommandSpec } from '../commands/index.js';
 import { StanzaError } from '../xmpp/errors.js';
-import { HANDLED, type Feature, type FeatureContext, type IqRequest } from '../xmpp/feature.js';
+import { HANDLED, conferenceDomain, type Feature, type FeatureContext, type IqRequest } from '../xmpp/feature.js';
 import { errorReply } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { dataForm, DATA_FORMS_NS, submittedValues, type FormField } from './support/data-forms.js';
@@ -30,7 +30,7 @@ export const adHocCommands: Feature = {
   disco: { server: [NS.commands, DATA_FORMS_NS] },
   setup(ctx) {
     const { identity, network } = ctx;
-    const commands = { network, peerDomain: identity.peerDomain, domain: identity.domain };
+    const commands = { network, peerDomain: identity.peerDomain, domain: identity.domain, roomDomain: conferenceDomain(identity) };
     const sessions = new Map<string, AdHocSession>();
 
     const prune = (now: number): void => {

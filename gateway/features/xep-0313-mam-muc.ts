@@ -16,7 +16,7 @@ export const mamMuc: Feature = {
   setup(ctx) {
     const service = conferenceDomain(ctx.identity);
     const archive = ctx.network.rooms?.archive;
-    if (!service || !archive) return;
+    if (!archive) return;
     const held = (room: string | undefined): string => {
       if (room === undefined || !ctx.network.rooms?.get(room) || !archive.holds(room)) {
         throw new StanzaError('service-unavailable', 'this room keeps no archive (only a room a gateway hosts does, once it has spoken)');

@@ -3,7 +3,7 @@
 import type { AccountId } from './accounts.js';
 import { checkFingerprint, toDate, type StoreContext } from './common.js';
 import { StoreError } from './errors.js';
-import { ROOM_NAME } from './rooms.js';
+import { ROOM_NAME, ROOM_NAME_RULE } from './rooms.js';
 
 export type HostedRoomPolicy = 'open' | 'members';
 
@@ -79,7 +79,7 @@ export class HostedRooms {
   }
 
   create(accountId: AccountId, name: string, policy: HostedRoomPolicy, keyPem: string, certPem: string): StoredHostedRoom {
-    if (!ROOM_NAME.test(name)) throw new StoreError('too-large', `a room name is 1 to 64 of a-z 0-9 . _ - (starting with a letter or digit), got ${JSON.stringify(name.slice(0, 80))}`);
+    if (!ROOM_NAME.test(name)) throw new StoreError('too-large', `${ROOM_NAME_RULE}, got ${JSON.stringify(name.slice(0, 80))}`);
     this.s.create.run(accountId, name, policy, keyPem, certPem, this.ctx.now());
     return this.get(accountId, name)!;
   }

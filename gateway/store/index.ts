@@ -15,6 +15,7 @@ import { Markers } from './markers.js';
 import { migrate, type MigrationResult } from './migrations.js';
 import { Outbox } from './outbox.js';
 import { Pep, type PepLimits } from './pep.js';
+import { HostedRoomLog } from './hosted-room-log.js';
 import { HostedRooms } from './hosted-rooms.js';
 import { Rooms } from './rooms.js';
 import { RoomArchive } from './room-archive.js';
@@ -33,12 +34,13 @@ export type { QueuedMarker } from './markers.js';
 export { MIGRATIONS, type Migration, type MigrationResult } from './migrations.js';
 export type { EnqueueOptions, OutboxItem } from './outbox.js';
 export { PEP_LIMITS, type PepAccessModel, type PepItem, type PepLimits, type PepNodeConfig } from './pep.js';
-export { ROOM_NAME, type StoredRoom } from './rooms.js';
+export { ROOM_NAME, ROOM_NAME_RULE, type StoredRoom } from './rooms.js';
 export type { HostedRoomPolicy, StoredHostedRoom, StoredRoomMember } from './hosted-rooms.js';
+export type { HostedRoomLogEntry } from './hosted-room-log.js';
 export type { RoomArchiveRange, RoomArchiveRow } from './room-archive.js';
 export { MAX_FIELD_LENGTH, MAX_INTERESTS, type PersonStatus, type ProfileFields, type StoredPerson, type Vouch } from './foaf.js';
 export type { FileReceive, FileSend, StoredUpload, UploadInput, UploadState } from './uploads.js';
-export { Accounts, Archive, Contacts, Foaf, HostedRooms, Held, Markers, Outbox, Pep, RoomArchive, Rooms, Undelivered, Uploads };
+export { Accounts, Archive, Contacts, Foaf, HostedRoomLog, HostedRooms, Held, Markers, Outbox, Pep, RoomArchive, Rooms, Undelivered, Uploads };
 
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch; default Date.now. */
@@ -68,6 +70,8 @@ export interface Store {
   readonly rooms: Rooms;
   /** (Additive) Rooms the account hosts, with their members (docs/rooms.md). */
   readonly hostedRooms: HostedRooms;
+  /** (Additive) What was said in the rooms the account hosts, bounded per room (migration 12). */
+  readonly hostedRoomLog: HostedRoomLog;
   /** (Additive) Messages of rooms with the extension, for XEP-0313 on the room JID (docs/rooms.md). */
   readonly roomArchive: RoomArchive;
   /** (Additive) The FOAF directory: own profile, published contacts, crawled people and vouches (issue 13). */
@@ -120,6 +124,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       pep: new Pep(ctx, opts.pepLimits),
       rooms: new Rooms(ctx),
       hostedRooms: new HostedRooms(ctx),
+      hostedRoomLog: new HostedRoomLog(ctx),
       roomArchive: new RoomArchive(ctx),
       foaf: new Foaf(ctx),
       uploads: new Uploads(ctx),

@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { StoreError } from './errors.js';
 import { V1, V2, V3, V4, V5, V6 } from './schema-core.js';
-import { V7, V8, V9, V10, V11 } from './schema-features.js';
+import { V7, V8, V9, V10, V11, V12 } from './schema-features.js';
 
 export interface Migration {
   readonly version: number;
@@ -22,6 +22,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, sql: V9 },
   { version: 10, sql: V10 },
   { version: 11, sql: V11 },
+  { version: 12, sql: V12 },
 ];
 
 export interface MigrationResult {

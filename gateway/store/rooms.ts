@@ -19,8 +19,12 @@ interface Row {
   added_at: number;
 }
 
-/** What a room name may be: a JID localpart without escaping, readable in every client. */
-export const ROOM_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/**
+ * What a room name may be: a JID localpart without escaping, readable in every client; never 64 hex digits, which
+ * name a peer where rooms and peers share a domain (component mode, docs/rooms.md).
+ */
+export const ROOM_NAME = /^(?![0-9a-f]{64}$)[a-z0-9][a-z0-9._-]{0,63}$/;
+export const ROOM_NAME_RULE = 'a room name is 1 to 64 of a-z 0-9 . _ - (starting with a letter or digit, and not 64 hex digits: those name a peer)';
 
 const toRoom = (r: Row): StoredRoom => ({ name: r.name, fingerprint: r.fingerprint, address: r.address, addedAt: toDate(r.added_at) });
 
@@ -53,7 +57,7 @@ export class Rooms {
 
   /** Adds the room, or points an existing name at another room. */
   put(accountId: AccountId, name: string, fingerprint: string, address: string): StoredRoom {
-    if (!ROOM_NAME.test(name)) throw new StoreError('too-large', `a room name is 1 to 64 of a-z 0-9 . _ - (starting with a letter or digit), got ${JSON.stringify(name.slice(0, 80))}`);
+    if (!ROOM_NAME.test(name)) throw new StoreError('too-large', `${ROOM_NAME_RULE}, got ${JSON.stringify(name.slice(0, 80))}`);
     checkFingerprint(fingerprint);
     return withForeignKey('no-account', `no account with id ${accountId}`, () => toRoom(this.upsertStmt.get(accountId, name, fingerprint, address, this.ctx.now())!));
   }

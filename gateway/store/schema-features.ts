@@ -157,3 +157,28 @@ CREATE TABLE room_archive (
 ) STRICT;
 CREATE INDEX room_archive_by_time ON room_archive(account_id, room, stamp, id);
 `;
+
+/**
+ * The log of a room the gateway hosts (docs/rooms.md "Hosting a room"): what was said, kept across a restart so
+ * newcomers read history and member gateways resume by id. The room's id of a message (`msg_id`) is stored as
+ * given, so ids stay the same after a restart; `seq` orders the log. Bounded per room by the room's log size (the
+ * oldest go in the same transaction as the newest comes); `echo` and `fingerprint` let a member gateway's resent
+ * message be said once, also across a restart. Goes with the room.
+ */
+export const V12 = `
+CREATE TABLE hosted_room_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL,
+  room TEXT NOT NULL,
+  msg_id TEXT NOT NULL CHECK (length(msg_id) BETWEEN 1 AND 128),
+  at INTEGER NOT NULL,
+  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 80),
+  alias TEXT NOT NULL CHECK (length(alias) BETWEEN 1 AND 80),
+  fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64),
+  text TEXT NOT NULL,
+  echo TEXT CHECK (echo IS NULL OR length(echo) BETWEEN 1 AND 128),
+  UNIQUE (account_id, room, msg_id),
+  FOREIGN KEY (account_id, room) REFERENCES hosted_rooms(account_id, name) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX hosted_room_log_by_room ON hosted_room_log(account_id, room, seq);
+`;

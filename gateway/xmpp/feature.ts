@@ -25,11 +25,14 @@ export type Addressee =
   | { kind: 'contact'; id: PeerId; resource?: string }
   /** (Additive) Another local account of this gateway: `<name>@<domain>[/resource]`; `jid` is its bare JID. */
   | { kind: 'local'; jid: string; resource?: string }
-  /** (Additive) Local mode: the MUC service `conference.<domain>` itself (reference chat rooms, docs/rooms.md). */
+  /** (Additive) Local mode: the MUC service `conference.<domain>` itself (reference chat rooms, docs/rooms.md; as a component the service is the domain, kind 'server'). */
   | { kind: 'conference' }
   /** (Additive) Local mode: the FOAF directory `directory.<domain>` (XEP-0055 search, issue 13). */
   | { kind: 'directory' }
-  /** (Additive) A room of that service, `<room>@conference.<domain>[/nick]`; `room` lowercased. */
+  /**
+   * (Additive) A room of that service, `<room>@conference.<domain>[/nick]`; `room` lowercased. As a component:
+   * `<room>@<component domain>[/nick]`, any localpart there that is not a fingerprint (docs/rooms.md).
+   */
   | { kind: 'room'; room: string; nick?: string }
   /** (Additive) Local mode: the file upload service `upload.<domain>` (XEP-0363). */
   | { kind: 'upload' }
@@ -38,9 +41,12 @@ export type Addressee =
 
 export type AddresseeKind = Addressee['kind'];
 
-/** The MUC service of a local-mode gateway (none as a component: the user's own server has its MUC). */
-export function conferenceDomain(identity: Pick<XmppIdentity, 'domain' | 'component'>): string | undefined {
-  return identity.component ? undefined : `conference.${identity.domain.toLowerCase()}`;
+/**
+ * The domain of the gateway's rooms: `conference.<domain>` locally; as a component the component domain itself,
+ * where rooms sit beside the peers (`<room>@<domain>`, never 64 hex digits; docs/rooms.md, "Component mode").
+ */
+export function conferenceDomain(identity: Pick<XmppIdentity, 'domain' | 'component'>): string {
+  return identity.component ? identity.domain.toLowerCase() : `conference.${identity.domain.toLowerCase()}`;
 }
 
 /** The XEP-0363 service of a local-mode gateway (a component's users upload to their own server). */

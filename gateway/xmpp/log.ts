@@ -5,11 +5,12 @@
 // Where lines go, as daemons do it: standard error, so standard output stays for what a command
 // prints. On a terminal they are pretty (in-process, synchronous, so they never tear the status line
 // the terminal shows); otherwise JSON lines. Under systemd, when standard error is the journal
-// (JOURNAL_STREAM names it), each line starts with its sd-daemon priority (`<4>` for warn), so
-// journald records PRIORITY and `journalctl -p warning` filters; the JSON line is the MESSAGE.
-import { fstatSync } from 'node:fs';
+// (JOURNAL_STREAM names it), each line is a journal entry of its own with its fields (journal.ts: the
+// message, PRIORITY, and PEER=, CONN=… for the line's keys); without the native socket or python3, lines go
+// to the journal's stream with their sd-daemon priority in front (`<4>` for warn).
 import { pino, type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
+import { journalSink } from './journal.js';
 
 /** Log object keys whose values never reach the output. */
 export const REDACTED_KEYS = ['password', 'secret', 'sasl', 'saslPayload', 'key', 'keyPem', 'authorization', 'token'];
@@ -35,39 +36,6 @@ export interface RootLoggerOptions {
   intercept?: (line: string) => boolean;
 }
 
-/** pino's numeric levels to the sd-daemon(3) / syslog priorities journald understands. */
-export function journalPriority(level: number): number {
-  if (level >= 60) return 2; // fatal: crit
-  if (level >= 50) return 3; // error: err
-  if (level >= 40) return 4; // warn: warning
-  if (level >= 30) return 6; // info
-  return 7; // debug, trace
-}
-
-/** Whether file descriptor `fd` is the journal's stream (systemd sets JOURNAL_STREAM=<dev>:<inode>). */
-export function isJournalStream(fd: number, env: NodeJS.ProcessEnv = process.env): boolean {
-  const want = env.JOURNAL_STREAM;
-  if (!want) return false;
-  try {
-    const st = fstatSync(fd);
-    return want === `${st.dev}:${st.ino}`;
-  } catch {
-    return false;
-  }
-}
-
-const LEVEL_AT_START = /^\{"level":(\d+)/;
-
-/** Prefixes each JSON line with its journald priority. */
-export function journalLines(sink: LineSink): LineSink {
-  return {
-    write(line) {
-      const level = Number(LEVEL_AT_START.exec(line)?.[1] ?? 30);
-      sink.write(`<${journalPriority(level)}>${line}`);
-    },
-  };
-}
-
 /** JSON lines to pretty text, synchronously, into `sink`. */
 export function prettyLines(sink: LineSink, colorize: boolean): LineSink {
   const pretty = prettyFactory({ colorize });
@@ -81,9 +49,7 @@ export function createRootLogger(opts: RootLoggerOptions = {}): Logger {
   const options = { name: 'tlsim-gateway', level: opts.level ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   const main = pretty
     ? prettyLines(sink, Boolean(process.stderr.isTTY))
-    : opts.sink === undefined && isJournalStream(2, opts.env)
-      ? journalLines(sink)
-      : sink;
+    : (opts.sink === undefined && journalSink(2, sink, opts.env)) || sink;
   const tee = opts.tee;
   const intercept = opts.intercept;
   const shown: LineSink = intercept ? { write: (line) => void (intercept(line) || main.write(line)) } : main;

@@ -58,16 +58,23 @@ export function resolveAddress(identity: XmppIdentity, to: string | undefined, i
     }
     const bare = `${j.local}@${j.domain}`;
     if (isLocal?.(bare)) return { to: j.resource ? { kind: 'local', jid: bare, resource: j.resource } : { kind: 'local', jid: bare } };
+    // As a component, the rooms sit beside the peers: any other localpart names a room (docs/rooms.md).
+    if (identity.component) return { to: roomAddressee(j) };
     return { to: { kind: 'unknown', jid: j } };
   }
   if (j.domain === peerDomain.toLowerCase() && !j.local) return { to: { kind: 'peers' } };
   if (j.domain === conferenceDomain(identity)) {
     if (!j.local) return { to: { kind: 'conference' } };
-    return { to: j.resource ? { kind: 'room', room: j.local, nick: j.resource } : { kind: 'room', room: j.local } };
+    return { to: roomAddressee(j) };
   }
   if (j.domain === uploadDomain(identity) && !j.local) return { to: { kind: 'upload' } };
   if (j.domain === directoryDomain(identity) && !j.local && !j.resource) return { to: { kind: 'directory' } };
   return { to: { kind: 'unknown', jid: j } };
+}
+
+function roomAddressee(j: JID): Addressee {
+  const room = j.local.toLowerCase();
+  return j.resource ? { kind: 'room', room, nick: j.resource } : { kind: 'room', room };
 }
 
 /** Whom a stanza for the user is for (no `to`: the user); undefined, and logged, when it is not the user. */

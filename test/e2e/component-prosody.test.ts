@@ -2,7 +2,7 @@
 // (XEP-0077 from slixmpp), add reference peers (openssl s_server, gnutls-serv, gnutls-cli) and
 // chat both ways; two users never see each other's peers; identity and contacts survive a
 // gateway restart; the server going away loses nothing; a wrong secret is told plainly.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { SlixmppClient } from '../../clients/slixmpp/driver.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
 import { freePort } from '../support/net.js';
@@ -160,6 +160,31 @@ interopSuite('e2e: Prosody users ⇄ gateway component ⇄ reference peers', ['p
       // Removing the contact takes it out of the roster the same way.
       await tellGateway(client, PRIV, `remove ${id.fingerprint}`, /Removed|removed/);
       await expect.poll(async () => (await client.request({ cmd: 'roster' })).items.some((i) => i.jid === peerJid), { timeout: WAIT }).toBe(false);
+    }, T);
+
+    it('bookmarks an added room in the user\'s PEP on their own server (XEP-0402 through the iq privilege), once, when they come online', async () => {
+      onTestFailed(() => console.log(privGw.log.tail(40)));
+      const client = await login(server, 'dana', 'dana-pw', clients);
+      const room = await makeOpensslIdentity(tmpDir('room'));
+      await tellGateway(client, PRIV, `room add tlsim://${room.fingerprint}@127.0.0.1:9 book`, /book@tlsim\.localhost/);
+      await client.stop();
+      // Their next login: the room is a bookmark on Prosody, with autojoin and the nick, which their clients read from there.
+      const again = await login(server, 'dana', 'dana-pw', clients, { pep: true });
+      let items: { item_id: string; xml: string }[] = [];
+      await expect
+        .poll(async () => (items = (await again.request({ cmd: 'pep_items', node: 'urn:xmpp:bookmarks:1' })).items).map((i) => i.item_id), { timeout: WAIT, interval: 500 })
+        .toEqual([`book@${PRIV}`]);
+      // (ElementTree writes namespaces as prefixes: ns1:conference.)
+      expect(items[0]!.xml).toContain('"urn:xmpp:bookmarks:1"');
+      expect(items[0]!.xml).toMatch(/:conference [^>]*autojoin="true"/);
+      expect(items[0]!.xml).toMatch(/:nick>dana<\//);
+      // Removed by the user on their server, it stays removed: the gateway bookmarks a room once.
+      await again.request({ cmd: 'pep_retract', node: 'urn:xmpp:bookmarks:1', item_id: `book@${PRIV}` });
+      await again.stop();
+      const third = await login(server, 'dana', 'dana-pw', clients, { pep: true });
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect((await third.request({ cmd: 'pep_items', node: 'urn:xmpp:bookmarks:1' }).catch(() => ({ items: [] }))).items).toEqual([]);
+      expect(privGw.log.lines.some((l) => /refused a privileged request/.test(String(l.msg)))).toBe(false);
     }, T);
   });
 

@@ -2,7 +2,8 @@
 // gateway as its component, the gateway running its own tor on that network. A slixmpp user registers and gets an
 // onion share string; their onion is published; a reference peer (gnutls-cli through another tor's SOCKS via socat
 // SOCKS4A) dials it, is a contact request the user accepts, and they chat both ways; a second user gets another
-// onion; unregistering withdraws the first one's (research/tor.md §4; XEP-0077, XEP-0114).
+// onion; a room the first hosts is reached at a port of her onion; unregistering withdraws her onion (research/tor.md §4;
+// XEP-0077, XEP-0114).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -62,6 +63,25 @@ interopSuite('e2e over Tor: Prosody users of the gateway component, each with an
     }
     return out;
   };
+
+  /** gnutls-cli through the reference's tor (socat SOCKS4A) to `onion:port`, tried again while the descriptor spreads. */
+  async function dialOnion(id: Awaited<ReturnType<typeof makeOpensslIdentity>>, onion: string, virt: number) {
+    const socks = refTor!.socks!;
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const socat = await spawnProc('socat', ['-d', '-d', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `SOCKS4A:127.0.0.1:${onion}.onion:${virt},socksport=${socks.port}`], {
+        stdin: 'ignore',
+      });
+      await socat.waitFor(/listening on/, 10_000, { stream: 'stderr' });
+      const ref = await gnutlsCli(id, port);
+      if (await ref.handshake.then(() => true, () => false)) return { ref, socat, attempt };
+      await ref.proc.kill();
+      await socat.kill();
+      // Right after publication a descriptor may not have spread yet (tor's 0xF0): try again shortly.
+      if (attempt >= 5) throw new Error(`gnutls-cli never got through: ${ref.proc.tails(600)}${socat.tails(600)}`);
+      await new Promise((r) => setTimeout(r, 1_000 * attempt));
+    }
+  }
 
   beforeAll(async () => {
     [network, prosody] = await Promise.all([
@@ -126,36 +146,19 @@ interopSuite('e2e over Tor: Prosody users of the gateway component, each with an
     const client = alice.client;
     const id = await makeOpensslIdentity(tmpDir('ref-peer'), { name: 'ref' });
     const refJid = `${id.fingerprint}@${DOMAIN}`;
-    const socks = refTor!.socks!;
     const since = client.mark();
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      const socat = await spawnProc('socat', ['-d', '-d', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `SOCKS4A:127.0.0.1:${aliceOnion}.onion:18765,socksport=${socks.port}`], {
-        stdin: 'ignore',
-      });
-      await socat.waitFor(/listening on/, 10_000, { stream: 'stderr' });
-      const ref = await gnutlsCli(id, port);
-      if (!(await ref.handshake.then(() => true, () => false))) {
-        await ref.proc.kill();
-        await socat.kill();
-        // Right after publication a descriptor may not have spread yet (tor's 0xF0): try again shortly.
-        if (attempt >= 5) throw new Error(`gnutls-cli never got through: ${ref.proc.tails(600)}${socat.tails(600)}`);
-        await new Promise((r) => setTimeout(r, 1_000 * attempt));
-        continue;
-      }
-      timeline.push(`reference peer through alice's onion at ${at()}${attempt > 1 ? ` (try ${attempt})` : ''}`);
-      // Policy "ask": a subscription request from the unknown peer; slixmpp approves it, which accepts the peer.
-      await client.waitForEvent((e) => e.event === 'subscription' && e.from === refJid && e.type === 'subscribe', WAIT, since);
-      await seesOnline(client, refJid, since);
-      await ref.type('hello alice, from a reference peer over Tor\n');
-      expect((await messageFrom(client, refJid, /hello alice/, since, 60_000)).body).toBe('hello alice, from a reference peer over Tor');
-      await client.request({ cmd: 'send', to: refJid, body: 'hello reference, from alice' });
-      await expect.poll(() => ref.received(), { timeout: 60_000 }).toContain('hello reference, from alice');
-      timeline.push(`chatted both ways at ${at()}`);
-      await ref.proc.kill();
-      await socat.kill();
-      return;
-    }
+    const { ref, socat, attempt } = await dialOnion(id, aliceOnion, 18765);
+    timeline.push(`reference peer through alice's onion at ${at()}${attempt > 1 ? ` (try ${attempt})` : ''}`);
+    // Policy "ask": a subscription request from the unknown peer; slixmpp approves it, which accepts the peer.
+    await client.waitForEvent((e) => e.event === 'subscription' && e.from === refJid && e.type === 'subscribe', WAIT, since);
+    await seesOnline(client, refJid, since);
+    await ref.type('hello alice, from a reference peer over Tor\n');
+    expect((await messageFrom(client, refJid, /hello alice/, since, 60_000)).body).toBe('hello alice, from a reference peer over Tor');
+    await client.request({ cmd: 'send', to: refJid, body: 'hello reference, from alice' });
+    await expect.poll(() => ref.received(), { timeout: 60_000 }).toContain('hello reference, from alice');
+    timeline.push(`chatted both ways at ${at()}`);
+    await ref.proc.kill();
+    await socat.kill();
   }, 150_000);
 
   it('a second user gets an onion of their own, published on the same tor; the first adds them by share string and they chat, onion to onion', async (ctx) => {
@@ -185,6 +188,18 @@ interopSuite('e2e over Tor: Prosody users of the gateway component, each with an
     expect(gw!.running.transport.user(alice.jid)!.network.getContact(bob.fingerprint)).toMatchObject({ online: true, address: `${bobOnion}.onion:18765` });
     timeline.push(`alice and bob chatted over their onions at ${at()}`);
   }, 240_000);
+
+  it('a room the user hosts is one more port of their onion: its share string names it, and a reference member joins through tor', async (ctx) => {
+    ctx.onTestFailed(() => console.error(`--- gateway log ---\n${gw!.log.tail(60)}`));
+    const reply = await tellGateway(alice.client, DOMAIN, 'room host den', /^Hosting room den/);
+    const m = /tlsim:\/\/[0-9a-f]{64}@([a-z2-7]{56})\.onion:(\d+)/.exec(reply);
+    expect(m?.[1], reply).toBe(aliceOnion);
+    const member = await dialOnion(await makeOpensslIdentity(tmpDir('den-member'), { name: 'hank' }), aliceOnion, Number(m![2]));
+    timeline.push(`a member through alice's onion into her room at ${at()}${member.attempt > 1 ? ` (try ${member.attempt})` : ''}`);
+    await expect.poll(() => member.ref.received(), { timeout: 60_000 }).toContain('Enter your alias, please.');
+    await member.ref.proc.kill();
+    await member.socat.kill();
+  }, 150_000);
 
   it('unregistering withdraws the user\'s onion from tor and deletes its key', async () => {
     const mark = gw!.log.mark();

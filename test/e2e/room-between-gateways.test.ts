@@ -122,6 +122,53 @@ interopSuite('e2e: a hosted room between two gateways, with the room extension',
     expect(Date.parse(results[0]!.stamp!)).toBeLessThanOrEqual(saidUntil);
   }, T);
 
+  it("another client of B's user joins the open room: history from what B keeps, within its <history/> limits, stamped, with the room's ids, then the subject", async () => {
+    onTestFailed(() => console.log(`B's log:\n${b.log.tail(60)}`));
+    const all = ['early words', 'hello from B', 'hello from A', 'during the cut', 'back again'];
+    const { pages } = await bert.mam({ jid: ROOM, max: 50 });
+    const archived = pages.flatMap((p) => p.results);
+    const phone = await SlixmppClient.start();
+    try {
+      await phone.connect({ jid: `${b.userJid}/phone`, password: b.password, host: '127.0.0.1', port: b.c2sPort, ca_file: b.caCertFile });
+      const fromLaptop = bert.mark();
+      /** Joins with these limits: the history read before the subject (after the self-presence), then leaves. */
+      const historyOnJoin = async (history?: { maxstanzas?: number; maxchars?: number; seconds?: number; since?: string }) => {
+        const from = phone.mark();
+        await phone.request({ cmd: 'muc_join', to: `${ROOM}/Bert`, ...(history && { history }) });
+        const subject = await phone.nextMessage((m) => m.from === ROOM && m.subject !== null, W, from);
+        const seen = phone.events.slice(from, phone.events.indexOf(subject));
+        const self = seen.findIndex((e) => e.event === 'presence' && e.from === `${ROOM}/bert` && (e.muc_codes ?? []).includes('110'));
+        expect(self).toBeGreaterThanOrEqual(0);
+        const got = seen.filter((e): e is Message => e.event === 'message' && e.type === 'groupchat' && e.body !== '');
+        expect(got.every((m) => seen.indexOf(m) > self)).toBe(true);
+        await phone.request({ cmd: 'presence', to: `${ROOM}/Bert`, type: 'unavailable' });
+        await phone.waitForEvent((e) => e.event === 'presence' && e.from === `${ROOM}/bert` && e.type === 'unavailable', W, from);
+        return got;
+      };
+      // No limits: the room's default, all five here, each stamped with when it was said and with the room's id.
+      const full = await historyOnJoin();
+      expect(full.map((m) => m.body)).toEqual(all);
+      expect(full.map((m) => m.stanza_id)).toEqual(archived.map((r) => r.id));
+      expect(full.every((m) => m.stanza_id_by === ROOM && m.delay !== null)).toBe(true);
+      expect(full.map((m) => Date.parse(m.delay!))).toEqual(archived.map((r) => Date.parse(r.stamp!)));
+      expect(full[0]!.from).toBe(`${ROOM}/carol`);
+      // XEP-0045 §7.2.14: the least that meets every limit given, whole stanzas only.
+      expect((await historyOnJoin({ maxstanzas: 2 })).map((m) => m.body)).toEqual(all.slice(-2));
+      expect((await historyOnJoin({ since: archived[2]!.stamp! })).map((m) => m.body)).toEqual(all.slice(2));
+      expect((await historyOnJoin({ since: archived[2]!.stamp!, maxstanzas: 1 })).map((m) => m.body)).toEqual(all.slice(-1));
+      expect(await historyOnJoin({ maxchars: 0 })).toEqual([]);
+      expect(await historyOnJoin({ seconds: 0 })).toEqual([]);
+      const some = (await historyOnJoin({ maxchars: 1000 })).map((m) => m.body);
+      expect(some.length).toBeGreaterThan(0);
+      expect(some.length).toBeLessThan(all.length);
+      expect(some).toEqual(all.slice(-some.length));
+      // The client already in read nothing again.
+      expect(bert.events.slice(fromLaptop).filter((e) => e.event === 'message' && all.includes(e.body ?? ''))).toEqual([]);
+    } finally {
+      await phone.stop();
+    }
+  }, T);
+
   it('the gnutls-cli member read only the lines of the sample chat', () => {
     const got = carol.member.received();
     for (const line of got.split('\n').filter(Boolean)) {

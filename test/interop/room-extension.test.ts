@@ -17,7 +17,7 @@ import {
 } from '../../bridge-protocol/index.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
 import { killAll } from '../support/proc.js';
-import { MemoryBook } from '../support/room-book.js';
+import { MemoryBook, MemoryLog } from '../support/room-book.js';
 import { tcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { joinChat, MINUTE, type ChatMember } from '../support/tlsd-chat-member.js';
 import { interopSuite } from '../support/tools.js';
@@ -32,6 +32,32 @@ interface Member {
   joins: RoomJoined[];
 }
 
+/** A member gateway's RoomLink in the room `roomFp` at `port`, recording what it reads; resolves once it is in. */
+async function joinMember(roomFp: string, port: number, alias: string, members: Member[]): Promise<Member> {
+  const link = new RoomLink({
+    fingerprint: roomFp, address: { host: '127.0.0.1', port }, dialer: directDialer(),
+    tls: createTlsContext(await generateIdentity()), alias, log: silentLogger, backoff: { initialMs: 200, maxMs: 500 },
+  });
+  const m: Member = { link, said: [], presence: [], joins: [] };
+  link.on('said', (s) => m.said.push(s));
+  link.on('presence', (p) => m.presence.push(p));
+  link.on('joined', (j) => m.joins.push(j));
+  members.push(m);
+  link.start();
+  await expect.poll(() => m.joins.length, { timeout: 20_000 }).toBe(1);
+  return m;
+}
+
+async function closeAll(members: Member[], room: RoomHost | undefined, proxy: TcpProxy | undefined): Promise<void> {
+  await Promise.all(members.map((m) => m.link.close()));
+  await room?.close();
+  await proxy?.close();
+  await killAll();
+  removeTmpDirs();
+}
+
+const saidIn = (m: Member, text: string) => expect.poll(() => m.said.find((s) => s.text === text), { timeout: 20_000 }).toBeTruthy();
+
 interopSuite('room extension between gateways, with a gnutls-cli member', ['gnutls-cli', 'openssl'], () => {
   let room: RoomHost;
   let roomId: Identity;
@@ -42,21 +68,8 @@ interopSuite('room extension between gateways, with a gnutls-cli member', ['gnut
   let clock = new Date('2026-03-01T10:15:00Z');
   const members: Member[] = [];
 
-  const member = async (alias: string, viaPort = port): Promise<Member> => {
-    const link = new RoomLink({
-      fingerprint: roomId.fingerprint, address: { host: '127.0.0.1', port: viaPort }, dialer: directDialer(),
-      tls: createTlsContext(await generateIdentity()), alias, log: silentLogger, backoff: { initialMs: 200, maxMs: 500 },
-    });
-    const m: Member = { link, said: [], presence: [], joins: [] };
-    link.on('said', (s) => m.said.push(s));
-    link.on('presence', (p) => m.presence.push(p));
-    link.on('joined', (j) => m.joins.push(j));
-    members.push(m);
-    link.start();
-    await expect.poll(() => m.joins.length, { timeout: 20_000 }).toBe(1);
-    return m;
-  };
-  const said = (m: Member, text: string) => expect.poll(() => m.said.find((s) => s.text === text), { timeout: 20_000 }).toBeTruthy();
+  const member = (alias: string, viaPort = port): Promise<Member> => joinMember(roomId.fingerprint, viaPort, alias, members);
+  const said = saidIn;
 
   beforeAll(async () => {
     roomId = await generateIdentity();
@@ -66,13 +79,7 @@ interopSuite('room extension between gateways, with a gnutls-cli member', ['gnut
     proxy = await tcpProxy(port);
     carol = await joinChat({ port }, await makeOpensslIdentity(tmpDir('carol')), 'carol');
   }, T);
-  afterAll(async () => {
-    await Promise.all(members.map((m) => m.link.close()));
-    await room?.close();
-    await proxy?.close();
-    await killAll();
-    removeTmpDirs();
-  });
+  afterAll(() => closeAll(members, room, proxy));
 
   it('a member gateway is told who is there, and reads history with the times it was said', async () => {
     const heard = new Promise((r) => room.once('line', r));
@@ -159,4 +166,59 @@ interopSuite('room extension between gateways, with a gnutls-cli member', ['gnut
     expect(got).not.toMatch(/carol\[\d+\]: before anyone/);
     expect(got).toMatch(/anna\[\d+\]: back|bert\[\d+\]: back/);
   });
+});
+
+interopSuite('a room host whose log is kept (the store), restarted on its port', ['gnutls-cli', 'openssl'], () => {
+  const members: Member[] = [];
+  let room: RoomHost | undefined;
+  let proxy: TcpProxy | undefined;
+  afterAll(() => closeAll(members, room, proxy));
+
+  it('a member gateway away during the restart resumes by the id it saw last: what followed, once; newcomers read the history with its times and ids', async () => {
+    const roomId = await generateIdentity();
+    const book = new MemoryBook();
+    const log = new MemoryLog();
+    let clock = new Date('2026-03-01T09:00:00Z');
+    const start = async (port: number) => {
+      const host = new RoomHost({ tls: createTlsContext(roomId), listen: [{ host: '127.0.0.1', port }], policy: () => 'open', book, logStore: log, log: silentLogger, now: () => clock });
+      await host.listen();
+      return host;
+    };
+    room = await start(0);
+    const port = room.addresses()[0]!.port;
+    proxy = await tcpProxy(port);
+    const carolId = await makeOpensslIdentity(tmpDir('carol-kept'));
+    const carol = await joinChat({ port }, carolId, 'carol');
+    const bert = await joinMember(roomId.fingerprint, proxy.port, 'bert', members);
+    await carol.member.type('one\n');
+    await saidIn(bert, 'one');
+
+    proxy.hold(true);
+    await expect.poll(() => bert.link.state, { timeout: 20_000 }).not.toBe('joined');
+    clock = new Date('2026-03-01T09:10:00Z');
+    await carol.member.type('two\n');
+    await expect.poll(() => log.entries.map((e) => e.text)).toEqual(['one', 'two']);
+    await room.close();
+    clock = new Date('2026-03-01T09:30:00Z');
+    room = await start(port);
+
+    // carol, known by her fingerprint, comes back and reads the history with the minutes it was said.
+    const back = await joinChat({ port }, carolId, undefined);
+    await back.waitFor(/^09:10 carol\[\d+\]: two$/m);
+    expect(back.member.received()).toMatch(/^09:00 carol\[\d+\]: one$/m);
+    await back.member.type('three\n');
+    await expect.poll(() => log.entries.length).toBe(3);
+
+    const before = bert.said.length;
+    proxy.hold(false);
+    await expect.poll(() => bert.joins.length, { timeout: 20_000 }).toBe(2);
+    await saidIn(bert, 'three');
+    expect(bert.said.slice(before).map((s) => s.text)).toEqual(['two', 'three']);
+    expect(bert.said.slice(before).every((s) => s.history)).toBe(true);
+    // A newcomer gateway: the same ids and times as the room gave them before its restart.
+    const dana = await joinMember(roomId.fingerprint, port, 'dana', members);
+    await saidIn(dana, 'three');
+    expect(dana.said.map((s) => [s.id, s.text, s.at.toISOString()])).toEqual(bert.said.map((s) => [s.id, s.text, s.at.toISOString()]));
+    expect(dana.said[0]!.at.toISOString()).toBe('2026-03-01T09:00:00.000Z');
+  }, T);
 });

@@ -1,5 +1,6 @@
 // Real programs under test: spawn, watch their output, talk on stdin, and always stop them (by PID).
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Stream } from 'node:stream';
 
 export interface SpawnOptions {
   cwd?: string;
@@ -14,6 +15,8 @@ export interface SpawnOptions {
   group?: boolean;
   /** Characters of each stream kept (the tail). Default 1 MiB. */
   maxOutputChars?: number;
+  /** Standard error elsewhere than a pipe of ours (e.g. a socket, as systemd gives a unit the journal's). */
+  stderr?: Stream | number;
 }
 
 export type StreamName = 'stdout' | 'stderr' | 'both';
@@ -97,7 +100,7 @@ export class Proc {
     this.out = new Tail(maxChars);
     this.err = new Tail(maxChars);
     child.stdout!.setEncoding('utf8').on('data', (s: string) => this.onOutput(this.out, s));
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => this.onOutput(this.err, s));
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => this.onOutput(this.err, s));
     // EPIPE when the program exits while we write: the exit is what the test should see.
     child.stdin?.on('error', () => {});
     this.exited = new Promise((resolve) => {
@@ -261,7 +264,7 @@ export async function spawnProc(cmd: string, args: readonly string[] = [], opts:
   const child = spawn(cmd, args, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
-    stdio: [opts.stdin ?? 'pipe', 'pipe', 'pipe'],
+    stdio: [opts.stdin ?? 'pipe', 'pipe', opts.stderr ?? 'pipe'],
     detached: group,
   });
   await new Promise<void>((resolve, reject) => {

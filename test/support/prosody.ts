@@ -59,7 +59,10 @@ export interface ProsodyOptions {
   extraConfig?: string;
   /** XEP-0114 components: { domain: secret }, served on `componentPort` (127.0.0.1). */
   components?: Record<string, string>;
-  /** Components granted users' rosters and outgoing messages (XEP-0356, mod_privilege from prosody-modules). */
+  /**
+   * Components granted users' rosters, outgoing messages and publishing to their PEP (XEP-0356, mod_privilege from
+   * prosody-modules; the host then has PEP, mod_pep).
+   */
   privileged?: string[];
 }
 
@@ -140,8 +143,8 @@ async function startProsodyOnce(opts: ProsodyOptions): Promise<ProsodyServer> {
     )
     .join('');
   const hostPrivileges = privileged.length
-    ? '    modules_enabled = { "privilege" }\n    privileged_entities = {\n' +
-      privileged.map((d) => `        [${lua(d)}] = { roster = "both"; message = "outgoing" };\n`).join('') +
+    ? '    modules_enabled = { "privilege", "pep" }\n    privileged_entities = {\n' +
+      privileged.map((d) => `        [${lua(d)}] = { roster = "both"; message = "outgoing"; iq = { ["http://jabber.org/protocol/pubsub"] = "set" } };\n`).join('') +
       '    }\n'
     : '';
   const configFile = join(dir, 'prosody.cfg.lua');

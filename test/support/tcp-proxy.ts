@@ -9,6 +9,8 @@ export interface TcpProxy {
   readonly bytes: number;
   /** Resets every relayed connection (both sides see a dead link). */
   cut(): void;
+  /** true: cuts, and resets every new connection until hold(false) (the far side is unreachable meanwhile). */
+  hold(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -16,6 +18,7 @@ export interface TcpProxy {
 export async function tcpProxy(target: number, opts: { bytesPerSecond?: number } = {}): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
   let bytes = 0;
+  let held = false;
   const rate = opts.bytesPerSecond;
   const pipe = (from: Socket, to: Socket): void => {
     let windowStart = Date.now();
@@ -38,6 +41,7 @@ export async function tcpProxy(target: number, opts: { bytesPerSecond?: number }
     from.on('end', () => to.end());
   };
   const server: Server = createServer((client) => {
+    if (held) return void client.resetAndDestroy();
     const upstream = connect({ host: '127.0.0.1', port: target });
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -65,6 +69,10 @@ export async function tcpProxy(target: number, opts: { bytesPerSecond?: number }
       return bytes;
     },
     cut,
+    hold(on) {
+      held = on;
+      if (on) cut();
+    },
     async close() {
       cut();
       await closeServer(server);

@@ -1,5 +1,6 @@
 // A member of the reference chat room (test/support/tlsd.ts startTlsdChat) on gnutls-cli, as its users join:
 // dial, answer fp2alias's question unless the fingerprint is known, read our own join line for our NAME.
+import type { SlixmppClient } from '../../clients/slixmpp/driver.js';
 import { gnutlsCli, type DialingPeer } from '../e2e/support/reference-peer.js';
 import type { OpensslIdentity } from './identities.js';
 import type { TlsdChat } from './tlsd.js';
@@ -41,4 +42,17 @@ export async function joinChat(room: Pick<TlsdChat, 'port'>, id: OpensslIdentity
     nick: joined.exec(member.received())![1]!,
     waitFor: (re, ms = timeoutMs) => until(() => re.test(member.received()), ms, () => `no line matching ${re}; ${seen()}`),
   };
+}
+
+/**
+ * tlsd-chat.sh announces a join before its relay to the broker is connected, so a line written in that instant
+ * misses the newcomer (docs/rooms.md): the member writes again until the XMPP user has it as a groupchat message.
+ */
+export async function memberSaysTo(user: SlixmppClient, m: ChatMember, text: string, from: number) {
+  for (let i = 0; i < 10; i++) {
+    await m.member.type(`${text}\n`);
+    const got = await user.nextMessage((e) => e.type === 'groupchat' && e.body === text, 2_000, from).catch(() => undefined);
+    if (got) return got;
+  }
+  throw new Error(`the user never got "${text}"; events:\n${user.recent()}`);
 }

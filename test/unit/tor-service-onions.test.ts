@@ -187,3 +187,23 @@ it("our onion's extra ports change (a hosted room at its own port): remembered b
   expect(addPorts).toEqual(['own 18765,127.0.0.1:1000 40001,127.0.0.1:40001 40002,127.0.0.1:40002']);
   await svc.stop();
 });
+
+it("a published service's ports change (a user's hosted room at its own port): withdrawn and added again with them", async () => {
+  commands = [];
+  addPorts = [];
+  const { svc } = service(false);
+  await svc.start();
+  await waitUntil(() => svc.status().state === 'ready', 5_000);
+  await svc.publish(spec(u1, 1001));
+  const room = [{ virt: 40003, target: '127.0.0.1:40003' }];
+  commands = [];
+  await svc.publish({ ...spec(u1, 1001), extraPorts: room });
+  await svc.publish({ ...spec(u1, 1001), extraPorts: room }); // the same again: nothing to do
+  expect(commands).toEqual(['DEL_ONION u1', 'ADD_ONION u1 4242,127.0.0.1:1001']);
+  expect(addPorts.at(-1)).toBe('u1 4242,127.0.0.1:1001 40003,127.0.0.1:40003');
+  commands = [];
+  await svc.publish(spec(u1, 1001)); // the room unhosted
+  expect(commands).toEqual(['DEL_ONION u1', 'ADD_ONION u1 4242,127.0.0.1:1001']);
+  expect(addPorts.at(-1)).toBe('u1 4242,127.0.0.1:1001');
+  await svc.stop();
+});

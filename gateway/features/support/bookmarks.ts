@@ -6,7 +6,8 @@
 import type { PepItem, PepNodeConfig } from '../../store/pep.js';
 import type { UserData } from '../../xmpp/user-data.js';
 import { x, type Element } from '../../xmpp/xml/element.js';
-import { itemElement, parsePayload, serializePayload } from './pubsub.js';
+import { DATA_FORMS_NS } from './data-forms.js';
+import { itemElement, parsePayload, PUBSUB, serializePayload } from './pubsub.js';
 
 export const BOOKMARKS = { native: 'urn:xmpp:bookmarks:1', legacy: 'storage:bookmarks' } as const;
 
@@ -117,4 +118,30 @@ export function ensureBookmark(data: UserData, jid: string, fields: { name: stri
   );
   data.publish(BOOKMARKS.native, { id: jid, payload, publisher });
   return true;
+}
+
+/**
+ * The XEP-0402 publish of one room's bookmark (§3.2, with the publish-options the node needs: whitelist, persistent,
+ * as many items as the service keeps), for a PEP service that is not ours: the user's own server in the transport mode.
+ */
+export function bookmarkPublish(jid: string, fields: { name: string; nick: string; autojoin: boolean }): Element {
+  const field = (v: string, value: string, type?: string): Element => x('field', { var: v, type }, x('value', null, value));
+  return x(
+    'pubsub',
+    { xmlns: PUBSUB.base },
+    x('publish', { node: BOOKMARKS.native }, x('item', { id: jid }, x('conference', { xmlns: BOOKMARKS.native, name: fields.name, autojoin: fields.autojoin ? 'true' : undefined }, x('nick', null, fields.nick)))),
+    x(
+      'publish-options',
+      null,
+      x(
+        'x',
+        { xmlns: DATA_FORMS_NS, type: 'submit' },
+        field('FORM_TYPE', PUBSUB.publishOptions, 'hidden'),
+        field('pubsub#persist_items', 'true'),
+        field('pubsub#max_items', 'max'),
+        field('pubsub#send_last_published_item', 'never'),
+        field('pubsub#access_model', 'whitelist'),
+      ),
+    ),
+  );
 }

@@ -14,6 +14,11 @@ const FIELDS = new Set(['FORM_TYPE', 'with', 'start', 'end', 'before-id', 'after
 // XEP-0082 DateTime: a time zone is required, fractions optional.
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
+/** An XEP-0082 DateTime as a Date; undefined for anything else. */
+export function xep0082DateTime(v: string): Date | undefined {
+  return DATETIME.test(v) && !Number.isNaN(Date.parse(v)) ? new Date(v) : undefined;
+}
+
 export interface MamFilters {
   with?: string;
   start?: Date;
@@ -43,8 +48,9 @@ export function mamFilters(query: Element): MamFilters {
     else if (name === 'with') {
       out.with = toJid(v).bare().toString();
     } else if (name === 'start' || name === 'end') {
-      if (!DATETIME.test(v) || Number.isNaN(Date.parse(v))) throw new StanzaError('bad-request', `${name}: not an XEP-0082 date and time: ${v.slice(0, 100)}`);
-      out[name] = new Date(v);
+      const at = xep0082DateTime(v);
+      if (!at) throw new StanzaError('bad-request', `${name}: not an XEP-0082 date and time: ${v.slice(0, 100)}`);
+      out[name] = at;
     } else if (name === 'before-id') out.beforeId = v;
     else out.afterId = v;
   }
