@@ -124,7 +124,7 @@ export class Link extends TypedEmitter<LinkEvents> {
     if (this.frames) this.frameDecoder = new FrameDecoder<FrameRecord>({ maxTextBytes, kinds: room ? 'room' : 'link' });
     // Each kind of connection carries only its own records: a room frame never goes to a peer link, nor the reverse.
     const encode = this.frames ? (r: FrameRecord) => (isRoomRecord(r) === room ? encodeFrame(r, { maxTextBytes }) : undefined) : plainEncoder;
-    this.writer = new LinkWriter(socket, this.acks, short(fingerprint), () => this.maybeEnd(), encode);
+    this.writer = new LinkWriter(socket, this.acks, short(fingerprint), () => this.maybeEnd(), encode, this.frames);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.on('error', (error) => this.finish({ reason: this.closing ?? 'error', error }));
     socket.on('close', () => this.finish({ reason: this.closing ?? 'remote' }));

@@ -74,9 +74,9 @@ export class OutboxFlusher {
         const bad = ok.indexOf(false);
         const done = bad < 0 ? batch : batch.slice(0, bad);
         // In the turn's group: a removal lost to a crash only sends the message again (the receiver drops it by id).
-        store.group.run(() => {
-          for (const m of done) store.outbox.remove(accountId, m.seq);
-        });
+        // One range: the peer's rows came from peek() in seq order with nothing of the peer's between them (a row
+        // queued later has a higher seq), so from the first to the last sent is exactly what was sent.
+        if (done.length > 0) store.group.run(() => store.outbox.removeRange(accountId, fp, done[0]!.seq, done[done.length - 1]!.seq));
         if (bad >= 0) throw failure;
       }
     } catch (err) {

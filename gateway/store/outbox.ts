@@ -66,6 +66,7 @@ export class Outbox {
   private readonly insert;
   private readonly head;
   private readonly del;
+  private readonly delRange;
   private readonly count;
   private readonly pending;
   private readonly oldest;
@@ -87,6 +88,9 @@ export class Outbox {
       `SELECT ${COLUMNS} FROM outbox WHERE account_id = ? AND fingerprint = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
     this.del = db.prepare<[number, number]>('DELETE FROM outbox WHERE account_id = ? AND seq = ?');
+    this.delRange = db.prepare<[number, string, number, number]>(
+      'DELETE FROM outbox WHERE account_id = ? AND fingerprint = ? AND seq >= ? AND seq <= ?',
+    );
     this.count = db.prepare<[number, string], { n: number }>(
       'SELECT count(*) AS n FROM outbox WHERE account_id = ? AND fingerprint = ?',
     );
@@ -134,6 +138,14 @@ export class Outbox {
   /** Call only after the text was sent (acknowledged, or written to a reference peer); false if it was already gone. */
   remove(accountId: AccountId, seq: number): boolean {
     return this.del.run(accountId, seq).changes > 0;
+  }
+
+  /**
+   * Removes the peer's messages from `fromSeq` to `toSeq` (both included) in one statement: a run that peek() handed
+   * out in order and that was sent. Call only after every one of them was sent; returns how many left the queue.
+   */
+  removeRange(accountId: AccountId, fingerprint: string, fromSeq: number, toSeq: number): number {
+    return this.delRange.run(accountId, fingerprint, fromSeq, toSeq).changes;
   }
 
   countFor(accountId: AccountId, fingerprint: string): number {

@@ -92,6 +92,16 @@ describe('the queue limit', () => {
     expect(store.outbox.peek(acc, A, 10).map((m) => m.text)).toEqual(['a2', 'a3', 'a4']);
   });
 
+  it('removes a sent run of one peer in one range, leaving other peers and later messages queued', () => {
+    const { store, acc } = fresh();
+    store.contacts.upsert(acc, A);
+    store.contacts.upsert(acc, B);
+    const a = ['a1', 'a2', 'a3', 'a4'].map((t, i) => (i === 2 && store.outbox.enqueue(acc, B, 'b between'), store.outbox.enqueue(acc, A, t)));
+    expect(store.outbox.removeRange(acc, A, a[0]!.seq, a[2]!.seq)).toBe(3);
+    expect(store.outbox.peek(acc, A, 10).map((m) => m.text)).toEqual(['a4']);
+    expect(store.outbox.peek(acc, B, 10).map((m) => m.text)).toEqual(['b between']);
+  });
+
   it('gives back what was written: seq in order, ids and requests', () => {
     const { store, acc } = fresh();
     store.contacts.upsert(acc, A);

@@ -13,7 +13,9 @@ export class Element {
   constructor(name: string, attrs: Record<string, string | number | undefined | null> = {}) {
     this.name = name;
     this.attrs = {};
-    for (const [k, v] of Object.entries(attrs)) {
+    for (const k in attrs) {
+      if (!Object.hasOwn(attrs, k)) continue;
+      const v = attrs[k];
       if (v !== undefined && v !== null) this.attrs[k] = String(v);
     }
   }
@@ -72,7 +74,9 @@ export class Element {
 
   toString(): string {
     let out = `<${this.name}`;
-    for (const [k, v] of Object.entries(this.attrs)) out += ` ${k}="${escapeAttr(v)}"`;
+    // for-in, not Object.entries: no array per attribute for every stanza written (the same order).
+    const attrs = this.attrs;
+    for (const k in attrs) out += ` ${k}="${escapeAttr(attrs[k]!)}"`;
     if (this.children.length === 0) return `${out}/>`;
     out += '>';
     for (const c of this.children) out += typeof c === 'string' ? escapeText(c) : c.toString();
