@@ -35,6 +35,17 @@ function bodiesFrom(dbFile: string, jid: string): string[] {
   }
 }
 
+/** The chats open in Dino's list, most recently active first (how its list orders them). */
+function openChats(dbFile: string): string[] {
+  const db = new Database(dbFile, { readonly: true, fileMustExist: true, timeout: 2_000 });
+  try {
+    const rows = db.prepare('SELECT j.bare_jid FROM conversation c JOIN jid j ON j.id = c.jid_id WHERE c.active = 1 ORDER BY c.last_active DESC').all() as { bare_jid: string }[];
+    return rows.map((r) => r.bare_jid);
+  } finally {
+    db.close();
+  }
+}
+
 interopSuite('e2e: real Dino after `setup dino`', ['dino', 'dbus-run-session', 'xvfb', 'scrot', 'xdotool', 'unshare', 'slixmpp', 'openssl', 'gnutls-cli'], () => {
   it('logs in at localhost:5222 with no certificate question, binds its resource, chats both ways with a reference peer, and joins a hosted room by its bookmark', async () => {
     if (process.getuid?.() !== 0) throw new Error('the test binds a CA bundle in a mount namespace (unshare -m): it runs as root, as CI does');
@@ -89,12 +100,17 @@ interopSuite('e2e: real Dino after `setup dino`', ['dino', 'dbus-run-session', '
       await rex.proc.waitFor(/Protocol version/, WAIT_MS);
       rex.type('hello dino\n');
       await expect.poll(() => bodiesFrom(dbFile, gw.jidOf(id.fingerprint)), { timeout: WAIT_MS, interval: 500 }).toEqual(['hello dino']);
-      // A line from Dino's own window: it opened the chat with Rex for his message (the input has the focus); type, Enter.
+      // A line from Dino's own window: select Rex's row in its chat list (ordered by last activity, as its database
+      // says, 59 px a row), type, Enter.
       const xdo = async (...args: string[]): Promise<void> => {
         const p = await spawnProc('xdotool', args, { env: { DISPLAY: x!.display }, stdin: 'ignore' });
         expect((await p.exited).code, p.tails()).toBe(0);
       };
-      await new Promise((r) => setTimeout(r, 2_000));
+      await new Promise((r) => setTimeout(r, 1_500));
+      const row = openChats(dbFile).indexOf(gw.jidOf(id.fingerprint));
+      expect(row).toBeGreaterThanOrEqual(0);
+      await xdo('mousemove', '150', String(80 + 59 * row), 'click', '1');
+      await new Promise((r) => setTimeout(r, 1_500));
       await xdo('type', '--delay', '30', 'hi rex');
       await xdo('key', 'Return');
       await rex.proc.waitFor(/hi rex/, WAIT_MS, { stream: 'stdout' });
