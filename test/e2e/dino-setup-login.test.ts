@@ -13,10 +13,10 @@ import { expect, it, onTestFailed } from 'vitest';
 import { makeOpensslIdentity, tmpDir } from '../support/identities.js';
 import { killAll, spawnProc, type Proc } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
-import { joinChat } from '../support/tlsd-chat-member.js';
 import { drawn, startXvfb } from '../support/xvfb.js';
 import { opensslServer } from './support/reference-peer.js';
 import { cli, cliHome, startInProcessGateway } from './support/gateway.js';
+import { desktopEnv, hostedRoomWithMember, xdotool } from './support/desktop-clients.js';
 import { gatewayCommand, slixUser } from './support/slixmpp-users.js';
 
 const T = 90_000;
@@ -63,10 +63,8 @@ interopSuite('e2e: real Dino after `setup dino`', ['dino', 'dbus-run-session', '
       const other = await slixUser(gw);
       await gatewayCommand(other, `add tlsim://${id.fingerprint}@127.0.0.1:${rex.port} Rex`, /^Added Rex/);
       // And a room the user hosts, with a gnutls-cli member in it: its bookmark (autojoin) is there at Dino's login.
-      const hosted = await gatewayCommand(other, 'room host party', /^Hosting room party/);
+      const carol = await hostedRoomWithMember(other, 'party', 'carol');
       await other.stop();
-      const port = Number(/tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:(\d+)/.exec(hosted)![1]);
-      const carol = await joinChat({ port }, await makeOpensslIdentity(tmpDir('carol')), 'carol');
 
       const setup = await cli(home, ['setup', 'dino']);
       expect(setup.code, setup.stderr).toBe(0);
@@ -76,14 +74,7 @@ interopSuite('e2e: real Dino after `setup dino`', ['dino', 'dbus-run-session', '
       const bundle = join(home.root, 'ca-certificates.crt');
       await writeFile(bundle, `${await readFile(SYSTEM_BUNDLE, 'utf8')}\n${await readFile(gw.caCertFile, 'utf8')}`);
       x = await startXvfb('1024x768');
-      const env = {
-        HOME: home.root,
-        XDG_CONFIG_HOME: home.env.XDG_CONFIG_HOME!,
-        XDG_DATA_HOME: home.env.XDG_DATA_HOME!,
-        XDG_CACHE_HOME: join(home.root, 'cache'),
-        DISPLAY: x.display,
-        NO_AT_BRIDGE: '1',
-      };
+      const env = desktopEnv(home, x.display);
       const inner = ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'dbus-run-session', '--', 'dino-im'];
       dino = await spawnProc('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${bundle} ${SYSTEM_BUNDLE} && exec "$@"`, 'sh', ...inner], {
         stdin: 'ignore',
@@ -102,10 +93,7 @@ interopSuite('e2e: real Dino after `setup dino`', ['dino', 'dbus-run-session', '
       await expect.poll(() => bodiesFrom(dbFile, gw.jidOf(id.fingerprint)), { timeout: WAIT_MS, interval: 500 }).toEqual(['hello dino']);
       // A line from Dino's own window: select Rex's row in its chat list (ordered by last activity, as its database
       // says, 59 px a row), type, Enter.
-      const xdo = async (...args: string[]): Promise<void> => {
-        const p = await spawnProc('xdotool', args, { env: { DISPLAY: x!.display }, stdin: 'ignore' });
-        expect((await p.exited).code, p.tails()).toBe(0);
-      };
+      const xdo = (...args: string[]): Promise<void> => xdotool(x!.display, ...args);
       await new Promise((r) => setTimeout(r, 1_500));
       const row = openChats(dbFile).indexOf(gw.jidOf(id.fingerprint));
       expect(row).toBeGreaterThanOrEqual(0);

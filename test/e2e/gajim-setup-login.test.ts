@@ -7,13 +7,12 @@
 import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it, onTestFailed } from 'vitest';
-import { makeOpensslIdentity, tmpDir } from '../support/identities.js';
 import { killAll, spawnProc, type Proc } from '../support/proc.js';
-import { joinChat } from '../support/tlsd-chat-member.js';
 import { interopSuite } from '../support/tools.js';
 import { drawn, startXvfb } from '../support/xvfb.js';
 import { cli, cliHome, startInProcessGateway } from './support/gateway.js';
-import { gatewayCommand, slixUser } from './support/slixmpp-users.js';
+import { desktopEnv, hostedRoomWithMember, xdotool } from './support/desktop-clients.js';
+import { slixUser } from './support/slixmpp-users.js';
 
 const T = 60_000;
 const WAIT_MS = 30_000;
@@ -38,25 +37,16 @@ interopSuite('e2e: real Gajim after `setup gajim`', ['gajim', 'xvfb', 'scrot', '
     try {
       // A room the user hosts (typed from another client of the account), with a gnutls-cli member in it.
       const other = await slixUser(gw);
-      const hosted = await gatewayCommand(other, 'room host party', /^Hosting room party/);
+      const carol = await hostedRoomWithMember(other, 'party', 'carol');
       await other.stop();
-      const port = Number(/tlsim:\/\/[0-9a-f]{64}@127\.0\.0\.1:(\d+)/.exec(hosted)![1]);
-      const carol = await joinChat({ port }, await makeOpensslIdentity(tmpDir('carol')), 'carol');
 
       const setup = await cli(home, ['setup', 'gajim']);
       expect(setup.code, setup.stderr).toBe(0);
       expect(setup.stdout).toContain('add account localhost (0 other accounts kept)');
 
       x = await startXvfb('1024x768');
-      const env = {
-        HOME: home.root,
-        XDG_CONFIG_HOME: home.env.XDG_CONFIG_HOME!,
-        XDG_DATA_HOME: home.env.XDG_DATA_HOME!,
-        XDG_CACHE_HOME: join(home.root, 'cache'),
-        DISPLAY: x.display,
-        NO_AT_BRIDGE: '1',
-      };
-      await mkdir(env.XDG_CACHE_HOME, { recursive: true });
+      const env = desktopEnv(home, x.display);
+      await mkdir(env.XDG_CACHE_HOME!, { recursive: true });
       const prefix = await asUser(home.root, [join(home.root, 'config', 'gajim'), join(home.root, 'data', 'gajim'), env.XDG_CACHE_HOME]);
       const argv = [...prefix, 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'gajim', '--verbose'];
       gajim = await spawnProc(argv[0]!, argv.slice(1), { stdin: 'ignore', group: true });
@@ -81,10 +71,7 @@ interopSuite('e2e: real Gajim after `setup gajim`', ['gajim', 'xvfb', 'scrot', '
       await drawn(shot, env, WAIT_MS);
 
       // A line from Gajim's own window: open the room (its row in the chat list), type, Enter.
-      const xdo = async (...args: string[]): Promise<void> => {
-        const p = await spawnProc('xdotool', args, { env: { DISPLAY: x!.display }, stdin: 'ignore' });
-        expect((await p.exited).code, p.tails()).toBe(0);
-      };
+      const xdo = (...args: string[]): Promise<void> => xdotool(x!.display, ...args);
       await xdo('mousemove', '160', '165', 'click', '1');
       await new Promise((r) => setTimeout(r, 1_500));
       await xdo('type', '--delay', '30', 'hi from gajim');
