@@ -50,24 +50,20 @@ export class TlsimRooms implements RoomNetwork {
   constructor(private readonly opts: TlsimRoomsOptions) {
     const { store, accountId, log, maxMessageBytes } = opts;
     this.hosting = opts.hosting && new RoomHosting({ store, accountId, log: log.child({ component: 'room-hosting' }), maxMessageBytes, ...opts.hosting });
+    // A room we host: its own log (what anyone said, also while none of our clients was in, and kept across our
+    // restarts); a room of another gateway: our copy of what it sent us. MAM and MUC history read the same.
+    const of = (room: string) => (store.hostedRooms.get(accountId, room) ? store.hostedRoomLog : store.roomArchive);
     this.archive = {
-      holds: (room) => store.roomArchive.holds(accountId, room),
+      holds: (room) => of(room).holds(accountId, room),
       query: (room, q) => {
         try {
-          return store.roomArchive.query(accountId, room, q);
+          return of(room).query(accountId, room, q);
         } catch (err) {
           if (err instanceof StoreError && err.code === 'unknown-id') throw new StanzaError('item-not-found', 'no message with that id in the room archive');
           throw err;
         }
       },
-      // A room we host: from its own log (what anyone said, also while none of our clients was in); else our copy.
-      history: (room, { limit, since }) =>
-        store.hostedRooms.get(accountId, room)
-          ? store.hostedRoomLog
-              .load(accountId, room, limit)
-              .filter((e) => !since || e.at >= since.getTime())
-              .map((e) => ({ id: e.id, nick: e.alias, text: e.text, stamp: new Date(e.at) }))
-          : store.roomArchive.query(accountId, room, { limit, reverse: true, ...(since && { start: since }) }).entries.reverse(),
+      history: (room, { limit, since }) => of(room).query(accountId, room, { limit, reverse: true, ...(since && { start: since }) }).entries.reverse(),
     };
   }
 
