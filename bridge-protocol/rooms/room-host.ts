@@ -287,12 +287,12 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
    */
   private welcomeFrames(m: Present, req: RoomJoinRecord | undefined): void {
     for (const p of this.present.values()) this.write(m, { type: 'room-presence', name: p.name, alias: p.alias, present: true, at: p.joinedAt });
-    let from: number;
+    const last = Math.max(0, this.said.length - Math.min(MAX_ROOM_HISTORY, req?.history ?? this.o.historyLines ?? 20));
+    // After an id: what followed it (all of the log when it is gone), and the last `history` too when asked.
+    let from = last;
     if (req?.after !== undefined) {
       const i = this.said.findIndex((e) => e.id === req.after);
-      from = i + 1;
-    } else {
-      from = Math.max(0, this.said.length - Math.min(MAX_ROOM_HISTORY, req?.history ?? this.o.historyLines ?? 20));
+      from = req.history !== undefined ? Math.min(i + 1, last) : i + 1;
     }
     for (const e of this.said.slice(from)) this.write(m, this.saidRecord(e, m, true));
     this.write(m, { type: 'room-welcome', name: m.name, alias: m.alias });

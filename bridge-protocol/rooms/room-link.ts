@@ -33,7 +33,9 @@ export interface RoomLinkOptions {
   history?: number;
   /**
    * The last room message id the member already keeps (from an earlier link, e.g. before a restart of the member):
-   * the first join then asks for what followed it, as a redial does, instead of the last `history`.
+   * the first join then asks for what followed it, as a redial does, instead of the last `history`; with `history`
+   * given too, for at least the last `history` as well (the member keeps fewer than a client asked for). A redial
+   * after a join asks only for what followed.
    */
   resumeAfter?: string;
   log: Logger;
@@ -120,6 +122,8 @@ export class RoomLink extends TypedEmitter<RoomLinkEvents> {
   private lastId: string | undefined;
   /** Our messages sent and not echoed yet, by our id. */
   private readonly pending = new Map<string, string>();
+  /** Welcomed once: from then on a join asks only for what followed the last id (older ones would show twice). */
+  private everJoined = false;
 
   constructor(private readonly opts: RoomLinkOptions) {
     super((err, event) => opts.log.error({ err, event }, 'room listener failed'));
@@ -230,6 +234,7 @@ export class RoomLink extends TypedEmitter<RoomLinkEvents> {
         this.backoff.reset();
         this.self = { name: r.name, alias: r.alias, asked: false, present: [...present.values()] };
         this.stateNow = 'joined';
+        this.everJoined = true;
         this.emit('joined', this.self);
         for (const h of early.splice(0)) this.heard(h);
         this.emit('caught-up');
@@ -241,7 +246,8 @@ export class RoomLink extends TypedEmitter<RoomLinkEvents> {
       }
     });
     link.start();
-    link.sendRecord({ type: 'room-join', alias: this.opts.alias, ...(this.lastId !== undefined ? { after: this.lastId } : { history: this.opts.history ?? 20 }) }).catch(() => {});
+    const history = this.lastId === undefined ? (this.opts.history ?? 20) : this.everJoined ? undefined : this.opts.history;
+    link.sendRecord({ type: 'room-join', alias: this.opts.alias, ...(this.lastId !== undefined && { after: this.lastId }), ...(history !== undefined && { history }) }).catch(() => {});
   }
 
   /** A room message, once per id on this RoomLink; the last one is where a redial resumes. */

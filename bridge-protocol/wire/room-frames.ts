@@ -4,7 +4,8 @@
 // these are the kinds on a connection that negotiated x-tlsim-room/1, where the type bytes mean:
 //   0xF5 join      member → host, first  {"alias":"bob", "after":"<room id>"?, "history":N?}
 //                  after: the last room message id the member saw (it reconnects): what followed it, no more;
-//                  history: without after (a first join), the last N messages said (0..MAX_ROOM_HISTORY)
+//                  history: the last N messages said (0..MAX_ROOM_HISTORY); with after, those as well as what
+//                  followed it (a member that keeps fewer than its client asked for; a redial sends after alone)
 //   0xF6 welcome   host → member         {"name":"bob[3]","alias":"bob"} in, or {"refused":"<why>"} and the end
 //   0xF7 presence  host → member         {"name","alias","present":true|false,"at":<ms since the epoch>}
 //                  before the welcome: who is there; after it: joins and leaves

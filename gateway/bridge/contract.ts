@@ -252,8 +252,12 @@ export interface RoomNetwork {
   /** From a share string (`tlsim://<fingerprint>@<host>:<port>`); the name defaults to a short fingerprint. */
   add(share: string, name?: string): Room;
   remove(name: string): void;
-  /** Opens a link to the room as `nick` (mapped to an alias fp2alias takes) and keeps it until leave(). */
-  join(name: string, nick: string, handlers: RoomHandlers): RoomSession;
+  /**
+   * Opens a link to the room as `nick` (mapped to an alias fp2alias takes) and keeps it until leave(). (Additive)
+   * `history`: the messages the joining client asked for (XEP-0045 §7.2.14); where we keep fewer of a room with the
+   * extension, its first connection asks the room for that many.
+   */
+  join(name: string, nick: string, handlers: RoomHandlers, opts?: { history?: number }): RoomSession;
   /** (Additive) Rooms this gateway hosts; absent where it hosts none (test networks). */
   readonly hosting?: RoomHostingApi;
   /** (Additive) Archives of rooms with the extension; absent without a store. */

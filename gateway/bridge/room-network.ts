@@ -102,7 +102,7 @@ export class TlsimRooms implements RoomNetwork {
     }
   }
 
-  join(name: string, nick: string, handlers: RoomHandlers): RoomSession {
+  join(name: string, nick: string, handlers: RoomHandlers, opts: { history?: number } = {}): RoomSession {
     const room = this.get(name);
     if (!room) throw new StanzaError('item-not-found', `no room named ${name.toLowerCase()}: add it first (room add <share-string> ${name.toLowerCase()})`);
     const address = parseAddress(room.address);
@@ -118,6 +118,8 @@ export class TlsimRooms implements RoomNetwork {
       backoff: this.opts.backoff,
       // What we keep of the room already: the room sends what followed (nothing lost while we were out, nothing twice).
       resumeAfter: this.lastArchived(room.name),
+      // A client asked for more than we keep: the room's first connection asks the room for that many too.
+      ...(opts.history !== undefined && opts.history > this.kept(room.name, opts.history) && { history: opts.history }),
       log: this.opts.log.child({ room: room.name }),
     });
     const entry = { link, room: room.name, handlers };
@@ -182,6 +184,15 @@ export class TlsimRooms implements RoomNetwork {
     } catch (err) {
       this.opts.log.warn({ room, err: (err as Error).message }, 'room archive not read');
       return undefined;
+    }
+  }
+
+  /** How many messages of the room we keep, counted up to `upTo` (a store failure: none). */
+  private kept(room: string, upTo: number): number {
+    try {
+      return this.opts.store.roomArchive.query(this.opts.accountId, room, { limit: upTo, reverse: true }).entries.length;
+    } catch {
+      return 0;
     }
   }
 

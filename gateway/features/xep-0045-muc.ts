@@ -202,6 +202,7 @@ export const muc: Feature = {
       open.set(name, r);
       queueMicrotask(() => {
         if (open.get(name) !== r) return;
+        // The history the first client asked for: the room is asked for more than the default where we keep less.
         r.link = rooms!.join(name, nickFor(), {
           joined: (self) => {
             r.occupants.clear();
@@ -235,7 +236,7 @@ export const muc: Feature = {
             const again = `reconnecting in ${Math.max(1, Math.round(info.retryInMs / 1000))} s`;
             for (const full of r.resources.keys()) roomNotice(r, full, `${wasIn ? 'Lost the link to the room' : 'Still not back in the room'}: ${info.reason}; ${again}. Members shown again when they join or speak.`);
           },
-        });
+        }, { history: [...r.resources.values()][0]?.history.maxstanzas });
       });
       return r;
     }

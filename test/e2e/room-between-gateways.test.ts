@@ -24,6 +24,7 @@ interopSuite('e2e: a hosted room between two gateways, with the room extension',
   let bert: SlixmppClient;
   let carol: ChatMember;
   let proxy: TcpProxy;
+  let roomShare: string;
   let saidFrom: number;
   let saidUntil: number;
   const bodies = (user: SlixmppClient, body: string) => user.events.filter((e): e is Message => e.event === 'message' && e.type === 'groupchat' && e.body === body);
@@ -49,6 +50,7 @@ interopSuite('e2e: a hosted room between two gateways, with the room extension',
     await anna.send('localhost', 'room host party');
     const hosted = await anna.nextMessage((m) => m.from === 'localhost' && /^Hosting room party/.test(m.body), W, from);
     const share = /tlsim:\/\/([0-9a-f]{64})@[^\s]+:(\d+)/.exec(hosted.body)!;
+    roomShare = `tlsim://${share[1]}@127.0.0.1:${share[2]}`;
     await anna.request({ cmd: 'muc_join', to: `${ROOM}/Anna` });
     await anna.waitForEvent((e) => e.event === 'presence' && e.from === `${ROOM}/anna`, W, from);
     carol = await joinChat({ port: Number(share[2]) }, await makeOpensslIdentity(tmpDir('carol')), 'carol');
@@ -166,6 +168,37 @@ interopSuite('e2e: a hosted room between two gateways, with the room extension',
       expect(bert.events.slice(fromLaptop).filter((e) => e.event === 'message' && all.includes(e.body ?? ''))).toEqual([]);
     } finally {
       await phone.stop();
+    }
+  }, T);
+
+  it("a user of a third gateway, new to the room, asks for more history than the room's first 20: its gateway asks the room for them", async () => {
+    onTestFailed(() => console.log(`A's log:\n${a.log.tail(60)}`));
+    const before = ['early words', 'hello from B', 'hello from A', 'during the cut', 'back again'];
+    const more = Array.from({ length: 10 }, (_, i) => `carol ${i}`);
+    const fromA = Array.from({ length: 12 }, (_, i) => `anna ${i}`);
+    await carol.member.type(more.join('\n') + '\n');
+    for (const body of fromA) await anna.send(ROOM, body, { type: 'groupchat' });
+    await carol.waitFor(/ anna\[\d+\]: anna 11$/m);
+    const all = [...before, ...more, ...fromA];
+    const c = await startInProcessGateway();
+    const cleo = await SlixmppClient.start();
+    try {
+      await cleo.connect({ jid: `${c.userJid}/laptop`, password: c.password, host: '127.0.0.1', port: c.c2sPort, ca_file: c.caCertFile });
+      let from = cleo.mark();
+      await cleo.send('localhost', `room add ${roomShare} party`);
+      await cleo.nextMessage((m) => m.from === 'localhost' && /^Added room party/.test(m.body), W, from);
+      from = cleo.mark();
+      await cleo.request({ cmd: 'muc_join', to: `${ROOM}/Cleo`, history: { maxstanzas: 100 } });
+      const subject = await cleo.nextMessage((m) => m.from === ROOM && m.subject !== null, W, from);
+      const history = cleo.events.slice(from, cleo.events.indexOf(subject)).filter((e): e is Message => e.event === 'message' && e.type === 'groupchat');
+      expect(history.map((m) => m.body)).toEqual(all);
+      expect(history.every((m) => m.delay !== null && m.stanza_id_by === ROOM)).toBe(true);
+      // C keeps them now: MAM on the room JID has them all too.
+      const { pages } = await cleo.mam({ jid: ROOM, max: 50 });
+      expect(pages.flatMap((p) => p.results.map((r) => r.body))).toEqual(all);
+    } finally {
+      await cleo.stop();
+      await c.stop();
     }
   }, T);
 

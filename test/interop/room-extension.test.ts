@@ -13,6 +13,7 @@ import {
   silentLogger,
   type Identity,
   type RoomJoined,
+  type RoomLinkOptions,
   type RoomSaid,
 } from '../../bridge-protocol/index.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
@@ -33,10 +34,10 @@ interface Member {
 }
 
 /** A member gateway's RoomLink in the room `roomFp` at `port`, recording what it reads; resolves once it is in. */
-async function joinMember(roomFp: string, port: number, alias: string, members: Member[]): Promise<Member> {
+async function joinMember(roomFp: string, port: number, alias: string, members: Member[], more: Partial<RoomLinkOptions> = {}): Promise<Member> {
   const link = new RoomLink({
     fingerprint: roomFp, address: { host: '127.0.0.1', port }, dialer: directDialer(),
-    tls: createTlsContext(await generateIdentity()), alias, log: silentLogger, backoff: { initialMs: 200, maxMs: 500 },
+    tls: createTlsContext(await generateIdentity()), alias, log: silentLogger, backoff: { initialMs: 200, maxMs: 500 }, ...more,
   });
   const m: Member = { link, said: [], presence: [], joins: [] };
   link.on('said', (s) => m.said.push(s));
@@ -155,6 +156,24 @@ interopSuite('room extension between gateways, with a gnutls-cli member', ['gnut
     await closed;
     await carol.member.type('still on\n');
     await said(anna, 'still on');
+  }, T);
+
+  it('a member that keeps fewer than its client asked for: its first join reads the last N as well as what followed its id; a redial only what followed', async () => {
+    const anna = members[0]!;
+    const log = anna.said.map((s) => s.id);
+    // It keeps the newest message already (resumeAfter): alone, that would be nothing; with history 3, the last 3.
+    const eve = await joinMember(roomId.fingerprint, proxy.port, 'eve', members, { resumeAfter: log.at(-1)!, history: 3 });
+    await expect.poll(() => eve.said.length).toBe(3);
+    expect(eve.said.map((s) => s.id)).toEqual(log.slice(-3));
+    expect(eve.said.every((s) => s.history)).toBe(true);
+    proxy.cut();
+    await expect.poll(() => eve.link.state, { timeout: 20_000 }).not.toBe('joined');
+    await carol.member.type('while eve was away\n');
+    await said(anna, 'while eve was away');
+    await expect.poll(() => eve.joins.length, { timeout: 20_000 }).toBe(2);
+    await said(eve, 'while eve was away');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(eve.said.map((s) => s.text).slice(3)).toEqual(['while eve was away']);
   }, T);
 
   it('the gnutls-cli member read only sample-chat lines: no frame byte, no echo of its own line', () => {
