@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { Backoff, type BackoffOptions } from '../peers/backoff.js';
 import { dialPeer, type PeerAddress } from '../peers/dial.js';
 import { ROOM_ALPNS, type TlsContext } from '../tls-context.js';
-import { isRoomId, type RoomRecord } from '../wire/room-frames.js';
+import { isRoomId, type RoomMarker, type RoomRecord } from '../wire/room-frames.js';
 import type { Dialer } from '../transport/types.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../wire/line-codec.js';
 import { ALIAS_PATTERN, parseRoomLine, splitRoomLines, type RoomLine } from '../wire/room-lines.js';
@@ -89,6 +89,8 @@ export interface RoomLinkEvents {
   presence: (p: RoomOccupant & { present: boolean; at: Date }) => void;
   /** With the extension: a message, each id once per RoomLink (a redial resumes after the last one seen). */
   said: (m: RoomSaid) => void;
+  /** With the extension: another member marked the room's message `id` (XEP-0333), live only. */
+  marked: (m: RoomOccupant & { id: string; marker: RoomMarker }) => void;
   /** With the extension: the history the room sent on joining has all been emitted (live from here on). */
   'caught-up': () => void;
   down: (info: RoomDown) => void;
@@ -173,6 +175,15 @@ export class RoomLink extends TypedEmitter<RoomLinkEvents> {
     await this.link.sendRecord({ type: 'room-say', id, text });
   }
 
+  /**
+   * With the extension: our user's client marked the room's message `id` (a room id). Not kept for a later
+   * connection: a marker that did not go out is superseded by the next one.
+   */
+  async mark(id: string, marker: RoomMarker): Promise<void> {
+    if (!this.extended || !this.link) throw new RoomNotJoinedError();
+    await this.link.sendRecord({ type: 'room-mark', id, marker });
+  }
+
   async close(): Promise<void> {
     if (this.stateNow === 'closed') return;
     this.stateNow = 'closed';
@@ -240,6 +251,8 @@ export class RoomLink extends TypedEmitter<RoomLinkEvents> {
         this.emit('caught-up');
         // What we said that the room had not echoed when the last connection dropped: it says each once.
         for (const [id, text] of this.pending) link.sendRecord({ type: 'room-say', id, text }).catch(() => {});
+      } else if (r.type === 'room-marked') {
+        if (this.stateNow === 'joined') this.emit('marked', { id: r.id, marker: r.marker, name: r.name, alias: r.alias });
       } else if (r.type === 'room-said') {
         if (this.stateNow === 'joined') this.heard(r);
         else if (early.length < SEEN_IDS) early.push(r);

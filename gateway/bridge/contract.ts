@@ -189,7 +189,12 @@ export type RoomEvent =
   /** A line that is not a member's (a room that is not tlsd-chat.sh): shown as the room's. */
   | { kind: 'notice'; text: string }
   /** With the extension: the history sent on joining is over (the MUC subject goes here). */
-  | { kind: 'history-end' };
+  | { kind: 'history-end' }
+  /** (Additive) With the extension: a member marked the room's message `id` (XEP-0333), live. */
+  | { kind: 'marker'; name: string; alias: string; id: string; marker: RoomMarkerKind };
+
+/** The chat markers a room with the extension carries. */
+export type RoomMarkerKind = Exclude<Marker, 'receipt'>;
 
 export interface RoomHandlers {
   /**
@@ -211,6 +216,11 @@ export interface RoomSession {
   send(text: string, id?: string): Promise<string>;
   /** The room echoes what we send (the extension): the sender's clients get their reflection from the echo. */
   readonly echoes: boolean;
+  /**
+   * (Additive) With the extension: our client marked the room's message `id` (its stanza-id). Rejects when the
+   * room has no extension or is not joined, or the id is none of the room's.
+   */
+  mark?(id: string, marker: RoomMarkerKind): Promise<void>;
   leave(): Promise<void>;
 }
 

@@ -131,6 +131,7 @@ export class TlsimRooms implements RoomNetwork {
     link.on('line', (line) => handlers.event(toEvent(line, now())));
     link.on('caught-up', () => handlers.event({ kind: 'history-end' }));
     link.on('presence', (p) => handlers.event({ kind: p.present ? 'joins' : 'quits', name: p.name, alias: p.alias }));
+    link.on('marked', (m) => handlers.event({ kind: 'marker', name: m.name, alias: m.alias, id: m.id, marker: m.marker }));
     link.on('said', (m) => {
       try {
         this.opts.store.roomArchive.add(this.opts.accountId, room.name, { id: m.id, nick: m.alias, text: m.text, stamp: m.at });
@@ -170,6 +171,7 @@ export class TlsimRooms implements RoomNetwork {
         }
         return lines.join('\n');
       },
+      mark: (id, marker) => link.mark(id, marker),
       leave: async () => {
         this.sessions.delete(entry);
         await link.close();

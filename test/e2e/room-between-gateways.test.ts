@@ -171,9 +171,33 @@ interopSuite('e2e: a hosted room between two gateways, with the room extension',
     }
   }, T);
 
-  it("a user of a third gateway, new to the room, asks for more history than the room's first 20: its gateway asks the room for them", async () => {
+  it("A's user displays B's message (XEP-0333, the room's stanza-id): B's user reads the marker from A's occupant, once; the gnutls-cli member reads nothing of it", async () => {
+    onTestFailed(() => console.log(`A's log:\n${a.log.tail(40)}\nB's log:\n${b.log.tail(40)}`));
+    const from = anna.mark();
+    const fromB = bert.mark();
+    await bert.send(ROOM, 'read me', { type: 'groupchat' });
+    const got = await heard(anna, 'bert', 'read me', from);
+    expect(got.stanza_id_by).toBe(ROOM);
+    await carol.waitFor(/ bert\[\d+\]: read me$/m);
+    const carolBefore = carol.member.received().length;
+    // Twice, as two clients of one user would: the room relays one marker per member and message.
+    await anna.marker(ROOM, got.stanza_id!, 'displayed', 'groupchat');
+    await anna.marker(ROOM, got.stanza_id!, 'displayed', 'groupchat');
+    const mark = await bert.waitForEvent((e) => e.event === 'marker' && e.from === `${ROOM}/anna`, W, fromB);
+    expect(mark).toMatchObject({ marker: 'displayed', id: got.stanza_id, type: 'groupchat' });
+    // A line said after it comes after anything else the marker could have caused.
+    await anna.send(ROOM, 'after the marker', { type: 'groupchat' });
+    await heard(bert, 'anna', 'after the marker', fromB);
+    await carol.waitFor(/ anna\[\d+\]: after the marker$/m);
+    expect(bert.events.slice(fromB).filter((e) => e.event === 'marker')).toHaveLength(1);
+    expect(carol.member.received().slice(carolBefore)).toMatch(new RegExp(`^${MINUTE} anna\\[\\d+\\]: after the marker\n$`));
+    // The room gives ids: its disco says so (XEP-0333 markers in a MUC name them).
+    expect((await bert.discoInfo(ROOM)).features).toContain('urn:xmpp:sid:0');
+  }, T);
+
+  it("a user of a third gateway, new to the room, asks for more history than the room's first 20: its gateway asks the room for them (no markers in it)", async () => {
     onTestFailed(() => console.log(`A's log:\n${a.log.tail(60)}`));
-    const before = ['early words', 'hello from B', 'hello from A', 'during the cut', 'back again'];
+    const before = ['early words', 'hello from B', 'hello from A', 'during the cut', 'back again', 'read me', 'after the marker'];
     const more = Array.from({ length: 10 }, (_, i) => `carol ${i}`);
     const fromA = Array.from({ length: 12 }, (_, i) => `anna ${i}`);
     await carol.member.type(more.join('\n') + '\n');
