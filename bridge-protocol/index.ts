@@ -135,7 +135,7 @@ export {
   type RoomSaid,
 } from './rooms/room-link.js';
 export { ROOM_ALPN, ROOM_ALPNS } from './tls-context.js';
-export { MAX_ROOM_HISTORY, type RoomRecord } from './wire/room-frames.js';
+export { MAX_ROOM_HISTORY, ROOM_MARKERS, type RoomMarker, type RoomRecord } from './wire/room-frames.js';
 export {
   BANNED,
   FLOOD_CUT,

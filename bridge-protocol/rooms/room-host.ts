@@ -7,8 +7,8 @@
 // through a RoomLink, so every client sees one room.
 // A member that is a gateway negotiates x-tlsim-room/1 (ALPN, as one-to-one links negotiate theirs) and gets room
 // frames instead of lines (wire/room-frames.ts): who is there, history with the original times, stable ids from a
-// bounded log so a reconnect resumes, and its own message echoed with its id. A reference member offers no ALPN
-// and reads exactly the lines it always did.
+// bounded log so a reconnect resumes, its own message echoed with its id, and the other member gateways' chat
+// markers (room-marks.ts bounds them). A reference member offers no ALPN and reads exactly the lines it always did.
 import { randomBytes } from 'node:crypto';
 import { TypedEmitter } from '../events.js';
 import type { Link } from '../link.js';
@@ -16,8 +16,9 @@ import type { Logger } from '../logger.js';
 import { InboundListeners } from '../peers/listener.js';
 import type { PeerAddress } from '../peers/dial.js';
 import { ROOM_ALPNS, type TlsContext } from '../tls-context.js';
-import { MAX_ROOM_HISTORY, type RoomJoinRecord, type RoomRecord } from '../wire/room-frames.js';
+import { MAX_ROOM_HISTORY, type RoomJoinRecord, type RoomMarkRecord, type RoomRecord } from '../wire/room-frames.js';
 import { ALIAS_PATTERN, ALIAS_QUESTION, NOT_RECOGNIZED, roomVisible, splitRoomLines } from '../wire/room-lines.js';
+import { MemberMarks, TokenBucket, type MarkLimits } from './room-marks.js';
 
 export type RoomPolicy = 'open' | 'members';
 
@@ -71,6 +72,8 @@ export interface RoomHostOptions {
   /** Lines a member may send at once, and refilled per second (default 20 and 2). */
   floodBurst?: number;
   floodPerSecond?: number;
+  /** A member gateway's chat markers: their rate, and how many message ids it is remembered to have marked. */
+  marks?: MarkLimits;
   /** Answer to the alias question (default 60 s). */
   aliasTimeoutMs?: number;
   handshakeTimeoutMs?: number;
@@ -102,8 +105,9 @@ interface Present extends RoomMember {
   joinLine: string;
   joinSeq: number;
   joinedAt: number;
-  tokens: number;
-  refilledAt: number;
+  /** Its lines' rate (past it: cut) and its markers (past their rate, or a second one of a message: dropped). */
+  lines: TokenBucket;
+  marks: MemberMarks;
   /** Lines given to the link and not yet written: a member that does not read is cut past MAX_UNWRITTEN. */
   unwritten: number;
   /** Being cut: what it still sends is not heard. */
@@ -246,7 +250,7 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
     const frames = link.protocol === 'room/1';
     const m: Present = {
       name, alias, fingerprint: link.fingerprint, link, frames, joinLine, joinSeq: ++this.seq, joinedAt: at.getTime(),
-      tokens: this.o.floodBurst ?? 20, refilledAt: Date.now(), unwritten: 0, cut: false,
+      lines: new TokenBucket(this.o.floodBurst ?? 20, this.o.floodPerSecond ?? 2), marks: new MemberMarks(this.o.marks), unwritten: 0, cut: false,
     };
     if (frames) this.welcomeFrames(m, req);
     else this.welcomeLines(m);
@@ -259,6 +263,7 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
     });
     link.on('room', (r) => {
       if (r.type === 'room-say') this.heard(m, r.text, r.id);
+      else if (r.type === 'room-mark') this.marked(m, r);
     });
     link.on('close', (info) => {
       if (!this.present.delete(link)) return;
@@ -287,12 +292,12 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
    */
   private welcomeFrames(m: Present, req: RoomJoinRecord | undefined): void {
     for (const p of this.present.values()) this.write(m, { type: 'room-presence', name: p.name, alias: p.alias, present: true, at: p.joinedAt });
-    let from: number;
+    const last = Math.max(0, this.said.length - Math.min(MAX_ROOM_HISTORY, req?.history ?? this.o.historyLines ?? 20));
+    // After an id: what followed it (all of the log when it is gone), and the last `history` too when asked.
+    let from = last;
     if (req?.after !== undefined) {
       const i = this.said.findIndex((e) => e.id === req.after);
-      from = i + 1;
-    } else {
-      from = Math.max(0, this.said.length - Math.min(MAX_ROOM_HISTORY, req?.history ?? this.o.historyLines ?? 20));
+      from = req.history !== undefined ? Math.min(i + 1, last) : i + 1;
     }
     for (const e of this.said.slice(from)) this.write(m, this.saidRecord(e, m, true));
     this.write(m, { type: 'room-welcome', name: m.name, alias: m.alias });
@@ -312,7 +317,7 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
       .split('\n')
       .map((l) => roomVisible(l.endsWith('\r') ? l.slice(0, -1) : l))
       .filter((l, _, all) => l !== '' || all.length === 1);
-    for (let i = 0; i < lines.length; i++) if (!this.take(m)) return this.cut(m, FLOOD_CUT);
+    for (let i = 0; i < lines.length; i++) if (!m.lines.take()) return this.cut(m, FLOOD_CUT);
     const text = lines.join('\n');
     const at = this.now();
     const seq = ++this.seq;
@@ -337,16 +342,14 @@ export class RoomHost extends TypedEmitter<RoomHostEvents> {
     }
   }
 
-  /** A token for one line; false when the member has spent its burst faster than the refill. */
-  private take(m: Present): boolean {
-    const rate = this.o.floodPerSecond ?? 2;
-    const burst = this.o.floodBurst ?? 20;
-    const t = Date.now();
-    m.tokens = Math.min(burst, m.tokens + ((t - m.refilledAt) / 1000) * rate);
-    m.refilledAt = t;
-    if (m.tokens < 1) return false;
-    m.tokens -= 1;
-    return true;
+  /**
+   * A member gateway's chat marker of a message the room keeps: to the other member gateways, from that member;
+   * never to reference members (they read only lines) nor back to it. Once per member and message, within its rate.
+   */
+  private marked(m: Present, r: RoomMarkRecord): void {
+    if (m.cut || !this.present.has(m.link) || !this.said.some((e) => e.id === r.id) || !m.marks.accept(r.id)) return;
+    const record: RoomRecord = { type: 'room-marked', id: r.id, marker: r.marker, name: m.name, alias: m.alias };
+    for (const p of this.present.values()) if (p.frames && p !== m) this.write(p, record);
   }
 
   private cut(m: Present, text: string): void {

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { Backoff, type BackoffOptions } from '../peers/backoff.js';
 import { dialPeer, type PeerAddress } from '../peers/dial.js';
 import { ROOM_ALPNS, type TlsContext } from '../tls-context.js';
-import { isRoomId, type RoomRecord } from '../wire/room-frames.js';
+import { isRoomId, type RoomMarker, type RoomRecord } from '../wire/room-frames.js';
 import type { Dialer } from '../transport/types.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../wire/line-codec.js';
 import { ALIAS_PATTERN, parseRoomLine, splitRoomLines, type RoomLine } from '../wire/room-lines.js';
@@ -33,7 +33,9 @@ export interface RoomLinkOptions {
   history?: number;
   /**
    * The last room message id the member already keeps (from an earlier link, e.g. before a restart of the member):
-   * the first join then asks for what followed it, as a redial does, instead of the last `history`.
+   * the first join then asks for what followed it, as a redial does, instead of the last `history`; with `history`
+   * given too, for at least the last `history` as well (the member keeps fewer than a client asked for). A redial
+   * after a join asks only for what followed.
    */
   resumeAfter?: string;
   log: Logger;
@@ -87,6 +89,8 @@ export interface RoomLinkEvents {
   presence: (p: RoomOccupant & { present: boolean; at: Date }) => void;
   /** With the extension: a message, each id once per RoomLink (a redial resumes after the last one seen). */
   said: (m: RoomSaid) => void;
+  /** With the extension: another member marked the room's message `id` (XEP-0333), live only. */
+  marked: (m: RoomOccupant & { id: string; marker: RoomMarker }) => void;
   /** With the extension: the history the room sent on joining has all been emitted (live from here on). */
   'caught-up': () => void;
   down: (info: RoomDown) => void;
@@ -120,6 +124,8 @@ export class RoomLink extends TypedEmitter<RoomLinkEvents> {
   private lastId: string | undefined;
   /** Our messages sent and not echoed yet, by our id. */
   private readonly pending = new Map<string, string>();
+  /** Welcomed once: from then on a join asks only for what followed the last id (older ones would show twice). */
+  private everJoined = false;
 
   constructor(private readonly opts: RoomLinkOptions) {
     super((err, event) => opts.log.error({ err, event }, 'room listener failed'));
@@ -167,6 +173,15 @@ export class RoomLink extends TypedEmitter<RoomLinkEvents> {
     if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
     this.pending.set(id, text);
     await this.link.sendRecord({ type: 'room-say', id, text });
+  }
+
+  /**
+   * With the extension: our user's client marked the room's message `id` (a room id). Not kept for a later
+   * connection: a marker that did not go out is superseded by the next one.
+   */
+  async mark(id: string, marker: RoomMarker): Promise<void> {
+    if (!this.extended || !this.link) throw new RoomNotJoinedError();
+    await this.link.sendRecord({ type: 'room-mark', id, marker });
   }
 
   async close(): Promise<void> {
@@ -230,18 +245,22 @@ export class RoomLink extends TypedEmitter<RoomLinkEvents> {
         this.backoff.reset();
         this.self = { name: r.name, alias: r.alias, asked: false, present: [...present.values()] };
         this.stateNow = 'joined';
+        this.everJoined = true;
         this.emit('joined', this.self);
         for (const h of early.splice(0)) this.heard(h);
         this.emit('caught-up');
         // What we said that the room had not echoed when the last connection dropped: it says each once.
         for (const [id, text] of this.pending) link.sendRecord({ type: 'room-say', id, text }).catch(() => {});
+      } else if (r.type === 'room-marked') {
+        if (this.stateNow === 'joined') this.emit('marked', { id: r.id, marker: r.marker, name: r.name, alias: r.alias });
       } else if (r.type === 'room-said') {
         if (this.stateNow === 'joined') this.heard(r);
         else if (early.length < SEEN_IDS) early.push(r);
       }
     });
     link.start();
-    link.sendRecord({ type: 'room-join', alias: this.opts.alias, ...(this.lastId !== undefined ? { after: this.lastId } : { history: this.opts.history ?? 20 }) }).catch(() => {});
+    const history = this.lastId === undefined ? (this.opts.history ?? 20) : this.everJoined ? undefined : this.opts.history;
+    link.sendRecord({ type: 'room-join', alias: this.opts.alias, ...(this.lastId !== undefined && { after: this.lastId }), ...(history !== undefined && { history }) }).catch(() => {});
   }
 
   /** A room message, once per id on this RoomLink; the last one is where a redial resumes. */

@@ -30,7 +30,7 @@ import { normalizeText } from './line-codec.js';
 import { sanitizeForXml } from './xml-chars.js';
 import { cutToUtf8Bytes } from './utf8-cut.js';
 import { FRAME_FILE_CHUNK, FRAME_FILE_OFFER, fileFrame, parseFileFrame, type FileRecord } from './file-frames.js';
-import { isRoomRecord, parseRoomFrame, roomFrame, type RoomRecord } from './room-frames.js';
+import { isRoomRecord, parseRoomFrame, ROOM_FRAME_LAST, roomFrame, type RoomRecord } from './room-frames.js';
 
 export const FRAME_MESSAGE = 0xf5;
 export const FRAME_MARKER = 0xf6;
@@ -216,7 +216,7 @@ export class FrameDecoder<R extends FrameRecord = LinkRecord> {
       this.fail(new MalformedFrameError(`a frame must start with a type byte 0xf5-0xfd, got ${type === undefined ? 'an empty line' : `0x${type.toString(16)}`}`));
     }
     const file = this.kinds === 'link' && type >= FRAME_FILE_OFFER && type <= FRAME_FILE_CHUNK;
-    const known = this.kinds === 'room' ? type <= FRAME_PROFILE : type <= FRAME_PROFILE || file;
+    const known = this.kinds === 'room' ? type <= ROOM_FRAME_LAST : type <= FRAME_PROFILE || file;
     if (!known) return undefined;
     let body: unknown;
     try {

@@ -4,7 +4,8 @@
 // these are the kinds on a connection that negotiated x-tlsim-room/1, where the type bytes mean:
 //   0xF5 join      member → host, first  {"alias":"bob", "after":"<room id>"?, "history":N?}
 //                  after: the last room message id the member saw (it reconnects): what followed it, no more;
-//                  history: without after (a first join), the last N messages said (0..MAX_ROOM_HISTORY)
+//                  history: the last N messages said (0..MAX_ROOM_HISTORY); with after, those as well as what
+//                  followed it (a member that keeps fewer than its client asked for; a redial sends after alone)
 //   0xF6 welcome   host → member         {"name":"bob[3]","alias":"bob"} in, or {"refused":"<why>"} and the end
 //   0xF7 presence  host → member         {"name","alias","present":true|false,"at":<ms since the epoch>}
 //                  before the welcome: who is there; after it: joins and leaves
@@ -13,7 +14,12 @@
 //   0xF8 say       member → host         {"id":"<member's id>","text":"..."}   text may hold LFs (one message)
 //   0xF9 said      host → member         {"id":"<room id>","name","alias","text","at", "echo":"<say id>"?, "history":true?}
 //                  echo: the member's own say (sent to it only); history: said before this connection joined
-//   0xFA-0xFD      reserved: skipped by a receiver, as are unknown JSON fields.
+//   0xFA mark      member → host         {"id":"<room id>","marker":"displayed"|"received"|"acknowledged"}
+//                  a user's client marked the room's message (XEP-0333 in a MUC: the room's stanza-id)
+//   0xFB marked    host → member         {"id","marker","name","alias"}: that member marked it; to the other
+//                  member gateways only (never to reference members, nor back to its sender), once per member
+//                  and message, and only at a bounded rate
+//   0xFC-0xFD      reserved: skipped by a receiver, as are unknown JSON fields.
 // A reference member offers no ALPN: it never sees a frame, and reads exactly the lines tlsd-chat.sh writes.
 // Pure: no I/O.
 import { MalformedFrameError } from '../errors.js';
@@ -24,6 +30,15 @@ export const ROOM_FRAME_WELCOME = 0xf6;
 export const ROOM_FRAME_PRESENCE = 0xf7;
 export const ROOM_FRAME_SAY = 0xf8;
 export const ROOM_FRAME_SAID = 0xf9;
+export const ROOM_FRAME_MARK = 0xfa;
+export const ROOM_FRAME_MARKED = 0xfb;
+/** The last kind this version reads; later bytes are reserved (skipped). */
+export const ROOM_FRAME_LAST = ROOM_FRAME_MARKED;
+
+/** The markers a room carries (XEP-0333's, by their element names). */
+export const ROOM_MARKERS = ['received', 'displayed', 'acknowledged'] as const;
+export type RoomMarker = (typeof ROOM_MARKERS)[number];
+const isMarker = (v: unknown): v is RoomMarker => (ROOM_MARKERS as readonly unknown[]).includes(v);
 
 /** Most history a member may ask for on a first join. */
 export const MAX_ROOM_HISTORY = 200;
@@ -61,7 +76,19 @@ export interface RoomSaidRecord {
   echo?: string;
   history?: boolean;
 }
-export type RoomRecord = RoomJoinRecord | RoomWelcomeRecord | RoomPresenceRecord | RoomSayRecord | RoomSaidRecord;
+export interface RoomMarkRecord {
+  type: 'room-mark';
+  id: string;
+  marker: RoomMarker;
+}
+export interface RoomMarkedRecord {
+  type: 'room-marked';
+  id: string;
+  marker: RoomMarker;
+  name: string;
+  alias: string;
+}
+export type RoomRecord = RoomJoinRecord | RoomWelcomeRecord | RoomPresenceRecord | RoomSayRecord | RoomSaidRecord | RoomMarkRecord | RoomMarkedRecord;
 
 export function isRoomRecord(r: { type: string }): r is RoomRecord {
   return r.type.startsWith('room-');
@@ -89,6 +116,13 @@ export function roomFrame(r: RoomRecord): { type: number; body: Record<string, u
         type: ROOM_FRAME_SAID,
         body: { id: r.id, name: r.name, alias: r.alias, text: r.text, at: r.at, ...(r.echo !== undefined && { echo: r.echo }), ...(r.history && { history: true }) },
       };
+    case 'room-mark':
+    case 'room-marked':
+      if (!isRoomId(r.id)) throw new RangeError('not a room message id');
+      if (!isMarker(r.marker)) throw new RangeError(`not a marker: ${JSON.stringify(r.marker)}`);
+      return r.type === 'room-mark'
+        ? { type: ROOM_FRAME_MARK, body: { id: r.id, marker: r.marker } }
+        : { type: ROOM_FRAME_MARKED, body: { id: r.id, marker: r.marker, name: r.name, alias: r.alias } };
   }
 }
 
@@ -138,6 +172,12 @@ export function parseRoomFrame(type: number, o: Record<string, unknown>): RoomRe
         ...(o.echo !== undefined && { echo: o.echo as string }),
         ...(o.history === true && { history: true }),
       };
+    case ROOM_FRAME_MARK:
+      if (!isRoomId(o.id) || !isMarker(o.marker)) bad('needs a room message id and a marker');
+      return { type: 'room-mark', id: o.id as string, marker: o.marker as RoomMarker };
+    case ROOM_FRAME_MARKED:
+      if (!isRoomId(o.id) || !isMarker(o.marker) || !name(o.name) || !name(o.alias)) bad('needs id, marker, name and alias');
+      return { type: 'room-marked', id: o.id as string, marker: o.marker as RoomMarker, name: o.name as string, alias: o.alias as string };
     default:
       return undefined;
   }

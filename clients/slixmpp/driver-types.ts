@@ -170,7 +170,8 @@ export type Command =
   | ({ cmd: 'connect' } & ConnectCommand)
   | { cmd: 'reconnect' }
   | ({ cmd: 'send'; to: string; body: string; type?: string } & SendOptions)
-  | { cmd: 'marker'; to: string; msg_id: string; marker: MarkerName }
+  /** `type`: the message's type (groupchat for a marker to a room); absent: slixmpp's xep_0333 send_marker. */
+  | { cmd: 'marker'; to: string; msg_id: string; marker: MarkerName; type?: 'chat' | 'groupchat' }
   | { cmd: 'chat_state'; to: string; state: ChatStateName }
   | { cmd: 'presence'; to?: string; type?: string; priority?: number }
   /** (Additive) XEP-0045 join: presence to room/nick with <x xmlns='http://jabber.org/protocol/muc'/>. */
@@ -260,7 +261,7 @@ export type SlixEvent =
   /** A XEP-0184 <received/> for our message `id`. */
   | { event: 'receipt'; from: string; id: string }
   /** A XEP-0333 marker for our message `id`. */
-  | { event: 'marker'; from: string; marker: Exclude<MarkerName, 'receipt'>; id: string }
+  | { event: 'marker'; from: string; marker: Exclude<MarkerName, 'receipt'>; id: string; type: string }
   /** Every message with a XEP-0085 state; body: whether it also had a body. */
   | { event: 'chat_state'; from: string; state: ChatStateName; body: boolean }
   /** Availability only ('available', 'unavailable', 'error', 'probe'); subscriptions are `subscription`. */

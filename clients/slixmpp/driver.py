@@ -11,8 +11,9 @@ Run with Debian's /usr/bin/python3 (python3-slixmpp 1.8). One JSON object per li
       Conversations, Gajim and Dino do (slixmpp's xep_0184 auto_ack).
   {"cmd":"send","to","body","type"?,"msg_id"?,"receipt"?,"markable"?,"state"?}
       receipt: XEP-0184 <request/>; markable: XEP-0333 <markable/>; state: a XEP-0085 chat state with it.
-  {"cmd":"marker","to","msg_id","marker"} marker "receipt" (XEP-0184 <received/>) or "received",
-      "displayed", "acknowledged" (XEP-0333, slixmpp's xep_0333.send_marker) for message `msg_id`.
+  {"cmd":"marker","to","msg_id","marker","type"?} marker "receipt" (XEP-0184 <received/>) or "received",
+      "displayed", "acknowledged" (XEP-0333, slixmpp's xep_0333.send_marker) for message `msg_id`; with "type"
+      (groupchat: to a room, msg_id the room's stanza-id) a message of that type carrying the marker alone.
   {"cmd":"chat_state","to","state"} a state alone (XEP-0085): active, composing, paused, inactive, gone.
       priority: the <priority/> of the initial presence (RFC 6121 §4.7.2.3), none by default.
   {"cmd":"ping","to"?}   {"cmd":"disco_info","to","node"?}
@@ -242,7 +243,7 @@ class Client(ClientXMPP):
         for marker in MARKERS:
             el = msg.xml.find("{%s}%s" % (MARKERS_NS, marker))
             if el is not None:
-                emit("marker", **{"from": str(msg["from"]), "marker": marker, "id": el.get("id")})
+                emit("marker", **{"from": str(msg["from"]), "marker": marker, "id": el.get("id"), "type": msg["type"]})
 
     def on_carbon(self, event, inner):
         emit(event, **{"from": str(inner["from"]), "to": str(inner["to"]), "body": inner["body"],
@@ -447,6 +448,11 @@ class Driver:
             ack = self.client.make_message(mto=cmd["to"])
             ack["receipt"] = cmd["msg_id"]
             ack.send()
+        elif cmd.get("type"):
+            # A typed marker (XEP-0333 in a MUC: type groupchat, naming the room's stanza-id).
+            msg = self.client.make_message(mto=cmd["to"], mtype=cmd["type"])
+            msg[cmd["marker"]]["id"] = cmd["msg_id"]
+            msg.send()
         else:
             self.client["xep_0333"].send_marker(cmd["to"], cmd["msg_id"], cmd["marker"])
 

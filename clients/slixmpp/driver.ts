@@ -165,8 +165,8 @@ export class SlixmppClient {
   }
 
   /** Sends a XEP-0184 receipt or a XEP-0333 marker for the message `msgId` from `to`. */
-  async marker(to: string, msgId: string, marker: MarkerName): Promise<void> {
-    await this.request({ cmd: 'marker', to, msg_id: msgId, marker });
+  async marker(to: string, msgId: string, marker: MarkerName, type?: 'chat' | 'groupchat'): Promise<void> {
+    await this.request({ cmd: 'marker', to, msg_id: msgId, marker, ...(type && { type }) });
   }
 
   /** Sends a XEP-0085 chat state alone. */

@@ -189,7 +189,12 @@ export type RoomEvent =
   /** A line that is not a member's (a room that is not tlsd-chat.sh): shown as the room's. */
   | { kind: 'notice'; text: string }
   /** With the extension: the history sent on joining is over (the MUC subject goes here). */
-  | { kind: 'history-end' };
+  | { kind: 'history-end' }
+  /** (Additive) With the extension: a member marked the room's message `id` (XEP-0333), live. */
+  | { kind: 'marker'; name: string; alias: string; id: string; marker: RoomMarkerKind };
+
+/** The chat markers a room with the extension carries. */
+export type RoomMarkerKind = Exclude<Marker, 'receipt'>;
 
 export interface RoomHandlers {
   /**
@@ -211,6 +216,11 @@ export interface RoomSession {
   send(text: string, id?: string): Promise<string>;
   /** The room echoes what we send (the extension): the sender's clients get their reflection from the echo. */
   readonly echoes: boolean;
+  /**
+   * (Additive) With the extension: our client marked the room's message `id` (its stanza-id). Rejects when the
+   * room has no extension or is not joined, or the id is none of the room's.
+   */
+  mark?(id: string, marker: RoomMarkerKind): Promise<void>;
   leave(): Promise<void>;
 }
 
@@ -252,8 +262,12 @@ export interface RoomNetwork {
   /** From a share string (`tlsim://<fingerprint>@<host>:<port>`); the name defaults to a short fingerprint. */
   add(share: string, name?: string): Room;
   remove(name: string): void;
-  /** Opens a link to the room as `nick` (mapped to an alias fp2alias takes) and keeps it until leave(). */
-  join(name: string, nick: string, handlers: RoomHandlers): RoomSession;
+  /**
+   * Opens a link to the room as `nick` (mapped to an alias fp2alias takes) and keeps it until leave(). (Additive)
+   * `history`: the messages the joining client asked for (XEP-0045 §7.2.14); where we keep fewer of a room with the
+   * extension, its first connection asks the room for that many.
+   */
+  join(name: string, nick: string, handlers: RoomHandlers, opts?: { history?: number }): RoomSession;
   /** (Additive) Rooms this gateway hosts; absent where it hosts none (test networks). */
   readonly hosting?: RoomHostingApi;
   /** (Additive) Archives of rooms with the extension; absent without a store. */

@@ -50,24 +50,20 @@ export class TlsimRooms implements RoomNetwork {
   constructor(private readonly opts: TlsimRoomsOptions) {
     const { store, accountId, log, maxMessageBytes } = opts;
     this.hosting = opts.hosting && new RoomHosting({ store, accountId, log: log.child({ component: 'room-hosting' }), maxMessageBytes, ...opts.hosting });
+    // A room we host: its own log (what anyone said, also while none of our clients was in, and kept across our
+    // restarts); a room of another gateway: our copy of what it sent us. MAM and MUC history read the same.
+    const of = (room: string) => (store.hostedRooms.get(accountId, room) ? store.hostedRoomLog : store.roomArchive);
     this.archive = {
-      holds: (room) => store.roomArchive.holds(accountId, room),
+      holds: (room) => of(room).holds(accountId, room),
       query: (room, q) => {
         try {
-          return store.roomArchive.query(accountId, room, q);
+          return of(room).query(accountId, room, q);
         } catch (err) {
           if (err instanceof StoreError && err.code === 'unknown-id') throw new StanzaError('item-not-found', 'no message with that id in the room archive');
           throw err;
         }
       },
-      // A room we host: from its own log (what anyone said, also while none of our clients was in); else our copy.
-      history: (room, { limit, since }) =>
-        store.hostedRooms.get(accountId, room)
-          ? store.hostedRoomLog
-              .load(accountId, room, limit)
-              .filter((e) => !since || e.at >= since.getTime())
-              .map((e) => ({ id: e.id, nick: e.alias, text: e.text, stamp: new Date(e.at) }))
-          : store.roomArchive.query(accountId, room, { limit, reverse: true, ...(since && { start: since }) }).entries.reverse(),
+      history: (room, { limit, since }) => of(room).query(accountId, room, { limit, reverse: true, ...(since && { start: since }) }).entries.reverse(),
     };
   }
 
@@ -106,7 +102,7 @@ export class TlsimRooms implements RoomNetwork {
     }
   }
 
-  join(name: string, nick: string, handlers: RoomHandlers): RoomSession {
+  join(name: string, nick: string, handlers: RoomHandlers, opts: { history?: number } = {}): RoomSession {
     const room = this.get(name);
     if (!room) throw new StanzaError('item-not-found', `no room named ${name.toLowerCase()}: add it first (room add <share-string> ${name.toLowerCase()})`);
     const address = parseAddress(room.address);
@@ -122,6 +118,8 @@ export class TlsimRooms implements RoomNetwork {
       backoff: this.opts.backoff,
       // What we keep of the room already: the room sends what followed (nothing lost while we were out, nothing twice).
       resumeAfter: this.lastArchived(room.name),
+      // A client asked for more than we keep: the room's first connection asks the room for that many too.
+      ...(opts.history !== undefined && opts.history > this.kept(room.name, opts.history) && { history: opts.history }),
       log: this.opts.log.child({ room: room.name }),
     });
     const entry = { link, room: room.name, handlers };
@@ -133,6 +131,7 @@ export class TlsimRooms implements RoomNetwork {
     link.on('line', (line) => handlers.event(toEvent(line, now())));
     link.on('caught-up', () => handlers.event({ kind: 'history-end' }));
     link.on('presence', (p) => handlers.event({ kind: p.present ? 'joins' : 'quits', name: p.name, alias: p.alias }));
+    link.on('marked', (m) => handlers.event({ kind: 'marker', name: m.name, alias: m.alias, id: m.id, marker: m.marker }));
     link.on('said', (m) => {
       try {
         this.opts.store.roomArchive.add(this.opts.accountId, room.name, { id: m.id, nick: m.alias, text: m.text, stamp: m.at });
@@ -172,6 +171,7 @@ export class TlsimRooms implements RoomNetwork {
         }
         return lines.join('\n');
       },
+      mark: (id, marker) => link.mark(id, marker),
       leave: async () => {
         this.sessions.delete(entry);
         await link.close();
@@ -186,6 +186,15 @@ export class TlsimRooms implements RoomNetwork {
     } catch (err) {
       this.opts.log.warn({ room, err: (err as Error).message }, 'room archive not read');
       return undefined;
+    }
+  }
+
+  /** How many messages of the room we keep, counted up to `upTo` (a store failure: none). */
+  private kept(room: string, upTo: number): number {
+    try {
+      return this.opts.store.roomArchive.query(this.opts.accountId, room, { limit: upTo, reverse: true }).entries.length;
+    } catch {
+      return 0;
     }
   }
 

@@ -55,7 +55,7 @@ export class SwitchablePeerSession implements PeerNetwork {
       get: (name) => now().get(name),
       add: (share, name) => now().add(share, name),
       remove: (name) => now().remove(name),
-      join: (name, nick, handlers) => now().join(name, nick, handlers),
+      join: (name, nick, handlers, opts) => now().join(name, nick, handlers, opts),
       get hosting() {
         return now().hosting;
       },

@@ -5,9 +5,11 @@
 // room a gateway hosts (the room extension) gives the occupant list, history on join (subject after it, §7.2.15),
 // XEP-0359 stanza-ids by the room, our own messages echoed once, and an archive (XEP-0313 on the room JID).
 // Every client joining such a room, the first or another resource of the account, reads its history from what the
-// gateway keeps (archive.history), within the limits it asked for (§7.2.14, support/muc-history.ts).
+// gateway keeps (archive.history), within the limits it asked for (§7.2.14, support/muc-history.ts). In such a room
+// XEP-0333 markers of the room's messages go to the room and come from the other members' occupants
+// (support/room-markers.ts).
 import { randomUUID } from 'node:crypto';
-import type { RoomArchiveEntry, RoomEvent, RoomSession } from '../bridge/contract.js';
+import type { RoomArchiveEntry, RoomEvent, RoomMarkerKind, RoomSession } from '../bridge/contract.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { conferenceDomain, type Feature } from '../xmpp/feature.js';
 import type { SessionInfo } from '../xmpp/hooks.js';
@@ -21,6 +23,7 @@ import { peerIdOf } from './support/peer-jid.js';
 import { privilegedIq } from './support/privileged-iq.js';
 import { fitChars, historyRequest, MAX_MUC_HISTORY, type HistoryRequest } from './support/muc-history.js';
 import { inviteToRoom } from './support/room-invites.js';
+import { roomMarkerOf, roomMarkerStanza } from './support/room-markers.js';
 
 export const MUC_NS = {
   muc: 'http://jabber.org/protocol/muc',
@@ -91,7 +94,8 @@ export const muc: Feature = {
       // MAM on the room only where it holds: a room with the extension whose messages we keep.
       const archived = rooms.archive?.holds(room.name) === true;
       const hosted = Boolean(rooms.hosting?.get(room.name));
-      const info = discoInfoQuery([{ category: 'conference', type: 'text', name: room.name }], [...ROOM_FEATURES, ...(archived ? [NS.mam] : [])]);
+      // XEP-0359 where the room gives ids (the extension): XEP-0333 §"Usage within MUC" markers then name them.
+      const info = discoInfoQuery([{ category: 'conference', type: 'text', name: room.name }], [...ROOM_FEATURES, ...(archived ? [NS.mam] : []), ...(archived || hosted ? [SID_NS] : [])]);
       return info.append(
         x('x', { xmlns: MUC_NS.data, type: 'result' },
           x('field', { var: 'FORM_TYPE', type: 'hidden' }, x('value', null, MUC_NS.roominfo)),
@@ -150,7 +154,11 @@ export const muc: Feature = {
       if (!r || !r.resources.has(full)) throw new StanzaError('not-acceptable', 'join the room first');
       if (req.stanza.getChild('subject')) throw new StanzaError('forbidden', 'a reference room has no subject to change');
       const body = req.stanza.getChildText('body');
-      if (body === null || body === undefined) return; // chat states and the like: nothing for the room
+      if (body === null || body === undefined) {
+        const marker = roomMarkerOf(req.stanza);
+        if (marker) await markRoom(r, marker);
+        return; // chat states and the like: nothing for the room
+      }
       // A room with the extension echoes the message with this id: the clients' reflection comes from the echo.
       const echoes = r.link.echoes;
       // The reflection carries the sender's XEP-0359 origin-id, as a MUC service's does. COMPAT(profanity):
@@ -217,6 +225,7 @@ export const muc: Feature = {
       open.set(name, r);
       queueMicrotask(() => {
         if (open.get(name) !== r) return;
+        // The history the first client asked for: the room is asked for more than the default where we keep less.
         r.link = rooms!.join(name, nickFor(), {
           joined: (self) => {
             r.occupants.clear();
@@ -250,7 +259,7 @@ export const muc: Feature = {
             const again = `reconnecting in ${Math.max(1, Math.round(info.retryInMs / 1000))} s`;
             for (const full of r.resources.keys()) roomNotice(r, full, `${wasIn ? 'Lost the link to the room' : 'Still not back in the room'}: ${info.reason}; ${again}. Members shown again when they join or speak.`);
           },
-        });
+        }, { history: [...r.resources.values()][0]?.history.maxstanzas });
       });
       return r;
     }
@@ -295,7 +304,7 @@ export const muc: Feature = {
     }
 
     function groupchat(r: OpenRoom, full: string, nick: string, text: string, o: { id?: string; stamp?: Date; stanzaId?: string; originId?: string }): Element {
-      return x('message', { type: 'groupchat', id: o.id ?? randomUUID(), from: `${r.jid}/${nick}`, to: full },
+      return x('message', { type: 'groupchat', id: o.id ?? o.stanzaId ?? randomUUID(), from: `${r.jid}/${nick}`, to: full },
         x('body', null, text),
         o.stamp && x('delay', { xmlns: NS.delay, from: r.jid, stamp: o.stamp.toISOString() }),
         o.stanzaId !== undefined && x('stanza-id', { xmlns: SID_NS, id: o.stanzaId, by: r.jid }),
@@ -308,6 +317,11 @@ export const muc: Feature = {
         for (const full of r.resources.keys()) roomNotice(r, full, e.text);
         return;
       }
+      if (e.kind === 'marker') {
+        const nick = r.occupants.nickOf(e.name) ?? e.alias;
+        broadcast(r, (full) => roomMarkerStanza(`${r.jid}/${nick}`, full, randomUUID(), e));
+        return;
+      }
       if (e.kind === 'history-end') {
         for (const [full, res] of r.resources) if (res.inRoom) subject(r, full);
         return;
@@ -316,7 +330,7 @@ export const muc: Feature = {
         // The room extension: occupants come from presence alone; a message names its sender, maybe long gone.
         // Our own comes back with the id our client gave it: its reflection, once.
         const nick = e.echo !== undefined ? (r.occupants.self ?? e.alias) : (r.occupants.nickOf(e.name) ?? e.alias);
-        const id = e.echo ?? randomUUID();
+        const id = e.echo ?? e.id;
         const originId = e.echo !== undefined ? r.originIds.get(e.echo) : undefined;
         if (e.echo !== undefined) r.originIds.delete(e.echo);
         // History (stamped) reaches only clients past their join: one still joining reads it from the archive, with
@@ -334,6 +348,23 @@ export const muc: Feature = {
       if (added) broadcast(r, occupantPresence(r, nick, undefined));
       if (e.kind !== 'message') return;
       broadcast(r, (full) => groupchat(r, full, nick, e.text, { stamp: e.stamp }));
+    }
+
+    /**
+     * A client's marker of the room's message: to the room (the other member gateways' users read it), and to the
+     * account's clients in the room from our occupant, as a MUC reflects what an occupant sends. Not for a reference
+     * room, nor while the room is down, nor of an id the room did not give: dropped (XEP-0333: no error for it).
+     */
+    async function markRoom(r: OpenRoom, m: { marker: RoomMarkerKind; id: string }): Promise<void> {
+      const self = r.occupants.self;
+      if (!r.link.echoes || !r.link.mark || !self) return;
+      try {
+        await r.link.mark(m.id, m.marker);
+      } catch (err) {
+        ctx.log.debug({ room: r.name, err: (err as Error).message }, 'room marker dropped');
+        return;
+      }
+      broadcast(r, (full) => roomMarkerStanza(`${r.jid}/${self}`, full, randomUUID(), m));
     }
 
     function leave(r: OpenRoom, full: string, why: string | undefined): void {

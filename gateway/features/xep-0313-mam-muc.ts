@@ -1,5 +1,7 @@
 // The archive of a room (XEP-0313 §6, "MUC archives": a query to the room's bare JID): the messages of a room a
-// gateway hosts, kept as they arrived over the room extension (docs/rooms.md), with the room's ids and times.
+// gateway hosts, with the room's ids and times (docs/rooms.md). For a room of another gateway, our copy of what it
+// sent us over the room extension; for a room this gateway hosts, the room's own log (also what was said while
+// none of our clients was in). rooms.archive picks which; the paging here is the same for both.
 // XEP-0059 paging, XEP-0297 forwarding, XEP-0359 stanza-ids by the room. A room without the extension has none.
 import { randomUUID } from 'node:crypto';
 import { StanzaError } from '../xmpp/errors.js';

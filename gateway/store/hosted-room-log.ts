@@ -1,9 +1,11 @@
 // The log of each room this account hosts (migration 12; docs/rooms.md "Hosting a room"): the messages said, with
 // the room's own ids and times, so a restart of the gateway keeps the room's history and member gateways resume by
 // id. Bounded per room: appending drops what is older than the room's last `keep` messages, in the same
-// transaction (the caller's group commit, or a transaction of its own).
+// transaction (the caller's group commit, or a transaction of its own). XEP-0313 on a hosted room's JID pages it
+// as a member's copy is paged (RoomPages), the alias as the nick, in the room's time order.
 import type { AccountId } from './accounts.js';
 import { checkFingerprint, cutText, type StoreContext } from './common.js';
+import { RoomPages, type RoomArchiveRange, type RoomPage } from './room-archive.js';
 
 export interface HostedRoomLogEntry {
   /** The room's id of the message (unique per room). */
@@ -34,8 +36,12 @@ const toEntry = (r: Row): HostedRoomLogEntry => ({
   id: r.msg_id, at: r.at, name: r.name, alias: r.alias, fingerprint: r.fingerprint, text: r.text, ...(r.echo !== null && { echo: r.echo }),
 });
 
+/** The log as RoomPages reads a room's messages: seq orders messages of the same millisecond. */
+const AS_ROOM_MESSAGES = '(SELECT account_id, room, seq AS id, msg_id, alias AS nick, text, at AS stamp FROM hosted_room_log)';
+
 export class HostedRoomLog {
   private readonly s;
+  private readonly pages;
 
   constructor(private readonly ctx: StoreContext) {
     const { db } = ctx;
@@ -57,6 +63,17 @@ export class HostedRoomLog {
          )`,
       ),
     };
+    this.pages = new RoomPages(ctx, AS_ROOM_MESSAGES);
+  }
+
+  /** The log holds a message (MAM on the room is in its disco). */
+  holds(accountId: AccountId, room: string): boolean {
+    return this.pages.holds(accountId, room);
+  }
+
+  /** One page of the log, as RoomArchive.query pages a member's copy. */
+  query(accountId: AccountId, room: string, q: RoomArchiveRange): RoomPage {
+    return this.pages.query(accountId, room, q);
   }
 
   /** The room's last `limit` messages, oldest first. */

@@ -28,6 +28,7 @@ interopSuite('e2e: a hosted room keeps its log across a restart of its gateway',
   let bert: SlixmppClient;
   let carol: ChatMember;
   let dave: ChatMember;
+  let erin: ChatMember | undefined;
   let proxy: TcpProxy;
   let port: number;
   /** When "before 1" was said: between these. */
@@ -43,6 +44,14 @@ interopSuite('e2e: a hosted room keeps its log across a restart of its gateway',
     await user.request({ cmd: 'muc_join', to: `${ROOM}/${nick}` });
     return user.nextMessage((m) => m.from === ROOM && m.subject !== null, W, from);
   };
+
+  const leave = async (user: SlixmppClient, nick: string) => {
+    const from = user.mark();
+    await user.request({ cmd: 'presence', to: `${ROOM}/${nick}`, type: 'unavailable' });
+    await user.waitForEvent((e) => e.event === 'presence' && e.from === `${ROOM}/${nick.toLowerCase()}` && e.type === 'unavailable', W, from);
+  };
+  /** Everything the room said, in order, once the third test is through. */
+  let said: string[] = [];
 
   beforeAll(async () => {
     [a, b, anna, bert] = await Promise.all([startInProcessGateway(), startInProcessGateway(), SlixmppClient.start(), SlixmppClient.start()]);
@@ -145,23 +154,19 @@ interopSuite('e2e: a hosted room keeps its log across a restart of its gateway',
 
   it("A's and B's users come back after more than the room's first 20 were said without them: A's reads all from the room's log, B's gateway resumes from what it kept", async () => {
     onTestFailed(() => console.log(`A's log:\n${a.log.tail(60)}\nB's log:\n${b.log.tail(60)}`));
-    const leave = async (user: SlixmppClient, nick: string) => {
-      const from = user.mark();
-      await user.request({ cmd: 'presence', to: `${ROOM}/${nick}`, type: 'unavailable' });
-      await user.waitForEvent((e) => e.event === 'presence' && e.from === `${ROOM}/${nick.toLowerCase()}` && e.type === 'unavailable', W, from);
-    };
     await leave(anna, 'Anna');
     await leave(bert, 'Bert');
     // 24 lines while none of A's or B's users is in (B's room connection is closed): a burst of 20 (the flood
     // limit's), then 4 more once it refilled. A reference member reads them as they come.
-    const erin = await joinChat({ port }, await makeOpensslIdentity(tmpDir('erin')), 'erin');
+    const member = (erin = await joinChat({ port }, await makeOpensslIdentity(tmpDir('erin')), 'erin'));
     const out = Array.from({ length: 24 }, (_, i) => `out ${i}`);
     await dave.member.type(out.slice(0, 20).join('\n') + '\n');
-    await erin.waitFor(/ dave\[\d+\]: out 19$/m);
+    await member.waitFor(/ dave\[\d+\]: out 19$/m);
     await new Promise((r) => setTimeout(r, 2_500));
     await dave.member.type(out.slice(20).join('\n') + '\n');
-    await erin.waitFor(/ dave\[\d+\]: out 23$/m);
+    await member.waitFor(/ dave\[\d+\]: out 23$/m);
     const expected = ['before 1', 'before 2', 'while away 1', 'after restart 1', 'back from B', ...out];
+    said = expected;
     for (const user of [anna, bert]) {
       const from = user.mark();
       await user.request({ cmd: 'muc_join', to: `${ROOM}/${user === anna ? 'Anna' : 'Bert'}`, history: { maxstanzas: 40 } });
@@ -171,5 +176,33 @@ interopSuite('e2e: a hosted room keeps its log across a restart of its gateway',
       expect(history.every((m) => m.delay !== null && m.stanza_id_by === ROOM)).toBe(true);
       expect(groupchat(user, 'out 0', from)).toHaveLength(1);
     }
+  }, T);
+
+  it("A's user, out of the room, pages the room's own log with MAM on the room JID: what was said while out, by id both ways and by time", async () => {
+    onTestFailed(() => console.log(`A's log:\n${a.log.tail(60)}`));
+    await leave(anna, 'Anna');
+    // Said while none of A's users is in: A's own room connection is closed, only the room's log has it.
+    const lines = Array.from({ length: 12 }, (_, i) => `log ${i}`);
+    const t0 = Date.now();
+    await erin!.member.type(lines.join('\n') + '\n');
+    await dave.waitFor(/ erin\[\d+\]: log 11$/m);
+    const t1 = Date.now();
+    const all = [...said, ...lines];
+
+    const forward = await anna.mam({ jid: ROOM, max: 5 });
+    const results = forward.pages.flatMap((p) => p.results);
+    expect(results.map((r) => r.body)).toEqual(all);
+    expect(forward.pages.every((p) => p.results.length <= 5 && p.count === all.length)).toBe(true);
+    expect(forward.pages.at(-1)!.complete).toBe(true);
+    expect(forward.pages[0]!.complete).toBe(false);
+    const mine = results.slice(-12);
+    expect(mine.every((r) => r.from === `${ROOM}/erin` && r.type === 'groupchat' && r.stanza_id === r.id && r.stanza_id_by === ROOM)).toBe(true);
+    expect(mine.every((r) => Date.parse(r.stamp!) >= t0 - 5 && Date.parse(r.stamp!) <= t1)).toBe(true);
+    // Backwards from the newest (RSM <before/>), as Conversations catches up: the same messages, the same ids.
+    const back = (await anna.mam({ jid: ROOM, max: 5, reverse: true })).pages;
+    expect(back.slice().reverse().flatMap((p) => p.results.map((r) => r.id))).toEqual(results.map((r) => r.id));
+    // By time: only what was said while out.
+    const range = await anna.mam({ jid: ROOM, start: new Date(t0 - 5).toISOString(), end: new Date(t1).toISOString(), max: 50 });
+    expect(range.pages.flatMap((p) => p.results.map((r) => r.body))).toEqual(lines);
   }, T);
 });

@@ -24,6 +24,7 @@ interopSuite('e2e: a hosted room between two gateways, with the room extension',
   let bert: SlixmppClient;
   let carol: ChatMember;
   let proxy: TcpProxy;
+  let roomShare: string;
   let saidFrom: number;
   let saidUntil: number;
   const bodies = (user: SlixmppClient, body: string) => user.events.filter((e): e is Message => e.event === 'message' && e.type === 'groupchat' && e.body === body);
@@ -49,6 +50,7 @@ interopSuite('e2e: a hosted room between two gateways, with the room extension',
     await anna.send('localhost', 'room host party');
     const hosted = await anna.nextMessage((m) => m.from === 'localhost' && /^Hosting room party/.test(m.body), W, from);
     const share = /tlsim:\/\/([0-9a-f]{64})@[^\s]+:(\d+)/.exec(hosted.body)!;
+    roomShare = `tlsim://${share[1]}@127.0.0.1:${share[2]}`;
     await anna.request({ cmd: 'muc_join', to: `${ROOM}/Anna` });
     await anna.waitForEvent((e) => e.event === 'presence' && e.from === `${ROOM}/anna`, W, from);
     carol = await joinChat({ port: Number(share[2]) }, await makeOpensslIdentity(tmpDir('carol')), 'carol');
@@ -166,6 +168,61 @@ interopSuite('e2e: a hosted room between two gateways, with the room extension',
       expect(bert.events.slice(fromLaptop).filter((e) => e.event === 'message' && all.includes(e.body ?? ''))).toEqual([]);
     } finally {
       await phone.stop();
+    }
+  }, T);
+
+  it("A's user displays B's message (XEP-0333, the room's stanza-id): B's user reads the marker from A's occupant, once; the gnutls-cli member reads nothing of it", async () => {
+    onTestFailed(() => console.log(`A's log:\n${a.log.tail(40)}\nB's log:\n${b.log.tail(40)}`));
+    const from = anna.mark();
+    const fromB = bert.mark();
+    await bert.send(ROOM, 'read me', { type: 'groupchat' });
+    const got = await heard(anna, 'bert', 'read me', from);
+    expect(got.stanza_id_by).toBe(ROOM);
+    await carol.waitFor(/ bert\[\d+\]: read me$/m);
+    const carolBefore = carol.member.received().length;
+    // Twice, as two clients of one user would: the room relays one marker per member and message.
+    await anna.marker(ROOM, got.stanza_id!, 'displayed', 'groupchat');
+    await anna.marker(ROOM, got.stanza_id!, 'displayed', 'groupchat');
+    const mark = await bert.waitForEvent((e) => e.event === 'marker' && e.from === `${ROOM}/anna`, W, fromB);
+    expect(mark).toMatchObject({ marker: 'displayed', id: got.stanza_id, type: 'groupchat' });
+    // A line said after it comes after anything else the marker could have caused.
+    await anna.send(ROOM, 'after the marker', { type: 'groupchat' });
+    await heard(bert, 'anna', 'after the marker', fromB);
+    await carol.waitFor(/ anna\[\d+\]: after the marker$/m);
+    expect(bert.events.slice(fromB).filter((e) => e.event === 'marker')).toHaveLength(1);
+    expect(carol.member.received().slice(carolBefore)).toMatch(new RegExp(`^${MINUTE} anna\\[\\d+\\]: after the marker\n$`));
+    // The room gives ids: its disco says so (XEP-0333 markers in a MUC name them).
+    expect((await bert.discoInfo(ROOM)).features).toContain('urn:xmpp:sid:0');
+  }, T);
+
+  it("a user of a third gateway, new to the room, asks for more history than the room's first 20: its gateway asks the room for them (no markers in it)", async () => {
+    onTestFailed(() => console.log(`A's log:\n${a.log.tail(60)}`));
+    const before = ['early words', 'hello from B', 'hello from A', 'during the cut', 'back again', 'read me', 'after the marker'];
+    const more = Array.from({ length: 10 }, (_, i) => `carol ${i}`);
+    const fromA = Array.from({ length: 12 }, (_, i) => `anna ${i}`);
+    await carol.member.type(more.join('\n') + '\n');
+    for (const body of fromA) await anna.send(ROOM, body, { type: 'groupchat' });
+    await carol.waitFor(/ anna\[\d+\]: anna 11$/m);
+    const all = [...before, ...more, ...fromA];
+    const c = await startInProcessGateway();
+    const cleo = await SlixmppClient.start();
+    try {
+      await cleo.connect({ jid: `${c.userJid}/laptop`, password: c.password, host: '127.0.0.1', port: c.c2sPort, ca_file: c.caCertFile });
+      let from = cleo.mark();
+      await cleo.send('localhost', `room add ${roomShare} party`);
+      await cleo.nextMessage((m) => m.from === 'localhost' && /^Added room party/.test(m.body), W, from);
+      from = cleo.mark();
+      await cleo.request({ cmd: 'muc_join', to: `${ROOM}/Cleo`, history: { maxstanzas: 100 } });
+      const subject = await cleo.nextMessage((m) => m.from === ROOM && m.subject !== null, W, from);
+      const history = cleo.events.slice(from, cleo.events.indexOf(subject)).filter((e): e is Message => e.event === 'message' && e.type === 'groupchat');
+      expect(history.map((m) => m.body)).toEqual(all);
+      expect(history.every((m) => m.delay !== null && m.stanza_id_by === ROOM)).toBe(true);
+      // C keeps them now: MAM on the room JID has them all too.
+      const { pages } = await cleo.mam({ jid: ROOM, max: 50 });
+      expect(pages.flatMap((p) => p.results.map((r) => r.body))).toEqual(all);
+    } finally {
+      await cleo.stop();
+      await c.stop();
     }
   }, T);
 

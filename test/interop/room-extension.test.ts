@@ -13,6 +13,7 @@ import {
   silentLogger,
   type Identity,
   type RoomJoined,
+  type RoomLinkOptions,
   type RoomSaid,
 } from '../../bridge-protocol/index.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
@@ -30,15 +31,17 @@ interface Member {
   said: RoomSaid[];
   presence: { name: string; present: boolean }[];
   joins: RoomJoined[];
+  marked: { id: string; name: string; marker: string }[];
 }
 
 /** A member gateway's RoomLink in the room `roomFp` at `port`, recording what it reads; resolves once it is in. */
-async function joinMember(roomFp: string, port: number, alias: string, members: Member[]): Promise<Member> {
+async function joinMember(roomFp: string, port: number, alias: string, members: Member[], more: Partial<RoomLinkOptions> = {}): Promise<Member> {
   const link = new RoomLink({
     fingerprint: roomFp, address: { host: '127.0.0.1', port }, dialer: directDialer(),
-    tls: createTlsContext(await generateIdentity()), alias, log: silentLogger, backoff: { initialMs: 200, maxMs: 500 },
+    tls: createTlsContext(await generateIdentity()), alias, log: silentLogger, backoff: { initialMs: 200, maxMs: 500 }, ...more,
   });
-  const m: Member = { link, said: [], presence: [], joins: [] };
+  const m: Member = { link, said: [], presence: [], joins: [], marked: [] };
+  link.on('marked', (k) => m.marked.push({ id: k.id, name: k.name, marker: k.marker }));
   link.on('said', (s) => m.said.push(s));
   link.on('presence', (p) => m.presence.push(p));
   link.on('joined', (j) => m.joins.push(j));
@@ -155,6 +158,43 @@ interopSuite('room extension between gateways, with a gnutls-cli member', ['gnut
     await closed;
     await carol.member.type('still on\n');
     await said(anna, 'still on');
+  }, T);
+
+  it('a member that keeps fewer than its client asked for: its first join reads the last N as well as what followed its id; a redial only what followed', async () => {
+    const anna = members[0]!;
+    const log = anna.said.map((s) => s.id);
+    // It keeps the newest message already (resumeAfter): alone, that would be nothing; with history 3, the last 3.
+    const eve = await joinMember(roomId.fingerprint, proxy.port, 'eve', members, { resumeAfter: log.at(-1)!, history: 3 });
+    await expect.poll(() => eve.said.length).toBe(3);
+    expect(eve.said.map((s) => s.id)).toEqual(log.slice(-3));
+    expect(eve.said.every((s) => s.history)).toBe(true);
+    proxy.cut();
+    await expect.poll(() => eve.link.state, { timeout: 20_000 }).not.toBe('joined');
+    await carol.member.type('while eve was away\n');
+    await said(anna, 'while eve was away');
+    await expect.poll(() => eve.joins.length, { timeout: 20_000 }).toBe(2);
+    await said(eve, 'while eve was away');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(eve.said.map((s) => s.text).slice(3)).toEqual(['while eve was away']);
+  }, T);
+
+  it("a member gateway's marker reaches the other member gateways from it, once, only of a message the room said; never back, never as a line", async () => {
+    const [anna, bert] = members as [Member, Member];
+    const eve = members.find((m) => m.joins[0]?.alias === 'eve')!;
+    await expect.poll(() => eve.link.state, { timeout: 20_000 }).toBe('joined');
+    const id = anna.said.at(-1)!.id;
+    await anna.link.mark(id, 'displayed');
+    await anna.link.mark(id, 'displayed');
+    await anna.link.mark('nothing-said-1', 'displayed');
+    await expect.poll(() => bert.marked.length, { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => eve.marked.length, { timeout: 20_000 }).toBe(1);
+    // A line after the markers: by the time it is heard, anything they caused has arrived.
+    await carol.member.type('after the markers\n');
+    for (const m of [anna, bert, eve]) await said(m, 'after the markers');
+    expect(bert.marked).toEqual([{ id, name: anna.joins.at(-1)!.name, marker: 'displayed' }]);
+    expect(eve.marked).toEqual(bert.marked);
+    expect(anna.marked).toEqual([]);
+    await expect(anna.link.mark('has space', 'displayed')).rejects.toThrow(RangeError);
   }, T);
 
   it('the gnutls-cli member read only sample-chat lines: no frame byte, no echo of its own line', () => {

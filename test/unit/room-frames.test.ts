@@ -18,6 +18,9 @@ describe('room frames', () => {
     { type: 'room-presence', name: 'carol[1]', alias: 'carol', present: true, at: 1_767_225_600_000 },
     { type: 'room-say', id: 'msg-1', text: 'two\nlines' },
     { type: 'room-said', id: 'ab12-8', name: 'bert[3]', alias: 'bert', text: 'zoë ✓', at: 1_767_225_600_123, echo: 'msg-1', history: true },
+    { type: 'room-join', alias: 'bert', after: 'ab12-7', history: 100 },
+    { type: 'room-mark', id: 'ab12-8', marker: 'displayed' },
+    { type: 'room-marked', id: 'ab12-8', marker: 'displayed', name: 'anna[2]', alias: 'anna' },
   ];
 
   it('each kind goes through, whole or one byte at a time', () => {
@@ -39,6 +42,10 @@ describe('room frames', () => {
     expect(() => room().push(frame(0xf8, '{"id":"has space","text":"t"}'))).toThrow(MalformedFrameError);
     expect(() => room().push(frame(0xf5, '[1]'))).toThrow(MalformedFrameError);
     expect(() => encodeFrame({ type: 'room-join', alias: 'NO' })).toThrow(RangeError);
+    // A marker names a room message by its id, and is one of XEP-0333's.
+    expect(() => room().push(frame(0xfa, '{"id":"ab12-8","marker":"read"}'))).toThrow(MalformedFrameError);
+    expect(() => room().push(frame(0xfb, '{"id":"ab12-8","marker":"displayed"}'))).toThrow(MalformedFrameError);
+    expect(() => encodeFrame({ type: 'room-mark', id: 'has space', marker: 'displayed' })).toThrow(RangeError);
   });
 
   it('the kinds do not cross: the same bytes are a message on a link and a join on a room connection', () => {
