@@ -32,6 +32,10 @@ export interface ConnectCommand {
   pep?: boolean;
   /** (Additive) With `pep`: nodes to want notifications of (+notify in our caps). */
   notify?: string[];
+  /** (Additive) false: our disco#info names no jabber:x:oob (as libpurple's; by default it does, as Conversations'). */
+  oob?: boolean;
+  /** (Additive) Files offered to us (XEP-0096): told as si_offer events; accepted ones written to `dir`. */
+  si_receive?: { dir: string; answer?: 'accept' | 'decline' | 'ignore'; timeout?: number };
 }
 
 /** One XEP-0313 result as the driver reports it: the archive id and the forwarded message. */
@@ -225,6 +229,9 @@ export interface DiscoInfo {
 }
 
 export type SlixEvent =
+  | { event: 'si_offer'; from: string; sid: string; name: string; size: number; hash: string | null; mime_type: string | null }
+  | { event: 'si_received'; from: string; sid: string; size: number; sha256: string; path: string }
+  | { event: 'si_failed'; sid: string; error: string }
   | { event: 'ready'; slixmpp: string }
   | { event: 'connected' }
   | { event: 'tls' }

@@ -139,6 +139,8 @@ class Client(ClientXMPP):
         self.register_plugin("xep_0363")
         for plugin in ("xep_0047", "xep_0095", "xep_0096"):
             self.register_plugin(plugin)
+        if spec.get("si_receive"):
+            driver_files.si_receive(self, spec["si_receive"], emit)
         driver_files.trust_ca(spec.get("ca_file"))
         if spec.get("pep"):
             self.load_pep(spec.get("notify") or [])
@@ -221,6 +223,9 @@ class Client(ClientXMPP):
             for node in self.notify_nodes:
                 self["xep_0030"].add_feature("%s+notify" % node)
             await self["xep_0115"].update_caps(broadcast=False)
+        if self.spec.get("oob") is False:
+            # As libpurple: jabber:iq:oob only, no XEP-0066 in messages (xep_0363 loads xep_0066, which adds both).
+            self["xep_0030"].del_feature(feature=driver_files.OOB_NS)
         if self.spec.get("initial_presence", True):
             self.send_presence(ppriority=self.spec.get("priority"))
 

@@ -6,10 +6,16 @@ Debian's python3-aiohttp), downloads of a GET URL, and XEP-0066 OOB in messages.
   {"cmd":"download","url"}  GET with aiohttp: {status, size, sha256, content_type, disposition, csp}
   {"cmd":"si_send","to","path","content_type"?}  Pidgin's way: XEP-0096 offer (methods bytestreams and IBB, as
       libpurple offers them), then XEP-0047 in-band bytes with slixmpp's xep_0095/xep_0047: {method, sid}
+  connect takes "si_receive": {"dir", "answer": "accept"|"decline"|"ignore"} (files offered to us, XEP-0096 with
+      xep_0095/xep_0047): each offer is an event si_offer {from, sid, name, size, hash (XEP-0300 sha-256, base64, or
+      null), mime_type}; accepted, the bytes go to dir/<name> and an event si_received {from, sid, size, sha256,
+      path} follows (si_failed {sid, error} if the stream ends otherwise). Our disco#info names jabber:x:oob (xep_0363
+      loads xep_0066), as Conversations', Gajim's and Dino's do; connect with "oob": false takes it out (as libpurple's).
   send takes "oob_url": a <x xmlns='jabber:x:oob'><url/></x> with the body; a message event carries
   oob_url (the first OOB URL, or null).
 HTTPS is verified against the connect command's ca_file (the gateway's local CA), never switched off.
 """
+import asyncio
 import hashlib
 import os
 import ssl
@@ -18,6 +24,8 @@ import uuid
 from aiohttp import ClientSession, ClientTimeout
 from slixmpp.plugins.xep_0096 import File
 from slixmpp.xmlstream import ET
+from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.xmlstream.matcher import StanzaPath
 
 OOB_NS = "jabber:x:oob"
 UPLOAD_NS = "urn:xmpp:http:upload:0"
@@ -91,6 +99,48 @@ async def download(cmd, ca_file):
 
 IBB_NS = "http://jabber.org/protocol/ibb"
 SOCKS5_NS = "http://jabber.org/protocol/bytestreams"
+
+
+HASHES_NS = "urn:xmpp:hashes:2"
+# Bytes taken in band for one offer, at most (the gateway's own limit is far lower in tests).
+MAX_SI_BYTES = 64 << 20
+
+
+def si_receive(client, spec, emit):
+    """Files offered to us the Pidgin way: every offer is told (emit); accepted ones are written to spec["dir"]."""
+
+    async def on_request(iq):
+        sender, sid, f = iq["from"], iq["si"]["id"], iq["si"]["file"]
+        hash_el = f.xml.find("{%s}hash" % HASHES_NS)
+        emit("si_offer", **{"from": str(sender), "sid": sid, "name": f["name"], "size": int(f["size"] or 0),
+                            "hash": hash_el.text if hash_el is not None and hash_el.get("algo") == "sha-256" else None,
+                            "mime_type": iq["si"]["mime_type"] or None})
+        answer = spec.get("answer", "accept")
+        if answer == "decline":
+            await client["xep_0095"].decline(sender, sid)
+        if answer != "accept":
+            return
+        path = os.path.join(spec["dir"], os.path.basename(f["name"]) or sid)
+
+        def on_stream(stream):
+            async def take():
+                try:
+                    data = await stream.gather(max_data=MAX_SI_BYTES, timeout=spec.get("timeout", 120))
+                    with open(path, "wb") as out:
+                        out.write(data)
+                    emit("si_received", **{"from": str(sender), "sid": sid, "size": len(data),
+                                           "sha256": hashlib.sha256(data).hexdigest(), "path": path})
+                except Exception as e:  # noqa: BLE001 - every failure must reach the test as an event
+                    emit("si_failed", sid=sid, error=f"{type(e).__name__}: {e}")
+            asyncio.ensure_future(take())
+        await client["xep_0095"].accept(sender, sid, stream_handler=on_stream)
+
+    client.add_event_handler("si_request", on_request)
+    # COMPAT(slixmpp 1.8): xep_0095 registers its coroutine _handle_request as a plain Callback, so it is never
+    # awaited and no offer is ever seen; the same handler again, as a coroutine one.
+    client.remove_handler("SI Request")
+    client.register_handler(CoroutineCallback("SI Request", StanzaPath("iq@type=set/si"),
+                                              client["xep_0095"]._handle_request))
 
 
 async def si_send(client, cmd):

@@ -30,6 +30,7 @@ import { mamMuc } from './xep-0313-mam-muc.js';
 import { httpUpload } from './xep-0363-http-upload.js';
 import { search } from './xep-0055-search.js';
 import { siFileTransfer } from './xep-0096-si-file-transfer.js';
+import { siFileOffer } from './xep-0096-si-file-offer.js';
 
 export const features: Feature[] = [
   // Before presence: on a contact change the roster push must reach clients before the
@@ -68,6 +69,8 @@ export const features: Feature[] = [
   search,
   // Pidgin's Send File… (stream initiation, in-band bytes) into the same store.
   siFileTransfer,
+  // And the other way: a file a gateway peer sent, offered so to clients that cannot take its URL (Pidgin).
+  siFileOffer,
   // The gateway contact's text commands and the same actions as XEP-0050 commands.
   gatewayBot,
   adHocCommands,
@@ -80,5 +83,5 @@ export const features: Feature[] = [
  * or XEP-0356 instead (first, for the same reason as roster above), and registering (XEP-0077) is one more.
  * The tlsim rooms (muc, mam-muc) are the gateway's, not the server's: they run per user here too.
  */
-const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers, httpUpload, search, siFileTransfer]);
+const SERVER_SIDE: ReadonlySet<Feature> = new Set([roster, blocking, privateStorage, pep, mam, ownResources, carbons, localUsers, httpUpload, search, siFileTransfer, siFileOffer]);
 export const componentFeatures: Feature[] = [componentRoster, ...features.filter((f) => !SERVER_SIDE.has(f)), inBandRegistration];

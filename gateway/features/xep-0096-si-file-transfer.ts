@@ -9,12 +9,7 @@ import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, IqRequest } from '../xmpp/feature.js';
 import { x } from '../xmpp/xml/element.js';
 import { sendOfferedFile } from './support/file-messages.js';
-
-export const SI_NS = 'http://jabber.org/protocol/si';
-export const SI_FILE_NS = 'http://jabber.org/protocol/si/profile/file-transfer';
-export const IBB_NS = 'http://jabber.org/protocol/ibb';
-const FEATURE_NEG_NS = 'http://jabber.org/protocol/feature-neg';
-const DATA_NS = 'jabber:x:data';
+import { DATA_NS, FEATURE_NEG_NS, IBB_NS, SI_FILE_NS, SI_NS, streamMethods } from './support/si-ibb.js';
 
 /** Transfers open at once per account; more are refused. */
 const MAX_SESSIONS = 8;
@@ -70,8 +65,7 @@ export const siFileTransfer: Feature = {
       const si = req.payload;
       const file = si.getChild('file', SI_FILE_NS);
       if (si.attr('profile') !== SI_FILE_NS || !file) throw new StanzaError('bad-request', 'only the file-transfer profile (XEP-0096) is taken', 'modify', { name: 'bad-profile', ns: SI_NS });
-      const methods = si.getChild('feature', FEATURE_NEG_NS)?.getChild('x', DATA_NS)?.getChildren('field').find((f) => f.attr('var') === 'stream-method');
-      if (!methods?.getChildren('option').some((o) => o.getChildText('value') === IBB_NS)) {
+      if (!streamMethods(si).includes(IBB_NS)) {
         throw new StanzaError('bad-request', 'the gateway takes files in band (XEP-0047) only', 'cancel', { name: 'no-valid-streams', ns: SI_NS });
       }
       const size = Number(file.attr('size'));

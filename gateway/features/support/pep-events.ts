@@ -6,13 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { FeatureContext } from '../../xmpp/feature.js';
 import type { SessionInfo } from '../../xmpp/hooks.js';
 import { x, type Element } from '../../xmpp/xml/element.js';
-import { NS } from './ns.js';
+import { clientFeatures } from './client-features.js';
 import { PUBSUB } from './pubsub.js';
-
-/** Caps answers remembered (one per client version, so a handful in practice). */
-const MAX_CAPS_KEPT = 128;
-/** A client that does not answer our disco#info in this time gets every node meanwhile. */
-const CAPS_QUERY_TIMEOUT_MS = 10_000;
 
 /** Nodes a client wants notifications for; 'all' when it did not say. */
 type Interest = ReadonlySet<string> | 'all';
@@ -30,40 +25,13 @@ export interface PepEvents {
 
 export function pepEvents(ctx: FeatureContext): PepEvents {
   const user = ctx.identity.user.toString();
-  const byCaps = new Map<string, Promise<Interest>>();
+  const features = clientFeatures(ctx);
 
-  const ask = async (session: SessionInfo, capsNode: string): Promise<Interest> => {
-    const reply = await ctx.request(session, x('iq', { type: 'get', from: user }, x('query', { xmlns: NS.discoInfo, node: capsNode })), CAPS_QUERY_TIMEOUT_MS);
-    const query = reply.attrs.type === 'result' ? reply.getChild('query', NS.discoInfo) : undefined;
-    // A client that answers with an error will answer so again: remembered as "did not say".
-    if (!query) return 'all';
-    const nodes = new Set<string>();
-    for (const f of query.getChildren('feature')) {
-      const v = f.attr('var');
-      if (v?.endsWith('+notify')) nodes.add(v.slice(0, -'+notify'.length));
-    }
-    return nodes;
-  };
-
+  // A client without caps, or whose caps we could not learn, did not say: it gets every node.
   const interestOf = async (session: SessionInfo): Promise<Interest> => {
-    const c = session.presence?.getChild('c', NS.caps);
-    const node = c?.attr('node');
-    const ver = c?.attr('ver');
-    if (!node || !ver) return 'all';
-    // XEP-0115 §6.2: the disco#info of <node>#<ver> is the same for every client that sends it.
-    const key = `${node}#${ver}`;
-    let known = byCaps.get(key);
-    if (!known) {
-      known = ask(session, key);
-      byCaps.set(key, known);
-      if (byCaps.size > MAX_CAPS_KEPT) byCaps.delete(byCaps.keys().next().value!);
-      // A query that got no answer is not remembered: the next notification asks again.
-      known.catch((err: unknown) => {
-        byCaps.delete(key);
-        ctx.log.debug({ err, caps: key }, 'client caps unknown; it gets every PEP node');
-      });
-    }
-    return known.catch((): Interest => 'all');
+    const known = await features.byCaps(session);
+    if (!known) return 'all';
+    return new Set([...known].filter((v) => v.endsWith('+notify')).map((v) => v.slice(0, -'+notify'.length)));
   };
 
   const wants = async (session: SessionInfo, node: string, explicit = false): Promise<boolean> => {
