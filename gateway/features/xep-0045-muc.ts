@@ -16,11 +16,10 @@ import type { SessionInfo } from '../xmpp/hooks.js';
 import { errorReply, SID_NS } from '../xmpp/stanza.js';
 import { x, type Element } from '../xmpp/xml/element.js';
 import { discoInfoQuery, roomItems } from './xep-0030-disco.js';
-import { bookmarkPublish, ensureBookmark } from './support/bookmarks.js';
 import { Occupants } from './support/muc-occupants.js';
 import { NS } from './support/ns.js';
 import { peerIdOf } from './support/peer-jid.js';
-import { privilegedIq } from './support/privileged-iq.js';
+import { bookmarkAddedRooms, type ServerBookmarks } from './support/room-bookmarks.js';
 import { fitChars, historyRequest, MAX_MUC_HISTORY, type HistoryRequest } from './support/muc-history.js';
 import { inviteToRoom } from './support/room-invites.js';
 import { roomMarkerOf, roomMarkerStanza } from './support/room-markers.js';
@@ -71,8 +70,7 @@ const MAX_PENDING_ORIGIN_IDS = 1_000;
 
 /** What the transport mode tells this feature (featureConfig.muc). */
 interface MucConfig {
-  /** The user's server, where their bookmarks are: whether it lets us publish there, and the way to it. */
-  serverBookmarks?: { allowed: () => boolean; send: (stanza: Element) => boolean };
+  serverBookmarks?: ServerBookmarks;
 }
 
 export const muc: Feature = {
@@ -185,26 +183,8 @@ export const muc: Feature = {
       }
     });
 
-    // Added rooms are bookmarked (XEP-0402, and XEP-0048 for older clients) with autojoin, before a client
-    // fetches its bookmarks after login: Gajim, Dino, Conversations and Pidgin's plugins then rejoin by themselves.
-    // In the transport mode the bookmarks live on the user's own server: published there where it lets us
-    // (XEP-0356 iq permission on pubsub), once per room (our copy records which), when the user comes online.
-    const server = (ctx.config as MucConfig).serverBookmarks;
-    const bookmarkRooms = (): void => {
-      if (server && !server.allowed()) return;
-      const user = ctx.identity.user.bare().toString();
-      for (const room of rooms.list()) {
-        const jid = `${room.name}@${service}`;
-        const fields = { name: room.name, nick: ctx.identity.user.local ?? 'me', autojoin: true };
-        try {
-          if (ensureBookmark(ctx.userData, jid, fields, user) && server) server.send(privilegedIq(ctx.identity.domain, user, 'set', bookmarkPublish(jid, fields)));
-        } catch (err) {
-          ctx.log.warn({ err, room: room.name }, 'room not bookmarked');
-        }
-      }
-    };
-    ctx.on('session-bound', bookmarkRooms);
-    if (server) ctx.on('initial-presence', bookmarkRooms);
+    // Added rooms are bookmarked with autojoin before a client fetches its bookmarks (support/room-bookmarks.ts).
+    bookmarkAddedRooms(ctx, rooms, service, (ctx.config as MucConfig).serverBookmarks);
 
     // A client that goes offline, or whose stream ends, is out of its rooms (the last one out closes the link).
     const out = (session: SessionInfo) => {
