@@ -56,7 +56,7 @@ export const messages: Feature = {
       // Counted with the box (whoever kept what), so a restart since does not lose the notice.
       const dropped = ctx.offline.takeDropped();
       if (dropped > 0) session.send(chat(identity.domain, user, `${dropped} older messages were dropped while you were offline (only ${ctx.offline.limit} are kept).`));
-      for (const msg of ctx.offline.takeAll()) session.send(msg);
+      for (const msg of ctx.offline.takeAll()) ctx.deliverStored(session, msg);
     });
 
     ctx.onNetwork('onText', (id, m) => {

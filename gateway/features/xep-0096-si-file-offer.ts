@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { StoredFile } from '../files/contract.js';
 import type { Feature } from '../xmpp/feature.js';
 import type { SessionInfo } from '../xmpp/hooks.js';
-import { x } from '../xmpp/xml/element.js';
+import { x, type Element } from '../xmpp/xml/element.js';
 import { clientFeatures, type ClientFeatureSet } from './support/client-features.js';
 import { OOB_NS } from './support/file-messages.js';
 import { peerIdOf } from './support/peer-jid.js';
@@ -61,7 +61,7 @@ export const siFileOffer: Feature = {
       }
     };
 
-    ctx.on('message-delivered', (stanza, sessions) => {
+    const consider = (stanza: Element, sessions: readonly SessionInfo[]): void => {
       if (stanza.attrs.type !== 'chat' || !stanza.attrs.from) return;
       const url = stanza.getChild('x', OOB_NS)?.getChildText('url');
       const file = url ? files.fileForUrl(url) : undefined;
@@ -77,6 +77,9 @@ export const siFileOffer: Feature = {
           return offer(session, from, file);
         });
       }
-    });
+    };
+    ctx.on('message-delivered', consider);
+    // A file that came while no client was online: offered to the one that takes it from the offline box.
+    ctx.on('stored-delivered', (session, stanza) => consider(stanza, [session]));
   },
 };

@@ -162,6 +162,10 @@ export class FeatureHost {
       },
       sessions: () => router.all(),
       deliver: (stanza) => router.deliver(stanza),
+      deliverStored: (session, stanza) => {
+        session.send(stanza);
+        if (stanza.name === 'message') hooks.emit('stored-delivered', session, stanza);
+      },
       offline: this.offline,
       ...(this.opts.archive && { archive: this.opts.archive }),
       ...(this.opts.toServer && { toServer: this.opts.toServer }),

@@ -157,6 +157,8 @@ export interface FeatureContext {
    * A delivered message fires 'message-delivered'.
    */
   deliver(stanza: Element): number;
+  /** Hands one session a stanza that waited for the user (the offline box); a message fires 'stored-delivered'. */
+  deliverStored(session: SessionInfo, stanza: Element): void;
   /** Stanzas waiting for the user's next login (persistent in the gateway, in memory in tests). */
   readonly offline: OfflineBox;
   /** The account's message history (XEP-0313), when the gateway keeps one. */

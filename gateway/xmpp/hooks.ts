@@ -48,6 +48,11 @@ export interface Hooks {
    */
   'message-delivered': (stanza: Element, sessions: readonly SessionInfo[]) => void;
   /**
+   * (Added by the core.) A message kept for the user (the offline box) went to the session that came online.
+   * Not a delivery as routing makes it (no carbons: the user's other sessions were not there to see it).
+   */
+  'stored-delivered': (session: SessionInfo, stanza: Element) => void;
+  /**
    * (Added by the core.) The user sent a message from `session` to someone else than their own
    * account (a contact, the gateway contact), `from` already stamped. Handlers run synchronously
    * before the message goes on, and may take out what is meant for the server only (XEP-0280 <private/>).

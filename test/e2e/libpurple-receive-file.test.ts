@@ -6,11 +6,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { SlixmppClient } from '../../clients/slixmpp/driver.js';
 import { parseIrc } from '../../clients/bitlbee/driver.js';
 import { tmpDir } from '../support/identities.js';
+import { waitUntil } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
-import { startInProcessGateway } from './support/gateway.js';
+import { keptForUser, startInProcessGateway, type E2eGateway } from './support/gateway.js';
 import { purpleSuite, type PurpleSuite } from './support/purple-suite.js';
 import { gatewayCommand, slixUser } from './support/slixmpp-users.js';
 
@@ -68,42 +70,76 @@ function dccReceive(offer: DccOffer, timeoutMs: number): Promise<Buffer> {
 interopSuite('e2e: Pidgin receives a file (libpurple in bitlbee) offered by the gateway', ['bitlbee', 'slixmpp', 'aiohttp'], () => {
   let s: PurpleSuite;
   const suite = purpleSuite((x) => (s = x), { web: true });
+  let other: E2eGateway | undefined;
+  let bob: SlixmppClient | undefined;
+  let nick: string;
+  let toPidgin: string;
+
+  // After the suite's gateway and Pidgin user (hooks run in order): Bob on another gateway, each the other's contact.
+  beforeAll(async () => {
+    const { gw, user } = s;
+    other = await startInProcessGateway({ web: true, policy: 'accept' });
+    bob = await slixUser(other);
+    await user.command(`add tlsim://${other.fingerprint}@127.0.0.1:${other.peerPort} Bob`, /^Added /);
+    nick = await user.irc.waitForContact(gw.jidOf(other.fingerprint), 30_000);
+    await gatewayCommand(bob, `add tlsim://${gw.fingerprint}@127.0.0.1:${gw.peerPort} Pidgin user`, /^(Added|Updated) /);
+    await waitUntil(() => user.irc.isOnline(nick), 60_000);
+    // Bob's gateway knows the contact as a gateway (receipts in disco) before a file can go to it as a file.
+    toPidgin = other.jidOf(gw.fingerprint);
+    await waitUntil(async () => (await bob!.discoInfo(`${toPidgin}/tlsim`)).features.includes('urn:xmpp:receipts'), 60_000);
+  }, T);
+
+  afterAll(async () => {
+    await bob?.stop();
+    await other?.stop();
+  });
+
+  /** Bob uploads `bytes` as `name` and sends its URL; resolves once it has gone. */
+  async function bobSends(name: string, bytes: Buffer): Promise<void> {
+    const file = join(tmpDir('tlsim-pidgin-recv'), name);
+    await writeFile(file, bytes);
+    const url = (await bob!.upload(file, 'application/pdf', T)).url;
+    await bob!.send(toPidgin, url, { oob_url: url });
+  }
+
+  /** The file as Pidgin got it: libpurple accepted the XEP-0096 offer, bitlbee offers it to its IRC client by DCC. */
+  async function pidginReceives(name: string, bytes: Buffer, from: number): Promise<void> {
+    const { user } = s;
+    const line = await user.irc.waitForLine((l) => dccOffer(l, user.irc.nick) !== undefined, 90_000, from);
+    const offer = dccOffer(line, user.irc.nick)!;
+    expect(offer).toMatchObject({ nick, name, size: bytes.length });
+    const got = await dccReceive(offer, 90_000);
+    expect({ size: got.length, sha256: sha256(got) }).toEqual({ size: bytes.length, sha256: sha256(bytes) });
+    // The URL message came too (a user who declines the transfer still has the link).
+    await user.waitPrivmsg(nick, new RegExp(`^https://\\S+/${name.replace('.', '\\.')}$`), 30_000, from);
+  }
 
   it('a file from a user of another gateway arrives in Pidgin bit-exact, offered by the contact', async (ctx) => {
     suite.onFailure(ctx);
-    const { gw, user } = s;
-    const other = await startInProcessGateway({ web: true, policy: 'accept' });
-    const bob = await slixUser(other);
-    try {
-      await user.command(`add tlsim://${other.fingerprint}@127.0.0.1:${other.peerPort} Bob`, /^Added /);
-      const nick = await user.irc.waitForContact(gw.jidOf(other.fingerprint), 30_000);
-      await gatewayCommand(bob, `add tlsim://${gw.fingerprint}@127.0.0.1:${gw.peerPort} Pidgin user`, /^(Added|Updated) /);
-      await expect.poll(() => user.irc.isOnline(nick), { timeout: 60_000, interval: 500 }).toBe(true);
-      // Bob's gateway knows the contact as a gateway (receipts in disco) before a file can go to it as a file.
-      const toPidgin = other.jidOf(gw.fingerprint);
-      await expect.poll(async () => (await bob.discoInfo(`${toPidgin}/tlsim`)).features, { timeout: 60_000, interval: 300 }).toContain('urn:xmpp:receipts');
+    const { user } = s;
+    const bytes = randomBytes(200_000);
+    const from = user.mark();
+    await bobSends('report.pdf', bytes);
+    await pidginReceives('report.pdf', bytes, from);
+    // And chat goes on through the same contact.
+    await bob!.send(toPidgin, 'got the report?');
+    await user.waitPrivmsg(nick, /^got the report\?$/, 30_000, from);
+  }, T);
 
-      const bytes = randomBytes(200_000);
-      const file = join(tmpDir('tlsim-pidgin-recv'), 'report.pdf');
-      await writeFile(file, bytes);
-      const url = (await bob.upload(file, 'application/pdf', T)).url;
-      const from = user.mark();
-      await bob.send(toPidgin, url, { oob_url: url });
-
-      // libpurple accepted the XEP-0096 offer; bitlbee offers what it receives to its IRC client over DCC.
-      const line = await user.irc.waitForLine((l) => dccOffer(l, user.irc.nick) !== undefined, 90_000, from);
-      const offer = dccOffer(line, user.irc.nick)!;
-      expect(offer).toMatchObject({ nick, name: 'report.pdf', size: bytes.length });
-      const got = await dccReceive(offer, 90_000);
-      expect({ size: got.length, sha256: sha256(got) }).toEqual({ size: bytes.length, sha256: sha256(bytes) });
-      // The URL message came too (a user who declines the transfer still has the link).
-      await user.waitPrivmsg(nick, /^https:\/\/\S+\/report\.pdf$/, 30_000, from);
-      // And chat goes on through the same contact.
-      await bob.send(toPidgin, 'got the report?');
-      await user.waitPrivmsg(nick, /^got the report\?$/, 30_000, from);
-    } finally {
-      await bob.stop();
-      await other.stop();
-    }
+  it('a file sent while Pidgin was closed is offered when it comes back (from the offline box)', async (ctx) => {
+    suite.onFailure(ctx);
+    const { user, observer } = s;
+    // The account's other client steps aside (a negative priority gets no chat messages, RFC 6121 §8.5.2.1.1),
+    // so the file waits in the offline box while Pidgin is off.
+    await observer.presence({}, -1);
+    const seen = observer.mark();
+    await user.irc.command('account jabber off');
+    await observer.waitFor((el) => el.name === 'presence' && el.attrs.type === 'unavailable' && (el.attrs.from ?? '').startsWith(`${s.gw.userJid}/`), 30_000, seen);
+    const bytes = randomBytes(50_000);
+    await bobSends('minutes.pdf', bytes);
+    await expect.poll(() => keptForUser(s.gw), { timeout: 30_000, interval: 300 }).toBe(1);
+    const from = user.mark();
+    await user.irc.command('account jabber on');
+    await pidginReceives('minutes.pdf', bytes, from);
   }, T);
 });

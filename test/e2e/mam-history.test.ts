@@ -3,14 +3,12 @@
 // XEP-0313 (its xep_0313 plugin): every message once, in order, with the ids the first device saw;
 // a restart of the gateway keeps the history and its ids. And the offline messages a device synced over MAM
 // are not pushed to it again, while a device without MAM gets them (as Prosody mod_mam + mod_offline do).
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
 import { SlixmppClient, type MamPage } from '../../clients/slixmpp/driver.js';
 import { makeOpensslIdentity, removeTmpDirs, tmpDir } from '../support/identities.js';
 import { waitUntil } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
-import { startInProcessGateway, type E2eGateway } from './support/gateway.js';
+import { keptForUser, startInProcessGateway, type E2eGateway } from './support/gateway.js';
 import { opensslServer, WAIT_MS } from './support/reference-peer.js';
 
 const T = 180_000;
@@ -32,16 +30,8 @@ interopSuite('e2e: history over XEP-0313 with slixmpp and a reference peer', ['s
   };
   const flatten = (pages: MamPage[]) => pages.flatMap((p) => p.results);
   const waitOnline = (gw: E2eGateway, fp: string) => waitUntil(() => gw.running.network.getContact(fp)?.online === true, WAIT_MS);
-  /** Until the gateway's database holds `n` messages kept for the user (read-only, beside the gateway). */
-  const waitKept = (gw: E2eGateway, n: number) =>
-    waitUntil(() => {
-      const db = new Database(join(gw.dataDir, 'gateway.db'), { readonly: true });
-      try {
-        return (db.prepare('SELECT count(*) AS n FROM undelivered').get() as { n: number }).n >= n;
-      } finally {
-        db.close();
-      }
-    }, WAIT_MS);
+  /** Until the gateway's database holds `n` messages kept for the user. */
+  const waitKept = (gw: E2eGateway, n: number) => waitUntil(() => keptForUser(gw) >= n, WAIT_MS);
 
   it('a second device pages the whole conversation, with stable ids and no duplicates, before and after a restart', async () => {
     let gw = await startInProcessGateway({ policy: 'accept' });

@@ -99,4 +99,17 @@ describe('si file offer', () => {
     me.send(`<iq type='error' id='${offer.attrs.id}' to='${offer.attrs.from}'><error type='cancel'><forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`);
     await me.expectNothing(300, isIq('set', 'open', IBB));
   });
+
+  it('a file that came while no client was online is offered to the libpurple-like client that takes it from the offline box', async () => {
+    const file = await stored(Buffer.from('kept for later'));
+    const bob = gw.fake!.addFakeContact({ name: 'Bob', online: true, gateway: true });
+    gw.fake!.peerSays(bob.id, file.url);
+    const me = await gw.login();
+    const msg = await me.next((el) => el.name === 'message' && el.getChildText('body') === file.url);
+    expect(msg.attrs.from).toBe(`${bob.id}@${gw.peerDomain}/tlsim`);
+    reply(me, await me.next(isIq('get', 'query', INFO)), features(LIBPURPLE));
+    const offer = await me.next(isIq('set', 'si', SI));
+    expect(offer.attrs.from).toBe(`${bob.id}@${gw.peerDomain}/tlsim`);
+    expect(offer.getChild('si', SI)!.getChild('file', FT)!.attrs).toMatchObject({ name: 'photo 1.jpg', size: String('kept for later'.length) });
+  });
 });

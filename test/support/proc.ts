@@ -297,9 +297,9 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Polls `cond` every 100 ms until it holds, or fails after `ms`. */
-export async function waitUntil(cond: () => boolean, ms: number): Promise<void> {
+export async function waitUntil(cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }

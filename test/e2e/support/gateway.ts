@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { parseConfigText } from '../../../gateway/config.js';
 import { startGateway, type RunningGateway, type StatusJson } from '../../../gateway/daemon.js';
@@ -113,6 +114,16 @@ export interface E2eGateway {
   /** `<fingerprint>@peers.localhost`. */
   jidOf(fingerprint: string): string;
   stop(): Promise<void>;
+}
+
+/** How many stanzas the gateway's database keeps for its user's next login (read-only, beside the running gateway). */
+export function keptForUser(gw: Pick<E2eGateway, 'dataDir'>): number {
+  const db = new Database(join(gw.dataDir, 'gateway.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM undelivered').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }
 
 /** startGateway with its defaults except ports (0), no WebSocket, debug logs kept in memory. */
