@@ -268,11 +268,19 @@ export interface RoomNetwork {
    * extension, its first connection asks the room for that many.
    */
   join(name: string, nick: string, handlers: RoomHandlers, opts?: { history?: number }): RoomSession;
+  /**
+   * (Additive) Tells `listener` of each room added (`room add`, a room hosted) and removed, as it happens, so online
+   * clients' bookmarks follow; returns the way to stop. Absent where rooms never change while running (test networks).
+   */
+  watch?(listener: (change: RoomListChange) => void): () => void;
   /** (Additive) Rooms this gateway hosts; absent where it hosts none (test networks). */
   readonly hosting?: RoomHostingApi;
   /** (Additive) Archives of rooms with the extension; absent without a store. */
   readonly archive?: RoomArchiveApi;
 }
+
+/** A room entry that came or went (RoomNetwork.watch). */
+export type RoomListChange = { readonly added: Room } | { readonly removed: string };
 
 /** Who may come into a hosted room: anyone (asked for an alias, as fp2alias -a), or only members. */
 export type HostedPolicy = 'open' | 'members';

@@ -20,6 +20,8 @@ export interface RoomHostingOptions {
   maxMessageBytes?: number;
   /** Tests set small ones. */
   limits?: { maxMembers?: number; historyLines?: number; floodBurst?: number; floodPerSecond?: number };
+  /** The account's own entry for a room it hosts was written (each time the room starts): its users may join it. */
+  entered?: (name: string) => void;
 }
 
 /** How the account's own users reach a room it hosts (room listeners bind the peer host, loopback included). */
@@ -185,6 +187,7 @@ export class RoomHosting implements RoomHostingApi {
     this.hosts.set(r.name, { host, fingerprint: id.fingerprint });
     // The account's own users join it as any room (a MUC), over loopback.
     store.rooms.put(accountId, r.name, id.fingerprint, `${LOCAL_HOST}:${port}`);
+    this.o.entered?.(r.name);
     this.o.log.info({ room: r.name, port, policy: r.policy }, 'hosting room');
   }
 

@@ -8,7 +8,7 @@ import type { Store } from '../store/index.js';
 import { ROOM_NAME, ROOM_NAME_RULE } from '../store/index.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { StoreError } from '../store/index.js';
-import type { Room, RoomArchiveApi, RoomEvent, RoomHandlers, RoomNetwork, RoomSession } from './contract.js';
+import type { Room, RoomArchiveApi, RoomEvent, RoomHandlers, RoomListChange, RoomNetwork, RoomSession } from './contract.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   RoomLink,
@@ -38,18 +38,23 @@ export interface TlsimRoomsOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   now?: () => Date;
   /** Rooms the account hosts: where they listen and the host their share strings name. */
-  hosting?: Omit<RoomHostingOptions, 'store' | 'accountId' | 'log' | 'maxMessageBytes'>;
+  hosting?: Omit<RoomHostingOptions, 'store' | 'accountId' | 'log' | 'maxMessageBytes' | 'entered'>;
 }
 
 export class TlsimRooms implements RoomNetwork {
   private readonly sessions = new Set<{ link: RoomLink; room: string; handlers: RoomHandlers }>();
   private tls: ReturnType<typeof createTlsContext> | undefined;
+  private readonly watchers = new Set<(change: RoomListChange) => void>();
   readonly hosting: RoomHosting | undefined;
   readonly archive: RoomArchiveApi;
 
   constructor(private readonly opts: TlsimRoomsOptions) {
     const { store, accountId, log, maxMessageBytes } = opts;
-    this.hosting = opts.hosting && new RoomHosting({ store, accountId, log: log.child({ component: 'room-hosting' }), maxMessageBytes, ...opts.hosting });
+    const entered = (name: string): void => {
+      const room = this.get(name);
+      if (room) this.changed({ added: room });
+    };
+    this.hosting = opts.hosting && new RoomHosting({ store, accountId, log: log.child({ component: 'room-hosting' }), maxMessageBytes, entered, ...opts.hosting });
     // A room we host: its own log (what anyone said, also while none of our clients was in, and kept across our
     // restarts); a room of another gateway: our copy of what it sent us. MAM and MUC history read the same.
     const of = (room: string) => (store.hostedRooms.get(accountId, room) ? store.hostedRoomLog : store.roomArchive);
@@ -86,7 +91,25 @@ export class TlsimRooms implements RoomNetwork {
     if (s.fingerprint === this.opts.identity.fingerprint) throw new StanzaError('not-acceptable', 'that is our own fingerprint, not a room');
     const n = (name?.trim() || s.fingerprint.slice(0, 12)).toLowerCase();
     if (!ROOM_NAME.test(n)) throw new StanzaError('jid-malformed', `${ROOM_NAME_RULE}: "${n.slice(0, 70)}" is not`);
-    return view(this.opts.store.rooms.put(this.opts.accountId, n, s.fingerprint, formatAddress(s)));
+    const room = view(this.opts.store.rooms.put(this.opts.accountId, n, s.fingerprint, formatAddress(s)));
+    this.changed({ added: room });
+    return room;
+  }
+
+  watch(listener: (change: RoomListChange) => void): () => void {
+    this.watchers.add(listener);
+    return () => void this.watchers.delete(listener);
+  }
+
+  /** A listener that throws is logged; the change is made and the others hear of it. */
+  private changed(change: RoomListChange): void {
+    for (const w of this.watchers) {
+      try {
+        w(change);
+      } catch (err) {
+        this.opts.log.error({ err }, 'room change listener failed');
+      }
+    }
   }
 
   remove(name: string): void {
@@ -94,6 +117,7 @@ export class TlsimRooms implements RoomNetwork {
     // A room we host goes with its entry: nobody could join it from here any more.
     if (this.hosting?.get(n)) void this.hosting.unhost(n);
     if (!this.opts.store.rooms.remove(this.opts.accountId, n)) throw new StanzaError('item-not-found', `no room named ${n}`);
+    this.changed({ removed: n });
     for (const s of [...this.sessions]) {
       if (s.room !== n) continue;
       this.sessions.delete(s);

@@ -9,6 +9,7 @@ import type {
   Marker,
   PeerId,
   PeerNetwork,
+  RoomListChange,
   RoomNetwork,
   SelfInfo,
   SendOutcome,
@@ -37,6 +38,8 @@ export class SwitchablePeerSession implements PeerNetwork {
    */
   readonly rooms: RoomNetwork;
   private running = false;
+  /** Told of room changes whichever network made them (each fresh network relays to them). */
+  private readonly roomWatchers = new Set<(change: RoomListChange) => void>();
   /** Start and stop in the order they were asked for. */
   private chain: Promise<void> = Promise.resolve();
 
@@ -48,7 +51,7 @@ export class SwitchablePeerSession implements PeerNetwork {
     private readonly make: MakeNetwork,
     private readonly hooks: PeerSessionHooks = {},
   ) {
-    this.current = make();
+    this.current = this.fresh();
     const now = () => this.current.rooms;
     this.rooms = {
       list: () => now().list(),
@@ -56,6 +59,10 @@ export class SwitchablePeerSession implements PeerNetwork {
       add: (share, name) => now().add(share, name),
       remove: (name) => now().remove(name),
       join: (name, nick, handlers, opts) => now().join(name, nick, handlers, opts),
+      watch: (listener) => {
+        this.roomWatchers.add(listener);
+        return () => void this.roomWatchers.delete(listener);
+      },
       get hosting() {
         return now().hosting;
       },
@@ -63,6 +70,14 @@ export class SwitchablePeerSession implements PeerNetwork {
         return now().archive;
       },
     };
+  }
+
+  private fresh(o?: { anyPort?: boolean }): TlsimNetwork {
+    const network = this.make(o);
+    network.rooms.watch((change) => {
+      for (const w of this.roomWatchers) w(change);
+    });
+    return network;
   }
 
   get on(): boolean {
@@ -89,7 +104,7 @@ export class SwitchablePeerSession implements PeerNetwork {
         // user's own port is taken by another program, that one listens on any free port meanwhile.
         const portTaken = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
         const failed = this.current;
-        this.current = this.make({ anyPort: portTaken });
+        this.current = this.fresh({ anyPort: portTaken });
         await failed.stop().catch(() => undefined);
         if (!portTaken) throw err;
         this.hooks.portTaken?.(err as Error);
@@ -106,7 +121,7 @@ export class SwitchablePeerSession implements PeerNetwork {
       if (!this.running) return;
       this.running = false;
       const old = this.current;
-      this.current = this.make();
+      this.current = this.fresh();
       await this.hooks.stopping?.(old);
       await old.stop();
     });

@@ -8,7 +8,7 @@ import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, FeatureContext } from '../xmpp/feature.js';
 import type { SessionInfo } from '../xmpp/hooks.js';
 import { x, type Element } from '../xmpp/xml/element.js';
-import { BOOKMARKS, legacyStorage, nativeEvents, syncFromLegacy } from './support/bookmarks.js';
+import { BOOKMARKS, legacyItem, nativeEvents, syncFromLegacy } from './support/bookmarks.js';
 import { pepEvents, type PepEvents } from './support/pep-events.js';
 import {
   configForm,
@@ -16,7 +16,6 @@ import {
   DEFAULT_NODE_CONFIG,
   itemElement,
   optionsOf,
-  parsePayload,
   PUBSUB,
   pubsubError,
   serializePayload,
@@ -256,10 +255,7 @@ class PepService {
 
   /** storage:bookmarks made from the native bookmarks, when there are any (XEP-0402 #compat-pep). */
   private legacyView(node: string): Element | undefined {
-    if (node !== BOOKMARKS.legacy || !this.data.node(BOOKMARKS.native)) return undefined;
-    const stored = this.data.node(BOOKMARKS.legacy) ? this.data.items(BOOKMARKS.legacy, { max: 1 })[0] : undefined;
-    const storage = legacyStorage(this.data, stored && parsePayload(stored.payload));
-    return x('item', { id: 'current' }, storage);
+    return node === BOOKMARKS.legacy ? legacyItem(this.data) : undefined;
   }
 
   /** A legacy client wrote its whole list: the native bookmarks follow, and their clients hear of it. */

@@ -186,6 +186,23 @@ interopSuite('e2e: Prosody users ⇄ gateway component ⇄ reference peers', ['p
       expect((await third.request({ cmd: 'pep_items', node: 'urn:xmpp:bookmarks:1' }).catch(() => ({ items: [] }))).items).toEqual([]);
       expect(privGw.log.lines.some((l) => /refused a privileged request/.test(String(l.msg)))).toBe(false);
     }, T);
+
+    it('a room added while the user is online is bookmarked on their server at once (their server tells the client), and removed with the room', async () => {
+      onTestFailed(() => console.log(privGw.log.tail(40)));
+      const client = await login(server, 'dana', 'dana-pw', clients, { pep: true, notify: ['urn:xmpp:bookmarks:1'] });
+      const room = await makeOpensslIdentity(tmpDir('room'));
+      const jid = `live@${PRIV}`;
+      const pepEvent = (kind: string, from: number) =>
+        client.waitForEvent((e) => e.event === 'pep_event' && e.node === 'urn:xmpp:bookmarks:1' && e.kind === kind && e.item_id === jid, WAIT, from);
+      let from = client.mark();
+      await tellGateway(client, PRIV, `room add tlsim://${room.fingerprint}@127.0.0.1:9 live`, /live@tlsim\.localhost/);
+      await pepEvent('publish', from);
+      expect((await client.request({ cmd: 'pep_items', node: 'urn:xmpp:bookmarks:1' })).items.map((i) => i.item_id)).toEqual([jid]);
+      from = client.mark();
+      await tellGateway(client, PRIV, 'room remove live', /^Removed room live/);
+      await pepEvent('retract', from);
+      expect((await client.request({ cmd: 'pep_items', node: 'urn:xmpp:bookmarks:1' }).catch(() => ({ items: [] }))).items).toEqual([]);
+    }, T);
   });
 
   describe('the server and the secret', () => {

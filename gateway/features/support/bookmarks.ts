@@ -52,6 +52,13 @@ export function legacyStorage(data: UserData, stored: Element | undefined): Elem
   return storage;
 }
 
+/** The XEP-0048 list as the one item of the legacy PEP node, made from the native bookmarks; undefined without any. */
+export function legacyItem(data: UserData): Element | undefined {
+  if (!data.node(BOOKMARKS.native)) return undefined;
+  const stored = data.node(BOOKMARKS.legacy) ? data.items(BOOKMARKS.legacy, { max: 1 })[0] : undefined;
+  return x('item', { id: 'current' }, legacyStorage(data, stored && parsePayload(stored.payload)));
+}
+
 /** What a legacy write changed in the native bookmarks, for notifications. */
 export interface BookmarkChanges {
   readonly published: Array<{ id: string; payload: string }>;
@@ -144,4 +151,9 @@ export function bookmarkPublish(jid: string, fields: { name: string; nick: strin
       ),
     ),
   );
+}
+
+/** The XEP-0060 retraction of one room's bookmark, with notification, for a PEP service that is not ours (as bookmarkPublish). */
+export function bookmarkRetract(jid: string): Element {
+  return x('pubsub', { xmlns: PUBSUB.base }, x('retract', { node: BOOKMARKS.native, notify: 'true' }, x('item', { id: jid })));
 }

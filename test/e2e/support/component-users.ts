@@ -33,7 +33,7 @@ export async function login(
   name: string,
   password: string,
   clients: SlixmppClient[],
-  opts: Pick<ConnectCommand, 'auto_authorize' | 'auto_subscribe' | 'pep'> = {},
+  opts: Pick<ConnectCommand, 'auto_authorize' | 'auto_subscribe' | 'pep' | 'notify'> = {},
 ): Promise<SlixmppClient> {
   const client = await SlixmppClient.start();
   clients.push(client);
