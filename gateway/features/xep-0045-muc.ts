@@ -22,7 +22,7 @@ import { peerIdOf } from './support/peer-jid.js';
 import { bookmarkAddedRooms, type ServerBookmarks } from './support/room-bookmarks.js';
 import { fitChars, historyRequest, MAX_MUC_HISTORY, type HistoryRequest } from './support/muc-history.js';
 import { inviteToRoom } from './support/room-invites.js';
-import { roomMarkerOf, roomMarkerStanza } from './support/room-markers.js';
+import { LatestRoomMarks, roomMarkerOf, roomMarkerStanza } from './support/room-markers.js';
 
 export const MUC_NS = {
   muc: 'http://jabber.org/protocol/muc',
@@ -64,6 +64,8 @@ interface OpenRoom {
   everJoined: boolean;
   /** Our clients' XEP-0359 origin-ids by message id, until the room's echo reflects them (bounded). */
   originIds: Map<string, string>;
+  /** The members' latest markers, for clients that join later. */
+  marks: LatestRoomMarks;
 }
 
 const MAX_PENDING_ORIGIN_IDS = 1_000;
@@ -201,7 +203,7 @@ export const muc: Feature = {
       let r: OpenRoom;
       const nickFor = () => [...r.resources.values()][0]?.asked ?? ctx.identity.user.local ?? 'me';
       // join() reads nickFor only now: the first resource's nick is in the map by the time the link asks.
-      r = { name, jid, resources: new Map(), occupants: new Occupants(), joined: false, everJoined: false, link: undefined!, originIds: new Map() };
+      r = { name, jid, resources: new Map(), occupants: new Occupants(), joined: false, everJoined: false, link: undefined!, originIds: new Map(), marks: new LatestRoomMarks() };
       open.set(name, r);
       queueMicrotask(() => {
         if (open.get(name) !== r) return;
@@ -264,6 +266,7 @@ export const muc: Feature = {
       res.subjectSent = true;
       const extended = r.link?.echoes === true;
       if (extended) history(r, full, res);
+      for (const m of r.marks.latest()) res.session.send(roomMarkerStanza(`${r.jid}/${m.nick}`, full, randomUUID(), m));
       const about = describe(Boolean(rooms?.hosting?.get(r.name)), extended);
       res.session.send(x('message', { type: 'groupchat', from: r.jid, to: full, id: randomUUID() }, x('subject', null, `tlsim room ${r.name}: ${about}`)));
     }
@@ -299,6 +302,7 @@ export const muc: Feature = {
       }
       if (e.kind === 'marker') {
         const nick = r.occupants.nickOf(e.name) ?? e.alias;
+        r.marks.note(nick, e);
         broadcast(r, (full) => roomMarkerStanza(`${r.jid}/${nick}`, full, randomUUID(), e));
         return;
       }
@@ -344,6 +348,7 @@ export const muc: Feature = {
         ctx.log.debug({ room: r.name, err: (err as Error).message }, 'room marker dropped');
         return;
       }
+      r.marks.note(self, m);
       broadcast(r, (full) => roomMarkerStanza(`${r.jid}/${self}`, full, randomUUID(), m));
     }
 

@@ -193,6 +193,21 @@ interopSuite('e2e: a hosted room between two gateways, with the room extension',
     expect(carol.member.received().slice(carolBefore)).toMatch(new RegExp(`^${MINUTE} anna\\[\\d+\\]: after the marker\n$`));
     // The room gives ids: its disco says so (XEP-0333 markers in a MUC name them).
     expect((await bert.discoInfo(ROOM)).features).toContain('urn:xmpp:sid:0');
+
+    // A client of B's user that comes in later reads how far the others have read: anna's marker, after the history
+    // (the message it names among it) and before the subject.
+    const phone = await SlixmppClient.start();
+    try {
+      await phone.connect({ jid: `${b.userJid}/phone`, password: b.password, host: '127.0.0.1', port: b.c2sPort, ca_file: b.caCertFile });
+      await phone.request({ cmd: 'muc_join', to: `${ROOM}/Bert` });
+      const subject = await phone.nextMessage((m) => m.from === ROOM && m.subject !== null, W);
+      const seen = phone.events.slice(0, phone.events.indexOf(subject));
+      const late = seen.findIndex((e) => e.event === 'marker' && e.from === `${ROOM}/anna`);
+      expect(seen[late]).toMatchObject({ marker: 'displayed', id: got.stanza_id, type: 'groupchat' });
+      expect(seen.findIndex((e) => e.event === 'message' && e.body === 'read me')).toBeLessThan(late);
+    } finally {
+      await phone.stop();
+    }
   }, T);
 
   it("a user of a third gateway, new to the room, asks for more history than the room's first 20: its gateway asks the room for them (no markers in it)", async () => {

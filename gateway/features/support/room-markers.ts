@@ -16,3 +16,28 @@ export function roomMarkerOf(stanza: Element): { marker: RoomMarkerKind; id: str
 export function roomMarkerStanza(from: string, to: string, id: string, m: { marker: RoomMarkerKind; id: string }): Element {
   return x('message', { type: 'groupchat', from, to, id }, x(m.marker, { xmlns: NS.chatMarkers, id: m.id }));
 }
+
+/** Members whose latest markers a room keeps at most (the room holds 50; members who left count until forgotten). */
+const MAX_MARKING_MEMBERS = 200;
+
+/**
+ * The latest marker of each kind by each member (ourselves included), while the room is open on this gateway: a
+ * client that joins later reads them after the history, so it shows how far the others have read, as one in the
+ * room all along does. The member that marked longest ago is forgotten first.
+ */
+export class LatestRoomMarks {
+  private readonly byNick = new Map<string, Map<RoomMarkerKind, string>>();
+
+  note(nick: string, m: { marker: RoomMarkerKind; id: string }): void {
+    const kinds = this.byNick.get(nick) ?? new Map<RoomMarkerKind, string>();
+    this.byNick.delete(nick);
+    kinds.set(m.marker, m.id);
+    this.byNick.set(nick, kinds);
+    if (this.byNick.size > MAX_MARKING_MEMBERS) this.byNick.delete(this.byNick.keys().next().value!);
+  }
+
+  /** Oldest marking member first. */
+  *latest(): Iterable<{ nick: string; marker: RoomMarkerKind; id: string }> {
+    for (const [nick, kinds] of this.byNick) for (const [marker, id] of kinds) yield { nick, marker, id };
+  }
+}
