@@ -5,10 +5,9 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LinkClosedError } from '../../bridge-protocol/errors.js';
-import { generateIdentity, type Identity } from '../../bridge-protocol/identity.js';
 import { acceptLink, dialLink, type Link, type LinkCloseInfo } from '../../bridge-protocol/link.js';
-import { createTlsContext, type TlsContext } from '../../bridge-protocol/tls-context.js';
 import { TurnPacer } from '../../bridge-protocol/turn-pacer.js';
+import { aliceAndBob } from '../support/alice-and-bob.js';
 import { memoryWire, tcpWire } from '../support/wires.js';
 
 const WAIT_MS = 10_000;
@@ -43,16 +42,7 @@ const turns = async (n: number): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
 
-let alice: Identity;
-let bob: Identity;
-let aliceTls: TlsContext;
-let bobTls: TlsContext;
-
-beforeAll(async () => {
-  [alice, bob] = await Promise.all([generateIdentity(), generateIdentity()]);
-  aliceTls = createTlsContext(alice);
-  bobTls = createTlsContext(bob);
-});
+const who = aliceAndBob();
 
 const tcp = tcpWire();
 for (const wire of [tcp, memoryWire()]) {
@@ -69,8 +59,8 @@ for (const wire of [tcp, memoryWire()]) {
       const { dialer, acceptor } = await wire.connect();
       open.streams.push(dialer, acceptor);
       const held = heldPacer();
-      const accepting = acceptLink(acceptor, bobTls, { handshakeTimeoutMs: WAIT_MS, pacer: held.pacer });
-      const peer = tlsConnect({ socket: dialer, key: alice.keyPem, cert: alice.certPem, rejectUnauthorized: false, servername: '' });
+      const accepting = acceptLink(acceptor, who.bobTls, { handshakeTimeoutMs: WAIT_MS, pacer: held.pacer });
+      const peer = tlsConnect({ socket: dialer, key: who.alice.keyPem, cert: who.alice.certPem, rejectUnauthorized: false, servername: '' });
       peer.on('error', () => {});
       await within(new Promise((resolve) => peer.once('secureConnect', resolve)), 'peer handshake');
       const link = await accepting;
@@ -114,8 +104,8 @@ for (const wire of [tcp, memoryWire()]) {
       open.streams.push(dialer, acceptor);
       const held = heldPacer();
       const [inn, out] = await Promise.all([
-        acceptLink(acceptor, bobTls, { handshakeTimeoutMs: WAIT_MS, pacer: held.pacer }),
-        dialLink(dialer, aliceTls, { expectedFingerprint: bob.fingerprint, handshakeTimeoutMs: WAIT_MS }),
+        acceptLink(acceptor, who.bobTls, { handshakeTimeoutMs: WAIT_MS, pacer: held.pacer }),
+        dialLink(dialer, who.aliceTls, { expectedFingerprint: who.bob.fingerprint, handshakeTimeoutMs: WAIT_MS }),
       ]);
       open.links.push(inn, out);
       expect(inn.acks).toBe(true);
