@@ -70,6 +70,8 @@ export class LinkWriter {
   endQueued = false;
   /** Our END is written: no message follows it. */
   endSent = false;
+  /** failAll ran: the link is down. */
+  private failed = false;
   /** Called once nothing is queued or in flight (close() and the peer's end wait for it). */
   private onFlushed: (() => void) | undefined;
   /** Runs while messages wait for acknowledgements; restarted by each acknowledgement. */
@@ -138,7 +140,8 @@ export class LinkWriter {
     if (this.acksOwed === 0 || this.ackPending) return;
     this.ackPending = true;
     setImmediate(() => {
-      if (this.socket.destroyed || this.socket.writableEnded) return;
+      // The link went down meanwhile (the peer's FIN): its socket may be open still, but nothing more goes out.
+      if (this.failed || this.socket.destroyed || this.socket.writableEnded) return;
       try {
         this.beforeAck();
       } catch (err) {
@@ -204,13 +207,18 @@ export class LinkWriter {
     return taken;
   }
 
-  /** Every send not finished fails (the link is gone). */
-  failAll(err: Error): void {
+  /**
+   * Every send not finished fails (the link is gone), with the error `makeError` makes (made only if one does: a
+   * thousand links ending together should not capture a thousand stack traces for nothing). Nothing is written after.
+   */
+  failAll(makeError: () => Error): void {
+    this.failed = true;
     const failed = [...this.unacked, ...(this.inFlight ?? []), ...this.outgoing.splice(0)];
     this.unacked = [];
     this.inFlight = undefined;
     this.watchAcks();
-    for (const w of failed) if (w?.kind === 'message') w.reject(err);
+    let err: Error | undefined;
+    for (const w of failed) if (w?.kind === 'message') w.reject((err ??= makeError()));
     const flushed = this.onFlushed;
     this.onFlushed = undefined;
     flushed?.();
@@ -276,7 +284,7 @@ export class LinkWriter {
       if (err) {
         // With acks, the link's end decides what is sent again; otherwise this write and those behind it fail.
         if (this.acks) this.socket.destroy(err);
-        else this.failAll(new LinkClosedError(`write to ${this.peer} failed: ${err.message}`, { cause: err }));
+        else this.failAll(() => new LinkClosedError(`write to ${this.peer} failed: ${err.message}`, { cause: err }));
         return;
       }
       for (const w of batch) {

@@ -14,6 +14,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, LineDecoder, type DecodedMessage } from './w
 import type { FileRecord } from './wire/file-frames.js';
 import { FrameDecoder, encodeFrame, type FrameRecord, type LinkChatState, type LinkMarker } from './wire/link-frames.js';
 import { isRoomRecord, type RoomRecord } from './wire/room-frames.js';
+import { teardownPacer, type TurnPacer } from './turn-pacer.js';
 
 /** A peer's answer to a profile request: its Turtle, or why it has none. */
 export type LinkProfile = { turtle: string; none?: undefined } | { none: string; turtle?: undefined };
@@ -75,6 +76,8 @@ export interface LinkOptions {
    */
   gatewayAlpns?: readonly string[];
   log?: Logger;
+  /** Where the link's socket teardown waits its turn (default the process's: teardownPacer()). */
+  pacer?: TurnPacer;
 }
 
 export interface DialLinkOptions extends LinkOptions {
@@ -101,6 +104,7 @@ export class Link extends TypedEmitter<LinkEvents> {
   private started = false;
   private closeInfo: LinkCloseInfo | undefined;
   private closing: LinkCloseReason | undefined;
+  /** Resolves once the socket itself has closed (after the 'close' event, which comes as soon as the link is down). */
   readonly closed: Promise<LinkCloseInfo>;
   private resolveClosed!: (info: LinkCloseInfo) => void;
 
@@ -116,6 +120,7 @@ export class Link extends TypedEmitter<LinkEvents> {
     maxMessageBytes?: number,
     /** When the handshake completed (ms since the epoch). */
     readonly establishedAt: number = Date.now(),
+    private readonly pacer: TurnPacer = teardownPacer(),
   ) {
     super((err, event) => log.error({ err, event }, 'link listener failed'));
     this.decoder = new LineDecoder({ maxMessageBytes });
@@ -126,16 +131,25 @@ export class Link extends TypedEmitter<LinkEvents> {
     const encode = this.frames ? (r: FrameRecord) => (isRoomRecord(r) === room ? encodeFrame(r, { maxTextBytes }) : undefined) : plainEncoder;
     this.writer = new LinkWriter(socket, this.acks, short(fingerprint), () => this.maybeEnd(), encode, this.frames);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    // The peer's FIN does not end our half by itself (Node would, in the same turn): the 'end' handler decides when.
+    socket.allowHalfOpen = true;
     socket.on('error', (error) => this.finish({ reason: this.closing ?? 'error', error }));
-    socket.on('close', () => this.finish({ reason: this.closing ?? 'remote' }));
+    socket.on('close', () => {
+      this.finish({ reason: this.closing ?? 'remote' });
+      this.resolveClosed(this.closeInfo!);
+    });
     socket.on('end', () => {
       // The peer is done writing. Deliver a last unterminated line (not a frame: a partial one was never
       // acknowledged, so its sender has it still), then finish our half.
       if (!this.frameDecoder) for (const m of this.decoder.end()) this.emit('message', m);
       // No more sends: a write after our end() would turn a clean close into reason 'error'.
       if (this.closing === undefined) this.closing = 'remote';
+      // Nothing more can be read: once what we queued is written, the link is down now (its owner moves on), and
+      // the socket's own end (close_notify, FIN, close callbacks) waits its turn in the pacer, so ~1 000 links
+      // ending together do not end in one turn of the loop (bench/README.md, storms).
       this.writer.whenFlushed(() => {
-        if (!socket.writableEnded) socket.end();
+        this.finish({ reason: this.closing ?? 'remote' });
+        this.pacer.run(() => this.teardown());
       });
     });
   }
@@ -284,8 +298,9 @@ export class Link extends TypedEmitter<LinkEvents> {
       // Node's TLS end() calls SSL_shutdown twice, and the second call consumes and DISCARDS
       // records already received but not yet read (e.g. the first message that came with the
       // handshake on a link never started). Let the stream read them first: one turn of the loop.
-      // Sends issued before close() are written first (they are ours to deliver).
-      else setImmediate(() => this.writer.whenFlushed(() => this.socket.end()));
+      // Sends issued before close() are written first (they are ours to deliver). The pacer never runs a job in
+      // the turn that queued it, and many links closed together end a few per turn.
+      else this.pacer.run(() => this.writer.whenFlushed(() => this.endSocket()));
       const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
       timer.unref();
       void this.closed.then(() => clearTimeout(timer));
@@ -299,14 +314,29 @@ export class Link extends TypedEmitter<LinkEvents> {
     this.socket.destroy(error);
   }
 
+  private endSocket(): void {
+    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.end();
+  }
+
+  /**
+   * After the peer's FIN, from the pacer: end our half, and destroy the socket if that does not close it in the
+   * grace period (a peer that no longer reads). The link was down before this: nothing is read or written here.
+   */
+  private teardown(): void {
+    if (this.socket.destroyed) return;
+    this.endSocket();
+    const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
+  }
+
   private finish(info: LinkCloseInfo): void {
     if (this.closeInfo) return;
     this.closeInfo = info;
     this.log.debug({ reason: info.reason, err: info.error?.message }, 'link closed');
     // Listeners first: they may take the unfinished sends to another link.
     this.emit('close', info);
-    this.writer.failAll(new LinkClosedError(`link with ${short(this.fingerprint)} closed before the message was delivered`));
-    this.resolveClosed(info);
+    this.writer.failAll(() => new LinkClosedError(`link with ${short(this.fingerprint)} closed before the message was delivered`));
   }
 }
 
@@ -343,7 +373,7 @@ export async function acceptLink(raw: Duplex, tls: TlsContext, opts: LinkOptions
     throw new HandshakeError('the peer presented our own certificate (a loop back to ourselves)');
   }
   const log = lazyChild(opts.log ?? silentLogger, { link: 'in', peer: short(fingerprint) });
-  return new Link(socket, fingerprint, 'server', protocolOf(socket, opts.gatewayAlpns), log, opts.maxMessageBytes);
+  return new Link(socket, fingerprint, 'server', protocolOf(socket, opts.gatewayAlpns), log, opts.maxMessageBytes, Date.now(), opts.pacer);
 }
 
 /**
@@ -377,5 +407,5 @@ export async function dialLink(raw: Duplex, tls: TlsContext, opts: DialLinkOptio
     throw new HandshakeError('dialed ourselves: the peer presented our own certificate');
   }
   const log = lazyChild(opts.log ?? silentLogger, { link: 'out', peer: short(fingerprint) });
-  return new Link(socket, fingerprint, 'client', protocolOf(socket, opts.gatewayAlpns), log, opts.maxMessageBytes);
+  return new Link(socket, fingerprint, 'client', protocolOf(socket, opts.gatewayAlpns), log, opts.maxMessageBytes, Date.now(), opts.pacer);
 }

@@ -48,12 +48,17 @@ if (process.env.BENCH_BARE_TLS === '1') {
 const { monitorEventLoopDelay } = await import('node:perf_hooks');
 const eld = monitorEventLoopDelay({ resolution: 5 });
 eld.enable();
+// A second one for a window the driver marks (storms: the drop of every link), read by its max: the longest stall.
+const windowEld = monitorEventLoopDelay({ resolution: 1 });
+windowEld.enable();
 
 serveWorker(
   {
     info: () => ({ pid: process.pid, port: pm.addresses()[0].port, fingerprint: identity.fingerprint }),
     stats: () => ({ up, online, messages, rejected, rss: rssOf(process.pid), cpu: cpuOf(process.pid), heapUsed: process.memoryUsage().heapUsed, eldP99Ms: eld.percentile(99) / 1e6 }),
     resetEld: () => (eld.reset(), true),
+    markWindow: () => (windowEld.reset(), true),
+    window: () => ({ maxMs: windowEld.max / 1e6, p99Ms: windowEld.percentile(99) / 1e6, online }),
     gc: () => (globalThis.gc?.(), true),
     echo: ({ fingerprint }) => ((echoPeer = fingerprint), true),
   },
