@@ -26,6 +26,13 @@ const TID = /^[A-Za-z0-9_-]{8,64}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** The longest head of `s` of at most `max` UTF-16 units (what the receiver counts) that does not cut a character. */
+function headOf(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const pair = /[\ud800-\udbff]/.test(s[max - 1]!) && /[\udc00-\udfff]/.test(s[max]!);
+  return s.slice(0, pair ? max - 1 : max);
+}
+
 export interface FileOfferRecord {
   type: 'file-offer';
   /** The sender's id for this transfer: the same on every link. */
@@ -60,24 +67,27 @@ export function isTransferId(tid: unknown): tid is string {
   return typeof tid === 'string' && TID.test(tid);
 }
 
+const offset = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
 /** The type byte and JSON body of a file record; RangeError for one the wire does not allow. */
 export function fileFrame(r: FileRecord): { type: number; body: Record<string, unknown> } {
   if (!isTransferId(r.tid)) throw new RangeError(`not a transfer id: ${JSON.stringify(r.tid)}`);
   if (r.type === 'file-offer') {
-    if (!SHA256.test(r.sha256) || !Number.isSafeInteger(r.size) || r.size < 0) throw new RangeError('a file offer needs a size and a sha256');
-    return { type: FRAME_FILE_OFFER, body: { tid: r.tid, name: [...r.name].slice(0, MAX_NAME).join(''), size: r.size, type: r.contentType, sha256: r.sha256 } };
+    if (!SHA256.test(r.sha256) || !offset(r.size)) throw new RangeError('a file offer needs a size and a sha256');
+    // The receiver counts UTF-16 units: a name of 255 characters outside the BMP is 510 of them.
+    return { type: FRAME_FILE_OFFER, body: { tid: r.tid, name: headOf(r.name, MAX_NAME), size: r.size, type: r.contentType, sha256: r.sha256 } };
   }
   if (r.type === 'file-reply') {
+    if (r.offset !== undefined && !offset(r.offset)) throw new RangeError('an offset is a whole number of bytes');
     return {
       type: FRAME_FILE_REPLY,
       body: { tid: r.tid, ...(r.offset !== undefined && { offset: r.offset }), ...(r.resume && { resume: true }), ...(r.done && { done: true }), ...(r.error !== undefined && { error: r.error.slice(0, MAX_ERROR) }) },
     };
   }
+  if (!offset(r.at)) throw new RangeError('a chunk needs its offset, a whole number of bytes');
   if (r.data.length > MAX_CHUNK_BYTES) throw new RangeError(`a chunk holds at most ${MAX_CHUNK_BYTES} bytes`);
   return { type: FRAME_FILE_CHUNK, body: { tid: r.tid, at: r.at, data: r.data.toString('base64') } };
 }
-
-const offset = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** A file frame's JSON body as a record; MalformedFrameError when it is not of this grammar. */
 export function parseFileFrame(type: number, o: Record<string, unknown>): FileRecord {
@@ -108,6 +118,8 @@ export function parseFileFrame(type: number, o: Record<string, unknown>): FileRe
   if (!offset(o.at)) bad('a chunk needs its offset');
   if (typeof o.data !== 'string' || !BASE64.test(o.data)) bad('a chunk needs base64 data');
   const data = Buffer.from(o.data as string, 'base64');
+  // Buffer.from skips what is not base64 ("A", "==", a pad in the middle): only what encodes back is taken.
+  if (data.toString('base64') !== o.data) bad('a chunk needs base64 data (padded, as it encodes back)');
   if (data.length > MAX_CHUNK_BYTES) bad(`a chunk holds at most ${MAX_CHUNK_BYTES} bytes`);
   return { type: 'file-chunk', tid, at: o.at as number, data };
 }

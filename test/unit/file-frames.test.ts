@@ -34,11 +34,28 @@ describe('file frames', () => {
     expect(() => encodeFrame({ type: 'file-offer', tid: 'x', name: 'a', size: 1, contentType: 'a/b', sha256: SHA })).toThrow(RangeError);
   });
 
+  // Found by test/fuzz/file-frames.fuzz.test.ts: these went out and the receiver refused them, closing the link.
+  it('refuses a reply or a chunk whose offset is not a whole number when writing', () => {
+    expect(() => encodeFrame({ type: 'file-reply', tid: 'T1234567', offset: -1 })).toThrow(RangeError);
+    expect(() => encodeFrame({ type: 'file-chunk', tid: 'T1234567', at: 1.5, data: Buffer.from('x') })).toThrow(RangeError);
+  });
+
+  it('sends an offer named with 255 characters outside the BMP so that the receiver takes it (it counts UTF-16 units)', () => {
+    // The sender cut names to 255 characters, the receiver refuses more than 255 UTF-16 units: such an offer closed
+    // the link, on every link, since the sender offers again on each. A stored name is up to 255 characters.
+    const name = '😀'.repeat(255);
+    const [got] = new FrameDecoder().push(encodeFrame({ type: 'file-offer', tid: 'T1234567', name, size: 1, contentType: 'a/b', sha256: SHA }));
+    expect(got).toMatchObject({ type: 'file-offer', name: '😀'.repeat(127) });
+  });
+
   it.each([
     ['an offer without a hash', frame(0xfa, '{"tid":"T1234567","name":"a","size":1}')],
     ['an offer with a negative size', frame(0xfa, `{"tid":"T1234567","name":"a","size":-1,"sha256":"${SHA}"}`)],
     ['a reply without a transfer id', frame(0xfb, '{"offset":1}')],
     ['a chunk whose data is not base64', frame(0xfc, '{"tid":"T1234567","at":0,"data":"not base64!"}')],
+    ['a chunk whose data only looks like base64 ("A", which Buffer.from reads as no bytes)', frame(0xfc, '{"tid":"T1234567","at":0,"data":"A"}')],
+    ['a chunk whose data is padding alone', frame(0xfc, '{"tid":"T1234567","at":0,"data":"=="}')],
+    ['a chunk whose base64 lacks its padding', frame(0xfc, '{"tid":"T1234567","at":0,"data":"QQ"}')],
     ['a chunk over the limit', frame(0xfc, `{"tid":"T1234567","at":0,"data":"${Buffer.alloc(MAX_CHUNK_BYTES + 3).toString('base64')}"}`)],
   ])('%s is a MalformedFrameError', (_what, bytes) => {
     expect(() => new FrameDecoder().push(bytes)).toThrow(MalformedFrameError);
