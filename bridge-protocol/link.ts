@@ -301,9 +301,7 @@ export class Link extends TypedEmitter<LinkEvents> {
       // Sends issued before close() are written first (they are ours to deliver). The pacer never runs a job in
       // the turn that queued it, and many links closed together end a few per turn.
       else this.pacer.run(() => this.writer.whenFlushed(() => this.endSocket()));
-      const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
-      timer.unref();
-      void this.closed.then(() => clearTimeout(timer));
+      this.destroyAfterGrace();
     }
     return this.closed;
   }
@@ -325,9 +323,14 @@ export class Link extends TypedEmitter<LinkEvents> {
   private teardown(): void {
     if (this.socket.destroyed) return;
     this.endSocket();
+    this.destroyAfterGrace();
+  }
+
+  /** A socket that has not closed CLOSE_GRACE_MS from now (a peer that no longer reads) is destroyed. */
+  private destroyAfterGrace(): void {
     const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
     timer.unref();
-    this.socket.once('close', () => clearTimeout(timer));
+    void this.closed.then(() => clearTimeout(timer));
   }
 
   private finish(info: LinkCloseInfo): void {
