@@ -1,6 +1,7 @@
 // What the relay's per-message store path relies on after it was made cheaper (bench/README.md, issue 14): the
 // contact look-up cache never answers what a write or a rollback changed, the queue limit holds when the quick
-// seq-span check cannot decide or the in-memory bound of a queue overcounts, and ids made close in time sort together while staying unique and random.
+// seq-span check cannot decide or the in-memory bound of a queue overcounts, and ids made close in time sort
+// together while staying unique and random.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { StoreError, openStore, type Store } from '../../gateway/store/index.js';
 import { timeOrderedId } from '../../gateway/store/common.js';
