@@ -25,8 +25,6 @@ export interface TcpTransportOptions {
 
 // After we close our side, how long the client gets to close its own.
 const CLOSE_GRACE_MS = 5_000;
-/** Text joined before it goes to the socket at once: a burst of stanzas in one turn is one write and one TLS record. */
-export const MAX_JOINED_CHARS = 64 * 1024;
 
 export class TcpTransport implements StreamTransport {
   readonly kind = 'tcp' as const;
@@ -37,13 +35,6 @@ export class TcpTransport implements StreamTransport {
   private closing = false;
   private ended = false;
   private _secure: boolean;
-  /** What this turn wrote so far, written at its end (flush): one socket write instead of one per stanza. */
-  private joined = '';
-  private flushQueued = false;
-  private readonly flush = () => {
-    this.flushQueued = false;
-    this.flushJoined();
-  };
   private readonly onData = (chunk: Buffer) => this.feed(chunk);
   private readonly onEnd = () => this.finish();
   private readonly onError = (err: Error) => {
@@ -130,21 +121,6 @@ export class TcpTransport implements StreamTransport {
 
   private write(data: string): void {
     if (this.closing || this.ended || this.socket.destroyed) return;
-    this.joined += data;
-    if (this.joined.length >= MAX_JOINED_CHARS) this.flushJoined();
-    else if (!this.flushQueued) {
-      this.flushQueued = true;
-      // Before any I/O callback: in the same order as the writes, and before the next read is handled.
-      process.nextTick(this.flush);
-    }
-  }
-
-  /** Writes what was joined (closing, STARTTLS and the end of the turn call it first). */
-  private flushJoined(): void {
-    const data = this.joined;
-    if (data === '') return;
-    this.joined = '';
-    if (this.ended || this.socket.destroyed) return;
     this.socket.write(data);
     if (this.socket.writableLength > this.opts.maxWriteBuffer) {
       this.opts.log.warn({ buffered: this.socket.writableLength }, 'client is not reading; connection cut');
@@ -155,7 +131,6 @@ export class TcpTransport implements StreamTransport {
   closeStream(): void {
     if (this.closing) return;
     this.write('</stream:stream>');
-    this.flushJoined();
     this.closing = true;
     this.parser = undefined;
     this.socket.end();
@@ -172,7 +147,6 @@ export class TcpTransport implements StreamTransport {
   }
 
   destroy(): void {
-    this.joined = '';
     this.closing = true;
     this.parser = undefined;
     this.socket.destroy();
@@ -188,8 +162,6 @@ export class TcpTransport implements StreamTransport {
   }
 
   async startTls(tls: ServerTls, timeoutMs: number): Promise<void> {
-    // <proceed/> goes out in the clear, before the handshake takes over the socket.
-    this.flushJoined();
     this.detach();
     this.parser = undefined;
     const secureContext = createSecureContext({ cert: tls.certPem, key: tls.keyPem });
