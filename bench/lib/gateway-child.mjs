@@ -4,6 +4,7 @@
 // Usage (forked): gateway-child.mjs <dataDir>
 // BENCH_GATEWAY_MAX_C2S=n: c2s.max_connections (default 256: more XMPP connections are closed at once).
 import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { built, serveWorker, sleep } from './common.mjs';
 
@@ -37,6 +38,9 @@ const config = {
   }),
 };
 const gw = await startGateway({ config, dataDir });
+// BENCH_ALLOC=<dir>: a sampled profile of everything allocated (collected objects included: what the collector
+// spends its time on), written at stop as Alloc.<pid>.heapprofile. Node's --heap-prof keeps only what is still alive.
+const alloc = process.env.BENCH_ALLOC ? await startAllocationSampling(process.env.BENCH_ALLOC) : undefined;
 const eld = monitorEventLoopDelay({ resolution: 10 });
 eld.enable();
 /** The peer network of a local account (the default one when `account` is not given). */
@@ -100,6 +104,24 @@ serveWorker(
     },
     gc: () => (globalThis.gc?.(), Boolean(globalThis.gc)),
   },
-  () => gw.stop(),
+  async () => {
+    await alloc?.();
+    await gw.stop();
+  },
 );
+
+async function startAllocationSampling(dir) {
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  const post = (method, params) => new Promise((res, rej) => session.post(method, params, (err, r) => (err ? rej(err) : res(r))));
+  await post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async () => {
+    const { profile } = await post('HeapProfiler.stopSampling');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `Alloc.${process.pid}.heapprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
 process.send({ ready: true });

@@ -5,7 +5,7 @@
 import { jid as makeJid, type JID } from '@xmpp/jid';
 import type { Logger } from 'pino';
 import type { XmppIdentity } from '../xmpp/feature.js';
-import { deliveryTarget, resolveAddress, type Resolved, type StanzaRouter } from '../xmpp/router.js';
+import { deliveryTarget, resolveAddress, routingJids, type Resolved, type StanzaRouter } from '../xmpp/router.js';
 import { Session } from '../xmpp/stream/session.js';
 import type { Element } from '../xmpp/xml/element.js';
 
@@ -17,6 +17,7 @@ export class ComponentUserRouter implements StanzaRouter {
   /** The user's server speaking for the user (probes, subscriptions): one session, never available. */
   private bareSession: Session | undefined;
   private counter = 0;
+  private readonly jids = routingJids();
 
   constructor(
     private readonly identity: XmppIdentity,
@@ -30,7 +31,7 @@ export class ComponentUserRouter implements StanzaRouter {
   }
 
   resolve(to: string | undefined): Resolved {
-    return resolveAddress(this.identity, to);
+    return resolveAddress(this.identity, to, undefined, this.jids);
   }
 
   get(resource: string): Session | undefined {
@@ -75,7 +76,7 @@ export class ComponentUserRouter implements StanzaRouter {
 
   deliver(stanza: Element): number {
     const user = this.identity.user;
-    const target = deliveryTarget(user, stanza, this.log);
+    const target = deliveryTarget(user, stanza, this.log, this.jids);
     if (!target) return 0;
     if (target.resource) {
       const s = this.sessions.get(target.resource);

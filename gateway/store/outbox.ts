@@ -71,6 +71,13 @@ export class Outbox {
   private readonly pending;
   private readonly oldest;
   private readonly newest;
+  /**
+   * Per account and peer, a number the peer's queue cannot exceed: an exact count when it was last checked, plus one
+   * per enqueue since (a rolled-back or removed row only makes it larger than the truth, never smaller). While it is
+   * below the limit, enqueue needs no look at the queue. Every insert into the outbox is enqueue()'s, in this process
+   * (one daemon holds the data directory).
+   */
+  private readonly atMost = new Map<AccountId, Map<string, number>>();
 
   constructor(private readonly ctx: StoreContext) {
     const { db } = ctx;
@@ -105,26 +112,37 @@ export class Outbox {
     checkFingerprint(fingerprint);
     checkText(this.ctx, text);
     const max = this.ctx.limits.maxQueuedPerPeer;
-    if (this.mayBeFull(accountId, fingerprint, max) && this.countFor(accountId, fingerprint) >= max) {
-      throw new StoreError('queue-full', `${max} messages already wait for this peer`);
+    let bounds = this.atMost.get(accountId);
+    if (!bounds) this.atMost.set(accountId, (bounds = new Map()));
+    let bound = bounds.get(fingerprint);
+    if (bound === undefined || bound >= max) {
+      // Looked at only when the bound reaches the limit: once per up to `max` messages instead of for each.
+      bound = this.spanOf(accountId, fingerprint);
+      if (bound >= max) bound = this.countFor(accountId, fingerprint);
+      if (bound >= max) {
+        bounds.set(fingerprint, bound);
+        throw new StoreError('queue-full', `${max} messages already wait for this peer`);
+      }
     }
     const queuedAt = this.ctx.now();
     const requests = requestBits(opts);
     const { lastInsertRowid } = withForeignKey('no-contact', `${fingerprint} is not a contact of account ${accountId}`, () =>
       this.insert.run(accountId, fingerprint, text, opts.xmppId ?? null, opts.linkId ?? null, requests, queuedAt),
     );
+    // Should the row be rolled back later (its savepoint or group), the bound is one too many, which is safe.
+    bounds.set(fingerprint, bound + 1);
     return toItem({ seq: Number(lastInsertRowid), fingerprint, text, xmpp_id: opts.xmppId ?? null, link_id: opts.linkId ?? null, requests, queued_at: queuedAt });
   }
 
   /**
-   * Whether the peer's queue could hold `max` messages already: seqs are unique integers, so the queue holds at most
-   * newest − oldest + 1 of them. Two steps down the index instead of counting every queued row per message (the
-   * exact count follows only when this span reaches the limit, e.g. when other peers' messages interleave).
+   * How many messages the peer's queue could hold at most: seqs are unique integers, so newest − oldest + 1 (0 when
+   * none wait). Two steps down the index instead of counting every queued row (the exact count follows only when
+   * this span reaches the limit, e.g. when other peers' messages interleave).
    */
-  private mayBeFull(accountId: AccountId, fingerprint: string, max: number): boolean {
+  private spanOf(accountId: AccountId, fingerprint: string): number {
     const first = this.oldest.get(accountId, fingerprint);
-    if (!first) return max <= 0;
-    return this.newest.get(accountId, fingerprint)!.seq - first.seq + 1 >= max;
+    if (!first) return 0;
+    return this.newest.get(accountId, fingerprint)!.seq - first.seq + 1;
   }
 
   /**

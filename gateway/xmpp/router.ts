@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { StanzaError } from './errors.js';
 import { conferenceDomain, directoryDomain, uploadDomain, type Addressee, type XmppIdentity } from './feature.js';
 import type { HookBus } from './hook-bus.js';
+import { JidCache } from './jid-cache.js';
 import type { Session } from './stream/session.js';
 import type { Element } from './xml/element.js';
 
@@ -43,9 +44,14 @@ export interface StanzaRouter {
  * gateway contact is the bare server domain. In component mode both domains are the component's.
  * `isLocal` (local mode) tells which other bare JIDs of the server domain are local accounts.
  */
-export function resolveAddress(identity: XmppIdentity, to: string | undefined, isLocal?: (bare: string) => boolean): Resolved {
+export function resolveAddress(
+  identity: XmppIdentity,
+  to: string | undefined,
+  isLocal?: (bare: string) => boolean,
+  jids?: JidCache,
+): Resolved {
   if (!to) return { to: { kind: 'account' } };
-  const j = toJid(to);
+  const j = jids ? jids.get(to) : toJid(to);
   const { domain, peerDomain, user } = identity;
   if (j.domain === peerDomain.toLowerCase() && j.local) {
     const id = j.local.toLowerCase();
@@ -78,10 +84,11 @@ function roomAddressee(j: JID): Addressee {
 }
 
 /** Whom a stanza for the user is for (no `to`: the user); undefined, and logged, when it is not the user. */
-export function deliveryTarget(user: JID, stanza: Element, log: Logger): JID | undefined {
+export function deliveryTarget(user: JID, stanza: Element, log: Logger, jids?: JidCache): JID | undefined {
   let target: JID;
+  const to = stanza.attrs.to;
   try {
-    target = stanza.attrs.to ? toJid(stanza.attrs.to) : user;
+    target = to ? (jids ? jids.get(to) : toJid(to)) : user;
   } catch {
     log.warn({ to: stanza.attrs.to }, 'deliver: malformed to');
     return undefined;
@@ -93,8 +100,12 @@ export function deliveryTarget(user: JID, stanza: Element, log: Logger): JID | u
   return target;
 }
 
+/** A router's cache of the addresses it parses (a JID parse was 2–4 % of a relaying gateway's CPU). */
+export const routingJids = (): JidCache => new JidCache(toJid);
+
 export class Router implements StanzaRouter {
   private readonly sessions = new Map<string, Session>();
+  private readonly jids = routingJids();
 
   constructor(
     private readonly identity: XmppIdentity,
@@ -107,7 +118,7 @@ export class Router implements StanzaRouter {
 
   /** Resolves a client's `to` attribute. Throws StanzaError('jid-malformed'). */
   resolve(to: string | undefined): Resolved {
-    return resolveAddress(this.identity, to, this.isLocal);
+    return resolveAddress(this.identity, to, this.isLocal, this.jids);
   }
 
   add(session: Session): void {
@@ -132,7 +143,7 @@ export class Router implements StanzaRouter {
    * `quiet`: the core hands over what a dead session never acknowledged; no 'message-delivered'.
    */
   deliver(stanza: Element, opts: { quiet?: boolean } = {}): number {
-    const target = deliveryTarget(this.identity.user, stanza, this.log);
+    const target = deliveryTarget(this.identity.user, stanza, this.log, this.jids);
     if (!target) return 0;
     let to: Session[];
     if (target.resource) {

@@ -1,6 +1,7 @@
 // What the relay's per-message store path relies on after it was made cheaper (bench/README.md, issue 14): the
 // contact look-up cache never answers what a write or a rollback changed, the queue limit holds when the quick
-// seq-span check cannot decide, and ids made close in time sort together while staying unique and random.
+// seq-span check cannot decide or the in-memory bound of a queue overcounts, and ids made close in time sort
+// together while staying unique and random.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { StoreError, openStore, type Store } from '../../gateway/store/index.js';
 import { timeOrderedId } from '../../gateway/store/common.js';
@@ -90,6 +91,31 @@ describe('the queue limit', () => {
     store.outbox.remove(acc, a1.seq);
     store.outbox.enqueue(acc, A, 'a4');
     expect(store.outbox.peek(acc, A, 10).map((m) => m.text)).toEqual(['a2', 'a3', 'a4']);
+  });
+
+  it('holds across messages counted in memory: rolled-back rows, removed runs and a full queue that empties again', () => {
+    const { store, acc } = fresh({ limits: { maxQueuedPerPeer: 3 } });
+    store.contacts.upsert(acc, A);
+    store.contacts.upsert(acc, B);
+    const a1 = store.outbox.enqueue(acc, A, 'a1');
+    // A row undone with its transaction: counted, but not queued, so it must not take a place.
+    expect(() =>
+      store.transaction(() => {
+        store.outbox.enqueue(acc, A, 'undone');
+        throw new Error('rolled back');
+      }),
+    ).toThrow('rolled back');
+    store.outbox.enqueue(acc, A, 'a2');
+    const a3 = store.outbox.enqueue(acc, A, 'a3');
+    expect(codeOf(() => store.outbox.enqueue(acc, A, 'a4'))).toBe('queue-full');
+    // Each peer has its own limit.
+    store.outbox.enqueue(acc, B, 'b1');
+    // The sent run leaves: three places free again, and the fourth is refused again.
+    expect(store.outbox.removeRange(acc, A, a1.seq, a3.seq)).toBe(3);
+    for (const t of ['a4', 'a5', 'a6']) store.outbox.enqueue(acc, A, t);
+    expect(codeOf(() => store.outbox.enqueue(acc, A, 'a7'))).toBe('queue-full');
+    expect(store.outbox.peek(acc, A, 10).map((m) => m.text)).toEqual(['a4', 'a5', 'a6']);
+    expect(store.outbox.countFor(acc, B)).toBe(1);
   });
 
   it('removes a sent run of one peer in one range, leaving other peers and later messages queued', () => {

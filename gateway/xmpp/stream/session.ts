@@ -92,7 +92,8 @@ export class Session implements SessionInfo {
       this.log.debug({ stanza: stanza.name }, 'stanza to a detached session without SM dropped');
       return;
     }
-    this.log.trace({ xml: stanza.toString() }, 'out');
+    // Serialised only when trace is on: otherwise every delivered stanza was serialised twice (here and on the socket).
+    if (this.log.isLevelEnabled('trace')) this.log.trace({ xml: stanza.toString() }, 'out');
     this.output?.writeStanza(stanza);
     if (this.sm?.enabled) this.requestAck();
   }
