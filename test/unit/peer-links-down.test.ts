@@ -9,6 +9,7 @@ import { silentLogger } from '../../bridge-protocol/logger.js';
 import { PeerLinks } from '../../bridge-protocol/peers/peer-links.js';
 import { SettleDeadlines } from '../../bridge-protocol/peers/settle-deadlines.js';
 import { TurnPacer } from '../../bridge-protocol/turn-pacer.js';
+import { handTurns } from '../support/hand-turns.js';
 
 const SELF = 'a'.repeat(64);
 const SETTLE_MS = 5_000;
@@ -61,9 +62,8 @@ class FakeLink extends TypedEmitter<LinkEvents> {
 /** n peers on one hand-driven pacer (each down "costs" 0.5 ms of a 2 ms budget) and one settle timer. */
 function world(n: number, opts: { replacementPending?: () => boolean } = {}) {
   let clock = 0;
-  let turn = 0;
-  const turns: Array<() => void> = [];
-  const pacer = new TurnPacer({ budgetMs: 2, now: () => clock, schedule: (slice) => turns.push(slice) });
+  const turns = handTurns();
+  const pacer = new TurnPacer({ budgetMs: 2, now: () => clock, schedule: turns.schedule });
   const settles = new SettleDeadlines({ delayMs: SETTLE_MS, now: () => Date.now() });
   const events: Array<{ peer: number; event: 'up' | 'down'; reason?: string; turn: number }> = [];
   const fp = (i: number) => i.toString(16).padStart(64, '0');
@@ -71,10 +71,10 @@ function world(n: number, opts: { replacementPending?: () => boolean } = {}) {
     new PeerLinks(
       { self: SELF, fingerprint: fp(i), log: silentLogger, switchTimeoutMs: 5_000, settles, pacer },
       {
-        up: () => events.push({ peer: i, event: 'up', turn }),
+        up: () => events.push({ peer: i, event: 'up', turn: turns.turn() }),
         down: (info) => {
           clock += 0.5;
-          events.push({ peer: i, event: 'down', reason: info.reason, turn });
+          events.push({ peer: i, event: 'down', reason: info.reason, turn: turns.turn() });
         },
         message: () => {},
         replacementPending: opts.replacementPending ?? (() => false),
@@ -87,19 +87,9 @@ function world(n: number, opts: { replacementPending?: () => boolean } = {}) {
     peers[i]!.add(l as never);
     return l;
   };
-  /** Runs the pacer's turns until none is left; returns how many ran. */
-  const runTurns = (): number => {
-    let ran = 0;
-    while (turns.length > 0) {
-      turn++;
-      ran++;
-      turns.shift()!();
-    }
-    return ran;
-  };
   const of = (i: number) => events.filter((e) => e.peer === i).map((e) => e.event + (e.reason ? `:${e.reason}` : ''));
   const downs = () => events.filter((e) => e.event === 'down');
-  return { peers, settles, events, link, runTurns, of, downs, turn: () => turn };
+  return { peers, settles, events, link, runTurns: turns.runTurns, of, downs };
 }
 
 describe('PeerLinks: going offline when many links end at once', () => {
