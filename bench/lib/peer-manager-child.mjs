@@ -13,6 +13,7 @@ let up = 0;
 let online = 0;
 let messages = 0;
 let rejected = 0;
+let downs = 0;
 let echoPeer;
 let pm;
 if (process.env.BENCH_BARE_TLS === '1') {
@@ -35,7 +36,7 @@ if (process.env.BENCH_BARE_TLS === '1') {
     log: pino({ level: 'info' }, pino.destination('/dev/null')),
   });
   pm.on('link-up', () => (up++, online++));
-  pm.on('link-down', () => online--);
+  pm.on('link-down', () => (online--, downs++));
   pm.on('inbound-rejected', () => rejected++);
   pm.on('message', (fp, m) => {
     messages++;
@@ -55,7 +56,7 @@ windowEld.enable();
 serveWorker(
   {
     info: () => ({ pid: process.pid, port: pm.addresses()[0].port, fingerprint: identity.fingerprint }),
-    stats: () => ({ up, online, messages, rejected, rss: rssOf(process.pid), cpu: cpuOf(process.pid), heapUsed: process.memoryUsage().heapUsed, eldP99Ms: eld.percentile(99) / 1e6 }),
+    stats: () => ({ up, online, downs, messages, rejected, rss: rssOf(process.pid), cpu: cpuOf(process.pid), heapUsed: process.memoryUsage().heapUsed, eldP99Ms: eld.percentile(99) / 1e6 }),
     resetEld: () => (eld.reset(), true),
     markWindow: () => (windowEld.reset(), true),
     window: () => ({ maxMs: windowEld.max / 1e6, p99Ms: windowEld.percentile(99) / 1e6, online }),
