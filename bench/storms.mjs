@@ -111,12 +111,15 @@ async function once(idFile) {
       storm: summary(during),
       managerEventLoopP99Ms: { baseline: baseEld, storm: st.eldP99Ms },
       dropStallMs: drop.maxMs,
+      // V8's part of it: the garbage collections in the same window (all, and the longest).
+      dropGcMs: drop.gcMs,
+      dropGcMaxMs: drop.gcMaxMs,
       stormStallMs: stormWindow.maxMs,
       // Peers reported offline during the storm: those not relinked within the settle wait (5 s) after the drop.
       downsDuringStorm: st.downs - downsBefore,
       onlineAfterDrop: drop.online,
     };
-    console.log(`  baseline p99 ${fmt(r.baseline.p99, 1)} ms; storm (${fmt(stormMs)} ms, ${storm.ok} reconnected, ${storm.retries} retries) p50 ${fmt(r.storm.p50, 1)} p99 ${fmt(r.storm.p99, 1)} max ${fmt(r.storm.max, 1)} ms; drop stall ${fmt(r.dropStallMs, 1)} ms (${drop.online} online 200 ms after); storm's longest stall ${fmt(r.stormStallMs, 1)} ms, ${r.downsDuringStorm} peers reported offline`);
+    console.log(`  baseline p99 ${fmt(r.baseline.p99, 1)} ms; storm (${fmt(stormMs)} ms, ${storm.ok} reconnected, ${storm.retries} retries) p50 ${fmt(r.storm.p50, 1)} p99 ${fmt(r.storm.p99, 1)} max ${fmt(r.storm.max, 1)} ms; drop stall ${fmt(r.dropStallMs, 1)} ms (GC ${fmt(r.dropGcMs, 1)} ms in it, longest ${fmt(r.dropGcMaxMs, 1)}; ${drop.online} online 200 ms after); storm's longest stall ${fmt(r.stormStallMs, 1)} ms, ${r.downsDuringStorm} peers reported offline`);
     return r;
   } finally {
     chat?.stop();
