@@ -4,6 +4,7 @@
 // connections stall their handshakes (TCP up, no ClientHello: each holds one of the manager's
 // handshake slots until its timeout). Chat: 50 msgs/s of the realistic mix; latency is the ROUND
 // TRIP chat peer → manager → chat peer (so one way is about half). Target: p99 < 50 ms during the storm.
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,10 @@ import { ecIdentity, rsaIdentities } from './lib/identities.mjs';
 import { markersIn, messageMix } from './lib/messages.mjs';
 
 const LOAD_NICE = Number(process.env.BENCH_LOAD_NICE ?? 10);
+// BENCH_PIN=1: the manager on CPU 0, the load process and this one (the chat peer) on CPU 1 (taskset), so the
+// manager's stalls are its own and not the load's 1 000 TLS closes and handshakes on the same core.
+const PIN = process.env.BENCH_PIN === '1';
+const pin = (pid, cpu) => execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
 const bp = await built('bridge-protocol/index.js');
 const PEERS = QUICK ? 300 : 1000;
 const STALLED = 100;
@@ -66,6 +71,11 @@ async function once(idFile) {
   // gateway and the chat on this 2-core host, so they run at a lower priority (the load itself:
   // sizes, concurrency, TLS, is unchanged). BENCH_LOAD_NICE=0 gives the contended figure.
   setPriority(load.pid, LOAD_NICE);
+  if (PIN) {
+    pin(pm.pid, 0);
+    pin(load.pid, 1);
+    pin(process.pid, 1);
+  }
   await Promise.all([pm.ready, load.ready]);
   let chat;
   try {
@@ -129,7 +139,7 @@ async function once(idFile) {
 }
 
 await main(async () => {
-  console.log(`storms: ${REPEATS} repeats, simulated peers at nice ${LOAD_NICE}, ${PEERS} peers reconnecting, ${STALLED} stalled handshakes`, machine());
+  console.log(`storms: ${REPEATS} repeats, simulated peers at nice ${LOAD_NICE}${PIN ? ', manager on CPU 0, load and chat on CPU 1' : ''}, ${PEERS} peers reconnecting, ${STALLED} stalled handshakes`, machine());
   const [id] = await rsaIdentities(1);
   const idFile = join(CACHE, 'manager-identity.json');
   writeFileSync(idFile, JSON.stringify(id));
