@@ -4,6 +4,7 @@
 // connections stall their handshakes (TCP up, no ClientHello: each holds one of the manager's
 // handshake slots until its timeout). Chat: 50 msgs/s of the realistic mix; latency is the ROUND
 // TRIP chat peer → manager → chat peer (so one way is about half). Target: p99 < 50 ms during the storm.
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,10 @@ import { ecIdentity, rsaIdentities } from './lib/identities.mjs';
 import { markersIn, messageMix } from './lib/messages.mjs';
 
 const LOAD_NICE = Number(process.env.BENCH_LOAD_NICE ?? 10);
+// BENCH_PIN=1: the manager on CPU 0, the load process and this one (the chat peer) on CPU 1 (taskset), so the
+// manager's stalls are its own and not the load's 1 000 TLS closes and handshakes on the same core.
+const PIN = process.env.BENCH_PIN === '1';
+const pin = (pid, cpu) => execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
 const bp = await built('bridge-protocol/index.js');
 const PEERS = QUICK ? 300 : 1000;
 const STALLED = 100;
@@ -66,6 +71,11 @@ async function once(idFile) {
   // gateway and the chat on this 2-core host, so they run at a lower priority (the load itself:
   // sizes, concurrency, TLS, is unchanged). BENCH_LOAD_NICE=0 gives the contended figure.
   setPriority(load.pid, LOAD_NICE);
+  if (PIN) {
+    pin(pm.pid, 0);
+    pin(load.pid, 1);
+    pin(process.pid, 1);
+  }
   await Promise.all([pm.ready, load.ready]);
   let chat;
   try {
@@ -89,11 +99,15 @@ async function once(idFile) {
     await pm.request({ op: 'markWindow' });
     await load.request({ op: 'dropAll' });
     const drop = await pm.request({ op: 'window' });
+    const downsBefore = (await pm.request({ op: 'stats' })).downs;
+    // The storm's longest stall after the drop (the relinks, and peers whose settle wait ends 5 s after the drop).
+    await pm.request({ op: 'markWindow' });
     const storm = await load.request({ op: 'connect', port: info.port, fingerprint: info.fingerprint, concurrency: PEERS }, 170_000);
     const stormMs = performance.now() - t0;
     await sleep(500);
     const during = chat.take();
     const st = await pm.request({ op: 'stats' });
+    const stormWindow = await pm.request({ op: 'window' });
     const r = {
       peers: PEERS,
       stalled: STALLED,
@@ -107,9 +121,15 @@ async function once(idFile) {
       storm: summary(during),
       managerEventLoopP99Ms: { baseline: baseEld, storm: st.eldP99Ms },
       dropStallMs: drop.maxMs,
+      // V8's part of it: the garbage collections in the same window (all, and the longest).
+      dropGcMs: drop.gcMs,
+      dropGcMaxMs: drop.gcMaxMs,
+      stormStallMs: stormWindow.maxMs,
+      // Peers reported offline during the storm: those not relinked within the settle wait (5 s) after the drop.
+      downsDuringStorm: st.downs - downsBefore,
       onlineAfterDrop: drop.online,
     };
-    console.log(`  baseline p99 ${fmt(r.baseline.p99, 1)} ms; storm (${fmt(stormMs)} ms, ${storm.ok} reconnected, ${storm.retries} retries) p50 ${fmt(r.storm.p50, 1)} p99 ${fmt(r.storm.p99, 1)} max ${fmt(r.storm.max, 1)} ms; drop stall ${fmt(r.dropStallMs, 1)} ms (${drop.online} online 200 ms after)`);
+    console.log(`  baseline p99 ${fmt(r.baseline.p99, 1)} ms; storm (${fmt(stormMs)} ms, ${storm.ok} reconnected, ${storm.retries} retries) p50 ${fmt(r.storm.p50, 1)} p99 ${fmt(r.storm.p99, 1)} max ${fmt(r.storm.max, 1)} ms; drop stall ${fmt(r.dropStallMs, 1)} ms (GC ${fmt(r.dropGcMs, 1)} ms in it, longest ${fmt(r.dropGcMaxMs, 1)}; ${drop.online} online 200 ms after); storm's longest stall ${fmt(r.stormStallMs, 1)} ms, ${r.downsDuringStorm} peers reported offline`);
     return r;
   } finally {
     chat?.stop();
@@ -119,7 +139,7 @@ async function once(idFile) {
 }
 
 await main(async () => {
-  console.log(`storms: ${REPEATS} repeats, simulated peers at nice ${LOAD_NICE}, ${PEERS} peers reconnecting, ${STALLED} stalled handshakes`, machine());
+  console.log(`storms: ${REPEATS} repeats, simulated peers at nice ${LOAD_NICE}${PIN ? ', manager on CPU 0, load and chat on CPU 1' : ''}, ${PEERS} peers reconnecting, ${STALLED} stalled handshakes`, machine());
   const [id] = await rsaIdentities(1);
   const idFile = join(CACHE, 'manager-identity.json');
   writeFileSync(idFile, JSON.stringify(id));
@@ -134,6 +154,8 @@ await main(async () => {
     ['reconnected / failed', `${median(runs.map((x) => x.reconnected))} / ${median(runs.map((x) => x.failed))}`],
     ['connections refused by the handshake limit (peers retried)', spread(runs.map((x) => x.refusedByManager))],
     ['manager\'s longest event-loop stall while every link drops, ms', spread(runs.map((x) => x.dropStallMs), 1)],
+    ['manager\'s longest event-loop stall after the drop, until all relinked, ms', spread(runs.map((x) => x.stormStallMs), 1)],
+    ['peers reported offline during the storm (not relinked within the 5 s settle wait)', spread(runs.map((x) => x.downsDuringStorm))],
     ['manager event-loop delay p99 ms, before / storm', `${spread(runs.map((x) => x.managerEventLoopP99Ms.baseline), 1)} / ${spread(runs.map((x) => x.managerEventLoopP99Ms.storm), 1)}`],
   ]);
   writeResult('storms', { runs });

@@ -2,11 +2,12 @@
 import { PeerUnreachableError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import type { Link, LinkSide } from './link.js';
-import { lazyChild, silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from './logger.js';
 import { Backoff } from './peers/backoff.js';
 import { dialPeer, type PeerAddress } from './peers/dial.js';
 import { InboundListeners } from './peers/listener.js';
-import { PeerLinks } from './peers/peer-links.js';
+import { newPeerEntry, type PeerEntry, type PeerEntryHost } from './peers/peer-entry.js';
+import { SettleDeadlines } from './peers/settle-deadlines.js';
 import type { PeerManagerEvents, PeerManagerOptions } from './peers/types.js';
 import type { LinkChatState, LinkMarker, LinkRecord, MessageRecord } from './wire/link-frames.js';
 
@@ -16,22 +17,6 @@ export type { LinkUpInfo, PeerManagerEvents, PeerManagerOptions } from './peers/
 
 /** A message to send with what a gateway/3 link carries beside its text (other links carry the text alone). */
 export type OutgoingMessage = Omit<MessageRecord, 'type' | 'truncated'>;
-
-interface PeerEntry {
-  fingerprint: string;
-  /** setPeer() was called: keep it connected when it has an address. */
-  known: boolean;
-  address: PeerAddress | undefined;
-  /** disconnect() or a rejected outbound link: no redial until connect()/setPeer(). */
-  noRedial: boolean;
-  backoff: Backoff;
-  retryTimer: NodeJS.Timeout | undefined;
-  retryInMs: number | undefined;
-  dial: AbortController | undefined;
-  links: PeerLinks;
-  upAt: number;
-  attemptBeforeUp: number;
-}
 
 const STOP_GRACE_MS = 6_000;
 
@@ -43,6 +28,9 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
   private readonly dialTimeoutMs: number;
   private readonly switchTimeoutMs: number;
   private readonly flapWindowMs: number;
+  /** One timer for every peer waiting for a replacement link (settleMs each). */
+  private readonly settles: SettleDeadlines;
+  private readonly entryHost: PeerEntryHost;
   private state: 'new' | 'started' | 'stopped' = 'new';
 
   constructor(private readonly opts: PeerManagerOptions) {
@@ -54,6 +42,22 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     this.switchTimeoutMs = positive(opts.switchTimeoutMs ?? 5_000, 'switchTimeoutMs');
     this.flapWindowMs = opts.backoff?.flapWindowMs ?? 5_000;
     new Backoff(opts.backoff); // validate now, not at the first failure
+    this.settles = new SettleDeadlines({ delayMs: Math.min(this.handshakeTimeoutMs, 5_000) });
+    this.entryHost = {
+      self: opts.tls.identity.fingerprint,
+      log,
+      backoff: opts.backoff,
+      switchTimeoutMs: this.switchTimeoutMs,
+      // No simultaneous dial completes later than a dial plus its handshake after the other.
+      staleAfterMs: this.dialTimeoutMs + this.handshakeTimeoutMs,
+      settles: this.settles,
+      emit: (event, ...args) => this.emit(event, ...args),
+      beforeAck: opts.beforeAck,
+      up: (e, link) => this.onUp(e, link),
+      down: (e, info) => this.onDown(e, info),
+      idle: (e) => this.forgetIfIdle(e),
+      replacementPending: (e) => e.dial !== undefined || this.inbound.pendingHandshakes > 0,
+    };
     this.inbound = new InboundListeners({
       tls: opts.tls,
       log,
@@ -99,6 +103,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     clearTimeout(timer);
     for (const e of this.peers.values()) e.links.destroyAll();
     this.peers.clear();
+    this.settles.clear();
   }
 
   /** Where we actually listen (real ports when 0 was asked). */
@@ -225,46 +230,8 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     const fp = fingerprint.toLowerCase();
     let e = this.peers.get(fp);
     if (e) return e;
-    const created: PeerEntry = {
-      fingerprint: fp,
-      known: false,
-      address: undefined,
-      noRedial: false,
-      backoff: new Backoff(this.opts.backoff),
-      retryTimer: undefined,
-      retryInMs: undefined,
-      dial: undefined,
-      upAt: 0,
-      attemptBeforeUp: 0,
-      links: undefined as unknown as PeerLinks,
-    };
-    const log = lazyChild(this.log, { peer: fp.slice(0, 12) });
-    created.links = new PeerLinks(
-      {
-        self: this.opts.tls.identity.fingerprint,
-        fingerprint: fp,
-        log,
-        switchTimeoutMs: this.switchTimeoutMs,
-        settleMs: Math.min(this.handshakeTimeoutMs, 5_000),
-        // No simultaneous dial completes later than a dial plus its handshake after the other.
-        staleAfterMs: this.dialTimeoutMs + this.handshakeTimeoutMs,
-      },
-      {
-        up: (link) => this.onUp(created, link),
-        down: (info) => this.onDown(created, info),
-        message: (m) => this.emit('message', fp, m),
-        marker: (marker, id) => this.emit('marker', fp, marker, id),
-        chatState: (state) => this.emit('chat-state', fp, state),
-        beforeAck: () => this.opts.beforeAck?.(fp),
-        profileRequest: () => this.emit('profile-request', fp),
-        profile: (answer) => this.emit('profile', fp, answer),
-        file: (record) => this.emit('file', fp, record),
-        replacementPending: () => created.dial !== undefined || this.inbound.pendingHandshakes > 0,
-        idle: () => this.forgetIfIdle(created),
-      },
-    );
-    this.peers.set(fp, created);
-    e = created;
+    e = newPeerEntry(fp, this.entryHost);
+    this.peers.set(fp, e);
     return e;
   }
 
@@ -373,12 +340,14 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     if (Date.now() - e.upAt < this.flapWindowMs) e.backoff.attempt = e.attemptBeforeUp + 1;
     this.log.info({ peer: e.fingerprint.slice(0, 12), reason: info.reason }, 'peer offline');
     this.emit('link-down', { fingerprint: e.fingerprint, reason: info.reason, error: info.error });
-    this.scheduleRetry(e);
+    // A dial that failed while this down waited for its turn has armed the redial already.
+    if (!e.retryTimer) this.scheduleRetry(e);
     this.forgetIfIdle(e);
   }
 
   private forgetIfIdle(e: PeerEntry): void {
-    if (!e.known && !e.links.hasLink && e.links.linkCount === 0 && !e.dial && this.peers.get(e.fingerprint) === e) {
+    // Not while its down waits for its turn: a new entry's up would come before that down.
+    if (!e.known && !e.links.online && !e.links.hasLink && e.links.linkCount === 0 && !e.dial && this.peers.get(e.fingerprint) === e) {
       this.peers.delete(e.fingerprint);
     }
   }

@@ -13,6 +13,7 @@ let up = 0;
 let online = 0;
 let messages = 0;
 let rejected = 0;
+let downs = 0;
 let echoPeer;
 let pm;
 if (process.env.BENCH_BARE_TLS === '1') {
@@ -35,7 +36,7 @@ if (process.env.BENCH_BARE_TLS === '1') {
     log: pino({ level: 'info' }, pino.destination('/dev/null')),
   });
   pm.on('link-up', () => (up++, online++));
-  pm.on('link-down', () => online--);
+  pm.on('link-down', () => (online--, downs++));
   pm.on('inbound-rejected', () => rejected++);
   pm.on('message', (fp, m) => {
     messages++;
@@ -51,14 +52,27 @@ eld.enable();
 // A second one for a window the driver marks (storms: the drop of every link), read by its max: the longest stall.
 const windowEld = monitorEventLoopDelay({ resolution: 1 });
 windowEld.enable();
+// The garbage collections in that window: whether its longest stall is V8's.
+const { PerformanceObserver } = await import('node:perf_hooks');
+let windowStart = 0;
+let windowGcs = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if (e.startTime >= windowStart) windowGcs.push(e.duration);
+}).observe({ entryTypes: ['gc'] });
 
 serveWorker(
   {
     info: () => ({ pid: process.pid, port: pm.addresses()[0].port, fingerprint: identity.fingerprint }),
-    stats: () => ({ up, online, messages, rejected, rss: rssOf(process.pid), cpu: cpuOf(process.pid), heapUsed: process.memoryUsage().heapUsed, eldP99Ms: eld.percentile(99) / 1e6 }),
+    stats: () => ({ up, online, downs, messages, rejected, rss: rssOf(process.pid), cpu: cpuOf(process.pid), heapUsed: process.memoryUsage().heapUsed, eldP99Ms: eld.percentile(99) / 1e6 }),
     resetEld: () => (eld.reset(), true),
-    markWindow: () => (windowEld.reset(), true),
-    window: () => ({ maxMs: windowEld.max / 1e6, p99Ms: windowEld.percentile(99) / 1e6, online }),
+    markWindow: () => (windowEld.reset(), (windowStart = performance.now()), (windowGcs = []), true),
+    window: () => ({
+      maxMs: windowEld.max / 1e6,
+      p99Ms: windowEld.percentile(99) / 1e6,
+      online,
+      gcMs: windowGcs.reduce((a, b) => a + b, 0),
+      gcMaxMs: Math.max(0, ...windowGcs),
+    }),
     gc: () => (globalThis.gc?.(), true),
     echo: ({ fingerprint }) => ((echoPeer = fingerprint), true),
   },

@@ -5,13 +5,18 @@
 import { PeerUnreachableError } from '../errors.js';
 import type { Link, LinkCloseInfo, LinkMessage, LinkProfile } from '../link.js';
 import type { Logger } from '../logger.js';
+import { teardownPacer, type TurnPacer } from '../turn-pacer.js';
 import type { LinkChatState, LinkMarker, LinkRecord } from '../wire/link-frames.js';
 import type { FileRecord } from '../wire/file-frames.js';
+import type { SettleDeadlines } from './settle-deadlines.js';
 
 export interface PeerLinksHooks {
   /** The peer came online (its first link); not called again when a link replaces another. */
   up(link: Link): void;
-  /** The peer has no link left. */
+  /**
+   * The peer has no link left. Once per up, in order with it; when its link ended, from the pacer (a later turn),
+   * so a thousand links ending together do not take a thousand downs in one turn.
+   */
   down(info: LinkCloseInfo): void;
   message(message: LinkMessage): void;
   /** gateway/3 links only. */
@@ -40,8 +45,10 @@ export interface PeerLinksOptions {
   log: Logger;
   /** How long a retired link may take to end (default 5 s); then it is destroyed. */
   switchTimeoutMs: number;
-  /** How long to wait for a pending replacement before going offline. */
-  settleMs: number;
+  /** Where a peer waits for a pending replacement before going offline (one timer for all of a manager's peers). */
+  settles: SettleDeadlines;
+  /** Where the peer's down waits its turn (default the process's: teardownPacer()). */
+  pacer?: TurnPacer;
   /** An inbound link replaces a current one older than this (see keepNewLink). */
   staleAfterMs?: number;
 }
@@ -89,18 +96,27 @@ export class PeerLinks {
   /** What a started active link delivered while older links drained (messages, markers, states, in order). */
   private held: Array<() => void> = [];
   private heldBytes = 0;
-  private settleTimer: NodeJS.Timeout | undefined;
   private closingAll = false;
-  /** Between 'up' and 'down' (also while settling: the gateway sees no flicker). */
+  /** The down waiting for its turn in the pacer (its link ended; no link left). */
+  private downPending: LinkCloseInfo | undefined;
+  private readonly pacer: TurnPacer;
+  /** Between 'up' and 'down' (also while settling, and until the down's turn: the gateway sees no flicker). */
   online = false;
 
   constructor(
     private readonly opts: PeerLinksOptions,
     private readonly hooks: PeerLinksHooks,
-  ) {}
+  ) {
+    this.pacer = opts.pacer ?? teardownPacer();
+  }
 
   get hasLink(): boolean {
-    return this.active !== undefined || this.settleTimer !== undefined;
+    return this.active !== undefined || this.settling;
+  }
+
+  /** Waiting for a replacement link before going offline. */
+  private get settling(): boolean {
+    return this.opts.settles.has(this);
   }
 
   get linkCount(): number {
@@ -122,6 +138,9 @@ export class PeerLinks {
       this.active = link;
       this.clearSettle();
       this.closingAll = false;
+      // A down still waiting for its turn goes first: down, then up, as if it had come at once (the new link is
+      // already ours, so the owner neither forgets the peer nor arms a redial meanwhile).
+      this.deliverDown();
       if (!this.online) {
         this.online = true;
         this.hooks.up(link);
@@ -191,7 +210,9 @@ export class PeerLinks {
       this.active = undefined;
     }
     this.deliverHeld();
-    this.goOffline({ reason: 'local' });
+    // Offline now, as the caller asked: a down waiting for its turn is delivered here, with its own reason.
+    this.deliverDown();
+    this.goOffline({ reason: 'local' }, false);
     return Promise.all([...this.draining.keys()].map((l) => l.closed)).then(() => undefined);
   }
 
@@ -201,9 +222,12 @@ export class PeerLinks {
     this.active?.destroy();
   }
 
-  /** The replacement we waited for will not come (its dial failed): stop settling. */
+  /**
+   * The replacement we waited for will not come (its dial failed): stop settling, offline now (one peer's dial,
+   * not a burst: the owner learns it in order with the failure).
+   */
   settleCheck(): void {
-    if (this.settleTimer && !this.hooks.replacementPending()) this.endSettle();
+    if (this.settling && !this.hooks.replacementPending()) this.endSettle(undefined, false);
   }
 
   private get short(): string {
@@ -212,7 +236,7 @@ export class PeerLinks {
 
   /** Sends wait while a link we wrote on drains (or while settling), so order holds across links. */
   private mustQueue(): boolean {
-    if (this.settleTimer) return true;
+    if (this.settling) return true;
     if (!this.active) return false;
     for (const l of this.draining.keys()) if (this.written.has(l)) return true;
     return false;
@@ -252,22 +276,21 @@ export class PeerLinks {
       if (this.draining.size === 0) this.release();
       if (!this.active && this.draining.size === 0) {
         // Nothing will take them (closeAll, or the peer went offline meanwhile): the caller keeps them.
-        if (!this.settleTimer) this.rejectQueue();
+        if (!this.settling) this.rejectQueue();
         this.hooks.idle();
       }
       return;
     }
     if (link !== this.active) {
       // Never the peer going offline; but what it left unacknowledged must not wait for nothing.
-      if (!this.active && !this.settleTimer && this.draining.size === 0) this.rejectQueue();
+      if (!this.active && !this.settling && this.draining.size === 0) this.rejectQueue();
       return;
     }
     this.active = undefined;
     this.deliverHeld();
     if (!this.closingAll && link.gatewayPeer && this.hooks.replacementPending()) {
       this.opts.log.debug({ reason: info.reason }, 'link ended while another is on its way; waiting');
-      this.settleTimer = setTimeout(() => this.endSettle(info), this.opts.settleMs);
-      this.settleTimer.unref();
+      this.opts.settles.start(this, () => this.endSettle(info));
       return;
     }
     this.goOffline(info);
@@ -307,19 +330,29 @@ export class PeerLinks {
     }
   }
 
-  private endSettle(info: LinkCloseInfo = { reason: 'remote' }): void {
+  private endSettle(info: LinkCloseInfo = { reason: 'remote' }, paced = true): void {
     this.clearSettle();
-    if (!this.active) this.goOffline(info);
+    if (!this.active) this.goOffline(info, paced);
   }
 
   private clearSettle(): void {
-    if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.settleTimer = undefined;
+    this.opts.settles.delete(this);
   }
 
-  private goOffline(info: LinkCloseInfo): void {
+  /** What waited for a link fails now; the down itself waits for its turn in the pacer (deliverDown), unless `paced` is false. */
+  private goOffline(info: LinkCloseInfo, paced = true): void {
     this.rejectQueue();
-    if (!this.online) return;
+    if (!this.online || this.downPending) return;
+    this.downPending = info;
+    if (paced) this.pacer.run(() => this.deliverDown());
+    else this.deliverDown();
+  }
+
+  /** The pending down, if any, now (from the pacer, or earlier when a link comes back or closeAll() is called). */
+  private deliverDown(): void {
+    const info = this.downPending;
+    if (!info) return;
+    this.downPending = undefined;
     this.online = false;
     this.hooks.down(info);
   }

@@ -12,6 +12,7 @@ import { acceptLink, dialLink, type Link } from '../../bridge-protocol/link.js';
 import { silentLogger, type Logger } from '../../bridge-protocol/logger.js';
 import type { PeerManager } from '../../bridge-protocol/peers.js';
 import { PeerLinks } from '../../bridge-protocol/peers/peer-links.js';
+import { SettleDeadlines } from '../../bridge-protocol/peers/settle-deadlines.js';
 import { createTlsContext } from '../../bridge-protocol/tls-context.js';
 import { memoryDuplexPair, type MemoryPairOptions } from '../../bridge-protocol/transport/memory.js';
 import { closeServer, listenLocal } from '../support/net.js';
@@ -50,7 +51,7 @@ async function link(from: Identity, to: Identity, wire: MemoryPairOptions): Prom
 function side(self: Identity, peer: Identity): { links: PeerLinks; got: string[] } {
   const got: string[] = [];
   const links = new PeerLinks(
-    { self: self.fingerprint, fingerprint: peer.fingerprint, log: silentLogger, switchTimeoutMs: 3_000, settleMs: 1_000 },
+    { self: self.fingerprint, fingerprint: peer.fingerprint, log: silentLogger, switchTimeoutMs: 3_000, settles: new SettleDeadlines({ delayMs: 1_000 }) },
     {
       up: () => {},
       down: () => {},

@@ -2,31 +2,21 @@
 // turn (the first always runs), a throwing job does not stop the others, and nothing is left queued or scheduled.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TURN_BUDGET_MS, TurnPacer, teardownPacer } from '../../bridge-protocol/turn-pacer.js';
+import { handTurns } from '../support/hand-turns.js';
 
 /** A pacer on a hand-driven clock and hand-run turns: each job "costs" `costMs` of the clock. */
 function driven(budgetMs = 2, costMs = 0.5) {
   let clock = 0;
-  const turns: Array<() => void> = [];
+  const turns = handTurns();
   const errors: unknown[] = [];
-  const pacer = new TurnPacer({ budgetMs, now: () => clock, schedule: (slice) => turns.push(slice), onError: (e) => errors.push(e) });
+  const pacer = new TurnPacer({ budgetMs, now: () => clock, schedule: turns.schedule, onError: (e) => errors.push(e) });
   const ran: Array<{ job: number; turn: number }> = [];
-  let turn = 0;
   const job = (n: number, extra?: () => void) => () => {
     clock += costMs;
-    ran.push({ job: n, turn });
+    ran.push({ job: n, turn: turns.turn() });
     extra?.();
   };
-  /** Runs the turns scheduled so far, one by one, until none is left. */
-  const runTurns = (): number => {
-    let n = 0;
-    while (turns.length > 0) {
-      turn++;
-      n++;
-      turns.shift()!();
-    }
-    return n;
-  };
-  return { pacer, job, ran, errors, runTurns, scheduled: () => turns.length };
+  return { pacer, job, ran, errors, runTurns: turns.runTurns, scheduled: turns.scheduled };
 }
 
 describe('TurnPacer', () => {
