@@ -9,7 +9,7 @@ import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, IqRequest } from '../xmpp/feature.js';
 import { x } from '../xmpp/xml/element.js';
 import { sendOfferedFile } from './support/file-messages.js';
-import { DATA_NS, FEATURE_NEG_NS, IBB_NS, SI_FILE_NS, SI_NS, streamMethods } from './support/si-ibb.js';
+import { DATA_NS, FEATURE_NEG_NS, IBB_NS, SI_FILE_NS, SI_NS, streamMethods, wholeNumber } from './support/si-ibb.js';
 
 /** Transfers open at once per account; more are refused. */
 const MAX_SESSIONS = 8;
@@ -68,8 +68,8 @@ export const siFileTransfer: Feature = {
       if (!streamMethods(si).includes(IBB_NS)) {
         throw new StanzaError('bad-request', 'the gateway takes files in band (XEP-0047) only', 'cancel', { name: 'no-valid-streams', ns: SI_NS });
       }
-      const size = Number(file.attr('size'));
-      if (!Number.isSafeInteger(size) || size < 0) throw new StanzaError('bad-request', 'the file needs its size');
+      const size = wholeNumber(file.attr('size'));
+      if (size === undefined) throw new StanzaError('bad-request', 'the file needs its size');
       const max = files.maxFileBytes() ?? 0;
       if (size > max) throw new StanzaError('not-acceptable', `the file is ${size} bytes; at most ${max} are taken`);
       if (sessions.size >= MAX_SESSIONS) throw new StanzaError('resource-constraint', 'too many file transfers at once: wait for one to finish');
@@ -90,8 +90,8 @@ export const siFileTransfer: Feature = {
 
     ctx.iq('contact', 'set', IBB_NS, 'open', (req) => {
       const [key, s] = session(req);
-      const block = Number(req.payload.attr('block-size'));
-      if (!Number.isInteger(block) || block < 1) throw new StanzaError('bad-request', 'open needs a block-size');
+      const block = wholeNumber(req.payload.attr('block-size'));
+      if (block === undefined || block < 1) throw new StanzaError('bad-request', 'open needs a block-size');
       if (block > MAX_BLOCK) throw new StanzaError('resource-constraint', `blocks of at most ${MAX_BLOCK} bytes`, 'modify');
       if ((req.payload.attr('stanza') ?? 'iq') !== 'iq') throw new StanzaError('feature-not-implemented', 'data in iq stanzas only', 'cancel');
       if (s.upload) throw new StanzaError('unexpected-request', 'the stream is open already');
@@ -109,7 +109,12 @@ export const siFileTransfer: Feature = {
     ctx.iq('contact', 'set', IBB_NS, 'data', async (req) => {
       const [key, s] = session(req);
       if (!s.upload) throw new StanzaError('unexpected-request', 'open the stream first');
-      const seq = Number(req.payload.attr('seq'));
+      const seq = wholeNumber(req.payload.attr('seq'));
+      if (seq === undefined || seq > 65_535) {
+        s.upload.abort();
+        end(key, s);
+        throw new StanzaError('bad-request', 'a block needs its seq, a number from 0 to 65535');
+      }
       const data = Buffer.from(req.payload.text(), 'base64');
       // XEP-0047 §2.2: a block out of sequence, or too large, ends the stream.
       if (seq !== s.seq || data.length > s.block) {

@@ -12,7 +12,7 @@ const SI = 'http://jabber.org/protocol/si';
 const FT = 'http://jabber.org/protocol/si/profile/file-transfer';
 const IBB = 'http://jabber.org/protocol/ibb';
 
-const offer = (sid: string, size: number, methods = [IBB, 'http://jabber.org/protocol/bytestreams']) =>
+const offer = (sid: string, size: number | string, methods = [IBB, 'http://jabber.org/protocol/bytestreams']) =>
   `<si xmlns='${SI}' id='${sid}' mime-type='text/plain' profile='${FT}'><file xmlns='${FT}' name='a.txt' size='${size}'/>` +
   `<feature xmlns='http://jabber.org/protocol/feature-neg'><x xmlns='jabber:x:data' type='form'><field var='stream-method' type='list-single'>` +
   methods.map((m) => `<option><value>${m}</value></option>`).join('') +
@@ -67,5 +67,20 @@ describe('si file transfer', () => {
     await me.iq(offer('s6', 3), { type: 'set', to });
     await me.iq(open('s6'), { type: 'set', to });
     expect(stanzaErrorOf(await me.iq(data('s6', 0, 'four'), { type: 'set', to }))).toBe('not-acceptable');
+  });
+  // Found by the si-ibb fuzz target: Number() read "1e2" as a size of 100 and a missing or empty seq as block 0.
+  it('takes a size, block-size or seq written in digits only: "1e2", "0x10", "" are bad-request', async () => {
+    const rex = gw.fake!.addFakeContact({ name: 'Rex', online: true });
+    const me = await gw.login();
+    const to = `${rex.id}@${gw.peerDomain}/tlsim`;
+    expect(stanzaErrorOf(await me.iq(offer('n1', '1e2'), { type: 'set', to }))).toBe('bad-request');
+    expect(stanzaErrorOf(await me.iq(offer('n1', ''), { type: 'set', to }))).toBe('bad-request');
+    await me.iq(offer('n1', 2), { type: 'set', to });
+    expect(stanzaErrorOf(await me.iq(`<open xmlns='${IBB}' sid='n1' block-size='0x10'/>`, { type: 'set', to }))).toBe('bad-request');
+    await me.iq(open('n1'), { type: 'set', to });
+    const noSeq = await me.iq(`<data xmlns='${IBB}' sid='n1'>aGk=</data>`, { type: 'set', to });
+    expect(stanzaErrorOf(noSeq)).toBe('bad-request');
+    // A block the gateway cannot place ends the stream (XEP-0047 §2.2).
+    expect(stanzaErrorOf(await me.iq(data('n1', 0, 'hi'), { type: 'set', to }))).toBe('item-not-found');
   });
 });
