@@ -9,7 +9,7 @@ import { StanzaError } from '../xmpp/errors.js';
 import type { Feature, IqRequest } from '../xmpp/feature.js';
 import { x } from '../xmpp/xml/element.js';
 import { sendOfferedFile } from './support/file-messages.js';
-import { DATA_NS, FEATURE_NEG_NS, IBB_NS, SI_FILE_NS, SI_NS, streamMethods, wholeNumber } from './support/si-ibb.js';
+import { DATA_NS, FEATURE_NEG_NS, IBB_NS, SI_FILE_NS, SI_NS, ibbBlock, streamMethods, wholeNumber } from './support/si-ibb.js';
 
 /** Transfers open at once per account; more are refused. */
 const MAX_SESSIONS = 8;
@@ -115,12 +115,13 @@ export const siFileTransfer: Feature = {
         end(key, s);
         throw new StanzaError('bad-request', 'a block needs its seq, a number from 0 to 65535');
       }
-      const data = Buffer.from(req.payload.text(), 'base64');
-      // XEP-0047 §2.2: a block out of sequence, or too large, ends the stream.
-      if (seq !== s.seq || data.length > s.block) {
+      // XEP-0047 §2.2: a block out of sequence, not base64, or too large, ends the stream.
+      const data = seq === s.seq ? ibbBlock(req.payload.text()) : undefined;
+      if (seq !== s.seq || !data || data.length > s.block) {
         s.upload.abort();
         end(key, s);
-        throw new StanzaError('unexpected-request', seq !== s.seq ? `block ${seq} out of sequence (expected ${s.seq})` : 'block larger than agreed');
+        if (seq !== s.seq) throw new StanzaError('unexpected-request', `block ${seq} out of sequence (expected ${s.seq})`);
+        throw data ? new StanzaError('unexpected-request', 'block larger than agreed') : new StanzaError('bad-request', 'the block is not base64 as RFC 4648 §4 writes it (padded)');
       }
       s.seq = (s.seq + 1) % 65_536;
       s.received += data.length;

@@ -83,4 +83,20 @@ describe('si file transfer', () => {
     // A block the gateway cannot place ends the stream (XEP-0047 §2.2).
     expect(stanzaErrorOf(await me.iq(data('n1', 0, 'hi'), { type: 'set', to }))).toBe('item-not-found');
   });
+  // Found by the si-ibb fuzz target: Buffer.from read "aGk" (no padding) or "aGl=" as bytes, other than were sent or none.
+  it('takes a block only as padded base64 (line breaks allowed, as in XEP-0047), else bad-request and the stream ends', async () => {
+    const rex = gw.fake!.addFakeContact({ name: 'Rex', online: true });
+    const me = await gw.login();
+    const to = `${rex.id}@${gw.peerDomain}/tlsim`;
+    for (const [sid, text] of [['b1', 'aGk'], ['b2', 'aGl='], ['b3', 'a*Gk='], ['b4', 'A']]) {
+      await me.iq(offer(sid!, 2), { type: 'set', to });
+      await me.iq(open(sid!), { type: 'set', to });
+      const bad = await me.iq(`<data xmlns='${IBB}' sid='${sid}' seq='0'>${text}</data>`, { type: 'set', to });
+      expect(stanzaErrorOf(bad), text).toBe('bad-request');
+      expect(stanzaErrorOf(await me.iq(data(sid!, 1, 'x'), { type: 'set', to })), text).toBe('item-not-found');
+    }
+    await me.iq(offer('b5', 2), { type: 'set', to });
+    await me.iq(open('b5'), { type: 'set', to });
+    expect((await me.iq(`<data xmlns='${IBB}' sid='b5' seq='0'>\n  aG\n  k=\n</data>`, { type: 'set', to })).attrs.type).toBe('result');
+  });
 });
