@@ -5,7 +5,7 @@
 // peer, one line to a reference peer. SOCKS5 bytestreams (XEP-0065) are not offered: IBB works through any client.
 import type { Contact } from '../bridge/contract.js';
 import { UploadRefusedError, type IncomingUpload } from '../files/contract.js';
-import { StanzaError } from '../xmpp/errors.js';
+import { StanzaError, type StanzaErrorCondition } from '../xmpp/errors.js';
 import type { Feature, IqRequest } from '../xmpp/feature.js';
 import { x } from '../xmpp/xml/element.js';
 import { sendOfferedFile } from './support/file-messages.js';
@@ -108,31 +108,27 @@ export const siFileTransfer: Feature = {
 
     ctx.iq('contact', 'set', IBB_NS, 'data', async (req) => {
       const [key, s] = session(req);
-      if (!s.upload) throw new StanzaError('unexpected-request', 'open the stream first');
+      const upload = s.upload;
+      if (!upload) throw new StanzaError('unexpected-request', 'open the stream first');
+      // XEP-0047 §2.2: a block that cannot be taken ends the stream, and its sender MUST close it: every such error
+      // is of type cancel (the XEP says so for seq and base64; the same block again cannot succeed either).
+      const drop = (condition: StanzaErrorCondition, text: string): StanzaError => {
+        upload.abort();
+        end(key, s);
+        return new StanzaError(condition, text, 'cancel');
+      };
       const seq = wholeNumber(req.payload.attr('seq'));
-      if (seq === undefined || seq > 65_535) {
-        s.upload.abort();
-        end(key, s);
-        throw new StanzaError('bad-request', 'a block needs its seq, a number from 0 to 65535');
-      }
-      // XEP-0047 §2.2: a block out of sequence, not base64, or too large, ends the stream.
-      const data = seq === s.seq ? ibbBlock(req.payload.text()) : undefined;
-      if (seq !== s.seq || !data || data.length > s.block) {
-        s.upload.abort();
-        end(key, s);
-        if (seq !== s.seq) throw new StanzaError('unexpected-request', `block ${seq} out of sequence (expected ${s.seq})`);
-        throw data ? new StanzaError('unexpected-request', 'block larger than agreed') : new StanzaError('bad-request', 'the block is not base64 as RFC 4648 §4 writes it (padded)');
-      }
+      if (seq === undefined || seq > 65_535) throw drop('bad-request', 'a block needs its seq, a number from 0 to 65535');
+      if (seq !== s.seq) throw drop('unexpected-request', `block ${seq} out of sequence (expected ${s.seq})`);
+      const data = ibbBlock(req.payload.text());
+      if (!data) throw drop('bad-request', 'the block is not base64 as RFC 4648 §4 writes it (padded)');
+      if (data.length > s.block) throw drop('unexpected-request', 'block larger than agreed');
+      if (s.received + data.length > s.size) throw drop('not-acceptable', `more than the ${s.size} bytes offered`);
       s.seq = (s.seq + 1) % 65_536;
       s.received += data.length;
-      if (s.received > s.size) {
-        s.upload.abort();
-        end(key, s);
-        throw new StanzaError('not-acceptable', `more than the ${s.size} bytes offered`);
-      }
       touch(key, s);
       try {
-        await s.upload.write(data);
+        await upload.write(data);
       } catch {
         end(key, s);
         throw new StanzaError('internal-server-error', 'the file could not be written');

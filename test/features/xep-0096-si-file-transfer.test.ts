@@ -99,4 +99,18 @@ describe('si file transfer', () => {
     await me.iq(open('b5'), { type: 'set', to });
     expect((await me.iq(`<data xmlns='${IBB}' sid='b5' seq='0'>\n  aG\n  k=\n</data>`, { type: 'set', to })).attrs.type).toBe('result');
   });
+  // Found by the si-ibb fuzz target: these came as type wait or modify, which tells a client to retry a stream that is gone.
+  it('answers a block it cannot take with an error of type cancel (XEP-0047 §2.2): out of sequence, too large, past the size', async () => {
+    const rex = gw.fake!.addFakeContact({ name: 'Rex', online: true });
+    const me = await gw.login();
+    const to = `${rex.id}@${gw.peerDomain}/tlsim`;
+    const cases: Array<[string, number, string, string]> = [['c1', 1, 'x', 'unexpected-request'], ['c2', 0, 'too large for 4', 'unexpected-request'], ['c3', 0, 'abc', 'not-acceptable']];
+    for (const [sid, seq, bytes, condition] of cases) {
+      await me.iq(offer(sid, 2), { type: 'set', to });
+      await me.iq(open(sid, 4), { type: 'set', to });
+      const refused = await me.iq(data(sid, seq, bytes), { type: 'set', to });
+      expect(stanzaErrorOf(refused), sid).toBe(condition);
+      expect(refused.getChild('error')!.attrs.type, sid).toBe('cancel');
+    }
+  });
 });
