@@ -93,7 +93,9 @@ export function fuzzTarget(target: string, define: (t: FuzzTarget) => void): voi
             done += details.numRuns;
             if (details.failed) {
               failures++;
-              throw new Error(`${target} / ${def.name}: ${fc.defaultReportMessage(details)}\n(replay: FUZZ_SEED=${seed} FUZZ_RUNS=${runs})`);
+              // What the property threw, when it threw (fast-check's report names the input only).
+              const why = details.errorInstance instanceof Error ? `\n${details.errorInstance.message}` : '';
+              throw new Error(`${target} / ${def.name}: ${fc.defaultReportMessage(details)}${why}\n(replay: FUZZ_SEED=${seed} FUZZ_RUNS=${runs})`);
             }
             if (details.numRuns === 0) break; // every input skipped by fc.pre: nothing more to gain
             await new Promise((resolve) => setImmediate(resolve));
