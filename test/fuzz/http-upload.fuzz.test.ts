@@ -364,4 +364,4 @@ fuzzTarget('http-upload', (t) => {
   t.asyncProperty('slot requests and any HTTP requests get the model\'s answers; only a valid slot stores, exactly its bytes', [script], async (ops) => {
     await run(ops);
   }, { runs: 50 });
-});
+}, { longInputs: 5_000 });

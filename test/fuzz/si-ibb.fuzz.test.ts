@@ -471,4 +471,4 @@ fuzzTarget('si-ibb', (t) => {
       return same;
     }, { runs: 2, weight: 0 });
   }
-});
+}, { longInputs: 20_000 });
