@@ -5,12 +5,15 @@
 // closes, all for known and unknown sids) gets exactly the result or error condition (and type) the model says, never
 // internal-server-error; a well-formed transfer in any chunking stores exactly the bytes sent; limits are exact; one
 // stream's trouble never touches another one or the session. One gateway and one session for the whole file.
-import { readFile } from 'node:fs/promises';
-import { relative, isAbsolute } from 'node:path';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
 import fc from 'fast-check';
 import { afterAll } from 'vitest';
 import type { AccountFiles, StoredFile } from '../../gateway/files/contract.js';
 import { cleanFileName, type UploadStore } from '../../gateway/files/upload-store.js';
+import { InBandError, sendInBand, streamMethods } from '../../gateway/features/support/si-ibb.js';
+import type { SessionInfo } from '../../gateway/xmpp/hooks.js';
 import { x, type Element } from '../../gateway/xmpp/xml/element.js';
 import { testUploadStore } from '../support/upload-store.js';
 import { startTestGateway, stanzaErrorOf, type TestClient, type TestGateway } from '../support/xmpp-harness.js';
@@ -288,6 +291,7 @@ class Model {
 // ---- running a script --------------------------------------------------------------------------------------------
 
 let inputs = 0;
+let tmpDir: Promise<string> | undefined;
 
 function payloadOf(op: AnyOp, sid: string | undefined, m: Model): { el: Element; expect: Expect } {
   const attrs = (a: Record<string, string | undefined>) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Record<string, string>;
@@ -440,6 +444,60 @@ fuzzTarget('si-ibb', (t) => {
     return same;
   }, { runs: 60 });
 
+  // The sending half (xep-0096-si-file-offer.ts): what the client answers to our offer and to each of our iqs.
+  t.property('an SI answer names IBB exactly when its stream-method field does, whatever else it holds', [
+    fc.array(fc.record({ var: fc.constantFrom('stream-method', 'other', undefined), values: fc.array(fc.constantFrom(IBB, S5B, '', ' ' + IBB), { maxLength: 3 }), asOption: fc.boolean() }), { maxLength: 3 }),
+    fc.constantFrom(NEG, NEG, NEG, 'urn:other'), fc.constantFrom('jabber:x:data', 'jabber:x:data', 'urn:other'),
+  ], (fields, negNs, dataNs) => {
+    const field = (f: (typeof fields)[number]) => x('field', f.var === undefined ? {} : { var: f.var }, ...f.values.map((v) => (f.asOption ? x('option', null, x('value', null, v)) : x('value', null, v))));
+    const si = x('si', { xmlns: SI }, x('feature', { xmlns: negNs }, x('x', { xmlns: dataNs, type: 'submit' }, ...fields.map(field))));
+    const methods = streamMethods(si);
+    // The first stream-method field counts: its options' values, then its own first value (XEP-0020 §2).
+    const first = fields.find((f) => f.var === 'stream-method');
+    const want = negNs !== NEG || dataNs !== 'jabber:x:data' || !first ? [] : first.asOption ? first.values.filter((v) => v !== '') : first.values.slice(0, 1).filter((v) => v !== '');
+    return JSON.stringify(methods) === JSON.stringify(want) && streamMethods(undefined).length === 0;
+  });
+
+  t.asyncProperty('sendInBand: open, the file in order in blocks of 4096 with seq from 0, each after the last one\'s result, close; any other answer stops it with InBandError', [
+    fc.integer({ min: 0, max: 20_000 }),
+    fc.array(fc.oneof({ weight: 12, arbitrary: fc.constant('result' as const) }, { weight: 1, arbitrary: fc.constantFrom('error' as const, 'timeout' as const, 'gone' as const) }), { maxLength: 8 }),
+  ], async (size, answers) => {
+    const dir = await (tmpDir ??= mkdtemp(join(tmpdir(), 'tlsim-ibb-send-')));
+    const bytes = bytesOf({ op: 'data', sid: { kind: 'missing' }, seq: 'right', length: size, seed: size, spelling: 'canonical' } as DataOp, undefined);
+    const path = join(dir, `f${size}`);
+    await writeFile(path, bytes.subarray(0, size));
+    const file = bytes.subarray(0, size);
+    const sent: Element[] = [];
+    let alive = true;
+    let pending = 0;
+    const ctx = {
+      request: async (_s: SessionInfo, iq: Element): Promise<Element> => {
+        if (pending++ > 0) throw new Error('a second iq before the first was answered');
+        sent.push(iq);
+        const a = answers[sent.length - 1] ?? 'result';
+        await Promise.resolve();
+        pending--;
+        if (a === 'timeout') throw new Error('timed out');
+        if (a === 'gone') alive = false;
+        return a === 'error' ? x('iq', { type: 'error' }, x('error', { type: 'cancel' }, x('not-acceptable', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }))) : x('iq', { type: 'result' });
+      },
+    };
+    const outcome = await sendInBand({ ctx, session: {} as SessionInfo, from: 'c@peers/tlsim', sid: 's', file: { path, size }, timeoutMs: 1000, alive: () => alive })
+      .then((n) => ({ ok: true as const, n }), (error: unknown) => ({ ok: false as const, error }));
+    const kinds = sent.map((iq) => iq.elements()[0]!);
+    if (kinds[0]?.name !== 'open' || kinds[0].attrs['block-size'] !== '4096' || kinds[0].attrs.stanza !== 'iq') return false;
+    const blocks = kinds.slice(1).filter((k) => k.name === 'data');
+    if (blocks.some((b, i) => b.attrs.seq !== String(i % 65_536) || b.attrs.sid !== 's')) return false;
+    const data = Buffer.concat(blocks.map((b) => Buffer.from(b.text(), 'base64')));
+    if (blocks.some((b) => Buffer.from(b.text(), 'base64').length > 4096) || !file.subarray(0, data.length).equals(data)) return false;
+    // The first answer that is not a plain result: an error or a timeout stops the transfer there; 'gone' (a result,
+    // then the session went away) stops it before the next iq, so only a close answered so completes it.
+    const stop = answers.slice(0, sent.length).findIndex((a) => a !== 'result');
+    const complete = stop < 0 || (answers[stop] === 'gone' && stop === sent.length - 1 && kinds.at(-1)!.name === 'close');
+    if (complete) return outcome.ok && outcome.n === size && data.length === size && kinds.at(-1)!.name === 'close' && kinds.length === blocks.length + 2;
+    return !outcome.ok && outcome.error instanceof InBandError && sent.length === stop + 1;
+  }, { runs: 150 });
+
   // 65 536 blocks are a minute of a slow machine's time: the long run only (the model property sends "65536" as a seq).
   if (LONG) {
     t.asyncProperty('seq wraps from 65535 to 0 (and only then): the bytes around the wrap arrive in order', [fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.boolean()], async (tail, early) => {
@@ -471,4 +529,4 @@ fuzzTarget('si-ibb', (t) => {
       return same;
     }, { runs: 2, weight: 0 });
   }
-}, { longInputs: 20_000 });
+}, { longInputs: 50_000 });
