@@ -6,7 +6,8 @@
 // stanza error); only a valid slot stores, exactly its bytes, and GET gives them back; nothing outside the upload
 // directory is touched; the quota and the size limit hold exactly; nothing is ever logged as an escaped error.
 import { once } from 'node:events';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import fc from 'fast-check';
@@ -45,17 +46,16 @@ const env = (): Promise<Env> => (started ??= start());
 async function start(): Promise<Env> {
   const clock = { now: 1_000_000 };
   const errors: string[] = [];
-  const log = pino({ level: 'warn' }, { write: (line: string) => void (JSON.parse(line).level >= 50 && errors.push(line)) });
-  const gwFiles: { files?: UploadStore } = {};
-  // The gateway's data directory holds the CA and the store; the uploads go to <dataDir>/uploads.
-  const gw = await startTestGateway({ server: { files: { maxFileBytes: () => gwFiles.files!.forAccount(1).maxFileBytes(), requestSlot: (n, s, t) => gwFiles.files!.forAccount(1).requestSlot(n, s, t), fileForUrl: (u) => gwFiles.files!.forAccount(1).fileForUrl(u), receive: (n, s, t) => gwFiles.files!.forAccount(1).receive(n, s, t) } } });
-  const dataDir = join(gw.dataDir, 'files');
-  await mkdir(dataDir, { recursive: true });
+  const log = pino({ level: 'warn' }, { write: (line: string) => void ((JSON.parse(line) as { level: number }).level >= 50 && errors.push(line)) });
+  // A data directory of the store's own (in a directory of its own, where a canary sits beside it).
+  const dataDir = join(await mkdtemp(join(tmpdir(), 'tlsim-upload-fuzz-')), 'files');
+  await mkdir(dataDir);
   const store = openStore(dataDir);
   store.accounts.ensure('me@localhost');
-  const files = new UploadStore({ store, dataDir, limits: { maxFileBytes: MAX_FILE, quotaBytes: QUOTA, expiryMs: EXPIRY_MS }, log, now: () => clock.now });
+  const limits = { maxFileBytes: MAX_FILE, quotaBytes: QUOTA, expiryMs: EXPIRY_MS };
+  const files = new UploadStore({ store, dataDir, limits, log, now: () => clock.now });
   await files.open();
-  gwFiles.files = files;
+  const gw = await startTestGateway({ server: { files: files.forAccount(1) } });
   const feed = { start() {}, stop() {}, snapshot: () => ({}), subscribe: () => false } as unknown as StatusFeed;
   const web = new WebServer({
     host: '127.0.0.1', port: 0, tls: gw.tls, auth: new WebAuth({ verifyPassword: () => false }), feed,
@@ -73,6 +73,7 @@ afterAll(async () => {
   const e = await started;
   await e?.web.close();
   await e?.gw.stop();
+  if (e) await rm(dirname(e.dataDir), { recursive: true, force: true });
 });
 
 // ---- raw HTTP/1.1 over TLS ---------------------------------------------------------------------------------------
@@ -126,7 +127,17 @@ type SlotOp = typeof slotOp extends fc.Arbitrary<infer T> ? T : never;
 
 type Target = { kind: 'slot'; i: number; mutation: 'none' | 'other-token' | 'one-char' | 'short' | 'dotdot' | 'double-slash' | 'query' | 'encoded' | 'no-name' } | { kind: 'raw'; path: string };
 const target: fc.Arbitrary<Target> = fc.oneof(
-  { weight: 10, arbitrary: fc.record({ kind: fc.constant('slot' as const), i: fc.nat(), mutation: fc.oneof({ weight: 6, arbitrary: fc.constant('none' as const) }, { weight: 2, arbitrary: fc.constantFrom('other-token', 'one-char', 'short', 'dotdot', 'double-slash', 'query', 'encoded', 'no-name') }) }) },
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      kind: fc.constant('slot' as const),
+      i: fc.nat(),
+      mutation: fc.oneof(
+        { weight: 6, arbitrary: fc.constant('none' as const) },
+        { weight: 2, arbitrary: fc.constantFrom('other-token', 'one-char', 'short', 'dotdot', 'double-slash', 'query', 'encoded', 'no-name') },
+      ),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('raw' as const), path: fc.constantFrom('/upload/', '/upload/../canary', '/upload/%2e%2e/canary', '/upload/..%2fcanary', '/upload//', '/upload/' + 'A'.repeat(32), '/upload/' + 'A'.repeat(32) + '/../../canary', '/uploads/x', '/upload') }) },
 );
 const httpOp = fc.record({

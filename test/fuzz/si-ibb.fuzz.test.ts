@@ -25,12 +25,11 @@ const IBB = 'http://jabber.org/protocol/ibb';
 const S5B = 'http://jabber.org/protocol/bytestreams';
 const NEG = 'http://jabber.org/protocol/feature-neg';
 
-/** The gateway's limits (xep-0096-si-file-transfer.ts), restated: the model must not read them from the code. */
-const MAX_SESSIONS = 8;
-const MAX_BLOCK = 65_535;
-const MAX_SID = 128;
-/** files.max_file_mb of the test store: small, so that boundaries are reached often. */
-const MAX_FILE = 3000;
+/**
+ * The gateway's limits (xep-0096-si-file-transfer.ts), restated: the model must not read them from the code. `file`
+ * is files.max_file_mb of the test store: small, so that boundaries are reached often.
+ */
+const LIMIT = { transfers: 8, block: 65_535, sid: 128, file: 3000 } as const;
 
 interface Env {
   gw: TestGateway;
@@ -46,7 +45,7 @@ let started: Promise<Env> | undefined;
 const env = (): Promise<Env> => (started ??= start());
 async function start(): Promise<Env> {
   // Quota: never the limit here (eight transfers of the largest file fit); it is the upload target's business.
-  const files = await testUploadStore({ maxFileBytes: MAX_FILE, quotaBytes: (MAX_SESSIONS + 1) * MAX_FILE * 4, expiryMs: 60_000 });
+  const files = await testUploadStore({ maxFileBytes: LIMIT.file, quotaBytes: (LIMIT.transfers + 1) * LIMIT.file * 4, expiryMs: 60_000 });
   const stored: StoredFile[] = [];
   const account = files.forAccount(1);
   const recording: AccountFiles = {
@@ -70,10 +69,10 @@ afterAll(async () => {
 
 type SidKind = { kind: 'pool'; n: number } | { kind: 'missing' } | { kind: 'empty' } | { kind: 'long'; len: number };
 const sidKind: fc.Arbitrary<SidKind> = fc.oneof(
-  { weight: 12, arbitrary: fc.nat({ max: MAX_SESSIONS + 2 }).map((n) => ({ kind: 'pool' as const, n })) },
+  { weight: 12, arbitrary: fc.nat({ max: LIMIT.transfers + 2 }).map((n) => ({ kind: 'pool' as const, n })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'missing' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'empty' as const }) },
-  { weight: 1, arbitrary: fc.constantFrom(MAX_SID, MAX_SID + 1).map((len) => ({ kind: 'long' as const, len })) },
+  { weight: 1, arbitrary: fc.constantFrom(LIMIT.sid, LIMIT.sid + 1).map((len) => ({ kind: 'long' as const, len })) },
 );
 
 /** Decimal text as clients write it, and as they should not (the model decides which is which). */
@@ -87,7 +86,7 @@ const numberText = (valid: fc.Arbitrary<number>): fc.Arbitrary<string | undefine
 const offerOp = fc.record({
   op: fc.constant('offer' as const),
   sid: sidKind,
-  size: numberText(fc.oneof(fc.nat({ max: 40 }), fc.constantFrom(MAX_FILE, MAX_FILE + 1), fc.nat({ max: MAX_FILE + 5 }))),
+  size: numberText(fc.oneof(fc.nat({ max: 40 }), fc.constantFrom(LIMIT.file, LIMIT.file + 1), fc.nat({ max: LIMIT.file + 5 }))),
   profile: fc.constantFrom(FT, FT, FT, FT, undefined, `${FT}x`),
   fileElement: fc.constantFrom(true, true, true, true, false),
   methods: fc.oneof({ weight: 4, arbitrary: fc.constant<string[]>([IBB]) }, { weight: 2, arbitrary: fc.subarray<string>([S5B, IBB, 'jabber:iq:oob', '']) }),
@@ -100,7 +99,7 @@ const offerOp = fc.record({
 const openOp = fc.record({
   op: fc.constant('open' as const),
   sid: sidKind,
-  block: numberText(fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 4096 }), fc.constantFrom(0, MAX_BLOCK, MAX_BLOCK + 1))),
+  block: numberText(fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 4096 }), fc.constantFrom(0, LIMIT.block, LIMIT.block + 1))),
   stanza: fc.constantFrom(undefined, undefined, 'iq', 'iq', 'message', 'IQ'),
 });
 type Spelling = 'canonical' | 'wrapped' | 'unpadded' | 'junk' | 'bad-tail' | 'empty-text';
@@ -108,7 +107,11 @@ const dataOp = fc.record({
   op: fc.constant('data' as const),
   sid: sidKind,
   /** 'right' is the model's next seq; the others are wrong or mis-spelled. */
-  seq: fc.oneof({ weight: 12, arbitrary: fc.constant('right' as const) }, { weight: 2, arbitrary: fc.constantFrom('next' as const, 'prev' as const, '65536' as const) }, { weight: 2, arbitrary: numberText(fc.constant(0)).map((t) => ({ text: t })) }),
+  seq: fc.oneof(
+    { weight: 12, arbitrary: fc.constant('right' as const) },
+    { weight: 2, arbitrary: fc.constantFrom('next' as const, 'prev' as const, '65536' as const) },
+    { weight: 2, arbitrary: numberText(fc.constant(0)).map((t) => ({ text: t })) },
+  ),
   /** How many bytes: random, exactly the block, one more, what is left of the size, one more, a part of what fits. */
   length: fc.oneof({ weight: 2, arbitrary: fc.nat({ max: 64 }) }, { weight: 1, arbitrary: fc.constantFrom('block', 'block+1', 'rest', 'rest+1') }, { weight: 3, arbitrary: fc.constant('part') }),
   seed: fc.nat(),
@@ -131,11 +134,16 @@ const story = (n: number): fc.Arbitrary<AnyOp[]> => {
   const mostly = (good: fc.Arbitrary<AnyOp>, any: fc.Arbitrary<AnyOp>): fc.Arbitrary<AnyOp> => fc.oneof({ weight: 9, arbitrary: good }, { weight: 1, arbitrary: any });
   const offer = mostly(
     offerOp.map((o): Op => ({ ...o, sid, profile: FT, fileElement: true, methods: o.methods.includes(IBB) ? o.methods : [...o.methods, IBB], stranger: false })).chain((o) =>
-      fc.oneof(fc.nat({ max: 48 }), fc.constantFrom(0, MAX_FILE), fc.nat({ max: MAX_FILE })).map((size) => ({ ...o, size: String(size) }))),
+      fc.oneof(fc.nat({ max: 48 }), fc.constantFrom(0, LIMIT.file), fc.nat({ max: LIMIT.file })).map((size) => ({ ...o, size: String(size) }))),
     offerOp.map((o) => ({ ...o, sid })),
   );
   const open = mostly(
-    fc.record({ op: fc.constant('open' as const), sid: fc.constant(sid), block: fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 4096 }), fc.constant(MAX_BLOCK)).map(String), stanza: fc.constantFrom(undefined, 'iq') }),
+    fc.record({
+      op: fc.constant('open' as const),
+      sid: fc.constant(sid),
+      block: fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 4096 }), fc.constant(LIMIT.block)).map(String),
+      stanza: fc.constantFrom(undefined, 'iq'),
+    }),
     openOp.map((o) => ({ ...o, sid })),
   );
   const data = mostly(
@@ -149,7 +157,7 @@ const story = (n: number): fc.Arbitrary<AnyOp[]> => {
 /** Up to three streams' lives (now and then ten, past the limit of open transfers), interleaved, with random ops among them. */
 const scripts: fc.Arbitrary<AnyOp[]> = fc
   .tuple(
-    fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constant(MAX_SESSIONS + 2) }).chain((k) => fc.tuple(...Array.from({ length: k }, (_, n) => story(n)))),
+    fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constant(LIMIT.transfers + 2) }).chain((k) => fc.tuple(...Array.from({ length: k }, (_, n) => story(n)))),
     fc.array(noise, { maxLength: 6 }),
     fc.array(fc.nat(), { minLength: 80, maxLength: 80 }),
   )
@@ -190,14 +198,14 @@ function sidText(k: SidKind, prefix: string): string | undefined {
       return `${prefix}-`.padEnd(k.len, 'x');
   }
 }
-const sidOk = (sid: string | undefined): sid is string => sid !== undefined && sid !== '' && sid.length <= MAX_SID;
+const sidOk = (sid: string | undefined): sid is string => sid !== undefined && sid !== '' && sid.length <= LIMIT.sid;
 
 function bytesOf(op: DataOp, s: Stream | undefined): Buffer {
   const left = s ? s.size - s.bytes.reduce((n, b) => n + b.length, 0) : 0;
   const block = s?.block ?? 1;
   const part = Math.floor((Math.min(block, Math.max(0, left)) * (op.seed % 101)) / 100);
   const n = typeof op.length === 'number' ? op.length : { block, 'block+1': block + 1, rest: Math.max(0, left), 'rest+1': Math.max(0, left) + 1, part }[op.length];
-  const out = Buffer.alloc(Math.min(n, MAX_BLOCK + 1));
+  const out = Buffer.alloc(Math.min(n, LIMIT.block + 1));
   for (let i = 0, v = op.seed; i < out.length; i++) out[i] = v = (v * 1103515245 + 12345) >>> 8;
   return out;
 }
@@ -239,8 +247,8 @@ class Model {
     if (!op.methods.includes(IBB)) return err('bad-request', 'cancel', 'no-valid-streams');
     if (op.size === undefined || !DECIMAL.test(op.size)) return err('bad-request');
     const size = Number(op.size);
-    if (size > MAX_FILE) return err('not-acceptable');
-    if (this.streams.size >= MAX_SESSIONS) return err('resource-constraint');
+    if (size > LIMIT.file) return err('not-acceptable');
+    if (this.streams.size >= LIMIT.transfers) return err('resource-constraint');
     if (!sidOk(sid)) return err('bad-request');
     if (this.streams.has(sid)) return err('conflict');
     this.streams.set(sid, { name: op.name ?? 'file', size, block: undefined, seq: 0, bytes: [] });
@@ -252,7 +260,7 @@ class Model {
     const s = this.streams.get(sid);
     if (!s) return err('item-not-found', 'cancel');
     if (op.block === undefined || !DECIMAL.test(op.block) || Number(op.block) < 1) return err('bad-request');
-    if (Number(op.block) > MAX_BLOCK) return err('resource-constraint');
+    if (Number(op.block) > LIMIT.block) return err('resource-constraint');
     if ((op.stanza ?? 'iq') !== 'iq') return err('feature-not-implemented', 'cancel');
     if (s.block !== undefined) return err('unexpected-request');
     s.block = Number(op.block);
@@ -297,7 +305,8 @@ function payloadOf(op: AnyOp, sid: string | undefined, m: Model): { el: Element;
   const attrs = (a: Record<string, string | undefined>) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as Record<string, string>;
   switch (op.op) {
     case 'offer': {
-      const field = x('field', { var: 'stream-method', type: 'list-single' }, ...(op.asValue && op.methods.length === 1 ? op.methods.map((v) => x('value', null, v)) : op.methods.map((v) => x('option', null, x('value', null, v)))));
+      const values = op.asValue && op.methods.length === 1 ? op.methods.map((v) => x('value', null, v)) : op.methods.map((v) => x('option', null, x('value', null, v)));
+      const field = x('field', { var: 'stream-method', type: 'list-single' }, ...values);
       const el = x(
         'si',
         attrs({ xmlns: SI, id: sid, profile: op.profile, 'mime-type': op.mime }),
@@ -310,7 +319,9 @@ function payloadOf(op: AnyOp, sid: string | undefined, m: Model): { el: Element;
       return { el: x('open', attrs({ xmlns: IBB, sid, 'block-size': op.block, stanza: op.stanza })), expect: m.open(op, sid) };
     case 'data': {
       const s = sidOk(sid) ? m.streams.get(sid) : undefined;
-      const seq = op.seq === 'right' ? String(s?.seq ?? 0) : op.seq === 'next' ? String(((s?.seq ?? 0) + 1) % 65_536) : op.seq === 'prev' ? String(((s?.seq ?? 0) + 65_535) % 65_536) : op.seq === '65536' ? '65536' : op.seq.text;
+      const next = s?.seq ?? 0;
+      const named: Record<string, string> = { right: String(next), next: String((next + 1) % 65_536), prev: String((next + 65_535) % 65_536), '65536': '65536' };
+      const seq = typeof op.seq === 'object' ? op.seq.text : named[op.seq as string];
       const bytes = bytesOf(op, s);
       const { text, means } = spell(bytes, op.spelling);
       return { el: x('data', attrs({ xmlns: IBB, sid, seq }), text), expect: m.data(sid, seq, means) };
@@ -364,7 +375,7 @@ async function run(ops: readonly AnyOp[]): Promise<void> {
     await script(e, m, ops);
   } catch (failure) {
     // Whatever the gateway still holds of this input goes, so that shrinking starts from a clean gateway.
-    const sids = [...Array.from({ length: MAX_SESSIONS + 3 }, (_, n): SidKind => ({ kind: 'pool', n })), { kind: 'long', len: MAX_SID } as SidKind];
+    const sids = [...Array.from({ length: LIMIT.transfers + 3 }, (_, n): SidKind => ({ kind: 'pool', n })), { kind: 'long', len: LIMIT.sid } as SidKind];
     for (const k of sids) {
       const closed = await e.me.iq(x('close', { xmlns: IBB, sid: sidText(k, m.prefix)! }), { type: 'set', to: e.to });
       // Each stream closed tells the user once: not left for the next input to read.
@@ -424,8 +435,8 @@ fuzzTarget('si-ibb', (t) => {
   }, { runs: 150, weight: 4 });
 
   t.asyncProperty('a well-formed transfer in any chunking stores exactly the bytes sent', [
-    fc.uint8Array({ maxLength: MAX_FILE }),
-    fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: MAX_FILE }), fc.constant(MAX_BLOCK)),
+    fc.uint8Array({ maxLength: LIMIT.file }),
+    fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: LIMIT.file }), fc.constant(LIMIT.block)),
     fc.array(fc.nat(), { maxLength: 12 }),
     fc.boolean(),
   ], async (raw, block, cuts, wrapped) => {
