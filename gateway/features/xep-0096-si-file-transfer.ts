@@ -5,11 +5,11 @@
 // peer, one line to a reference peer. SOCKS5 bytestreams (XEP-0065) are not offered: IBB works through any client.
 import type { Contact } from '../bridge/contract.js';
 import { UploadRefusedError, type IncomingUpload } from '../files/contract.js';
-import { StanzaError } from '../xmpp/errors.js';
+import { StanzaError, type StanzaErrorCondition } from '../xmpp/errors.js';
 import type { Feature, IqRequest } from '../xmpp/feature.js';
 import { x } from '../xmpp/xml/element.js';
 import { sendOfferedFile } from './support/file-messages.js';
-import { DATA_NS, FEATURE_NEG_NS, IBB_NS, SI_FILE_NS, SI_NS, streamMethods } from './support/si-ibb.js';
+import { DATA_NS, FEATURE_NEG_NS, IBB_NS, SI_FILE_NS, SI_NS, ibbBlock, streamMethods, wholeNumber } from './support/si-ibb.js';
 
 /** Transfers open at once per account; more are refused. */
 const MAX_SESSIONS = 8;
@@ -68,8 +68,8 @@ export const siFileTransfer: Feature = {
       if (!streamMethods(si).includes(IBB_NS)) {
         throw new StanzaError('bad-request', 'the gateway takes files in band (XEP-0047) only', 'cancel', { name: 'no-valid-streams', ns: SI_NS });
       }
-      const size = Number(file.attr('size'));
-      if (!Number.isSafeInteger(size) || size < 0) throw new StanzaError('bad-request', 'the file needs its size');
+      const size = wholeNumber(file.attr('size'));
+      if (size === undefined) throw new StanzaError('bad-request', 'the file needs its size');
       const max = files.maxFileBytes() ?? 0;
       if (size > max) throw new StanzaError('not-acceptable', `the file is ${size} bytes; at most ${max} are taken`);
       if (sessions.size >= MAX_SESSIONS) throw new StanzaError('resource-constraint', 'too many file transfers at once: wait for one to finish');
@@ -90,8 +90,8 @@ export const siFileTransfer: Feature = {
 
     ctx.iq('contact', 'set', IBB_NS, 'open', (req) => {
       const [key, s] = session(req);
-      const block = Number(req.payload.attr('block-size'));
-      if (!Number.isInteger(block) || block < 1) throw new StanzaError('bad-request', 'open needs a block-size');
+      const block = wholeNumber(req.payload.attr('block-size'));
+      if (block === undefined || block < 1) throw new StanzaError('bad-request', 'open needs a block-size');
       if (block > MAX_BLOCK) throw new StanzaError('resource-constraint', `blocks of at most ${MAX_BLOCK} bytes`, 'modify');
       if ((req.payload.attr('stanza') ?? 'iq') !== 'iq') throw new StanzaError('feature-not-implemented', 'data in iq stanzas only', 'cancel');
       if (s.upload) throw new StanzaError('unexpected-request', 'the stream is open already');
@@ -108,25 +108,27 @@ export const siFileTransfer: Feature = {
 
     ctx.iq('contact', 'set', IBB_NS, 'data', async (req) => {
       const [key, s] = session(req);
-      if (!s.upload) throw new StanzaError('unexpected-request', 'open the stream first');
-      const seq = Number(req.payload.attr('seq'));
-      const data = Buffer.from(req.payload.text(), 'base64');
-      // XEP-0047 §2.2: a block out of sequence, or too large, ends the stream.
-      if (seq !== s.seq || data.length > s.block) {
-        s.upload.abort();
+      const upload = s.upload;
+      if (!upload) throw new StanzaError('unexpected-request', 'open the stream first');
+      // XEP-0047 §2.2: a block that cannot be taken ends the stream, and its sender MUST close it: every such error
+      // is of type cancel (the XEP says so for seq and base64; the same block again cannot succeed either).
+      const drop = (condition: StanzaErrorCondition, text: string): StanzaError => {
+        upload.abort();
         end(key, s);
-        throw new StanzaError('unexpected-request', seq !== s.seq ? `block ${seq} out of sequence (expected ${s.seq})` : 'block larger than agreed');
-      }
+        return new StanzaError(condition, text, 'cancel');
+      };
+      const seq = wholeNumber(req.payload.attr('seq'));
+      if (seq === undefined || seq > 65_535) throw drop('bad-request', 'a block needs its seq, a number from 0 to 65535');
+      if (seq !== s.seq) throw drop('unexpected-request', `block ${seq} out of sequence (expected ${s.seq})`);
+      const data = ibbBlock(req.payload.text());
+      if (!data) throw drop('bad-request', 'the block is not base64 as RFC 4648 §4 writes it (padded)');
+      if (data.length > s.block) throw drop('unexpected-request', 'block larger than agreed');
+      if (s.received + data.length > s.size) throw drop('not-acceptable', `more than the ${s.size} bytes offered`);
       s.seq = (s.seq + 1) % 65_536;
       s.received += data.length;
-      if (s.received > s.size) {
-        s.upload.abort();
-        end(key, s);
-        throw new StanzaError('not-acceptable', `more than the ${s.size} bytes offered`);
-      }
       touch(key, s);
       try {
-        await s.upload.write(data);
+        await upload.write(data);
       } catch {
         end(key, s);
         throw new StanzaError('internal-server-error', 'the file could not be written');

@@ -274,8 +274,7 @@ async function writeExactly(path: string, size: number, body: Readable): Promise
   const hash = createHash('sha256');
   let n = 0;
   try {
-    for await (const chunk of body) {
-      const buf = chunk as Buffer;
+    for await (const buf of whileItLasts(body)) {
       n += buf.length;
       if (n > size) {
         body.destroy();
@@ -288,6 +287,18 @@ async function writeExactly(path: string, size: number, body: Readable): Promise
     await fh.close();
   }
   return n === size ? hash.digest('hex') : undefined;
+}
+
+/**
+ * The body's chunks until it ends or breaks off: a client that goes away mid-body (or an in-band transfer aborted)
+ * is a body too short, answered as such, not an error of ours.
+ */
+async function* whileItLasts(body: Readable): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of body) yield chunk as Buffer;
+  } catch {
+    // Broken off: the caller counts fewer bytes than announced.
+  }
 }
 
 export async function hashFile(path: string): Promise<string | undefined> {

@@ -3,9 +3,9 @@
 import fc from 'fast-check';
 import { afterAll, describe, it } from 'vitest';
 
-/** `npm run fuzz` sets FUZZ_LONG=1: each target then gets FUZZ_INPUTS inputs (default 1 000 000). */
+/** `npm run fuzz` sets FUZZ_LONG=1: each target then gets FUZZ_INPUTS inputs (default 1 000 000, or the target's own). */
 export const LONG = process.env.FUZZ_LONG === '1';
-const BUDGET = positive(process.env.FUZZ_INPUTS) ?? 1_000_000;
+const INPUTS = positive(process.env.FUZZ_INPUTS);
 /** Overrides every property's short run count (e.g. FUZZ_RUNS=20 while writing a property). */
 const RUNS = positive(process.env.FUZZ_RUNS);
 /** One seed per run, printed in the summary and in any failure report; FUZZ_SEED replays a run. */
@@ -26,6 +26,14 @@ export interface FuzzOptions {
   runs?: number;
   /** Share of the target's long-run budget, relative to its other properties (default 1). */
   weight?: number;
+}
+
+export interface TargetOptions {
+  /**
+   * The long run's inputs when FUZZ_INPUTS is not set (default 1 000 000): for a target whose input is a whole
+   * dialogue with a gateway (milliseconds each), where a million would take hours.
+   */
+  longInputs?: number;
 }
 
 export interface FuzzTarget {
@@ -56,7 +64,8 @@ interface Definition {
  * "<target>: N inputs, F failures (seed S)". Short run: each property's `runs` (default 1000) or
  * FUZZ_RUNS; long run: FUZZ_INPUTS spread over the properties by weight.
  */
-export function fuzzTarget(target: string, define: (t: FuzzTarget) => void): void {
+export function fuzzTarget(target: string, define: (t: FuzzTarget) => void, opts: TargetOptions = {}): void {
+  const budget = INPUTS ?? opts.longInputs ?? 1_000_000;
   const defs: Definition[] = [];
   define({
     property(name, arbitraries, check, opts = {}) {
@@ -74,7 +83,7 @@ export function fuzzTarget(target: string, define: (t: FuzzTarget) => void): voi
   describe(`fuzz ${target}`, () => {
     for (const def of defs) {
       const short = RUNS ?? def.opts.runs ?? 1000;
-      const numRuns = LONG ? Math.max(short, Math.ceil((BUDGET * (def.opts.weight ?? 1)) / totalWeight)) : short;
+      const numRuns = LONG ? Math.max(short, Math.ceil((budget * (def.opts.weight ?? 1)) / totalWeight)) : short;
       it(
         def.name,
         async () => {
@@ -93,7 +102,9 @@ export function fuzzTarget(target: string, define: (t: FuzzTarget) => void): voi
             done += details.numRuns;
             if (details.failed) {
               failures++;
-              throw new Error(`${target} / ${def.name}: ${fc.defaultReportMessage(details)}\n(replay: FUZZ_SEED=${seed} FUZZ_RUNS=${runs})`);
+              // What the property threw, when it threw (fast-check's report names the input only).
+              const why = details.errorInstance instanceof Error ? `\n${details.errorInstance.message}` : '';
+              throw new Error(`${target} / ${def.name}: ${fc.defaultReportMessage(details)}${why}\n(replay: FUZZ_SEED=${seed} FUZZ_RUNS=${runs})`);
             }
             if (details.numRuns === 0) break; // every input skipped by fc.pre: nothing more to gain
             await new Promise((resolve) => setImmediate(resolve));

@@ -17,6 +17,25 @@ const HASHES_NS = 'urn:xmpp:hashes:2';
 /** XEP-0047 §2.1: 4096 is what every client takes (libpurple's and slixmpp's default). */
 export const IBB_BLOCK_SIZE = 4096;
 
+/**
+ * A whole number as XML Schema writes one (XEP-0096's size, XEP-0047's block-size and seq): digits only, at most 15,
+ * or undefined. Number() alone would also take "", " 1", "1e3", "0x10" and "1.0", none of which a client means.
+ */
+export function wholeNumber(text: string | undefined): number | undefined {
+  return text !== undefined && /^[0-9]{1,15}$/.test(text) ? Number(text) : undefined;
+}
+
+/**
+ * The bytes of an IBB block (XEP-0047 §2.2: base64 as RFC 4648 §4 writes it, padded), or undefined when the text is
+ * not that. Whitespace is skipped (the XEP's own example wraps lines); otherwise only the spelling that encodes back
+ * is taken, because Buffer.from reads "A", "AB==" or base64url as other bytes than were sent.
+ */
+export function ibbBlock(text: string): Buffer | undefined {
+  const b64 = text.replace(/[ \t\r\n]+/g, '');
+  const bytes = Buffer.from(b64, 'base64');
+  return bytes.toString('base64') === b64 ? bytes : undefined;
+}
+
 /** The stream methods a stream-method field of an SI offer or answer names (XEP-0095 §3, XEP-0020). */
 export function streamMethods(si: Element | undefined): string[] {
   const field = si?.getChild('feature', FEATURE_NEG_NS)?.getChild('x', DATA_NS)?.getChildren('field').find((f) => f.attr('var') === 'stream-method');
