@@ -46,11 +46,17 @@ export interface PutOutcome {
   text: string;
 }
 
+/**
+ * Control characters (C0, DEL, C1) and the bidirectional controls (marks, embeddings, overrides, isolates): an
+ * override such as U+202E shows "photo\u202Egpj.exe" as "photoexe.jpg", hiding what the file is.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSHOWN = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
 /** A file name as kept and shown: no path, no control characters, not empty, at most 255 characters. */
 export function cleanFileName(name: string): string {
   const base = name.split(/[/\\]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
-  const clean = [...base.replace(/[\x00-\x1f\x7f]/g, '').trim()].slice(0, MAX_NAME_CHARS).join('');
+  const clean = [...base.replace(UNSHOWN, '').trim()].slice(0, MAX_NAME_CHARS).join('');
   return clean === '' || clean === '.' || clean === '..' ? 'file' : clean;
 }
 

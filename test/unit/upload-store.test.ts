@@ -3,6 +3,7 @@
 import { readdir } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { cleanFileName } from '../../gateway/files/upload-store.js';
 import { testUploadStore } from '../support/upload-store.js';
 
 /** A body that gives `first` and then fails as a request does when its client goes away ("aborted"). */
@@ -30,5 +31,16 @@ describe('upload store PUT', () => {
     expect(await readdir(files.dir)).toEqual([]);
     expect((await files.put(token, '5', 'text/plain', Readable.from([Buffer.from('hello')]))).status).toBe(201);
     expect(files.file(token)).toMatchObject({ size: 5 });
+  });
+});
+
+describe('upload file names', () => {
+  it('drops the bidirectional controls and C1 controls that would disguise a name ("photo\u202Egpj.exe" shows as "photoexe.jpg")', () => {
+    expect(cleanFileName('photo\u202egpj.exe')).toBe('photogpj.exe');
+    expect(cleanFileName('a\u2066b\u2069\u200f\u061c.txt')).toBe('ab.txt');
+    expect(cleanFileName('x\u0085y\u009b.pdf')).toBe('xy.pdf');
+    // What a name may hold is kept: other scripts, emoji, and joiners inside emoji.
+    expect(cleanFileName('Привет 👩\u200d💻 سلام.txt')).toBe('Привет 👩\u200d💻 سلام.txt');
+    expect(cleanFileName('\u202e')).toBe('file');
   });
 });
