@@ -7,7 +7,7 @@
 import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it, onTestFailed } from 'vitest';
-import { killAll, spawnProc, type Proc } from '../support/proc.js';
+import { killAll, spawnProc, waitUntil, type Proc } from '../support/proc.js';
 import { interopSuite } from '../support/tools.js';
 import { drawn, startXvfb } from '../support/xvfb.js';
 import { cli, cliHome, startInProcessGateway } from './support/gateway.js';
@@ -70,12 +70,20 @@ interopSuite('e2e: real Gajim after `setup gajim`', ['gajim', 'xvfb', 'scrot', '
       const shot = join(home.root, 'gajim-after-setup.png');
       await drawn(shot, env, WAIT_MS);
 
-      // A line from Gajim's own window: open the room (its row in the chat list), type, Enter.
+      // A line from Gajim's own window: open the room (its row in the chat list), type, Enter. On a loaded machine X
+      // input can land before the row or the entry is ready: when Gajim has not sent the line a few seconds later,
+      // open and type again (the entry emptied first). The room's delivery is waited for once.
       const xdo = (...args: string[]): Promise<void> => xdotool(x!.display, ...args);
-      await xdo('mousemove', '160', '165', 'click', '1');
-      await new Promise((r) => setTimeout(r, 1_500));
-      await xdo('type', '--delay', '30', 'hi from gajim');
-      await xdo('key', 'Return');
+      const sent = () => /<body>hi from gajim<\/body>/.test(gajim!.output());
+      for (let attempt = 1; !sent(); attempt++) {
+        if (attempt > 3) throw new Error('Gajim never sent "hi from gajim" after 3 tries');
+        await xdo('mousemove', '160', '165', 'click', '1');
+        await new Promise((r) => setTimeout(r, 1_500));
+        await xdo('key', 'ctrl+a', 'BackSpace');
+        await xdo('type', '--delay', '30', 'hi from gajim');
+        await xdo('key', 'Return');
+        await waitUntil(sent, 8_000).catch(() => undefined);
+      }
       await carol.waitFor(new RegExp(`^\\d\\d:\\d\\d ${alias}\\[\\d+\\]: hi from gajim$`, 'm'), WAIT_MS);
       // The room's copy comes back to Gajim (once, with its origin-id), then the window is kept.
       await gajim.waitFor(/type="groupchat"[^\n]*<body>hi from gajim<\/body>|<body>hi from gajim<\/body>[^\n]*type="groupchat"/, WAIT_MS);
