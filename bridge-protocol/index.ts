@@ -47,6 +47,7 @@ export {
   type LinkMarker,
   type LinkRecord,
 } from './wire/link-frames.js';
+export { canonicalBase64 } from './wire/base64.js';
 export { MAX_CHUNK_BYTES, type FileChunkRecord, type FileOfferRecord, type FileRecord, type FileReplyRecord } from './wire/file-frames.js';
 export { formatAddress, isOnionHost, type DialOptions, type DialTarget, type Dialer } from './transport/types.js';
 export { directDialer, type DirectDialerDefaults } from './transport/direct.js';

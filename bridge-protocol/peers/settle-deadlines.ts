@@ -30,11 +30,6 @@ export class SettleDeadlines {
     this.now = o.now ?? (() => performance.now());
   }
 
-  /** Peers waiting now. */
-  get size(): number {
-    return this.waiting.size;
-  }
-
   has(key: object): boolean {
     return this.waiting.has(key);
   }

@@ -12,6 +12,7 @@
 // last link left it. It keeps at most a window of bytes beyond the offset last confirmed, and its chat frames go
 // ahead of its chunks (link-writer.ts): a file never holds up chat on the same link.
 import { MalformedFrameError } from '../errors.js';
+import { canonicalBase64 } from './base64.js';
 
 export const FRAME_FILE_OFFER = 0xfa;
 export const FRAME_FILE_REPLY = 0xfb;
@@ -24,7 +25,6 @@ const MAX_NAME = 255;
 const MAX_ERROR = 500;
 const TID = /^[A-Za-z0-9_-]{8,64}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The longest head of `s` of at most `max` UTF-16 units (what the receiver counts) that does not cut a character. */
 function headOf(s: string, max: number): string {
@@ -116,10 +116,8 @@ export function parseFileFrame(type: number, o: Record<string, unknown>): FileRe
     };
   }
   if (!offset(o.at)) bad('a chunk needs its offset');
-  if (typeof o.data !== 'string' || !BASE64.test(o.data)) bad('a chunk needs base64 data');
-  const data = Buffer.from(o.data as string, 'base64');
-  // Buffer.from skips what is not base64 ("A", "==", a pad in the middle): only what encodes back is taken.
-  if (data.toString('base64') !== o.data) bad('a chunk needs base64 data (padded, as it encodes back)');
+  const data = typeof o.data === 'string' ? canonicalBase64(o.data) : undefined;
+  if (!data) return bad('a chunk needs base64 data (padded, as it encodes back)');
   if (data.length > MAX_CHUNK_BYTES) bad(`a chunk holds at most ${MAX_CHUNK_BYTES} bytes`);
   return { type: 'file-chunk', tid, at: o.at as number, data };
 }

@@ -2,6 +2,7 @@
 // a client answers (XEP-0095 §3, XEP-0096 §2, XEP-0300 for the hash), and the sending half of XEP-0047 (open,
 // data with sequence numbers, each block waiting for its result, close). Receiving is in xep-0096-si-file-transfer.ts.
 import { open } from 'node:fs/promises';
+import { canonicalBase64 } from '../../../bridge-protocol/index.js';
 import type { StoredFile } from '../../files/contract.js';
 import type { FeatureContext } from '../../xmpp/feature.js';
 import type { SessionInfo } from '../../xmpp/hooks.js';
@@ -31,9 +32,7 @@ export function wholeNumber(text: string | undefined): number | undefined {
  * is taken, because Buffer.from reads "A", "AB==" or base64url as other bytes than were sent.
  */
 export function ibbBlock(text: string): Buffer | undefined {
-  const b64 = text.replace(/[ \t\r\n]+/g, '');
-  const bytes = Buffer.from(b64, 'base64');
-  return bytes.toString('base64') === b64 ? bytes : undefined;
+  return canonicalBase64(text.replace(/[ \t\r\n]+/g, ''));
 }
 
 /** The stream methods a stream-method field of an SI offer or answer names (XEP-0095 §3, XEP-0020). */
