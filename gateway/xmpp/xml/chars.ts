@@ -3,6 +3,14 @@
 // UTF-16 units: a supplementary character is read as its surrogate pair first.
 import { StreamError } from '../errors.js';
 
+const PREDEFINED: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+});
+
 /** 1: NameChar, 2: NameStartChar too, for code points below 0x80. */
 const ASCII_NAME = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
@@ -75,3 +83,18 @@ export function codePointAt(s: string, i: number): number {
 
 /** How many UTF-16 units the code point `c` takes. */
 export const units = (c: number): number => (c > 0xffff ? 2 : 1);
+
+/**
+ * What `&name;` stands for: the five predefined entities (§4.6) and character references (§4.1 [66], a Char);
+ * any other entity is restricted XML in XMPP (RFC 6120 §11.1).
+ */
+export function referenceValue(name: string): string {
+  if (name[0] !== '#') {
+    const predefined = PREDEFINED[name];
+    if (predefined !== undefined) return predefined;
+    throw new StreamError('restricted-xml', name === '' ? 'an empty entity reference' : 'entities other than the predefined five are not allowed in XMPP');
+  }
+  const code = name[1] === 'x' && /^#x[0-9a-f]+$/i.test(name) ? parseInt(name.slice(2), 16) : /^#[0-9]+$/.test(name) ? parseInt(name.slice(1), 10) : NaN;
+  if (!isChar(code)) throw new StreamError('not-well-formed', 'malformed character reference');
+  return String.fromCodePoint(code);
+}

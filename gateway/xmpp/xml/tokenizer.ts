@@ -4,9 +4,9 @@
 // their quote) and keeps what a read ended inside (a name, a value, a text) so nothing is scanned twice.
 // Events go to the handlers; errors are thrown as StreamError and the caller stops feeding.
 import { StreamError } from '../errors.js';
-import { codePointAt, disallowed, isChar, isNameChar, isNameStartChar, isS, NAME_TABLE } from './chars.js';
+import { codePointAt, disallowed, isNameChar, isNameStartChar, isS, NAME_TABLE, referenceValue } from './chars.js';
 import { declare, resolveTag, splitName, type XmlAttr, type XmlTag } from './namespaces.js';
-import { XmlDeclReader } from './xml-decl.js';
+import { MarkupReader } from './markup.js';
 
 export type { XmlAttr, XmlTag } from './namespaces.js';
 
@@ -40,24 +40,11 @@ const enum S {
   CloseName,
   CloseWs,
   Entity,
-  Bang,
-  Comment,
-  CData,
-  PiFirst,
-  PiTarget,
-  PiBody,
-  XmlDecl,
+  /** In markup.ts's hands: `<!…` or `<?…`. */
+  Markup,
 }
 
 const notWellFormed = (why: string) => new StreamError('not-well-formed', why);
-const restricted = (what: string) => new StreamError('restricted-xml', `${what} not allowed in XMPP`);
-const PREDEFINED: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-});
 
 export class XmlTokenizer {
   /** Chars fed before the current read (its index 0), and the position just after the token being reported. */
@@ -79,23 +66,18 @@ export class XmlTokenizer {
   private quote = 0;
   private entity = '';
   private entityIn = S.Text;
-  /** `]` just before the end of the text or CDATA scanned so far (0–2), or a `-` / `?` seen (1). */
+  /** `]` just before the end of the text scanned so far (0–2). */
   private marks = 0;
   private tag: XmlTag | undefined;
-  private decl: XmlDeclReader | undefined;
+  private readonly markup = new MarkupReader();
 
   constructor(private readonly on: TokenHandlers) {}
 
-  /** The characters held for unfinished tokens (the stanza limit bounds them; the tests read it). */
+  /** The UTF-8 bytes held for unfinished tokens (the stanza limit bounds them; the fuzz targets read it). */
   get held(): number {
-    let n = this.text.length + this.name.length + this.value.length + this.entity.length + (this.decl?.held ?? 0);
-    for (const a of this.tag?.attrs ?? []) n += a.name.length + a.value.length;
-    return n;
-  }
-
-  /** True once the root element has ended. */
-  get ended(): boolean {
-    return this.closedRoot;
+    const parts = [this.text, this.name, this.value, this.entity, this.markup.held];
+    for (const a of this.tag?.attrs ?? []) parts.push(a.name, a.value);
+    return parts.reduce((sum, p) => sum + Buffer.byteLength(p), 0);
   }
 
   write(chunk: string, last = false): void {
@@ -146,8 +128,11 @@ export class XmlTokenizer {
         return this.attrValue(s, i);
       case S.Entity:
         return this.reference(s, i);
-      default:
-        return this.markup(s, i);
+      default: {
+        const next = this.markup.read(s, i, this.on);
+        if (!this.markup.active) this.state = S.Text;
+        return next;
+      }
     }
   }
 
@@ -236,11 +221,9 @@ export class XmlTokenizer {
         this.state = S.CloseName;
         return i + 1;
       case 0x21:
-        this.state = S.Bang;
-        this.name = '';
-        return i + 1;
       case 0x3f:
-        this.state = S.PiFirst;
+        this.state = S.Markup;
+        this.markup.start(c === 0x21, this.sawRoot && !this.closedRoot, this.ltAt === this.declAt);
         return i + 1;
       default:
         throw notWellFormed('disallowed character after <');
@@ -431,123 +414,11 @@ export class XmlTokenizer {
     }
     this.entity += s.slice(start, i);
     if (i >= n) return n;
-    const name = this.entity;
+    const ch = referenceValue(this.entity);
     this.entity = '';
-    let ch: string;
-    if (name[0] !== '#') {
-      const predefined = PREDEFINED[name];
-      if (predefined === undefined) throw restricted(name === '' ? 'an empty entity reference is' : 'entities other than the predefined five are');
-      ch = predefined;
-    } else {
-      const code = name[1] === 'x' && /^#x[0-9a-f]+$/i.test(name) ? parseInt(name.slice(2), 16) : /^#[0-9]+$/.test(name) ? parseInt(name.slice(1), 10) : NaN;
-      if (!isChar(code)) throw notWellFormed('malformed character reference');
-      ch = String.fromCodePoint(code);
-    }
     if (this.entityIn === S.Text) this.text += ch;
     else this.value += ch;
     this.state = this.entityIn;
     return i + 1;
-  }
-
-  /** `<!…`, comments, CDATA sections, PIs and the XML declaration: rare, read one code point at a time. */
-  private markup(s: string, i: number): number {
-    let c = codePointAt(s, i);
-    let next = i + (c > 0xffff ? 2 : 1);
-    if (c === 0x0d) {
-      if (s.charCodeAt(next) === 0x0a) next++;
-      c = 0x0a;
-    }
-    switch (this.state) {
-      case S.Bang: {
-        const bang = (this.name += String.fromCodePoint(c));
-        if (bang === '--') {
-          this.name = '';
-          this.marks = 0;
-          this.state = S.Comment;
-        } else if (bang === '[CDATA[') {
-          this.name = '';
-          if (!this.sawRoot || this.closedRoot) throw notWellFormed('text data outside of root node');
-          this.marks = 0;
-          this.state = S.CData;
-        } else if (bang === 'DOCTYPE') {
-          throw restricted('DOCTYPE is');
-        } else if (bang.length >= 7) {
-          throw notWellFormed('incorrect syntax after <!');
-        }
-        return next;
-      }
-      case S.Comment:
-        // A comment ends at its first `--` (it must be `-->`): refused there, as saxes did.
-        if (c === 0x2d && this.marks === 1) throw restricted('comments are');
-        this.marks = c === 0x2d ? 1 : 0;
-        return next;
-      case S.CData:
-        return this.cdata(s, i);
-      case S.PiFirst:
-        if (isNameStartChar(c)) {
-          this.name = String.fromCodePoint(c);
-          this.state = S.PiTarget;
-          return next;
-        }
-        throw restricted('processing instructions are');
-      case S.PiTarget:
-        if (isNameChar(c)) {
-          this.name += String.fromCodePoint(c);
-          return next;
-        }
-        if (c !== 0x3f && !isS(c)) throw restricted('processing instructions are');
-        if (this.name === 'xml') {
-          if (this.ltAt !== this.declAt) throw notWellFormed('an XML declaration must be at the start of the document');
-          this.decl = new XmlDeclReader(c === 0x3f);
-          this.state = S.XmlDecl;
-        } else {
-          this.marks = c === 0x3f ? 1 : 0;
-          this.state = S.PiBody;
-        }
-        return next;
-      case S.PiBody:
-        if (c === 0x3e && this.marks === 1) {
-          if (this.name.toLowerCase() === 'xml') throw notWellFormed('the XML declaration must be at the start of the document');
-          throw restricted('processing instructions are');
-        }
-        this.marks = c === 0x3f ? 1 : 0;
-        return next;
-      default: // S.XmlDecl
-        if (this.decl!.feed(c)) {
-          const { encoding } = this.decl!;
-          this.decl = undefined;
-          this.name = '';
-          this.state = S.Text;
-          this.on.xmlDecl(encoding);
-        }
-        return next;
-    }
-  }
-
-  /** Inside `<![CDATA[`: to the first `]]>`, line ends normalized. */
-  private cdata(s: string, i: number): number {
-    const start = i;
-    const n = s.length;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 0x5d) {
-        if (this.marks < 2) this.marks++;
-        continue;
-      }
-      if (c === 0x3e && this.marks === 2) {
-        // Without the two `]` before the `>` (either may have come in an earlier read).
-        const raw = this.text + s.slice(start, i);
-        const body = raw.slice(0, raw.length - 2);
-        this.text = '';
-        this.marks = 0;
-        this.state = S.Text;
-        this.on.cdata(body.includes('\r') ? body.replace(/\r\n?/g, '\n') : body);
-        return i + 1;
-      }
-      this.marks = 0;
-      if (c < 0x20 || c >= 0xd800) i += codePointAt(s, i) > 0xffff ? 1 : 0;
-    }
-    this.text += s.slice(start, n);
-    return n;
   }
 }

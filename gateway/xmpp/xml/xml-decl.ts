@@ -31,8 +31,8 @@ export class XmlDeclReader {
   }
 
   /** How much the reader holds, for the bound on unfinished tokens. */
-  get held(): number {
-    return this.name.length + this.value.length;
+  get held(): string {
+    return this.name + this.value;
   }
 
   /** Takes one code point (line ends already normalized to LF); true when the declaration has ended with `?>`. */
