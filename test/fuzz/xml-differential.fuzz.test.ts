@@ -52,7 +52,7 @@ function runFrame(p: Parsers, message: string, limits: Partial<ours.XmlLimits>):
  * whole declaration first and refused it at its `>` (a bad character inside gave not-well-formed, an unfinished
  * one no error yet). After the root both refuse it at once.
  */
-const doctypeEarly = (a: Run, b: Run) => a.message === 'DOCTYPE is not allowed in XMPP' && sameEvents(a, b);
+const doctypeEarly = (a: Run, b: Run) => a.message === 'restricted-xml: DOCTYPE is not allowed in XMPP' && sameEvents(a, b);
 
 /**
  * An XML declaration with a version other than 1.0: saxes then read the stream by XML 1.1's rules (NEL and

@@ -81,15 +81,16 @@ export class MarkupReader {
         return next;
       case M.CData:
         return this.cdata(s, i, on);
+      // A PI target is an NCName (Namespaces in XML 1.0 §7): a colon is refused like any other bad character.
       case M.PiFirst:
-        if (isNameStartChar(c)) {
+        if (isNameStartChar(c) && c !== 0x3a) {
           this.name = String.fromCodePoint(c);
           this.state = M.PiTarget;
           return next;
         }
         throw restricted('processing instructions are');
       case M.PiTarget:
-        if (isNameChar(c)) {
+        if (isNameChar(c) && c !== 0x3a) {
           this.name += String.fromCodePoint(c);
           return next;
         }
