@@ -5,6 +5,9 @@ import { SaxesParser, type SaxesAttributeNS, type SaxesTagNS } from 'saxes';
 import { StreamError, type StreamErrorCondition } from '../../gateway/xmpp/errors.js';
 import { Element } from '../../gateway/xmpp/xml/element.js';
 import { DEFAULT_XML_LIMITS, type StreamOpen, type XmlLimits, type XmlStreamHandlers } from '../../gateway/xmpp/xml/parser.js';
+import type { XmlTag } from '../../gateway/xmpp/xml/tokenizer.js';
+import { StanzaMeter } from '../../gateway/xmpp/xml/stanza-meter.js';
+import { TreeBuilder } from '../../gateway/xmpp/xml/tree-builder.js';
 import { Utf8StreamDecoder } from '../../gateway/xmpp/xml/utf8.js';
 
 export { DEFAULT_XML_LIMITS, type StreamOpen, type XmlLimits, type XmlStreamHandlers };
@@ -25,64 +28,10 @@ function toStreamError(err: unknown): StreamError {
   return new StreamError(conditionFor(message), message.replace(/^\d+:\d+: /, ''));
 }
 
-/** Builds normalized Elements from saxes tags: local names, xmlns only where it changes. */
-class TreeBuilder {
-  private readonly stack: Element[] = [];
-  private attrCount = 0;
-
-  constructor(private readonly limits: XmlLimits) {}
-
-  get depth(): number {
-    return this.stack.length;
-  }
-
-  countAttribute(): void {
-    if (++this.attrCount > this.limits.maxAttributes) {
-      throw new StreamError('policy-violation', `more than ${this.limits.maxAttributes} attributes`);
-    }
-  }
-
-  startTag(): void {
-    this.attrCount = 0;
-    if (this.stack.length + 1 > this.limits.maxDepth) {
-      throw new StreamError('policy-violation', `nesting deeper than ${this.limits.maxDepth}`);
-    }
-  }
-
-  open(tag: SaxesTagNS): void {
-    const attrs: Record<string, string> = {};
-    for (const a of Object.values(tag.attributes) as SaxesAttributeNS[]) {
-      if (a.name === 'xmlns' || a.prefix === 'xmlns') continue; // declarations are re-derived
-      attrs[a.name] = a.value;
-      // A foreign-namespace attribute keeps its prefix, so it needs its declaration.
-      if (a.prefix !== '' && a.prefix !== 'xml') attrs[`xmlns:${a.prefix}`] = a.uri;
-    }
-    const parent = this.stack[this.stack.length - 1];
-    const ns = tag.uri;
-    if (!parent || parent.getNS() !== ns) attrs.xmlns = ns;
-    const el = new Element(tag.local, attrs);
-    if (parent) parent.append(el);
-    this.stack.push(el);
-  }
-
-  text(t: string): void {
-    const top = this.stack[this.stack.length - 1];
-    if (!top) return;
-    // Adjacent text (e.g. around an entity or CDATA) is merged into one node.
-    const last = top.children[top.children.length - 1];
-    if (typeof last === 'string') top.children[top.children.length - 1] = last + t;
-    else top.append(t);
-  }
-
-  /** Returns the element when a top-level one completes. */
-  close(): Element | undefined {
-    const el = this.stack.pop();
-    if (this.stack.length === 0 && el) {
-      el.parent = undefined;
-      return el;
-    }
-    return undefined;
-  }
+/** A saxes tag as the shared TreeBuilder takes it. */
+function asTag(tag: SaxesTagNS): XmlTag {
+  const attrs = (Object.values(tag.attributes) as SaxesAttributeNS[]).map(({ name, prefix, local, value, uri }) => ({ name, prefix, local, value, uri }));
+  return { name: tag.name, prefix: tag.prefix, local: tag.local, uri: tag.uri, attrs, ns: tag.ns };
 }
 
 /** Installs the restricted-XML and limit checks common to both parser kinds. */
@@ -119,14 +68,7 @@ export class XmlStreamParser {
   private opened = false;
   private closed = false;
   private failure: StreamError | undefined;
-  private totalBytes = 0;
-  private boundaryBytes = 0;
-  private charsBeforePiece = 0;
-  private bytesBeforePiece = 0;
-  private piece = '';
-  /** The last boundary inside the current piece (chars into it, and total bytes there): the next one counts on from it. */
-  private markChars = 0;
-  private markBytes = 0;
+  private readonly meter: StanzaMeter;
 
   constructor(
     private readonly handlers: XmlStreamHandlers,
@@ -135,15 +77,16 @@ export class XmlStreamParser {
     this.limits = { ...DEFAULT_XML_LIMITS, ...limits };
     // The stream root is handled apart and never enters the tree: depth 1 is a stanza.
     this.tree = new TreeBuilder(this.limits);
+    this.meter = new StanzaMeter(this.limits.maxStanzaBytes);
     this.sax = strictParser(this.tree);
     this.sax.on('opentag', (tag) => {
       if (!this.opened) {
         this.opened = true;
-        this.markBoundary();
+        this.meter.boundary(this.sax.position, false);
         this.handlers.open(streamOpen(tag));
         return;
       }
-      this.tree.open(tag);
+      this.tree.open(asTag(tag));
     });
     this.sax.on('text', (t) => {
       if (this.tree.depth > 0) this.tree.text(t);
@@ -163,56 +106,23 @@ export class XmlStreamParser {
       }
       const el = this.tree.close();
       if (el) {
-        this.markBoundary(true);
+        this.meter.boundary(this.sax.position, true);
         this.handlers.element(el);
       }
     });
   }
+
+  private readonly parse = (piece: string): void => void this.sax.write(piece);
 
   /** Feeds one read. Throws StreamError (and keeps throwing it) on bad input. */
   write(chunk: Uint8Array | string): void {
     if (this.failure) throw this.failure;
     try {
       const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk);
-      for (let i = 0; i < text.length; i += PIECE) {
-        this.feed(text.slice(i, i + PIECE));
-      }
+      for (let i = 0; i < text.length; i += PIECE) this.meter.feed(text.slice(i, i + PIECE), this.parse);
     } catch (err) {
       this.failure = toStreamError(err);
       throw this.failure;
-    }
-  }
-
-  private feed(piece: string): void {
-    const bytes = Buffer.byteLength(piece);
-    this.piece = piece;
-    this.bytesBeforePiece = this.totalBytes;
-    this.markChars = 0;
-    this.markBytes = this.totalBytes;
-    this.totalBytes += bytes;
-    this.sax.write(piece);
-    this.charsBeforePiece += piece.length;
-    this.checkSize(this.totalBytes - this.boundaryBytes);
-  }
-
-  /** Called at the end of a top-level element: the next stanza's bytes start right after it. */
-  private markBoundary(stanzaEnd = false): void {
-    const idx = Math.max(0, Math.min(this.piece.length, this.sax.position - this.charsBeforePiece));
-    // Counted from the previous boundary in this piece, not from its start: many stanzas in one read stay linear.
-    const boundary =
-      idx >= this.markChars
-        ? this.markBytes + Buffer.byteLength(this.piece.slice(this.markChars, idx))
-        : this.bytesBeforePiece + Buffer.byteLength(this.piece.slice(0, idx));
-    this.markChars = idx;
-    this.markBytes = boundary;
-    // A stanza that starts and ends inside one piece is only measurable here.
-    if (stanzaEnd) this.checkSize(boundary - this.boundaryBytes);
-    this.boundaryBytes = boundary;
-  }
-
-  private checkSize(bytes: number): void {
-    if (bytes > this.limits.maxStanzaBytes) {
-      throw new StreamError('policy-violation', `stanza larger than ${this.limits.maxStanzaBytes} bytes`);
     }
   }
 }
@@ -239,7 +149,7 @@ export function parseFramedElement(message: string, limits: Partial<XmlLimits> =
   const tree = new TreeBuilder(lim);
   const sax = strictParser(tree);
   let result: Element | undefined;
-  sax.on('opentag', (tag) => tree.open(tag));
+  sax.on('opentag', (tag) => tree.open(asTag(tag)));
   sax.on('text', (t) => tree.text(t));
   sax.on('cdata', (t) => tree.text(t));
   sax.on('closetag', () => {

@@ -2,8 +2,10 @@
 // tokenizer (tokenizer.ts). Pure: bytes in, stream events out; no sockets, timers or logging.
 // Errors are thrown as StreamError from write(), and the parser stays failed afterwards.
 import { StreamError } from '../errors.js';
-import { Element } from './element.js';
+import type { Element } from './element.js';
 import { XmlTokenizer, type TokenHandlers, type XmlTag } from './tokenizer.js';
+import { StanzaMeter } from './stanza-meter.js';
+import { TreeBuilder } from './tree-builder.js';
 import { Utf8StreamDecoder } from './utf8.js';
 
 export interface XmlLimits {
@@ -43,67 +45,6 @@ function toStreamError(err: unknown): StreamError {
   return new StreamError('not-well-formed', err instanceof Error ? err.message : String(err));
 }
 
-/** Builds normalized Elements from tags: local names, xmlns only where it changes. */
-class TreeBuilder {
-  private readonly stack: Element[] = [];
-  private attrCount = 0;
-
-  constructor(private readonly limits: XmlLimits) {}
-
-  get depth(): number {
-    return this.stack.length;
-  }
-
-  countAttribute(): void {
-    if (++this.attrCount > this.limits.maxAttributes) {
-      throw new StreamError('policy-violation', `more than ${this.limits.maxAttributes} attributes`);
-    }
-  }
-
-  startTag(): void {
-    this.attrCount = 0;
-    if (this.stack.length + 1 > this.limits.maxDepth) {
-      throw new StreamError('policy-violation', `nesting deeper than ${this.limits.maxDepth}`);
-    }
-  }
-
-  open(tag: XmlTag): void {
-    // Written straight into the element's own attributes (plain strings already: nothing for its constructor to copy).
-    const el = new Element(tag.local);
-    const attrs = el.attrs;
-    for (const a of tag.attrs) {
-      if (a.name === 'xmlns' || a.prefix === 'xmlns') continue; // declarations are re-derived
-      attrs[a.name] = a.value;
-      // A foreign-namespace attribute keeps its prefix, so it needs its declaration.
-      if (a.prefix !== '' && a.prefix !== 'xml') attrs[`xmlns:${a.prefix}`] = a.uri;
-    }
-    const parent = this.stack[this.stack.length - 1];
-    const ns = tag.uri;
-    if (!parent || parent.getNS() !== ns) attrs.xmlns = ns;
-    if (parent) parent.append(el);
-    this.stack.push(el);
-  }
-
-  text(t: string): void {
-    const top = this.stack[this.stack.length - 1];
-    if (!top) return;
-    // Adjacent text (e.g. around a CDATA section) is merged into one node.
-    const last = top.children[top.children.length - 1];
-    if (typeof last === 'string') top.children[top.children.length - 1] = last + t;
-    else top.append(t);
-  }
-
-  /** Returns the element when a top-level one completes. */
-  close(): Element | undefined {
-    const el = this.stack.pop();
-    if (this.stack.length === 0 && el) {
-      el.parent = undefined;
-      return el;
-    }
-    return undefined;
-  }
-}
-
 function checkEncoding(encoding: string | undefined): void {
   if (encoding !== undefined && encoding.toUpperCase() !== 'UTF-8') {
     throw new StreamError('unsupported-encoding', `encoding ${encoding}`);
@@ -121,14 +62,7 @@ export class XmlStreamParser {
   private readonly limits: XmlLimits;
   private opened = false;
   private failure: StreamError | undefined;
-  private totalBytes = 0;
-  private boundaryBytes = 0;
-  private charsBeforePiece = 0;
-  private bytesBeforePiece = 0;
-  private piece = '';
-  /** The last boundary inside the current piece (chars into it, and total bytes there): the next one counts on from it. */
-  private markChars = 0;
-  private markBytes = 0;
+  private readonly meter: StanzaMeter;
 
   constructor(
     private readonly handlers: XmlStreamHandlers,
@@ -137,6 +71,7 @@ export class XmlStreamParser {
     this.limits = { ...DEFAULT_XML_LIMITS, ...limits };
     // The stream root is handled apart and never enters the tree: depth 1 is a stanza.
     this.tree = new TreeBuilder(this.limits);
+    this.meter = new StanzaMeter(this.limits.maxStanzaBytes);
     const tree = this.tree;
     const events: TokenHandlers = {
       tagStart: () => tree.startTag(),
@@ -145,7 +80,7 @@ export class XmlStreamParser {
       openTag: (tag) => {
         if (!this.opened) {
           this.opened = true;
-          this.markBoundary();
+          this.meter.boundary(this.tok.position, false);
           this.handlers.open(streamOpen(tag));
           return;
         }
@@ -167,7 +102,7 @@ export class XmlStreamParser {
         }
         const el = tree.close();
         if (el) {
-          this.markBoundary(true);
+          this.meter.boundary(this.tok.position, true);
           this.handlers.element(el);
         }
       },
@@ -175,66 +110,20 @@ export class XmlStreamParser {
     this.tok = new XmlTokenizer(events);
   }
 
+  private readonly parse = (piece: string): void => this.tok.write(piece);
+
   /** Feeds one read. Throws StreamError (and keeps throwing it) on bad input. */
   write(chunk: Uint8Array | string): void {
     if (this.failure) throw this.failure;
     try {
       const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk);
-      if (text.length <= PIECE) this.feed(text);
-      else for (let i = 0; i < text.length; i += PIECE) this.feed(text.slice(i, i + PIECE));
+      if (text.length <= PIECE) this.meter.feed(text, this.parse);
+      else for (let i = 0; i < text.length; i += PIECE) this.meter.feed(text.slice(i, i + PIECE), this.parse);
     } catch (err) {
       this.failure = toStreamError(err);
       throw this.failure;
     }
   }
-
-  private feed(piece: string): void {
-    const bytes = Buffer.byteLength(piece);
-    this.piece = piece;
-    this.bytesBeforePiece = this.totalBytes;
-    this.markChars = 0;
-    this.markBytes = this.totalBytes;
-    this.totalBytes += bytes;
-    this.tok.write(piece);
-    this.charsBeforePiece += piece.length;
-    this.checkSize(this.totalBytes - this.boundaryBytes);
-  }
-
-  /** Called at the end of a top-level element: the next stanza's bytes start right after it. */
-  private markBoundary(stanzaEnd = false): void {
-    const idx = Math.max(0, Math.min(this.piece.length, this.tok.position - this.charsBeforePiece));
-    // Counted from the previous boundary in this piece, not from its start: many stanzas in one read stay linear.
-    const boundary =
-      idx >= this.markChars
-        ? this.markBytes + byteLength(this.piece, this.markChars, idx)
-        : this.bytesBeforePiece + byteLength(this.piece, 0, idx);
-    this.markChars = idx;
-    this.markBytes = boundary;
-    // A stanza that starts and ends inside one piece is only measurable here.
-    if (stanzaEnd) this.checkSize(boundary - this.boundaryBytes);
-    this.boundaryBytes = boundary;
-  }
-
-  private checkSize(bytes: number): void {
-    if (bytes > this.limits.maxStanzaBytes) {
-      throw new StreamError('policy-violation', `stanza larger than ${this.limits.maxStanzaBytes} bytes`);
-    }
-  }
-}
-
-/** UTF-8 length of s[from, to): what Buffer.byteLength(s.slice(from, to)) gives, without the slice. */
-function byteLength(s: string, from = 0, to = s.length): number {
-  let n = to - from;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < to && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 2; // a pair: 4 bytes for 2 units
-      i++;
-    } else n += 2;
-  }
-  return n;
 }
 
 function streamOpen(tag: XmlTag): StreamOpen {
