@@ -2,7 +2,8 @@
 // the saxes-based parser it replaced (test/support/saxes-xml-parser.ts), on XMPP-like streams and RFC 7395 frames
 // with mutations, each in random reads: the same events (the stream's open with its attributes and namespaces,
 // each stanza's toString(), the close) and the same outcome (no error, or a StreamError with the same condition).
-// Where the two may differ on purpose, the exception is named below and checked as narrowly as it can be.
+// Where the two may differ on purpose (ours right, saxes or the old wrapper not), the exception is named below and
+// checked as narrowly as it can be.
 import fc from 'fast-check';
 import { StreamError } from '../../gateway/xmpp/errors.js';
 import * as ours from '../../gateway/xmpp/xml/parser.js';
@@ -67,6 +68,19 @@ const XML11 = /^\uFEFF?<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(['"])1\.(?!0
  */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/**
+ * saxes's condition misread from its own message: the old parser chose restricted-xml or bad-namespace-prefix by
+ * matching words in saxes's message, and some messages quote a name from the input, so `</-DOCTYPE>` (an
+ * unmatched end tag) or a prefix named `doctype` came out as restricted-xml. Ours gives the condition of the error
+ * itself; it must be the one the message meant without the name.
+ */
+const QUOTING = /^(unmatched closing tag|unclosed tag|malformed name|unbound namespace prefix|duplicate attribute): /;
+function saxesMisread(a: Run, b: Run): boolean {
+  const what = QUOTING.exec(b.message?.replace(/^[a-z-]+: /, '') ?? '')?.[1];
+  if (what === undefined) return false;
+  return a.status === (what === 'unbound namespace prefix' ? 'bad-namespace-prefix' : 'not-well-formed') && sameEvents(a, b);
+}
+
 function sameEvents(a: Run, b: Run): boolean {
   return JSON.stringify(a.events) === JSON.stringify(b.events);
 }
@@ -77,7 +91,7 @@ function agree(a: Run, b: Run, text: string): boolean {
   if (XML11.test(text)) return true;
   // A high surrogate at the very end is held for its pair by both, never read.
   if (LONE_SURROGATE.test(text.replace(/[\uD800-\uDBFF]$/, ''))) return a.status !== 'ok';
-  if (doctypeEarly(a, b)) return true;
+  if (doctypeEarly(a, b) || saxesMisread(a, b)) return true;
   throw new Error(`differ:\n ours  ${a.status} ${a.message ?? ''} ${JSON.stringify(a.events)}\n saxes ${b.status} ${b.message ?? ''} ${JSON.stringify(b.events)}`);
 }
 
