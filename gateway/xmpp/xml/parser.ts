@@ -1,9 +1,11 @@
-// Strict streaming XML parser for XMPP (RFC 6120 §4.2, §11 restricted XML; RFC 7395 framing),
-// built on saxes. Pure: bytes in, stream events out; no sockets, timers or logging.
+// Strict streaming XML parser for XMPP (RFC 6120 §4.2, §11 restricted XML; RFC 7395 framing), on our own
+// tokenizer (tokenizer.ts). Pure: bytes in, stream events out; no sockets, timers or logging.
 // Errors are thrown as StreamError from write(), and the parser stays failed afterwards.
-import { SaxesParser, type SaxesAttributeNS, type SaxesTagNS } from 'saxes';
-import { StreamError, type StreamErrorCondition } from '../errors.js';
-import { Element } from './element.js';
+import { StreamError } from '../errors.js';
+import type { Element } from './element.js';
+import { XmlTokenizer, type TokenHandlers, type XmlTag } from './tokenizer.js';
+import { StanzaMeter } from './stanza-meter.js';
+import { TreeBuilder } from './tree-builder.js';
 import { Utf8StreamDecoder } from './utf8.js';
 
 export interface XmlLimits {
@@ -34,102 +36,19 @@ export interface XmlStreamHandlers {
   close(): void;
 }
 
-// Big reads are fed in pieces so the size limit is checked before saxes buffers much more.
+// Big reads are fed in pieces so the size limit is checked before the tokenizer holds much more.
 const PIECE = 16 * 1024;
-
-/** Maps a saxes well-formedness message to the RFC 6120 §4.9.3 condition. */
-function conditionFor(message: string): StreamErrorCondition {
-  if (/undefined entity|doctype|processing instruction|entity name/i.test(message)) return 'restricted-xml';
-  if (/unbound namespace prefix|prefix must be bound|as prefix/i.test(message)) return 'bad-namespace-prefix';
-  return 'not-well-formed';
-}
 
 function toStreamError(err: unknown): StreamError {
   if (err instanceof StreamError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new StreamError(conditionFor(message), message.replace(/^\d+:\d+: /, ''));
+  // Not reachable from input (the tokenizer throws StreamError only), but a stream ends cleanly whatever it was.
+  return new StreamError('not-well-formed', err instanceof Error ? err.message : String(err));
 }
 
-/** Builds normalized Elements from saxes tags: local names, xmlns only where it changes. */
-class TreeBuilder {
-  private readonly stack: Element[] = [];
-  private attrCount = 0;
-
-  constructor(private readonly limits: XmlLimits) {}
-
-  get depth(): number {
-    return this.stack.length;
+function checkEncoding(encoding: string | undefined): void {
+  if (encoding !== undefined && encoding.toUpperCase() !== 'UTF-8') {
+    throw new StreamError('unsupported-encoding', `encoding ${encoding}`);
   }
-
-  countAttribute(): void {
-    if (++this.attrCount > this.limits.maxAttributes) {
-      throw new StreamError('policy-violation', `more than ${this.limits.maxAttributes} attributes`);
-    }
-  }
-
-  startTag(): void {
-    this.attrCount = 0;
-    if (this.stack.length + 1 > this.limits.maxDepth) {
-      throw new StreamError('policy-violation', `nesting deeper than ${this.limits.maxDepth}`);
-    }
-  }
-
-  open(tag: SaxesTagNS): void {
-    const attrs: Record<string, string> = {};
-    for (const a of Object.values(tag.attributes) as SaxesAttributeNS[]) {
-      if (a.name === 'xmlns' || a.prefix === 'xmlns') continue; // declarations are re-derived
-      attrs[a.name] = a.value;
-      // A foreign-namespace attribute keeps its prefix, so it needs its declaration.
-      if (a.prefix !== '' && a.prefix !== 'xml') attrs[`xmlns:${a.prefix}`] = a.uri;
-    }
-    const parent = this.stack[this.stack.length - 1];
-    const ns = tag.uri;
-    if (!parent || parent.getNS() !== ns) attrs.xmlns = ns;
-    const el = new Element(tag.local, attrs);
-    if (parent) parent.append(el);
-    this.stack.push(el);
-  }
-
-  text(t: string): void {
-    const top = this.stack[this.stack.length - 1];
-    if (!top) return;
-    // Adjacent text (e.g. around an entity or CDATA) is merged into one node.
-    const last = top.children[top.children.length - 1];
-    if (typeof last === 'string') top.children[top.children.length - 1] = last + t;
-    else top.append(t);
-  }
-
-  /** Returns the element when a top-level one completes. */
-  close(): Element | undefined {
-    const el = this.stack.pop();
-    if (this.stack.length === 0 && el) {
-      el.parent = undefined;
-      return el;
-    }
-    return undefined;
-  }
-}
-
-/** Installs the restricted-XML and limit checks common to both parser kinds. */
-function strictParser(tree: TreeBuilder): SaxesParser<{ xmlns: true }> {
-  const sax = new SaxesParser({ xmlns: true, position: true });
-  const restricted = (what: string) => () => {
-    throw new StreamError('restricted-xml', `${what} not allowed in XMPP`);
-  };
-  sax.on('error', (err) => {
-    throw toStreamError(err);
-  });
-  sax.on('doctype', restricted('DOCTYPE'));
-  sax.on('comment', restricted('comments are'));
-  sax.on('processinginstruction', restricted('processing instructions are'));
-  sax.on('xmldecl', (decl) => {
-    if (decl.encoding !== undefined && decl.encoding.toUpperCase() !== 'UTF-8') {
-      throw new StreamError('unsupported-encoding', `encoding ${decl.encoding}`);
-    }
-  });
-  sax.on('opentagstart', () => tree.startTag());
-  sax.on('attribute', () => tree.countAttribute());
-  return sax;
 }
 
 /**
@@ -138,20 +57,12 @@ function strictParser(tree: TreeBuilder): SaxesParser<{ xmlns: true }> {
  */
 export class XmlStreamParser {
   private readonly decoder = new Utf8StreamDecoder();
-  private readonly sax: SaxesParser<{ xmlns: true }>;
+  private readonly tok: XmlTokenizer;
   private readonly tree: TreeBuilder;
   private readonly limits: XmlLimits;
   private opened = false;
-  private closed = false;
   private failure: StreamError | undefined;
-  private totalBytes = 0;
-  private boundaryBytes = 0;
-  private charsBeforePiece = 0;
-  private bytesBeforePiece = 0;
-  private piece = '';
-  /** The last boundary inside the current piece (chars into it, and total bytes there): the next one counts on from it. */
-  private markChars = 0;
-  private markBytes = 0;
+  private readonly meter: StanzaMeter;
 
   constructor(
     private readonly handlers: XmlStreamHandlers,
@@ -160,95 +71,68 @@ export class XmlStreamParser {
     this.limits = { ...DEFAULT_XML_LIMITS, ...limits };
     // The stream root is handled apart and never enters the tree: depth 1 is a stanza.
     this.tree = new TreeBuilder(this.limits);
-    this.sax = strictParser(this.tree);
-    this.sax.on('opentag', (tag) => {
-      if (!this.opened) {
-        this.opened = true;
-        this.markBoundary();
-        this.handlers.open(streamOpen(tag));
-        return;
-      }
-      this.tree.open(tag);
-    });
-    this.sax.on('text', (t) => {
-      if (this.tree.depth > 0) this.tree.text(t);
-      // After the root's end it is saxes's own error, which a read ending inside the text reports first.
-      else if (this.closed && t.trim() !== '') throw new StreamError('not-well-formed', 'text data outside of root node');
-      else if (this.opened && t.trim() !== '') throw new StreamError('bad-format', 'text between stanzas');
-    });
-    this.sax.on('cdata', (t) => {
-      if (this.tree.depth > 0) this.tree.text(t);
-      else throw new StreamError('bad-format', 'CDATA between stanzas');
-    });
-    this.sax.on('closetag', () => {
-      if (this.tree.depth === 0) {
-        this.closed = true;
-        this.handlers.close();
-        return;
-      }
-      const el = this.tree.close();
-      if (el) {
-        this.markBoundary(true);
-        this.handlers.element(el);
-      }
-    });
+    this.meter = new StanzaMeter(this.limits.maxStanzaBytes);
+    const tree = this.tree;
+    const events: TokenHandlers = {
+      tagStart: () => tree.startTag(),
+      attribute: () => tree.countAttribute(),
+      xmlDecl: checkEncoding,
+      openTag: (tag) => {
+        if (!this.opened) {
+          this.opened = true;
+          this.meter.boundary(this.tok.position, false);
+          this.handlers.open(streamOpen(tag));
+          return;
+        }
+        tree.open(tag);
+      },
+      // Text inside the root: a stanza's, or between stanzas (outside the root the tokenizer refuses it).
+      text: (t) => {
+        if (tree.depth > 0) tree.text(t);
+        else if (t.trim() !== '') throw new StreamError('bad-format', 'text between stanzas');
+      },
+      cdata: (t) => {
+        if (tree.depth > 0) tree.text(t);
+        else throw new StreamError('bad-format', 'CDATA between stanzas');
+      },
+      closeTag: () => {
+        if (tree.depth === 0) {
+          this.handlers.close();
+          return;
+        }
+        const el = tree.close();
+        if (el) {
+          this.meter.boundary(this.tok.position, true);
+          this.handlers.element(el);
+        }
+      },
+    };
+    this.tok = new XmlTokenizer(events);
   }
+
+  private readonly parse = (piece: string): void => this.tok.write(piece);
 
   /** Feeds one read. Throws StreamError (and keeps throwing it) on bad input. */
   write(chunk: Uint8Array | string): void {
     if (this.failure) throw this.failure;
     try {
       const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk);
-      for (let i = 0; i < text.length; i += PIECE) {
-        this.feed(text.slice(i, i + PIECE));
-      }
+      if (text.length <= PIECE) this.meter.feed(text, this.parse);
+      else for (let i = 0; i < text.length; i += PIECE) this.meter.feed(text.slice(i, i + PIECE), this.parse);
     } catch (err) {
       this.failure = toStreamError(err);
       throw this.failure;
     }
   }
-
-  private feed(piece: string): void {
-    const bytes = Buffer.byteLength(piece);
-    this.piece = piece;
-    this.bytesBeforePiece = this.totalBytes;
-    this.markChars = 0;
-    this.markBytes = this.totalBytes;
-    this.totalBytes += bytes;
-    this.sax.write(piece);
-    this.charsBeforePiece += piece.length;
-    this.checkSize(this.totalBytes - this.boundaryBytes);
-  }
-
-  /** Called at the end of a top-level element: the next stanza's bytes start right after it. */
-  private markBoundary(stanzaEnd = false): void {
-    const idx = Math.max(0, Math.min(this.piece.length, this.sax.position - this.charsBeforePiece));
-    // Counted from the previous boundary in this piece, not from its start: many stanzas in one read stay linear.
-    const boundary =
-      idx >= this.markChars
-        ? this.markBytes + Buffer.byteLength(this.piece.slice(this.markChars, idx))
-        : this.bytesBeforePiece + Buffer.byteLength(this.piece.slice(0, idx));
-    this.markChars = idx;
-    this.markBytes = boundary;
-    // A stanza that starts and ends inside one piece is only measurable here.
-    if (stanzaEnd) this.checkSize(boundary - this.boundaryBytes);
-    this.boundaryBytes = boundary;
-  }
-
-  private checkSize(bytes: number): void {
-    if (bytes > this.limits.maxStanzaBytes) {
-      throw new StreamError('policy-violation', `stanza larger than ${this.limits.maxStanzaBytes} bytes`);
-    }
-  }
 }
 
-function streamOpen(tag: SaxesTagNS): StreamOpen {
+function streamOpen(tag: XmlTag): StreamOpen {
   const attrs: Record<string, string> = {};
-  for (const a of Object.values(tag.attributes) as SaxesAttributeNS[]) {
+  for (const a of tag.attrs) {
     if (a.name === 'xmlns' || a.prefix === 'xmlns') continue;
     attrs[a.name] = a.value;
   }
-  const defaultNs = tag.ns[''] ?? (tag.prefix === '' ? tag.uri : '');
+  const defaultNs = tag.ns?.[''] ?? (tag.prefix === '' ? tag.uri : '');
   return { local: tag.local, prefix: tag.prefix, ns: tag.uri, defaultNs, attrs };
 }
 
@@ -262,17 +146,22 @@ export function parseFramedElement(message: string, limits: Partial<XmlLimits> =
     throw new StreamError('policy-violation', `message larger than ${lim.maxStanzaBytes} bytes`);
   }
   const tree = new TreeBuilder(lim);
-  const sax = strictParser(tree);
   let result: Element | undefined;
-  sax.on('opentag', (tag) => tree.open(tag));
-  sax.on('text', (t) => tree.text(t));
-  sax.on('cdata', (t) => tree.text(t));
-  sax.on('closetag', () => {
-    const el = tree.close();
-    if (el) result = el;
+  const tok = new XmlTokenizer({
+    tagStart: () => tree.startTag(),
+    attribute: () => tree.countAttribute(),
+    xmlDecl: checkEncoding,
+    openTag: (tag) => tree.open(tag),
+    text: (t) => tree.text(t),
+    cdata: (t) => tree.text(t),
+    closeTag: () => {
+      const el = tree.close();
+      if (el) result = el;
+    },
   });
   try {
-    sax.write(message).close();
+    tok.write(message);
+    tok.end();
   } catch (err) {
     throw toStreamError(err);
   }
