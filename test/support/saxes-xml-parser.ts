@@ -4,7 +4,7 @@
 import { SaxesParser, type SaxesAttributeNS, type SaxesTagNS } from 'saxes';
 import { StreamError, type StreamErrorCondition } from '../../gateway/xmpp/errors.js';
 import { Element } from '../../gateway/xmpp/xml/element.js';
-import { DEFAULT_XML_LIMITS, type StreamOpen, type XmlLimits, type XmlStreamHandlers } from '../../gateway/xmpp/xml/parser.js';
+import { DEFAULT_XML_LIMITS, framedLimits, streamOpen, type StreamOpen, type XmlLimits, type XmlStreamHandlers } from '../../gateway/xmpp/xml/parser.js';
 import type { XmlTag } from '../../gateway/xmpp/xml/tokenizer.js';
 import { StanzaMeter } from '../../gateway/xmpp/xml/stanza-meter.js';
 import { TreeBuilder } from '../../gateway/xmpp/xml/tree-builder.js';
@@ -83,7 +83,7 @@ export class XmlStreamParser {
       if (!this.opened) {
         this.opened = true;
         this.meter.boundary(this.sax.position, false);
-        this.handlers.open(streamOpen(tag));
+        this.handlers.open(streamOpen(asTag(tag)));
         return;
       }
       this.tree.open(asTag(tag));
@@ -127,26 +127,12 @@ export class XmlStreamParser {
   }
 }
 
-function streamOpen(tag: SaxesTagNS): StreamOpen {
-  const attrs: Record<string, string> = {};
-  for (const a of Object.values(tag.attributes) as SaxesAttributeNS[]) {
-    if (a.name === 'xmlns' || a.prefix === 'xmlns') continue;
-    attrs[a.name] = a.value;
-  }
-  const defaultNs = tag.ns[''] ?? (tag.prefix === '' ? tag.uri : '');
-  return { local: tag.local, prefix: tag.prefix, ns: tag.uri, defaultNs, attrs };
-}
-
 /**
  * Parses one complete element standalone (an RFC 7395 WebSocket message): the root
  * element is returned with its namespace as `xmlns`. Throws StreamError.
  */
 export function parseFramedElement(message: string, limits: Partial<XmlLimits> = {}): Element {
-  const lim = { ...DEFAULT_XML_LIMITS, ...limits };
-  if (Buffer.byteLength(message) > lim.maxStanzaBytes) {
-    throw new StreamError('policy-violation', `message larger than ${lim.maxStanzaBytes} bytes`);
-  }
-  const tree = new TreeBuilder(lim);
+  const tree = new TreeBuilder(framedLimits(message, limits));
   const sax = strictParser(tree);
   let result: Element | undefined;
   sax.on('opentag', (tag) => tree.open(asTag(tag)));

@@ -126,7 +126,8 @@ export class XmlStreamParser {
   }
 }
 
-function streamOpen(tag: XmlTag): StreamOpen {
+/** The stream root's start tag as handlers get it (namespace declarations left out). Shared with the test oracle. */
+export function streamOpen(tag: XmlTag): StreamOpen {
   const attrs: Record<string, string> = {};
   for (const a of tag.attrs) {
     if (a.name === 'xmlns' || a.prefix === 'xmlns') continue;
@@ -136,16 +137,21 @@ function streamOpen(tag: XmlTag): StreamOpen {
   return { local: tag.local, prefix: tag.prefix, ns: tag.uri, defaultNs, attrs };
 }
 
+/** The limits for one framed message, refusing it whole when it is larger than a stanza may be. */
+export function framedLimits(message: string, limits: Partial<XmlLimits>): XmlLimits {
+  const lim = { ...DEFAULT_XML_LIMITS, ...limits };
+  if (Buffer.byteLength(message) > lim.maxStanzaBytes) {
+    throw new StreamError('policy-violation', `message larger than ${lim.maxStanzaBytes} bytes`);
+  }
+  return lim;
+}
+
 /**
  * Parses one complete element standalone (an RFC 7395 WebSocket message): the root
  * element is returned with its namespace as `xmlns`. Throws StreamError.
  */
 export function parseFramedElement(message: string, limits: Partial<XmlLimits> = {}): Element {
-  const lim = { ...DEFAULT_XML_LIMITS, ...limits };
-  if (Buffer.byteLength(message) > lim.maxStanzaBytes) {
-    throw new StreamError('policy-violation', `message larger than ${lim.maxStanzaBytes} bytes`);
-  }
-  const tree = new TreeBuilder(lim);
+  const tree = new TreeBuilder(framedLimits(message, limits));
   let result: Element | undefined;
   const tok = new XmlTokenizer({
     tagStart: () => tree.startTag(),
